@@ -1,0 +1,344 @@
+//! The `trustc check` pipeline: discover → load and parse → schema → read models → semantic checks.
+//!
+//! Every stage reports all the problems it finds and carries on with what is sound: a file that
+//! fails to parse or fails its schema is left out of later stages (its typed model would be
+//! meaningless), the rest are still checked. OCA bundles are checked in parallel and dropped as
+//! soon as they are checked, except the few the governance names, so memory does not grow with the
+//! number of bundles.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::diag::render::Summary;
+use crate::diag::{Code, Diagnostic, FileDiagnostics, SeverityOverrides};
+use crate::discover::{Inventory, discover};
+use crate::governance::check::{Document, LoadedBundle, bundle_path, check_all};
+use crate::images::ImageContext;
+use crate::oca::index::{self, HashCache, INDEX_FILE_NAME, LIST_FILE_NAME};
+use crate::source::{LoadError, MAX_FILE_SIZE, SourceFile, SourcePath, read_source};
+use crate::syntax::{Node, SyntaxError, json, yaml};
+use crate::{oca, schema};
+
+/// Options of a check run.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    pub overrides: SeverityOverrides,
+    /// Worker threads for OCA bundles; 0 means one per available core.
+    pub jobs: usize,
+}
+
+/// The outcome of a check: every diagnostic, sorted, and the totals.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+    pub summary: Summary,
+}
+
+/// trustc could not check at all (exit status 2).
+#[derive(Debug)]
+pub struct RunError(pub String);
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Checks the folder at `path`.
+pub fn check(path: &Path, options: &CheckOptions) -> Result<Report, RunError> {
+    let root = path
+        .canonicalize()
+        .map_err(|e| RunError(format!("cannot check `{}`: {e}", path.display())))?;
+    if !root.is_dir() {
+        return Err(RunError(format!(
+            "cannot check `{}`: it is not a folder (give the governance repository or a folder of OCA bundles)",
+            path.display()
+        )));
+    }
+    let inventory = discover(&root);
+    let mut report = Report::default();
+    let mut diagnostics = inventory.problems.clone();
+
+    // Governance: parse and schema-check every file, then find the bundles it names.
+    let mut documents = Vec::new();
+    for file in &inventory.governance {
+        report.summary.files += 1;
+        if let Some(document) = load_governance(&root, file, &mut diagnostics) {
+            documents.push(document);
+        }
+    }
+    let wanted: HashSet<PathBuf> = documents
+        .iter()
+        .flat_map(|d| d.model.credentials.iter())
+        .filter_map(|c| c.oca_bundle.as_ref())
+        .map(|b| bundle_path(&root, &b.value))
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
+
+    let (bundle_diagnostics, kept) = check_bundles(&inventory, &wanted, options.jobs);
+    diagnostics.extend(bundle_diagnostics);
+    report.summary.files += inventory.bundles.len();
+    report.summary.oca_bundles = inventory.bundles.len();
+
+    check_indexes(&inventory, &mut diagnostics, &mut report.summary);
+
+    report.summary.frameworks = documents.len();
+    report.summary.credential_types = documents.iter().map(|d| d.model.credentials.len()).sum();
+    check_all(&root, &documents, &kept, &mut diagnostics);
+
+    report.diagnostics = diagnostics
+        .into_iter()
+        .filter_map(|d| options.overrides.apply(d))
+        .collect();
+    report
+        .diagnostics
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report.diagnostics.dedup();
+    report.summary.count(&report.diagnostics);
+    Ok(report)
+}
+
+/// Reads and parses a file, reporting why it cannot be used.
+pub fn load(
+    root: &Path,
+    path: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(SourceFile, Node)> {
+    let source_path = SourcePath::new(root, path);
+    let text = match read_source(path) {
+        Ok(text) => text,
+        Err(error) => {
+            diagnostics.push(load_error(source_path, error));
+            return None;
+        }
+    };
+    let file = SourceFile::new(source_path, text);
+    let is_yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let parsed = if is_yaml {
+        yaml::parse(&file.text)
+    } else {
+        json::parse(&file.text)
+    };
+    match parsed {
+        Ok(node) => Some((file, node)),
+        Err(error) => {
+            diagnostics.push(syntax_diagnostic(&file, is_yaml, error));
+            None
+        }
+    }
+}
+
+fn load_error(path: std::sync::Arc<SourcePath>, error: LoadError) -> Diagnostic {
+    match error {
+        LoadError::Io(error) => Diagnostic::new(Code::IoError, format!("`{path}` could not be read: {error}"))
+            .in_file(path)
+            .with_help("check that the file exists and is readable"),
+        LoadError::TooLarge { size } => Diagnostic::new(
+            Code::FileTooLarge,
+            format!(
+                "`{path}` is {} MiB; trustc reads files of at most {} MiB",
+                size.div_ceil(1 << 20),
+                MAX_FILE_SIZE >> 20
+            ),
+        )
+        .in_file(path)
+        .with_help("governance files and OCA bundles are small; a file this large is not one (inlined images belong in separate files)"),
+        LoadError::InvalidUtf8 { valid_up_to, text } => {
+            let file = SourceFile::new(path, text);
+            let mut sink = FileDiagnostics::new(&file);
+            sink.report(
+                Code::InvalidUtf8,
+                crate::syntax::Span::new(valid_up_to, valid_up_to),
+                format!("`{}` is not valid UTF-8 text", file.path),
+                "the first invalid byte is here",
+                "save the file as UTF-8 (most editors have an encoding option)",
+            );
+            sink.diagnostics.pop().expect("just reported")
+        }
+    }
+}
+
+fn syntax_diagnostic(file: &SourceFile, is_yaml: bool, error: SyntaxError) -> Diagnostic {
+    let (code, help) = match (error.limit, is_yaml) {
+        (true, _) => (
+            Code::InputTooComplex,
+            "trustc limits nesting depth and alias expansion so hostile input cannot exhaust memory; real governance files and bundles stay far below the limits",
+        ),
+        (false, true) => (Code::YamlSyntax, "fix the YAML syntax at this position"),
+        (false, false) => (Code::JsonSyntax, "fix the JSON syntax at this position"),
+    };
+    let mut sink = FileDiagnostics::new(file);
+    let what = if is_yaml { "YAML" } else { "JSON" };
+    sink.report(
+        code,
+        error.span,
+        format!("invalid {what}: {}", error.message),
+        error.message.clone(),
+        help,
+    );
+    sink.diagnostics.pop().expect("just reported")
+}
+
+fn load_governance(
+    root: &Path,
+    path: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Document> {
+    let (file, node) = load(root, path, diagnostics)?;
+    let mut sink = FileDiagnostics::new(&file);
+    let valid = schema::validate(&schema::GOVERNANCE, &node, &mut sink);
+    let model = if valid {
+        match crate::syntax::from_node(&node) {
+            Ok(model) => Some(model),
+            Err(error) => {
+                sink.report(
+                    Code::InvalidValue,
+                    error.span.unwrap_or_default(),
+                    format!("this value cannot be read: {}", error.message),
+                    "unreadable value",
+                    "the file passed its schema but trustc could not read this value; please report it",
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    diagnostics.extend(sink.diagnostics);
+    drop(node);
+    model.map(|model| Document { file, model })
+}
+
+/// Checks every bundle; returns the diagnostics and the bundles in `wanted`, read.
+fn check_bundles(
+    inventory: &Inventory,
+    wanted: &HashSet<PathBuf>,
+    jobs: usize,
+) -> (Vec<Diagnostic>, HashMap<PathBuf, LoadedBundle>) {
+    let jobs = match jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(inventory.bundles.len().max(1));
+    let next = AtomicUsize::new(0);
+    let kept = Mutex::new(HashMap::new());
+    let results: Vec<Vec<Diagnostic>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut diagnostics = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = inventory.bundles.get(i) else {
+                            break;
+                        };
+                        if let Some(loaded) = check_bundle(&inventory.root, path, &mut diagnostics)
+                            && wanted.contains(path)
+                        {
+                            kept.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(path.clone(), loaded);
+                        }
+                    }
+                    diagnostics
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    (
+        results.into_iter().flatten().collect(),
+        kept.into_inner().unwrap_or_else(|e| e.into_inner()),
+    )
+}
+
+/// Loads, schema-checks, reads and checks one bundle.
+fn check_bundle(
+    root: &Path,
+    path: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<LoadedBundle> {
+    let (file, node) = load(root, path, diagnostics)?;
+    let mut sink = FileDiagnostics::new(&file);
+    let mut result = None;
+    if schema::validate(&schema::OCA_BUNDLE, &node, &mut sink) {
+        match oca::read_bundle(&node) {
+            Ok(bundle) => {
+                let base_dir = path.parent().unwrap_or(root);
+                let images = ImageContext { root, base_dir };
+                oca::check::check_bundle(&node, &bundle, &images, &mut sink);
+                result = Some(bundle);
+            }
+            Err(error) => sink.report(
+                Code::InvalidValue,
+                error.span.unwrap_or_default(),
+                format!("this bundle cannot be read: {}", error.message),
+                "unreadable value",
+                "the file passed its schema but trustc could not read this value; please report it",
+            ),
+        }
+    }
+    diagnostics.extend(sink.diagnostics);
+    drop(node);
+    result.map(|bundle| LoadedBundle { file, bundle })
+}
+
+/// An index file, its entries, and its file name.
+type ReadIndex = (SourceFile, Vec<index::Entry>, &'static str);
+
+fn check_indexes(inventory: &Inventory, diagnostics: &mut Vec<Diagnostic>, summary: &mut Summary) {
+    let mut hashes = HashCache::default();
+    // The read indexes of each folder, so the two files of a folder can be compared.
+    let mut by_folder: HashMap<PathBuf, Vec<ReadIndex>> = HashMap::new();
+    for path in &inventory.indexes {
+        summary.files += 1;
+        summary.indexes += 1;
+        let Some((file, node)) = load(&inventory.root, path, diagnostics) else {
+            continue;
+        };
+        let name = if path.file_name().and_then(|n| n.to_str()) == Some(LIST_FILE_NAME) {
+            LIST_FILE_NAME
+        } else {
+            INDEX_FILE_NAME
+        };
+        let mut sink = FileDiagnostics::new(&file);
+        let (schema, entries): (&schema::Schema, fn(&Node) -> Vec<index::Entry>) =
+            if name == LIST_FILE_NAME {
+                (&schema::OCA_INDEX_LIST, index::list_entries)
+            } else {
+                (&schema::OCA_INDEX, index::index_entries)
+            };
+        let entries = schema::validate(schema, &node, &mut sink).then(|| entries(&node));
+        let base = path.parent().unwrap_or(&inventory.root);
+        if let Some(entries) = &entries {
+            index::check_entries(entries, base, &inventory.root, &mut hashes, &mut sink);
+        }
+        diagnostics.extend(sink.diagnostics);
+        if let Some(entries) = entries {
+            by_folder
+                .entry(base.to_path_buf())
+                .or_default()
+                .push((file, entries, name));
+        }
+    }
+    for indexes in by_folder.values() {
+        if let [(file_a, a, name_a), (file_b, b, name_b)] = &indexes[..] {
+            let mut sink = FileDiagnostics::new(file_a);
+            index::check_consistency(a, b, name_b, &mut sink);
+            diagnostics.extend(sink.diagnostics);
+            let mut sink = FileDiagnostics::new(file_b);
+            index::check_consistency(b, a, name_a, &mut sink);
+            diagnostics.extend(sink.diagnostics);
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The typed governance framework (format `trustc/governance/v1`), read after the file passed its
+//! JSON Schema (`schemas/governance.schema.json`).
+//!
+//! Fields that checks point at are [`Spanned`]; the schema has already checked shapes and enums, so
+//! reading this model only fails if the schema and the model disagree.
+
+use serde::Deserialize;
+
+use crate::syntax::{OrderedMap, Spanned};
+
+/// Environments a participant has identifiers in.
+pub const ENVIRONMENTS: [&str; 3] = ["dev", "test", "prod"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Governance {
+    pub format: Spanned<String>,
+    pub framework: Framework,
+    #[serde(default)]
+    pub participants: Vec<Participant>,
+    pub credentials: Vec<Credential>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    pub id: Spanned<String>,
+    pub name: Spanned<Text>,
+    pub description: Option<Spanned<Text>>,
+    pub version: Spanned<String>,
+    pub authority: Authority,
+    pub jurisdiction: Option<Spanned<String>>,
+    pub documentation: Option<Spanned<String>>,
+    pub locales: Spanned<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authority {
+    pub name: Spanned<Text>,
+    pub id: Option<Spanned<String>>,
+    pub website: Option<Spanned<String>>,
+}
+
+/// Text shown to people: the same in every locale, or given per locale.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Text {
+    Same(String),
+    PerLocale(OrderedMap<String>),
+}
+
+impl Text {
+    /// The text for `locale`, if there is one.
+    pub fn get(&self, locale: &str) -> Option<&str> {
+        match self {
+            Text::Same(s) => Some(s),
+            Text::PerLocale(map) => map.get(locale).map(String::as_str),
+        }
+    }
+
+    /// The locales given explicitly, with their spans (none for [`Text::Same`]).
+    pub fn locales(&self) -> Vec<&Spanned<String>> {
+        match self {
+            Text::Same(_) => Vec::new(),
+            Text::PerLocale(map) => map.keys().collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a mapping from locale to string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+                Ok(Text::Same(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+                OrderedMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Text::PerLocale)
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    pub id: Spanned<String>,
+    pub name: Spanned<Text>,
+    pub description: Option<Spanned<Text>>,
+    pub website: Option<Spanned<String>>,
+    pub identifiers: Option<Spanned<Identifiers>>,
+    #[serde(default)]
+    pub issues: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identifiers {
+    pub dev: Option<OneOrMany>,
+    pub test: Option<OneOrMany>,
+    pub prod: Option<OneOrMany>,
+}
+
+impl Identifiers {
+    /// `(environment, identifiers)` for each environment, in [`ENVIRONMENTS`] order.
+    pub fn by_environment(&self) -> [(&'static str, &[Spanned<String>]); 3] {
+        fn list(v: &Option<OneOrMany>) -> &[Spanned<String>] {
+            v.as_ref().map_or(&[][..], OneOrMany::as_slice)
+        }
+        [
+            ("dev", list(&self.dev)),
+            ("test", list(&self.test)),
+            ("prod", list(&self.prod)),
+        ]
+    }
+}
+
+/// One value or a list of values (`dev: did:web:a` or `dev: [did:web:a, https://b]`).
+#[derive(Debug)]
+pub struct OneOrMany(pub Vec<Spanned<String>>);
+
+impl OneOrMany {
+    pub fn as_slice(&self) -> &[Spanned<String>] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::syntax::de::one_or_many(deserializer).map(OneOrMany)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Format {
+    #[serde(rename = "dc+sd-jwt")]
+    SdJwtVc,
+    #[serde(rename = "anoncreds")]
+    AnonCreds,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    pub id: Spanned<String>,
+    pub name: Spanned<Text>,
+    pub description: Option<Spanned<Text>>,
+    pub version: Spanned<String>,
+    pub formats: Vec<Spanned<Format>>,
+    pub vct: Option<Spanned<String>>,
+    pub oca_bundle: Option<Spanned<String>>,
+    pub attributes: OrderedMap<Attribute>,
+    pub branding: Option<Spanned<Branding>>,
+    pub validity: Option<Spanned<String>>,
+    pub revocation: Option<Spanned<Revocation>>,
+    pub issuance: Issuance,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeType {
+    Text,
+    Number,
+    Integer,
+    Boolean,
+    Date,
+    Datetime,
+    Binary,
+    Enum,
+}
+
+impl AttributeType {
+    pub fn name(self) -> &'static str {
+        match self {
+            AttributeType::Text => "text",
+            AttributeType::Number => "number",
+            AttributeType::Integer => "integer",
+            AttributeType::Boolean => "boolean",
+            AttributeType::Date => "date",
+            AttributeType::Datetime => "datetime",
+            AttributeType::Binary => "binary",
+            AttributeType::Enum => "enum",
+        }
+    }
+
+    /// The OCA capture-base type that represents this type.
+    pub fn oca_type(self) -> &'static str {
+        match self {
+            AttributeType::Text | AttributeType::Enum => "Text",
+            AttributeType::Number | AttributeType::Integer => "Numeric",
+            AttributeType::Boolean => "Boolean",
+            AttributeType::Date | AttributeType::Datetime => "DateTime",
+            AttributeType::Binary => "Binary",
+        }
+    }
+
+    pub fn is_date(self) -> bool {
+        matches!(self, AttributeType::Date | AttributeType::Datetime)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disclosure {
+    Always,
+    #[default]
+    Allowed,
+    Never,
+}
+
+impl Disclosure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Disclosure::Always => "always",
+            Disclosure::Allowed => "allowed",
+            Disclosure::Never => "never",
+        }
+    }
+}
+
+/// A scalar value written in the governance (an example or a constant).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+}
+
+impl std::fmt::Display for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Number(n) => write!(f, "{n}"),
+            Scalar::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    #[serde(rename = "type")]
+    pub kind: Spanned<AttributeType>,
+    pub required: Option<Spanned<bool>>,
+    pub pattern: Option<Spanned<String>>,
+    pub values: Option<Spanned<Vec<Spanned<String>>>>,
+    pub disclosure: Option<Spanned<Disclosure>>,
+    pub personal: Option<Spanned<bool>>,
+    pub example: Option<Spanned<Scalar>>,
+    pub label: Option<Spanned<Text>>,
+    pub description: Option<Spanned<Text>>,
+}
+
+impl Attribute {
+    pub fn is_required(&self) -> bool {
+        self.required.as_ref().is_some_and(|r| r.value)
+    }
+
+    pub fn is_personal(&self) -> bool {
+        self.personal.as_ref().is_some_and(|p| p.value)
+    }
+
+    pub fn disclosure(&self) -> Disclosure {
+        self.disclosure
+            .as_ref()
+            .map(|d| d.value)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    pub logo: Option<Spanned<String>>,
+    pub background_image: Option<Spanned<String>>,
+    pub background_image_slice: Option<Spanned<String>>,
+    pub primary_background_color: Option<Spanned<String>>,
+    pub secondary_background_color: Option<Spanned<String>>,
+    pub primary_attribute: Option<Spanned<String>>,
+    pub secondary_attribute: Option<Spanned<String>>,
+    pub issued_date_attribute: Option<Spanned<String>>,
+    pub expiry_date_attribute: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    StatusList,
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Issuance {
+    pub authentication: Authentication,
+    #[serde(default)]
+    pub prerequisites: Vec<Prerequisite>,
+    pub claims: Spanned<OrderedMap<Spanned<Source>>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthenticationMethod {
+    PreAuthorizedCode,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authentication {
+    pub method: Spanned<AuthenticationMethod>,
+    pub transaction_code: Option<Spanned<TransactionCode>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputMode {
+    #[default]
+    Numeric,
+    Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionCode {
+    pub length: u32,
+    #[serde(default)]
+    pub input_mode: InputMode,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prerequisite {
+    pub id: Spanned<String>,
+    pub credential: Spanned<String>,
+    pub trusted_issuers: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub claims: Vec<Spanned<String>>,
+    pub purpose: Option<Spanned<Text>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Offer,
+    Prerequisite,
+    Constant,
+}
+
+/// Where an attribute's value comes from at issuance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub from: Spanned<SourceKind>,
+    pub prerequisite: Option<Spanned<String>>,
+    pub claim: Option<Spanned<String>>,
+    pub value: Option<Spanned<Scalar>>,
+}

@@ -1,0 +1,506 @@
+//! Branding images: where an image reference points, and whether the image suits its role.
+//!
+//! Wallets load branding images with React Native's `Image`, which handles https and `data:` URLs
+//! and PNG/JPEG/GIF/WebP files; a local path is resolved by trustc at build time. RFC 0756 gives
+//! each role a shape (logo 1:1, background 3:1, slice 1:10), and RFC 0755 warns that remote images
+//! let an issuer see when and where a credential is shown. Local images are measured by reading only
+//! their headers.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use base64::Engine;
+
+use crate::diag::{Code, FileDiagnostics};
+use crate::syntax::{Span, Spanned};
+
+/// What an image is used for on a card.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageRole {
+    Logo,
+    Background,
+    Slice,
+}
+
+impl ImageRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageRole::Logo => "logo",
+            ImageRole::Background => "background image",
+            ImageRole::Slice => "background image slice",
+        }
+    }
+
+    /// Recommended width and height in pixels (RFC 0756).
+    pub fn recommended(self) -> (u32, u32) {
+        match self {
+            ImageRole::Logo => (240, 240),
+            ImageRole::Background => (1080, 360),
+            ImageRole::Slice => (120, 1200),
+        }
+    }
+
+    /// Largest file (or decoded `data:` payload) that is still reasonable for the role. Wallets
+    /// download every bundle's images; the recommended sizes compress far below these.
+    pub fn budget_bytes(self) -> u64 {
+        match self {
+            ImageRole::Logo => 100 * 1024,
+            ImageRole::Background => 250 * 1024,
+            ImageRole::Slice => 150 * 1024,
+        }
+    }
+}
+
+/// How far an image's aspect ratio may be from its role's before it is reported.
+const RATIO_TOLERANCE: f64 = 0.05;
+
+/// Where image paths are resolved.
+pub struct ImageContext<'a> {
+    /// The checked folder (canonical); no image may lie outside it.
+    pub root: &'a Path,
+    /// The folder of the file that names the image.
+    pub base_dir: &'a Path,
+}
+
+/// Checks one image reference and reports what is wrong with it. Empty references are "no image"
+/// and are not reported.
+pub fn check_image(
+    context: &ImageContext,
+    role: ImageRole,
+    reference: &Spanned<String>,
+    sink: &mut FileDiagnostics,
+) {
+    let value = reference.value.trim();
+    if value.is_empty() {
+        return;
+    }
+    let span = reference.span;
+    if let Some(rest) = strip_prefix_ignore_case(value, "data:") {
+        check_data_url(role, rest, span, sink);
+    } else if strip_prefix_ignore_case(value, "https://").is_some() {
+        sink.report(
+            Code::RemoteImage,
+            span,
+            format!("the {} is loaded from a remote server", role.name()),
+            "every wallet that shows this card requests this URL",
+            "RFC 0755 encourages issuers not to use external references: the server learns when and \
+             where holders look at their credentials; keep the image in the repository (a local path) \
+             and let `trustc build` inline or publish it",
+        );
+        if let Some(local) = local_copy_of_url(context.root, value) {
+            check_file(role, &local, Some(value), span, sink);
+        }
+    } else if let Some(scheme) = scheme_of(value) {
+        let help = if scheme.eq_ignore_ascii_case("http") {
+            "use https: wallets refuse or warn about plain http".to_string()
+        } else {
+            "use an https URL, a data: URL, or a path to a file in the repository".to_string()
+        };
+        sink.report(
+            Code::ImageScheme,
+            span,
+            format!(
+                "the {} uses the `{scheme}:` scheme, which wallets cannot load",
+                role.name()
+            ),
+            format!("`{scheme}:` is not supported"),
+            help,
+        );
+    } else {
+        check_local(context, role, value, span, sink);
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = value.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &value[prefix.len()..])
+}
+
+/// The URI scheme of `value`, if it has one (`ftp` in `ftp://x`). A Windows drive letter (`C:`) is
+/// not a scheme.
+fn scheme_of(value: &str) -> Option<&str> {
+    let colon = value.find(':')?;
+    let scheme = &value[..colon];
+    let valid = scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+fn check_data_url(role: ImageRole, rest: &str, span: Span, sink: &mut FileDiagnostics) {
+    let Some((header, payload)) = rest.split_once(',') else {
+        sink.report(
+            Code::ImageUnreadable,
+            span,
+            format!(
+                "the {} is a data: URL without a `,` before its data",
+                role.name()
+            ),
+            "malformed data: URL",
+            "write `data:image/png;base64,<base64 data>`",
+        );
+        return;
+    };
+    if !header.to_ascii_lowercase().ends_with(";base64") {
+        sink.report(
+            Code::ImageUnreadable,
+            span,
+            format!(
+                "the {} is a data: URL that is not base64-encoded",
+                role.name()
+            ),
+            "expected `;base64`",
+            "write `data:image/png;base64,<base64 data>`",
+        );
+        return;
+    }
+    let payload: String = payload
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let bytes = match base64::engine::general_purpose::STANDARD.decode(payload.as_bytes()) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            sink.report(
+                Code::ImageUnreadable,
+                span,
+                format!(
+                    "the {}'s data: URL does not hold valid base64: {error}",
+                    role.name()
+                ),
+                "invalid base64",
+                "re-encode the image, for example with `base64 -w0 logo.png`",
+            );
+            return;
+        }
+    };
+    check_bytes(
+        role,
+        &bytes,
+        bytes.len() as u64,
+        "the inlined image",
+        span,
+        sink,
+    );
+}
+
+fn check_local(
+    context: &ImageContext,
+    role: ImageRole,
+    value: &str,
+    span: Span,
+    sink: &mut FileDiagnostics,
+) {
+    let relative = Path::new(value);
+    let joined = context.base_dir.join(relative);
+    let normalized = normalize(&joined);
+    let escapes = relative.is_absolute() || !normalized.starts_with(context.root);
+    // A path inside the folder may still lead out of it through a symbolic link.
+    let canonical = normalized.canonicalize().ok();
+    let escapes_by_link = canonical
+        .as_ref()
+        .is_some_and(|c| !c.starts_with(context.root));
+    if escapes || escapes_by_link {
+        sink.report(
+            Code::PathEscape,
+            span,
+            format!(
+                "the {} path `{value}` leads outside the checked folder",
+                role.name()
+            ),
+            "outside the repository",
+            "keep images inside the repository, next to the file that uses them",
+        );
+        return;
+    }
+    match canonical {
+        Some(path) if path.is_file() => check_file(role, &path, None, span, sink),
+        _ => sink.report(
+            Code::ImageMissing,
+            span,
+            format!("the {} `{value}` does not exist", role.name()),
+            "no such file",
+            "local image paths are relative to the file that names them; check the spelling and that the image is committed",
+        ),
+    }
+}
+
+/// Whether `path` lies inside `root` (canonical), both by its components and after following
+/// symbolic links.
+pub fn path_inside(root: &Path, path: &Path) -> bool {
+    let normalized = normalize(path);
+    normalized.starts_with(root)
+        && normalized
+            .canonicalize()
+            .map_or(true, |c| c.starts_with(root))
+}
+
+/// Removes `.` and resolves `..` without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// bcgov's bundles point at their own images through raw.githubusercontent.com URLs. When the end
+/// of the URL's path names a file inside the checked folder, that file is the image the wallet
+/// downloads, so it can be measured without the network.
+fn local_copy_of_url(root: &Path, url: &str) -> Option<PathBuf> {
+    let path = url.split_once("://")?.1;
+    let path = path.split(['?', '#']).next()?;
+    let segments: Vec<String> = path.split('/').skip(1).map(percent_decode).collect();
+    if segments
+        .iter()
+        .any(|s| s == ".." || s.is_empty() && segments.len() == 1)
+    {
+        return None;
+    }
+    (0..segments.len()).find_map(|start| {
+        let candidate = segments[start..].join("/");
+        if candidate.is_empty() {
+            return None;
+        }
+        let path = root.join(&candidate);
+        path.is_file().then_some(path)
+    })
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = segment.get(i + 1..i + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn check_file(
+    role: ImageRole,
+    path: &Path,
+    url: Option<&str>,
+    span: Span,
+    sink: &mut FileDiagnostics,
+) {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    // Image headers (and JPEG's frame header after metadata segments) are near the start.
+    let mut header = Vec::with_capacity(64 * 1024);
+    let read = std::fs::File::open(path).and_then(|f| f.take(256 * 1024).read_to_end(&mut header));
+    let what = match url {
+        Some(_) => format!(
+            "the local copy of the remote image ({})",
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        ),
+        None => "the image".to_string(),
+    };
+    if let Err(error) = read {
+        sink.report(
+            Code::IoError,
+            span,
+            format!(
+                "the {} `{}` could not be read: {error}",
+                role.name(),
+                path.display()
+            ),
+            "unreadable",
+            "check the file's permissions",
+        );
+        return;
+    }
+    check_bytes(role, &header, size, &what, span, sink);
+}
+
+/// Checks the format, geometry and size of an image whose first bytes are `bytes` and whose total
+/// size is `size`.
+fn check_bytes(
+    role: ImageRole,
+    bytes: &[u8],
+    size: u64,
+    what: &str,
+    span: Span,
+    sink: &mut FileDiagnostics,
+) {
+    if looks_like_svg(bytes) {
+        sink.report(
+            Code::ImageUnreadable,
+            span,
+            format!(
+                "the {} is an SVG image, which BC Wallet cannot display",
+                role.name()
+            ),
+            "SVG",
+            "export the image as PNG (or JPEG for photographs)",
+        );
+        return;
+    }
+    let format = match imagesize::image_type(bytes) {
+        Ok(format) => format,
+        Err(_) => {
+            sink.report(
+                Code::ImageUnreadable,
+                span,
+                format!(
+                    "{what} for the {} is not an image format trustc recognises",
+                    role.name()
+                ),
+                "unrecognised image",
+                "use a PNG or JPEG file",
+            );
+            return;
+        }
+    };
+    use imagesize::ImageType;
+    if !matches!(
+        format,
+        ImageType::Png | ImageType::Jpeg | ImageType::Gif | ImageType::Webp
+    ) {
+        sink.report(
+            Code::ImageUnreadable,
+            span,
+            format!(
+                "{what} for the {} is a {format:?} image, which wallets cannot display",
+                role.name()
+            ),
+            "unsupported image format",
+            "use a PNG or JPEG file",
+        );
+        return;
+    }
+    let Ok(dimensions) = imagesize::blob_size(bytes) else {
+        sink.report(
+            Code::ImageUnreadable,
+            span,
+            format!(
+                "{what} for the {} is damaged: its dimensions cannot be read",
+                role.name()
+            ),
+            "damaged image",
+            "re-export the image",
+        );
+        return;
+    };
+    let (width, height) = (dimensions.width as f64, dimensions.height as f64);
+    let (rec_w, rec_h) = role.recommended();
+    let expected = rec_w as f64 / rec_h as f64;
+    if height > 0.0 && ((width / height) / expected - 1.0).abs() > RATIO_TOLERANCE {
+        sink.report(
+            Code::ImageGeometry,
+            span,
+            format!(
+                "{what} for the {} is {}×{}, but a {} should have the shape {} ({rec_w}×{rec_h})",
+                role.name(),
+                dimensions.width,
+                dimensions.height,
+                role.name(),
+                ratio_name(role)
+            ),
+            "wrong aspect ratio",
+            "wallets scale and crop the image to the expected shape, which distorts or cuts it; export it at the recommended size",
+        );
+    } else if width < rec_w as f64 / 2.0 || height < rec_h as f64 / 2.0 {
+        sink.report(
+            Code::ImageGeometry,
+            span,
+            format!(
+                "{what} for the {} is only {}×{}, under half the recommended {rec_w}×{rec_h}",
+                role.name(),
+                dimensions.width,
+                dimensions.height
+            ),
+            "too small",
+            "wallets enlarge small images, which makes them blurry; export it at the recommended size",
+        );
+    }
+    if size > role.budget_bytes() {
+        sink.report(
+            Code::ImageTooLarge,
+            span,
+            format!(
+                "{what} for the {} is {} KiB, over the {} KiB budget for its role",
+                role.name(),
+                size.div_ceil(1024),
+                role.budget_bytes() / 1024
+            ),
+            "too large",
+            format!(
+                "every wallet downloads it; at {rec_w}×{rec_h} a PNG or JPEG fits well under the budget"
+            ),
+        );
+    }
+}
+
+fn ratio_name(role: ImageRole) -> &'static str {
+    match role {
+        ImageRole::Logo => "1:1",
+        ImageRole::Background => "3:1",
+        ImageRole::Slice => "1:10",
+    }
+}
+
+fn looks_like_svg(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    (text.starts_with("<?xml") || text.starts_with("<svg") || text.starts_with("<!--"))
+        && text.contains("<svg")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_are_recognised() {
+        assert_eq!(scheme_of("ftp://x/logo.png"), Some("ftp"));
+        assert_eq!(scheme_of("hl:zQm..."), Some("hl"));
+        assert_eq!(scheme_of("images/logo.png"), None);
+        assert_eq!(scheme_of("C:/logo.png"), None);
+    }
+
+    #[test]
+    fn normalize_resolves_parent_components() {
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d.png")),
+            PathBuf::from("/a/c/d.png")
+        );
+        assert_eq!(normalize(Path::new("/a/../../x")), PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn remote_urls_map_to_local_copies_by_path_suffix() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("OCABundles/x")).unwrap();
+        std::fs::write(root.join("OCABundles/x/logo é.png"), b"png").unwrap();
+        let url = "https://raw.githubusercontent.com/org/repo/main/OCABundles/x/logo%20%C3%A9.png";
+        assert_eq!(
+            local_copy_of_url(&root, url),
+            Some(root.join("OCABundles/x/logo é.png"))
+        );
+        assert_eq!(
+            local_copy_of_url(&root, "https://example.org/other.png"),
+            None
+        );
+    }
+}

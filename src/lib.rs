@@ -1,0 +1,30 @@
+//! trustc: a governance-driven issuer configuration compiler for digital credentials.
+//!
+//! Governance frameworks (`governance/*.yaml`) and Aries OCA bundles (`oca-bundles/**`) are the
+//! single source of truth for who may issue which credential, what it contains, how it looks in a
+//! wallet and how it is issued. trustc reads them exactly and reports every problem like a
+//! compiler, with file, line, column and a fix.
+//!
+//! # Steps
+//! 1. [`discover`]: which files of a folder are read.
+//! 2. [`source`] and [`syntax`]: load each file safely and parse it (YAML or JSON) into a tree that
+//!    keeps the byte range of every key and value.
+//! 3. [`schema`]: validate each tree against its embedded JSON Schema.
+//! 4. [`governance::model`] and [`oca`]: read typed models, with spans, from the valid trees.
+//! 5. [`governance::check`] and [`oca::check`]: resolve references across files and run the
+//!    semantic checks.
+//! 6. [`diag`]: print the diagnostics for people, CI tools or GitHub.
+//!
+//! [`check::check`] runs steps 1 to 5.
+
+pub mod check;
+pub mod cli;
+pub mod diag;
+pub mod discover;
+pub mod formats;
+pub mod governance;
+pub mod images;
+pub mod oca;
+pub mod schema;
+pub mod source;
+pub mod syntax;
