@@ -12,7 +12,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value as Json;
 
 use crate::diag::{Code, FileDiagnostics};
-use crate::syntax::{Node, Span};
+use crate::syntax::{Node, Span, Value};
 
 /// An embedded JSON Schema and its compiled validator.
 pub struct Schema {
@@ -146,12 +146,21 @@ fn report(
         ValidationErrorKind::Type { kind } => {
             let found = located.map_or("nothing", |l| l.node.kind_name());
             let expected = describe_type(kind);
+            let mut help = help.unwrap_or_else(|| format!("write {expected} here"));
+            // YAML reads unquoted `1.0`, `true` or `2024-01-01`-like values as other types.
+            let written = sink.file.text.get(value_span.range()).unwrap_or("").trim();
+            if expected.starts_with("a string")
+                && located.is_some_and(|l| matches!(l.node.value, Value::Number(_) | Value::Bool(_)))
+                && !written.is_empty()
+            {
+                help = format!("put it in quotes, `\"{written}\"`: unquoted, YAML reads it as {found}. {help}");
+            }
             sink.report(
                 Code::WrongType,
                 value_span,
                 format!("expected {expected} for {place}, found {found}"),
                 format!("expected {expected}"),
-                help.unwrap_or_else(|| format!("write {expected} here")),
+                help,
             );
         }
         ValidationErrorKind::Enum { options } => {

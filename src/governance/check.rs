@@ -441,7 +441,7 @@ impl<'a> Checker<'a> {
         self.sink.report(
             Code::UnknownReference,
             reference.span,
-            format!("no {what} `{}`", reference.value),
+            format!("no {what} named `{}`", reference.value),
             format!("unknown {what}"),
             help,
         );

@@ -83,12 +83,44 @@ pub fn compute(object: &Map<String, Value>) -> String {
         if key == "digest" {
             serde_json::to_writer(&mut bytes, PLACEHOLDER).expect("writing to a Vec cannot fail");
         } else {
-            // serde_json's default map is ordered by key, which sorts nested maps.
-            serde_json::to_writer(&mut bytes, value).expect("writing to a Vec cannot fail");
+            write_sorted(&mut bytes, value);
         }
     }
     bytes.push(b'}');
     encode(blake3::hash(&bytes).as_bytes())
+}
+
+/// Writes `value` compactly with object keys sorted at every level. The order is made explicit
+/// rather than left to serde_json's map type, whose order changes when any crate in the build
+/// enables serde_json's `preserve_order` feature.
+fn write_sorted(bytes: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            bytes.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    bytes.push(b',');
+                }
+                serde_json::to_writer(&mut *bytes, key).expect("writing to a Vec cannot fail");
+                bytes.push(b':');
+                write_sorted(bytes, value);
+            }
+            bytes.push(b'}');
+        }
+        Value::Array(items) => {
+            bytes.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    bytes.push(b',');
+                }
+                write_sorted(bytes, item);
+            }
+            bytes.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *bytes, scalar).expect("writing to a Vec cannot fail"),
+    }
 }
 
 fn encode(hash: &[u8; 32]) -> String {
