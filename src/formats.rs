@@ -671,9 +671,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         let upper = s.to_ascii_uppercase();
         return Err(match parse_duration(&upper) {
             Ok(_) => format!("write `{upper}`: ISO 8601 durations are uppercase"),
-            Err(e) => {
-                format!("ISO 8601 durations are uppercase, so `{s}` should be `{upper}`; but {e}")
-            }
+            // Uppercasing does not help (`1 year`): say what a duration looks like instead.
+            Err(_) => format!("`{s}` is not an ISO 8601 duration: {DURATION_FORM}"),
         });
     }
     if s.starts_with('-') {
@@ -1697,7 +1696,8 @@ mod tests {
             err(parse_duration("pt12h")),
             "write `PT12H`: ISO 8601 durations are uppercase"
         );
-        assert!(err(parse_duration("p1m1y")).contains("should be `P1M1Y`"));
+        assert!(err(parse_duration("p1m1y")).starts_with("`p1m1y` is not an ISO 8601 duration"));
+        assert!(err(parse_duration("1 year")).starts_with("`1 year` is not an ISO 8601 duration"));
         assert_eq!(
             err(parse_duration("1Y")),
             "`1Y` must start with `P`: write `P1Y`"

@@ -181,7 +181,7 @@ fn check_data_url(role: ImageRole, rest: &str, span: Span, sink: &mut FileDiagno
         role,
         &bytes,
         bytes.len() as u64,
-        "the inlined image",
+        &format!("the inlined {}", role.name()),
         span,
         sink,
     );
@@ -345,10 +345,7 @@ fn check_bytes(
         sink.report(
             Code::ImageUnreadable,
             span,
-            format!(
-                "the {} is an SVG image, which BC Wallet cannot display",
-                role.name()
-            ),
+            format!("{what} is an SVG image, which BC Wallet cannot display"),
             "SVG",
             "export the image as PNG (or JPEG for photographs)",
         );
@@ -360,10 +357,7 @@ fn check_bytes(
             sink.report(
                 Code::ImageUnreadable,
                 span,
-                format!(
-                    "{what} for the {} is not an image format trustc recognises",
-                    role.name()
-                ),
+                format!("{what} is not an image format trustc recognises"),
                 "unrecognised image",
                 "use a PNG or JPEG file",
             );
@@ -378,10 +372,7 @@ fn check_bytes(
         sink.report(
             Code::ImageUnreadable,
             span,
-            format!(
-                "{what} for the {} is a {format:?} image, which wallets cannot display",
-                role.name()
-            ),
+            format!("{what} is a {format:?} image, which wallets cannot display"),
             "unsupported image format",
             "use a PNG or JPEG file",
         );
@@ -391,10 +382,7 @@ fn check_bytes(
         sink.report(
             Code::ImageUnreadable,
             span,
-            format!(
-                "{what} for the {} is damaged: its dimensions cannot be read",
-                role.name()
-            ),
+            format!("{what} is damaged: its dimensions cannot be read"),
             "damaged image",
             "re-export the image",
         );
@@ -408,8 +396,7 @@ fn check_bytes(
             Code::ImageGeometry,
             span,
             format!(
-                "{what} for the {} is {}×{}, but a {} should have the shape {} ({rec_w}×{rec_h})",
-                role.name(),
+                "{what} is {}×{}, but a {} should have the shape {} ({rec_w}×{rec_h})",
                 dimensions.width,
                 dimensions.height,
                 role.name(),
@@ -423,10 +410,8 @@ fn check_bytes(
             Code::ImageGeometry,
             span,
             format!(
-                "{what} for the {} is only {}×{}, under half the recommended {rec_w}×{rec_h}",
-                role.name(),
-                dimensions.width,
-                dimensions.height
+                "{what} is only {}×{}, under half the recommended {rec_w}×{rec_h}",
+                dimensions.width, dimensions.height
             ),
             "too small",
             "wallets enlarge small images, which makes them blurry; export it at the recommended size",
@@ -437,10 +422,10 @@ fn check_bytes(
             Code::ImageTooLarge,
             span,
             format!(
-                "{what} for the {} is {} KiB, over the {} KiB budget for its role",
-                role.name(),
+                "{what} is {} KiB, over the {} KiB budget for a {}",
                 size.div_ceil(1024),
-                role.budget_bytes() / 1024
+                role.budget_bytes() / 1024,
+                role.name()
             ),
             "too large",
             format!(

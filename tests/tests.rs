@@ -1,1 +1,7 @@
-//! Integration tests (one binary).
+//! Integration tests, in one binary: they run the real `trustc` executable on real input.
+
+mod bad_input;
+mod cli;
+mod common;
+mod corpus;
+mod fixtures;

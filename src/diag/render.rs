@@ -159,7 +159,7 @@ pub fn human(diagnostics: &[Diagnostic], summary: &Summary, style: HumanStyle) -
         let text = d.file.as_ref().and_then(|f| {
             texts
                 .entry(f.clone())
-                .or_insert_with(|| read_source(&f.absolute).ok().map(Arc::from))
+                .or_insert_with(|| snippet_text(&f.absolute))
                 .clone()
         });
         let view = DiagnosticView::new(d, text.as_deref());
@@ -168,6 +168,18 @@ pub fn human(diagnostics: &[Diagnostic], summary: &Summary, style: HumanStyle) -
     }
     out.push_str(&summary_line(summary));
     out
+}
+
+/// A file's text for snippets. Invalid UTF-8 is replaced, which keeps byte offsets up to the first
+/// invalid byte (where an `invalid-utf8` diagnostic points).
+fn snippet_text(path: &std::path::Path) -> Option<Arc<str>> {
+    match read_source(path) {
+        Ok(text) => Some(Arc::from(text)),
+        Err(crate::source::LoadError::InvalidUtf8 { .. }) => std::fs::read(path)
+            .ok()
+            .map(|bytes| Arc::from(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(_) => None,
+    }
 }
 
 /// `3 errors, 1 warning in 12 files` or `no problems in 12 files`.

@@ -13,7 +13,10 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
         .size_limit(1 << 20)
         .build()
         .map_err(|e| match e {
-            regex::Error::Syntax(s) => s.lines().last().unwrap_or(&s).trim().to_string(),
+            regex::Error::Syntax(s) => {
+                let last = s.lines().last().unwrap_or(&s).trim();
+                last.strip_prefix("error: ").unwrap_or(last).to_string()
+            }
             other => other.to_string(),
         })
 }

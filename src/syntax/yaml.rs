@@ -78,7 +78,7 @@ enum Tree {
 struct Key(String);
 
 fn into_node(text: &str, tree: SaphyrSpanned<Tree>) -> Node {
-    let span = span_of(text, &tree.referenced);
+    let mut span = span_of(text, &tree.referenced);
     let value = match tree.value {
         Tree::Null => Value::Null,
         Tree::Bool(b) => Value::Bool(b),
@@ -96,6 +96,19 @@ fn into_node(text: &str, tree: SaphyrSpanned<Tree>) -> Node {
                 .collect(),
         ),
     };
+    // serde-saphyr gives containers an empty span at their start; extend it over the children so a
+    // label on a mapping or list marks it rather than one column.
+    let last_child_end = match &value {
+        Value::Array(items) => items.iter().map(|n| n.span.end).max(),
+        Value::Object(members) => members.iter().map(|m| m.value.span.end.max(m.key_span.end)).max(),
+        _ => None,
+    };
+    if let Some(end) = last_child_end
+        && span.is_empty()
+        && end > span.start
+    {
+        span.end = end;
+    }
     Node::new(span, value)
 }
 
@@ -140,21 +153,34 @@ fn syntax_error(text: &str, error: &serde_saphyr::Error) -> SyntaxError {
     let span = error
         .location()
         .map_or(Span::empty_at(0), |l| span_of(text, &l));
+    // Errors raised while replaying an alias are wrapped; the cause is inside.
+    let mut cause = error;
+    while let serde_saphyr::Error::AliasError { error, .. } | serde_saphyr::Error::WithSnippet { error, .. } =
+        cause
+    {
+        cause = error;
+    }
+    if let serde_saphyr::Error::Budget { breach, .. } = cause {
+        return SyntaxError::limit(span, describe_breach(breach));
+    }
     let rendered = error.to_string();
-    let message = strip_location_prefix(&rendered);
-    let limit =
-        message.contains("budget") || message.contains("limit") || message.contains("depth");
-    let message = if message.contains("budget breached") {
-        format!(
-            "{message} (trustc refuses YAML that expands to an unreasonable size, such as an alias bomb)"
-        )
-    } else {
-        message.to_string()
-    };
-    SyntaxError {
-        span,
-        message,
-        limit,
+    SyntaxError::new(span, strip_location_prefix(&rendered).to_string())
+}
+
+/// A budget breach in words: what grew too large, and the likely cause.
+fn describe_breach(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Nodes { nodes } => format!(
+            "the document expands to more than {} values; aliases that repeat aliases (an alias bomb) do this",
+            nodes.saturating_sub(1)
+        ),
+        B::Depth { depth } => format!("nesting deeper than {} levels", depth.saturating_sub(1).min(MAX_DEPTH)),
+        B::Aliases { aliases } => format!("more than {} aliases", aliases.saturating_sub(1)),
+        B::Anchors { anchors } => format!("more than {} anchors", anchors.saturating_sub(1)),
+        B::Events { .. } => "the document is too large to parse".to_string(),
+        B::Documents { documents } => format!("{documents} YAML documents in one file; a governance file holds one"),
+        other => format!("the document exceeds a parser limit ({other:?})"),
     }
 }
 
@@ -170,7 +196,7 @@ fn strip_location_prefix(message: &str) -> &str {
         message = &rest[colon + 2..];
     }
     let message = message.lines().next().unwrap_or("").trim();
-    match message.rfind(" at line ") {
+    match message.find(" at line ") {
         Some(at) if message[at..].contains(", column ") => &message[..at],
         _ => message,
     }
