@@ -16,19 +16,30 @@ use serde_json::{Map, Value};
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument selects scenarios by name.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let runs: usize = std::env::var("TRUSTC_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let runs: usize = std::env::var("TRUSTC_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let corpus = std::env::var_os("TRUSTC_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.join("../shared/corpus/aries-oca-bundles"));
     // The generated repositories go to a temporary folder, or to `TRUSTC_BENCH_DIR` to keep them.
     let temporary = tempfile::tempdir().expect("a temporary folder");
-    let generated = std::env::var_os("TRUSTC_BENCH_DIR").map_or_else(|| temporary.path().to_path_buf(), PathBuf::from);
+    let generated = std::env::var_os("TRUSTC_BENCH_DIR")
+        .map_or_else(|| temporary.path().to_path_buf(), PathBuf::from);
 
     println!("trustc check, release build, {} cores available", cores());
-    println!("{:<34} {:>6} {:>11} {:>11} {:>12}", "input", "runs", "median", "slowest", "peak RSS");
-    let selected = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    println!(
+        "{:<34} {:>6} {:>11} {:>11} {:>12}",
+        "input", "runs", "median", "slowest", "peak RSS"
+    );
+    let selected =
+        |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
 
     if selected("example") {
         report("shipped example (2 frameworks)", &repo, runs);
@@ -37,7 +48,10 @@ fn main() {
         if corpus.join("ocabundles.json").is_file() {
             report("aries-oca-bundles (30 bundles)", &corpus, runs);
         } else {
-            println!("aries-oca-bundles: SKIPPED, corpus not found at {}", corpus.display());
+            println!(
+                "aries-oca-bundles: SKIPPED, corpus not found at {}",
+                corpus.display()
+            );
         }
     }
     for count in [1_000, 10_000] {
@@ -100,7 +114,10 @@ fn run_once(dir: &Path) -> (Duration, i64) {
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let elapsed = started.elapsed();
     assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1, "trustc failed: status {status}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
+        "trustc failed: status {status}"
+    );
     (elapsed, usage.ru_maxrss)
 }
 
@@ -125,7 +142,8 @@ fn generate(template: &Path, dir: &Path, count: usize) {
                     overlay["name"] = Value::from(format!("Credential {i}"));
                 }
                 "spec/overlays/label/1.0" => {
-                    overlay["attribute_labels"][format!("field_{i}")] = Value::from(format!("Field {i}"));
+                    overlay["attribute_labels"][format!("field_{i}")] =
+                        Value::from(format!("Field {i}"));
                 }
                 "aries/overlays/branding/1.0" => {
                     for key in ["logo", "background_image", "background_image_slice"] {
@@ -147,7 +165,11 @@ fn generate(template: &Path, dir: &Path, count: usize) {
             serde_json::json!({"path": format!("{folder}/OCABundle.json"), "sha256": sha}),
         );
     }
-    std::fs::write(dir.join("ocabundles.json"), serde_json::to_vec_pretty(&index).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("ocabundles.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
 }
 
 fn fill_digests(bundle: &mut Value) {

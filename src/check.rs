@@ -8,14 +8,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diag::render::Summary;
 use crate::diag::{Code, Diagnostic, FileDiagnostics, SeverityOverrides};
 use crate::discover::{Inventory, discover};
 use crate::governance::check::{Document, LoadedBundle, bundle_path, check_all};
-use crate::images::ImageContext;
+use crate::images::{ImageContext, normalize};
 use crate::oca::index::{self, HashCache, INDEX_FILE_NAME, LIST_FILE_NAME};
 use crate::source::{LoadError, MAX_FILE_SIZE, SourceFile, SourcePath, read_source};
 use crate::syntax::{Node, SyntaxError, json, yaml};
@@ -79,12 +78,26 @@ pub fn check(path: &Path, options: &CheckOptions) -> Result<Report, RunError> {
         .filter_map(|p| p.canonicalize().ok())
         .collect();
 
-    let (bundle_diagnostics, kept) = check_bundles(&inventory, &wanted, options.jobs);
-    diagnostics.extend(bundle_diagnostics);
+    // Indexes are read before the bundles so the bundle pass can hash the files they list while
+    // it has them in memory, instead of reading every bundle a second time.
+    let indexes = read_indexes(&inventory, &mut diagnostics, &mut report.summary);
+    let indexed: HashSet<PathBuf> = indexes
+        .iter()
+        .flat_map(|i| i.entries.iter().map(|e| normalize(&i.base.join(&e.path))))
+        .collect();
+
+    let pass = check_bundles(&inventory, &wanted, &indexed, options.jobs);
+    diagnostics.extend(pass.diagnostics);
     report.summary.files += inventory.bundles.len();
     report.summary.oca_bundles = inventory.bundles.len();
+    let kept = pass.kept;
 
-    check_indexes(&inventory, &mut diagnostics, &mut report.summary);
+    check_indexes(
+        &inventory.root,
+        &indexes,
+        HashCache::seeded(pass.hashes),
+        &mut diagnostics,
+    );
 
     report.summary.frameworks = documents.len();
     report.summary.credential_types = documents.iter().map(|d| d.model.credentials.len()).sum();
@@ -176,11 +189,16 @@ fn syntax_diagnostic(file: &SourceFile, is_yaml: bool, error: SyntaxError) -> Di
     };
     let mut sink = FileDiagnostics::new(file);
     let what = if is_yaml { "YAML" } else { "JSON" };
+    let label = if error.limit {
+        "limit reached here".to_string()
+    } else {
+        error.message.clone()
+    };
     sink.report(
         code,
         error.span,
         format!("invalid {what}: {}", error.message),
-        error.message.clone(),
+        label,
         help,
     );
     sink.diagnostics.pop().expect("just reported")
@@ -216,58 +234,77 @@ fn load_governance(
     model.map(|model| Document { file, model })
 }
 
-/// Checks every bundle; returns the diagnostics and the bundles in `wanted`, read.
+/// What the bundle pass keeps: its diagnostics, the bundles the governance names (read), and the
+/// hashes of the bundles the indexes list.
+#[derive(Default)]
+struct BundlePass {
+    diagnostics: Vec<Diagnostic>,
+    kept: HashMap<PathBuf, LoadedBundle>,
+    hashes: HashMap<PathBuf, String>,
+}
+
+/// Checks every bundle, on `jobs` threads.
 fn check_bundles(
     inventory: &Inventory,
     wanted: &HashSet<PathBuf>,
+    indexed: &HashSet<PathBuf>,
     jobs: usize,
-) -> (Vec<Diagnostic>, HashMap<PathBuf, LoadedBundle>) {
+) -> BundlePass {
     let jobs = match jobs {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
     .min(inventory.bundles.len().max(1));
     let next = AtomicUsize::new(0);
-    let kept = Mutex::new(HashMap::new());
-    let results: Vec<Vec<Diagnostic>> = std::thread::scope(|scope| {
+    let passes: Vec<BundlePass> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut diagnostics = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = inventory.bundles.get(i) else {
-                            break;
+                    let mut pass = BundlePass::default();
+                    while let Some(path) =
+                        inventory.bundles.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        let Some((file, bundle)) =
+                            check_bundle(&inventory.root, path, &mut pass.diagnostics)
+                        else {
+                            continue;
                         };
-                        if let Some(loaded) = check_bundle(&inventory.root, path, &mut diagnostics)
+                        if indexed.contains(path) {
+                            let hash = index::sha256_universal(file.text.as_bytes());
+                            pass.hashes.insert(path.clone(), hash);
+                        }
+                        if let Some(bundle) = bundle
                             && wanted.contains(path)
                         {
-                            kept.lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(path.clone(), loaded);
+                            pass.kept
+                                .insert(path.clone(), LoadedBundle { file, bundle });
                         }
                     }
-                    diagnostics
+                    pass
                 })
             })
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or_default())
+            .map(|w| w.join().expect("a bundle worker panicked"))
             .collect()
     });
-    (
-        results.into_iter().flatten().collect(),
-        kept.into_inner().unwrap_or_else(|e| e.into_inner()),
-    )
+    let mut all = BundlePass::default();
+    for pass in passes {
+        all.diagnostics.extend(pass.diagnostics);
+        all.kept.extend(pass.kept);
+        all.hashes.extend(pass.hashes);
+    }
+    all
 }
 
-/// Loads, schema-checks, reads and checks one bundle.
+/// Loads, schema-checks, reads and checks one bundle. Returns the file when it could be read, and
+/// the bundle when it passed its schema.
 fn check_bundle(
     root: &Path,
     path: &Path,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<LoadedBundle> {
+) -> Option<(SourceFile, Option<oca::Bundle>)> {
     let (file, node) = load(root, path, diagnostics)?;
     let mut sink = FileDiagnostics::new(&file);
     let mut result = None;
@@ -290,55 +327,74 @@ fn check_bundle(
     }
     diagnostics.extend(sink.diagnostics);
     drop(node);
-    result.map(|bundle| LoadedBundle { file, bundle })
+    Some((file, result))
 }
 
-/// An index file, its entries, and its file name.
-type ReadIndex = (SourceFile, Vec<index::Entry>, &'static str);
+/// An index file that passed its schema, and its entries.
+struct ReadIndex {
+    file: SourceFile,
+    entries: Vec<index::Entry>,
+    /// `ocabundles.json` or `ocabundleslist.json`.
+    name: &'static str,
+    /// The folder its paths are relative to.
+    base: PathBuf,
+}
 
-fn check_indexes(inventory: &Inventory, diagnostics: &mut Vec<Diagnostic>, summary: &mut Summary) {
-    let mut hashes = HashCache::default();
-    // The read indexes of each folder, so the two files of a folder can be compared.
-    let mut by_folder: HashMap<PathBuf, Vec<ReadIndex>> = HashMap::new();
+fn read_indexes(
+    inventory: &Inventory,
+    diagnostics: &mut Vec<Diagnostic>,
+    summary: &mut Summary,
+) -> Vec<ReadIndex> {
+    let mut indexes = Vec::new();
     for path in &inventory.indexes {
         summary.files += 1;
         summary.indexes += 1;
         let Some((file, node)) = load(&inventory.root, path, diagnostics) else {
             continue;
         };
-        let name = if path.file_name().and_then(|n| n.to_str()) == Some(LIST_FILE_NAME) {
-            LIST_FILE_NAME
-        } else {
-            INDEX_FILE_NAME
-        };
+        let is_list = path.file_name().and_then(|n| n.to_str()) == Some(LIST_FILE_NAME);
         let mut sink = FileDiagnostics::new(&file);
-        let (schema, entries): (&schema::Schema, fn(&Node) -> Vec<index::Entry>) =
-            if name == LIST_FILE_NAME {
-                (&schema::OCA_INDEX_LIST, index::list_entries)
-            } else {
-                (&schema::OCA_INDEX, index::index_entries)
-            };
-        let entries = schema::validate(schema, &node, &mut sink).then(|| entries(&node));
-        let base = path.parent().unwrap_or(&inventory.root);
-        if let Some(entries) = &entries {
-            index::check_entries(entries, base, &inventory.root, &mut hashes, &mut sink);
-        }
+        let schema = if is_list {
+            &*schema::OCA_INDEX_LIST
+        } else {
+            &*schema::OCA_INDEX
+        };
+        let valid = schema::validate(schema, &node, &mut sink);
         diagnostics.extend(sink.diagnostics);
-        if let Some(entries) = entries {
-            by_folder
-                .entry(base.to_path_buf())
-                .or_default()
-                .push((file, entries, name));
+        if valid {
+            let (entries, name) = if is_list {
+                (index::list_entries(&node), LIST_FILE_NAME)
+            } else {
+                (index::index_entries(&node), INDEX_FILE_NAME)
+            };
+            drop(node);
+            indexes.push(ReadIndex {
+                file,
+                entries,
+                name,
+                base: path.parent().unwrap_or(&inventory.root).to_path_buf(),
+            });
         }
     }
-    for indexes in by_folder.values() {
-        if let [(file_a, a, name_a), (file_b, b, name_b)] = &indexes[..] {
-            let mut sink = FileDiagnostics::new(file_a);
-            index::check_consistency(a, b, name_b, &mut sink);
-            diagnostics.extend(sink.diagnostics);
-            let mut sink = FileDiagnostics::new(file_b);
-            index::check_consistency(b, a, name_a, &mut sink);
-            diagnostics.extend(sink.diagnostics);
+    indexes
+}
+
+fn check_indexes(
+    root: &Path,
+    indexes: &[ReadIndex],
+    mut hashes: HashCache,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for read in indexes {
+        let mut sink = FileDiagnostics::new(&read.file);
+        index::check_entries(&read.entries, &read.base, root, &mut hashes, &mut sink);
+        // The index and the list of the same folder must agree.
+        if let Some(other) = indexes
+            .iter()
+            .find(|o| o.base == read.base && o.name != read.name)
+        {
+            index::check_consistency(&read.entries, &other.entries, other.name, &mut sink);
         }
+        diagnostics.extend(sink.diagnostics);
     }
 }

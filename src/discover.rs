@@ -108,7 +108,7 @@ fn walk_problem(root: &Path, error: &walkdir::Error) -> Diagnostic {
         return Diagnostic::new(
             Code::SymlinkLoop,
             format!(
-                "`{}` is a symbolic link back to `{}`, which contains it; it was not followed",
+                "`{}` is a symbolic link back to `{}`, a folder that contains the link; it was not followed",
                 file.display, ancestor.display
             ),
         )
@@ -123,5 +123,5 @@ fn walk_problem(root: &Path, error: &walkdir::Error) -> Diagnostic {
         format!("`{}` could not be read: {reason}", file.display),
     )
     .in_file(file)
-    .with_help("check that the folder exists and is readable")
+    .with_help("check that it exists and is readable; a symbolic link may point at something that does not exist")
 }

@@ -6,7 +6,7 @@
 //! let an issuer see when and where a credential is shown. Local images are measured by reading only
 //! their headers.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
 
 use base64::Engine;
@@ -184,6 +184,7 @@ fn check_data_url(role: ImageRole, rest: &str, span: Span, sink: &mut FileDiagno
         &format!("the inlined {}", role.name()),
         span,
         sink,
+        || imagesize::blob_size(&bytes),
     );
 }
 
@@ -239,7 +240,7 @@ pub fn path_inside(root: &Path, path: &Path) -> bool {
 }
 
 /// Removes `.` and resolves `..` without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -302,20 +303,28 @@ fn check_file(
     span: Span,
     sink: &mut FileDiagnostics,
 ) {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    // Image headers (and JPEG's frame header after metadata segments) are near the start.
-    let mut header = Vec::with_capacity(64 * 1024);
-    let read = std::fs::File::open(path).and_then(|f| f.take(256 * 1024).read_to_end(&mut header));
     let what = match url {
         Some(_) => format!(
-            "the local copy of the remote image ({})",
+            "the {} (measured from its copy `{}` in the checked folder)",
+            role.name(),
             path.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ),
-        None => "the image".to_string(),
+        None => format!("the {}", role.name()),
     };
-    if let Err(error) = read {
-        sink.report(
+    // Only the header is read: image formats state their dimensions near the start, and a JPEG's
+    // frame header after its metadata segments is found by seeking.
+    let opened = std::fs::File::open(path).and_then(|file| {
+        let size = file.metadata()?.len();
+        let mut reader = BufReader::with_capacity(8 * 1024, file);
+        let head = reader.fill_buf()?.to_vec();
+        Ok((size, reader, head))
+    });
+    match opened {
+        Ok((size, mut reader, head)) => check_bytes(role, &head, size, &what, span, sink, || {
+            imagesize::reader_size(&mut reader)
+        }),
+        Err(error) => sink.report(
             Code::IoError,
             span,
             format!(
@@ -325,14 +334,12 @@ fn check_file(
             ),
             "unreadable",
             "check the file's permissions",
-        );
-        return;
+        ),
     }
-    check_bytes(role, &header, size, &what, span, sink);
 }
 
-/// Checks the format, geometry and size of an image whose first bytes are `bytes` and whose total
-/// size is `size`.
+/// Checks the format, geometry and size of an image whose first bytes are `bytes`, whose total
+/// size is `size`, and whose dimensions `dimensions` reads.
 fn check_bytes(
     role: ImageRole,
     bytes: &[u8],
@@ -340,6 +347,7 @@ fn check_bytes(
     what: &str,
     span: Span,
     sink: &mut FileDiagnostics,
+    dimensions: impl FnOnce() -> imagesize::ImageResult<imagesize::ImageSize>,
 ) {
     if looks_like_svg(bytes) {
         sink.report(
@@ -378,7 +386,7 @@ fn check_bytes(
         );
         return;
     }
-    let Ok(dimensions) = imagesize::blob_size(bytes) else {
+    let Ok(dimensions) = dimensions() else {
         sink.report(
             Code::ImageUnreadable,
             span,

@@ -150,10 +150,13 @@ fn report(
             // YAML reads unquoted `1.0`, `true` or `2024-01-01`-like values as other types.
             let written = sink.file.text.get(value_span.range()).unwrap_or("").trim();
             if expected.starts_with("a string")
-                && located.is_some_and(|l| matches!(l.node.value, Value::Number(_) | Value::Bool(_)))
+                && located
+                    .is_some_and(|l| matches!(l.node.value, Value::Number(_) | Value::Bool(_)))
                 && !written.is_empty()
             {
-                help = format!("put it in quotes, `\"{written}\"`: unquoted, YAML reads it as {found}. {help}");
+                help = format!(
+                    "put it in quotes, `\"{written}\"`: unquoted, YAML reads it as {found}. {help}"
+                );
             }
             sink.report(
                 Code::WrongType,

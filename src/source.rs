@@ -27,8 +27,9 @@ impl SourcePath {
     /// `path` inside `root`; the display form is relative to `root` when it can be.
     pub fn new(root: &Path, path: &Path) -> Arc<SourcePath> {
         let display = match path.strip_prefix(root) {
-            Ok(rel) if !rel.as_os_str().is_empty() => slash_path(rel),
-            _ => slash_path(path),
+            Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+            Ok(rel) => slash_path(rel),
+            Err(_) => path.to_string_lossy().replace('\\', "/"),
         };
         Arc::new(SourcePath {
             display,

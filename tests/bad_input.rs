@@ -16,11 +16,26 @@ fn expect_code(dir: &Path, code: &str) -> serde_json::Value {
     let started = Instant::now();
     let (status, report) = check_json(dir, &[]);
     // Not a timing test: a generous bound that only a hang would exceed.
-    assert!(started.elapsed() < Duration::from_secs(60), "trustc took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "trustc took {:?}",
+        started.elapsed()
+    );
     assert_eq!(status, 1, "{report:#}");
-    assert!(codes(&report).iter().any(|c| c == code), "expected `{code}`: {report:#}");
-    let d = report["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == code).unwrap();
-    assert!(d["file"].is_string() && d["line"].as_u64().unwrap() >= 1, "{d}");
+    assert!(
+        codes(&report).iter().any(|c| c == code),
+        "expected `{code}`: {report:#}"
+    );
+    let d = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == code)
+        .unwrap();
+    assert!(
+        d["file"].is_string() && d["line"].as_u64().unwrap() >= 1,
+        "{d}"
+    );
     report
 }
 
@@ -30,7 +45,12 @@ fn a_50_mib_file_is_refused_without_reading_it() {
     let file = std::fs::File::create(dir.path().join("OCABundle.json")).unwrap();
     file.set_len(50 * 1024 * 1024).unwrap();
     let report = expect_code(dir.path(), "file-too-large");
-    assert!(report["diagnostics"][0]["message"].as_str().unwrap().contains("50 MiB"));
+    assert!(
+        report["diagnostics"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("50 MiB")
+    );
 }
 
 #[test]
@@ -50,7 +70,12 @@ fn yaml_nested_200000_levels_deep_is_refused() {
     let (status, report) = check_json(dir.path(), &[]);
     assert_eq!(status, 1);
     let found = codes(&report);
-    assert!(found.iter().any(|c| c == "input-too-complex" || c == "yaml-syntax"), "{report:#}");
+    assert!(
+        found
+            .iter()
+            .any(|c| c == "input-too-complex" || c == "yaml-syntax"),
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -60,28 +85,55 @@ fn an_object_with_100000_keys_is_checked_quickly() {
     let text = format!("[{{{}, \"k5\": 2}}]", members.join(", "));
     std::fs::write(dir.path().join("OCABundle.json"), text).unwrap();
     let report = expect_code(dir.path(), "json-syntax");
-    assert!(report["diagnostics"][0]["message"].as_str().unwrap().contains("duplicate key `k5`"));
+    assert!(
+        report["diagnostics"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key `k5`")
+    );
 }
 
 #[test]
 fn binary_garbage_is_invalid_utf8_at_its_position() {
     let dir = bundle_folder();
-    std::fs::write(dir.path().join("OCABundle.json"), b"[{\"capture_base\":\n  \"\xc3\x28\"}]").unwrap();
+    std::fs::write(
+        dir.path().join("OCABundle.json"),
+        b"[{\"capture_base\":\n  \"\xc3\x28\"}]",
+    )
+    .unwrap();
     let report = expect_code(dir.path(), "invalid-utf8");
     let d = &report["diagnostics"][0];
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(2), Some(4)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(2), Some(4))
+    );
 }
 
 #[test]
 fn a_symlinked_image_leading_outside_the_repository_is_refused() {
     let outside = tempfile::tempdir().unwrap();
-    std::fs::copy(repo().join("governance/images/person-logo.png"), outside.path().join("logo.png")).unwrap();
+    std::fs::copy(
+        repo().join("governance/images/person-logo.png"),
+        outside.path().join("logo.png"),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("tests/fixtures/check/valid-minimal"), dir.path());
-    std::os::unix::fs::symlink(outside.path().join("logo.png"), dir.path().join("governance/logo.png")).unwrap();
+    copy_dir(
+        &repo().join("tests/fixtures/check/valid-minimal"),
+        dir.path(),
+    );
+    std::os::unix::fs::symlink(
+        outside.path().join("logo.png"),
+        dir.path().join("governance/logo.png"),
+    )
+    .unwrap();
     let yaml = dir.path().join("governance/example.yaml");
     let text = std::fs::read_to_string(&yaml).unwrap();
-    std::fs::write(&yaml, text.replace("    branding:\n", "    branding:\n      logo: logo.png\n")).unwrap();
+    std::fs::write(
+        &yaml,
+        text.replace("    branding:\n", "    branding:\n      logo: logo.png\n"),
+    )
+    .unwrap();
     expect_code(dir.path(), "path-escape");
 }
 
@@ -89,13 +141,18 @@ fn a_symlinked_image_leading_outside_the_repository_is_refused() {
 fn an_unreadable_checked_folder_is_a_clear_error() {
     let output = trustc(&repo(), &["check", "/nonexistent/trustc/input"]);
     assert_eq!(status(&output), 2);
-    assert!(stderr(&output).starts_with("error: cannot check `/nonexistent/trustc/input`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("error: cannot check `/nonexistent/trustc/input`"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn every_broken_fixture_is_reported_not_crashed() {
     // Truncating a valid bundle at every 97th byte must always give a syntax diagnostic.
-    let text = std::fs::read_to_string(repo().join("oca-bundles/lsbc/lawyer/OCABundle.json")).unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("oca-bundles/lsbc/lawyer/OCABundle.json")).unwrap();
     let dir = bundle_folder();
     for cut in (1..text.len()).step_by(97) {
         if !text.is_char_boundary(cut) {

@@ -11,10 +11,18 @@ fn fixture(name: &str) -> std::path::PathBuf {
 fn the_shipped_example_checks_clean() {
     let output = trustc(&repo(), &["check"]);
     assert_eq!(status(&output), 0, "{}", stderr(&output));
-    assert!(stderr(&output).contains("no problems found in 3 files"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no problems found in 3 files"),
+        "{}",
+        stderr(&output)
+    );
     let (code, report) = check_json(&repo(), &["--deny-warnings"]);
     assert_eq!(code, 0);
-    assert_eq!(report["diagnostics"].as_array().unwrap().len(), 0, "{report:#}");
+    assert_eq!(
+        report["diagnostics"].as_array().unwrap().len(),
+        0,
+        "{report:#}"
+    );
     assert_eq!(report["summary"]["frameworks"], 2);
     assert_eq!(report["summary"]["credential_types"], 2);
     assert_eq!(report["summary"]["oca_bundles"], 1);
@@ -28,17 +36,33 @@ fn json_report_follows_the_documented_contract() {
     let diagnostics = report["diagnostics"].as_array().unwrap();
     assert!(!diagnostics.is_empty());
     for d in diagnostics {
-        for key in ["code", "severity", "message", "file", "line", "column", "help"] {
+        for key in [
+            "code", "severity", "message", "file", "line", "column", "help",
+        ] {
             assert!(d.get(key).is_some(), "diagnostic lacks `{key}`: {d}");
         }
         assert!(["error", "warning", "advice"].contains(&d["severity"].as_str().unwrap()));
         let file = d["file"].as_str().unwrap();
-        assert!(!file.starts_with('/') && !file.contains('\\'), "file paths are relative with `/`: {file}");
-        assert!(dir.join(file).is_file(), "{file} is relative to the checked folder");
-        assert!(d["line"].as_u64().unwrap() >= 1 && d["column"].as_u64().unwrap() >= 1, "1-based: {d}");
+        assert!(
+            !file.starts_with('/') && !file.contains('\\'),
+            "file paths are relative with `/`: {file}"
+        );
+        assert!(
+            dir.join(file).is_file(),
+            "{file} is relative to the checked folder"
+        );
+        assert!(
+            d["line"].as_u64().unwrap() >= 1 && d["column"].as_u64().unwrap() >= 1,
+            "1-based: {d}"
+        );
     }
     let summary = &report["summary"];
-    let count = |severity: &str| diagnostics.iter().filter(|d| d["severity"] == severity).count() as u64;
+    let count = |severity: &str| {
+        diagnostics
+            .iter()
+            .filter(|d| d["severity"] == severity)
+            .count() as u64
+    };
     assert_eq!(summary["errors"].as_u64(), Some(count("error")));
     assert_eq!(summary["warnings"].as_u64(), Some(count("warning")));
     assert_eq!(summary["advice"].as_u64(), Some(count("advice")));
@@ -56,10 +80,20 @@ fn json_positions_point_at_the_offending_text() {
         .find(|d| d["code"] == "invalid-colour")
         .expect("an invalid-colour diagnostic");
     let text = std::fs::read_to_string(dir.join(d["file"].as_str().unwrap())).unwrap();
-    let line = text.lines().nth(d["line"].as_u64().unwrap() as usize - 1).unwrap();
-    let at: String = line.chars().skip(d["column"].as_u64().unwrap() as usize - 1).collect();
+    let line = text
+        .lines()
+        .nth(d["line"].as_u64().unwrap() as usize - 1)
+        .unwrap();
+    let at: String = line
+        .chars()
+        .skip(d["column"].as_u64().unwrap() as usize - 1)
+        .collect();
     let value = d["message"].as_str().unwrap().split('`').nth(1).unwrap();
-    assert!(at.trim_start_matches('"').starts_with(value), "{line:?} at column {}: {at:?}", d["column"]);
+    assert!(
+        at.trim_start_matches('"').starts_with(value),
+        "{line:?} at column {}: {at:?}",
+        d["column"]
+    );
 }
 
 #[test]
@@ -78,7 +112,13 @@ fn severities_can_be_overridden_per_code() {
     let dir = fixture("missing-branding");
     let (code, report) = check_json(&dir, &["--deny", "missing-branding"]);
     assert_eq!(code, 1);
-    assert!(report["diagnostics"].as_array().unwrap().iter().any(|d| d["code"] == "missing-branding" && d["severity"] == "error"));
+    assert!(
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "missing-branding" && d["severity"] == "error")
+    );
     let (code, report) = check_json(&dir, &["--allow", "missing-branding"]);
     assert_eq!(code, 0);
     assert!(!codes(&report).contains(&"missing-branding".to_string()));
@@ -91,13 +131,21 @@ fn severities_can_be_overridden_per_code() {
 fn unusable_arguments_exit_with_status_2() {
     let output = trustc(&repo(), &["check", "no/such/folder"]);
     assert_eq!(status(&output), 2);
-    assert!(stderr(&output).contains("no/such/folder"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no/such/folder"),
+        "{}",
+        stderr(&output)
+    );
     let output = trustc(&repo(), &["check", "Cargo.toml"]);
     assert_eq!(status(&output), 2);
     assert!(stderr(&output).contains("not a folder"));
     let output = trustc(&repo(), &["check", "--allow", "digest-mismatsh"]);
     assert_eq!(status(&output), 2);
-    assert!(stderr(&output).contains("did you mean `digest-mismatch`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did you mean `digest-mismatch`"),
+        "{}",
+        stderr(&output)
+    );
     let output = trustc(&repo(), &["check", "--format", "xml"]);
     assert_eq!(status(&output), 2);
     let output = trustc(&repo(), &["frobnicate"]);
@@ -110,9 +158,19 @@ fn github_format_prints_workflow_annotations() {
     let output = trustc(&dir, &["check", "--format", "github"]);
     assert_eq!(status(&output), 1);
     let out = stdout(&output);
-    let annotation = out.lines().find(|l| l.starts_with("::error ")).expect("an error annotation");
-    assert!(annotation.starts_with("::error file=governance/"), "{annotation}");
-    assert!(annotation.contains(",line=") && annotation.contains(",col=") && annotation.contains("title=unknown-reference::"));
+    let annotation = out
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .expect("an error annotation");
+    assert!(
+        annotation.starts_with("::error file=governance/"),
+        "{annotation}"
+    );
+    assert!(
+        annotation.contains(",line=")
+            && annotation.contains(",col=")
+            && annotation.contains("title=unknown-reference::")
+    );
     assert!(!annotation.contains('\n'));
 }
 
@@ -127,7 +185,10 @@ fn explain_prints_every_code_and_rejects_unknown_ones() {
         assert_eq!(status(&output), 0);
         let text = stdout(&output);
         assert!(text.starts_with(&format!("# {}", code.name())));
-        assert!(text.contains("## Example") && text.contains("## Fix"), "{code}");
+        assert!(
+            text.contains("## Example") && text.contains("## Fix"),
+            "{code}"
+        );
         assert!(!text.contains("TODO"), "{code} is documented");
     }
     let output = trustc(&repo(), &["explain", "digest-mismatsh"]);
@@ -139,7 +200,10 @@ fn explain_prints_every_code_and_rejects_unknown_ones() {
 fn diagnostics_index_lists_every_code() {
     let index = std::fs::read_to_string(repo().join("docs/diagnostics/README.md")).unwrap();
     for code in trustc::diag::Code::ALL {
-        assert!(index.contains(&format!("{}.md", code.name())), "docs/diagnostics/README.md links {code}");
+        assert!(
+            index.contains(&format!("{}.md", code.name())),
+            "docs/diagnostics/README.md links {code}"
+        );
     }
 }
 
@@ -148,13 +212,21 @@ fn schema_prints_the_governance_schema() {
     let output = trustc(&repo(), &["schema"]);
     assert_eq!(status(&output), 0);
     let printed: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let shipped: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("schemas/governance.schema.json")).unwrap()).unwrap();
+    let shipped: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/governance.schema.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(printed, shipped);
-    assert_eq!(printed["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        printed["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("governance.schema.json");
     let output = trustc(dir.path(), &["schema", "--out", out.to_str().unwrap()]);
     assert_eq!(status(&output), 0);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out).unwrap()).unwrap(), shipped);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out).unwrap()).unwrap(),
+        shipped
+    );
 }

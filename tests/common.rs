@@ -19,7 +19,10 @@ pub fn trustc(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn status(output: &Output) -> i32 {
-    output.status.code().expect("trustc exits normally, without a signal")
+    output
+        .status
+        .code()
+        .expect("trustc exits normally, without a signal")
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -10,7 +10,10 @@ use serde_json::Value;
 use crate::common::{check_json, copy_dir, corpus};
 
 fn bundle_files(root: &Path) -> Vec<PathBuf> {
-    walkdir_files(root).into_iter().filter(|p| p.ends_with("OCABundle.json")).collect()
+    walkdir_files(root)
+        .into_iter()
+        .filter(|p| p.ends_with("OCABundle.json"))
+        .collect()
 }
 
 fn walkdir_files(dir: &Path) -> Vec<PathBuf> {
@@ -28,7 +31,10 @@ fn walkdir_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap().to_string_lossy().into_owned()
+    path.strip_prefix(root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// `(file, line)` of every line of the corpus bundles that contains `needle`.
@@ -51,7 +57,12 @@ fn reported(report: &Value, code: &str) -> BTreeSet<(String, u64)> {
         .unwrap()
         .iter()
         .filter(|d| d["code"] == code)
-        .map(|d| (d["file"].as_str().unwrap().to_string(), d["line"].as_u64().unwrap()))
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -61,7 +72,10 @@ fn corpus_findings_are_exact() {
         return;
     };
     let (status, report) = check_json(&root, &[]);
-    assert_eq!(status, 1, "errors (the rgb colours) fail the check, without a crash");
+    assert_eq!(
+        status, 1,
+        "errors (the rgb colours) fail the check, without a crash"
+    );
     assert_eq!(report["summary"]["oca_bundles"], 30);
     assert_eq!(report["summary"]["indexes"], 2);
 
@@ -78,7 +92,10 @@ fn corpus_findings_are_exact() {
         let text = std::fs::read_to_string(&file).unwrap();
         let bundle: Value = serde_json::from_str(&text).unwrap();
         let bundle = &bundle[0];
-        if bundle["capture_base"]["digest"].as_str().is_some_and(|d| !d.is_empty()) {
+        if bundle["capture_base"]["digest"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+        {
             verifiable += 1;
         }
         for overlay in bundle["overlays"].as_array().unwrap() {
@@ -86,7 +103,11 @@ fn corpus_findings_are_exact() {
             if digest.is_empty() {
                 continue;
             }
-            if overlay["type"].as_str().unwrap().starts_with("aries/overlays/branding/") {
+            if overlay["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("aries/overlays/branding/")
+            {
                 // Two bundles copied another overlay's digest into the branding overlay, which
                 // comes last in every corpus bundle: take the last line holding the value.
                 let needle = format!("\"digest\": \"{digest}\"");
@@ -103,7 +124,10 @@ fn corpus_findings_are_exact() {
     }
     assert_eq!(branding_digests.len(), 15);
     assert_eq!(rfc_example, 13);
-    assert_eq!(reported(&report, "branding-digest-mismatch"), branding_digests);
+    assert_eq!(
+        reported(&report, "branding-digest-mismatch"),
+        branding_digests
+    );
 
     // The 222 capture-base and overlay digests that verify raise no alarm.
     assert_eq!(verifiable, 222);
@@ -111,7 +135,9 @@ fn corpus_findings_are_exact() {
     assert!(reported(&report, "capture-base-mismatch").is_empty());
 
     // The 69 index sha256 values verify.
-    let index: Value = serde_json::from_str(&std::fs::read_to_string(root.join("ocabundles.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("ocabundles.json")).unwrap())
+            .unwrap();
     assert_eq!(index.as_object().unwrap().len(), 69);
     assert!(reported(&report, "index-sha256-mismatch").is_empty());
     assert!(reported(&report, "index-inconsistent").is_empty());
@@ -126,7 +152,9 @@ fn tampering_with_the_corpus_is_caught() {
     };
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&root, dir.path());
-    let bundle = dir.path().join("OCABundles/schema/bcgov-digital-trust/showcase/student-card/OCABundle.json");
+    let bundle = dir
+        .path()
+        .join("OCABundles/schema/bcgov-digital-trust/showcase/student-card/OCABundle.json");
     let text = std::fs::read_to_string(&bundle).unwrap();
     // A label changed without recomputing the overlay digest, and the index not regenerated.
     let tampered = text.replacen("\"ID Expiry Date\"", "\"Expiry\"", 1);
@@ -135,7 +163,21 @@ fn tampering_with_the_corpus_is_caught() {
     let (status, report) = check_json(dir.path(), &[]);
     assert_eq!(status, 1);
     let file = "OCABundles/schema/bcgov-digital-trust/showcase/student-card/OCABundle.json";
-    assert!(reported(&report, "digest-mismatch").iter().any(|(f, _)| f == file), "{report:#}");
-    let stale: BTreeSet<String> = reported(&report, "index-sha256-mismatch").into_iter().map(|(f, _)| f).collect();
-    assert_eq!(stale, BTreeSet::from(["ocabundles.json".to_string(), "ocabundleslist.json".to_string()]));
+    assert!(
+        reported(&report, "digest-mismatch")
+            .iter()
+            .any(|(f, _)| f == file),
+        "{report:#}"
+    );
+    let stale: BTreeSet<String> = reported(&report, "index-sha256-mismatch")
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(
+        stale,
+        BTreeSet::from([
+            "ocabundles.json".to_string(),
+            "ocabundleslist.json".to_string()
+        ])
+    );
 }

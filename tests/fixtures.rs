@@ -16,15 +16,26 @@ fn snapshot(name: &str, dir: &Path) {
     let output = trustc(dir, &["check", ".", "--color", "never"]);
     let rendered = stderr(&output);
     let (json_status, report) = check_json(dir, &[]);
-    assert_eq!(status(&output), json_status, "{name}: the exit status does not depend on the format");
+    assert_eq!(
+        status(&output),
+        json_status,
+        "{name}: the exit status does not depend on the format"
+    );
     let found = codes(&report);
     if name.starts_with("valid") {
         assert_eq!(status(&output), 0, "{name} must check clean:\n{rendered}");
         assert!(found.is_empty(), "{name} must check clean:\n{rendered}");
     } else {
-        assert!(found.iter().any(|c| c == name), "fixture {name} does not report `{name}`:\n{rendered}");
+        assert!(
+            found.iter().any(|c| c == name),
+            "fixture {name} does not report `{name}`:\n{rendered}"
+        );
         let errors = report["summary"]["errors"].as_u64().unwrap();
-        assert_eq!(status(&output), if errors > 0 { 1 } else { 0 }, "{name}: exit status");
+        assert_eq!(
+            status(&output),
+            if errors > 0 { 1 } else { 0 },
+            "{name}: exit status"
+        );
     }
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(repo().join("tests/snapshots/check"));
@@ -61,7 +72,10 @@ fn every_code_has_a_fixture() {
 /// A copy of the minimal valid repository to break in a temporary folder.
 fn minimal_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    crate::common::copy_dir(&repo().join("tests/fixtures/check/valid-minimal"), dir.path());
+    crate::common::copy_dir(
+        &repo().join("tests/fixtures/check/valid-minimal"),
+        dir.path(),
+    );
     dir
 }
 
@@ -83,6 +97,10 @@ fn symlink_loop() {
 #[test]
 fn io_error() {
     let dir = minimal_copy();
-    std::os::unix::fs::symlink("does-not-exist.yaml", dir.path().join("governance/dangling.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        "does-not-exist.yaml",
+        dir.path().join("governance/dangling.yaml"),
+    )
+    .unwrap();
     snapshot("io-error", dir.path());
 }

@@ -69,9 +69,7 @@ pub fn compute(object: &Map<String, Value>) -> String {
     let mut bytes = Vec::with_capacity(512);
     bytes.push(b'{');
     let mut first = true;
-    let fixed = order
-        .iter()
-        .filter_map(|k| object.get_key_value(*k));
+    let fixed = order.iter().filter_map(|k| object.get_key_value(*k));
     let rest = keys.into_iter().map(|k| (k, &object[k]));
     for (key, value) in fixed.chain(rest) {
         if !first {

@@ -77,10 +77,21 @@ pub struct HashCache {
 }
 
 impl HashCache {
+    /// A cache holding hashes already computed (by the bundle pass), by normalized path.
+    pub fn seeded(hashes: HashMap<PathBuf, String>) -> HashCache {
+        HashCache {
+            hashes: hashes
+                .into_iter()
+                .map(|(path, hash)| (path, Ok(hash)))
+                .collect(),
+        }
+    }
+
     fn get(&mut self, path: &Path) -> &Result<String, String> {
+        let path = crate::images::normalize(path);
         self.hashes
-            .entry(path.to_path_buf())
-            .or_insert_with(|| shasum_universal(path))
+            .entry(path.clone())
+            .or_insert_with(|| shasum_universal(&path))
     }
 }
 

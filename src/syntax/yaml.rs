@@ -100,7 +100,10 @@ fn into_node(text: &str, tree: SaphyrSpanned<Tree>) -> Node {
     // label on a mapping or list marks it rather than one column.
     let last_child_end = match &value {
         Value::Array(items) => items.iter().map(|n| n.span.end).max(),
-        Value::Object(members) => members.iter().map(|m| m.value.span.end.max(m.key_span.end)).max(),
+        Value::Object(members) => members
+            .iter()
+            .map(|m| m.value.span.end.max(m.key_span.end))
+            .max(),
         _ => None,
     };
     if let Some(end) = last_child_end
@@ -155,8 +158,8 @@ fn syntax_error(text: &str, error: &serde_saphyr::Error) -> SyntaxError {
         .map_or(Span::empty_at(0), |l| span_of(text, &l));
     // Errors raised while replaying an alias are wrapped; the cause is inside.
     let mut cause = error;
-    while let serde_saphyr::Error::AliasError { error, .. } | serde_saphyr::Error::WithSnippet { error, .. } =
-        cause
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = cause
     {
         cause = error;
     }
@@ -175,11 +178,16 @@ fn describe_breach(breach: &serde_saphyr::budget::BudgetBreach) -> String {
             "the document expands to more than {} values; aliases that repeat aliases (an alias bomb) do this",
             nodes.saturating_sub(1)
         ),
-        B::Depth { depth } => format!("nesting deeper than {} levels", depth.saturating_sub(1).min(MAX_DEPTH)),
+        B::Depth { depth } => format!(
+            "nesting deeper than {} levels",
+            depth.saturating_sub(1).min(MAX_DEPTH)
+        ),
         B::Aliases { aliases } => format!("more than {} aliases", aliases.saturating_sub(1)),
         B::Anchors { anchors } => format!("more than {} anchors", anchors.saturating_sub(1)),
         B::Events { .. } => "the document is too large to parse".to_string(),
-        B::Documents { documents } => format!("{documents} YAML documents in one file; a governance file holds one"),
+        B::Documents { documents } => {
+            format!("{documents} YAML documents in one file; a governance file holds one")
+        }
         other => format!("the document exceeds a parser limit ({other:?})"),
     }
 }
