@@ -157,10 +157,16 @@ fn check_data_url(role: ImageRole, rest: &str, span: Span, sink: &mut FileDiagno
         );
         return;
     }
-    let payload: String = payload
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    // Line breaks inside the base64 are tolerated; copy only when there are any.
+    let payload: std::borrow::Cow<str> = if payload.bytes().any(|b| b.is_ascii_whitespace()) {
+        payload
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect::<String>()
+            .into()
+    } else {
+        payload.into()
+    };
     let bytes = match base64::engine::general_purpose::STANDARD.decode(payload.as_bytes()) {
         Ok(bytes) => bytes,
         Err(error) => {

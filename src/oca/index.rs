@@ -113,6 +113,9 @@ pub fn shasum_universal(path: &Path) -> Result<String, String> {
 
 /// SHA-256 of `bytes` with CR LF and lone CR read as LF.
 pub fn sha256_universal(bytes: &[u8]) -> String {
+    if !bytes.contains(&b'\r') {
+        return hex(&Sha256::digest(bytes));
+    }
     let mut hasher = Sha256::new();
     let mut start = 0;
     let mut i = 0;
