@@ -85,7 +85,7 @@ pub fn check_image(
             "every wallet that shows this card requests this URL",
             "RFC 0755 encourages issuers not to use external references: the server learns when and \
              where holders look at their credentials; keep the image in the repository (a local path) \
-             and let `trustc build` inline or publish it",
+             or inline it as a small data: URL",
         );
         if let Some(local) = local_copy_of_url(context.root, value) {
             check_file(role, &local, Some(value), span, sink);
@@ -93,6 +93,9 @@ pub fn check_image(
     } else if let Some(scheme) = scheme_of(value) {
         let help = if scheme.eq_ignore_ascii_case("http") {
             "use https: wallets refuse or warn about plain http".to_string()
+        } else if scheme.eq_ignore_ascii_case("hl") {
+            "RFC 0755 allows hashlinks, but wallets cannot load them; use an https URL, a data: URL or a local path"
+                .to_string()
         } else {
             "use an https URL, a data: URL, or a path to a file in the repository".to_string()
         };
@@ -218,7 +221,7 @@ fn check_local(
                 "the {} path `{value}` leads outside the checked folder",
                 role.name()
             ),
-            "outside the repository",
+            "outside the checked folder",
             "keep images inside the repository, next to the file that uses them",
         );
         return;
@@ -386,7 +389,10 @@ fn check_bytes(
         sink.report(
             Code::ImageUnreadable,
             span,
-            format!("{what} is a {format:?} image, which wallets cannot display"),
+            format!(
+                "{what} is a {} image, which wallets cannot display",
+                format!("{format:?}").to_uppercase()
+            ),
             "unsupported image format",
             "use a PNG or JPEG file",
         );
@@ -410,14 +416,13 @@ fn check_bytes(
             Code::ImageGeometry,
             span,
             format!(
-                "{what} is {}×{}, but a {} should have the shape {} ({rec_w}×{rec_h})",
+                "{what} is {}×{}; it should have the shape {} ({rec_w}×{rec_h})",
                 dimensions.width,
                 dimensions.height,
-                role.name(),
                 ratio_name(role)
             ),
             "wrong aspect ratio",
-            "wallets scale and crop the image to the expected shape, which distorts or cuts it; export it at the recommended size",
+            "wallets scale the image to fill its place and crop what does not fit, so parts of it are cut off; export it at the recommended size",
         );
     } else if width < rec_w as f64 / 2.0 || height < rec_h as f64 / 2.0 {
         sink.report(

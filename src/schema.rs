@@ -98,7 +98,7 @@ fn report(
     match kind {
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-            let allowed = allowed_keys(&schema.json, path);
+            let allowed = allowed_keys(&schema.json, path, located.map(|l| l.node));
             for key in unexpected {
                 let key_span = located
                     .and_then(|l| l.node.member(key))
@@ -149,7 +149,18 @@ fn report(
             let mut help = help.unwrap_or_else(|| format!("write {expected} here"));
             // YAML reads unquoted `1.0`, `true` or `2024-01-01`-like values as other types.
             let written = sink.file.text.get(value_span.range()).unwrap_or("").trim();
-            if expected.starts_with("a string")
+            let rest_of_line = sink.file.text[value_span.start as usize..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches([':', ' ', '\t']);
+            if located.is_some_and(|l| l.node.value == Value::Null) && rest_of_line.starts_with('#')
+            {
+                help = format!(
+                    "`#` starts a comment in YAML, so this value is empty; put it in quotes: `\"{}\"`",
+                    rest_of_line.split_whitespace().next().unwrap_or("#")
+                );
+            } else if expected.starts_with("a string")
                 && located
                     .is_some_and(|l| matches!(l.node.value, Value::Number(_) | Value::Bool(_)))
                 && !written.is_empty()
@@ -227,7 +238,7 @@ pub fn describe_path(path: &[String]) -> String {
     }
     let mut out = String::new();
     for segment in path {
-        if segment.parse::<usize>().is_ok() && !out.is_empty() {
+        if segment.parse::<usize>().is_ok() {
             out.push_str(&format!("[{segment}]"));
         } else {
             if !out.is_empty() {
@@ -349,8 +360,9 @@ fn schema_help(root: &Json, path: &[String]) -> Option<String> {
     schema_at(root, path).and_then(|(_, d)| d.map(str::to_string))
 }
 
-/// The keys the schema defines for the object at `path`.
-fn allowed_keys(root: &Json, path: &[String]) -> Vec<String> {
+/// The keys the schema defines for the object at `path`. Keys declared in `if`/`then` branches
+/// (the OCA overlay types) count only when the branch applies to `instance`.
+fn allowed_keys(root: &Json, path: &[String], instance: Option<&Node>) -> Vec<String> {
     let Some((node, _)) = schema_at(root, path) else {
         return Vec::new();
     };
@@ -359,18 +371,25 @@ fn allowed_keys(root: &Json, path: &[String]) -> Vec<String> {
         .and_then(Json::as_object)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
-    // OCA overlays list their type-specific keys in `then` branches; offer those that match.
-    if let Some(all) = node.get("allOf").and_then(Json::as_array) {
-        for branch in all {
-            if let Some(props) = branch
-                .get("then")
-                .and_then(|t| t.get("properties"))
-                .and_then(Json::as_object)
-            {
-                for key in props.keys() {
-                    if !keys.contains(key) {
-                        keys.push(key.clone());
-                    }
+    let instance = instance.map(Node::to_json);
+    for branch in node
+        .get("allOf")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let applies = match (branch.get("if"), &instance) {
+            (Some(condition), Some(instance)) => jsonschema::is_valid(condition, instance),
+            _ => true,
+        };
+        let properties = branch
+            .get("then")
+            .and_then(|t| t.get("properties"))
+            .and_then(Json::as_object);
+        if let (true, Some(properties)) = (applies, properties) {
+            for key in properties.keys() {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
                 }
             }
         }
@@ -442,7 +461,7 @@ mod tests {
 
     #[test]
     fn typos_get_suggestions() {
-        let keys = allowed_keys(&GOVERNANCE.json, &["framework".to_string()]);
+        let keys = allowed_keys(&GOVERNANCE.json, &["framework".to_string()], None);
         assert_eq!(closest("verison", &keys).as_deref(), Some("version"));
         assert_eq!(closest("zzzzzz", &keys), None);
     }
@@ -455,5 +474,10 @@ mod tests {
             .collect();
         assert_eq!(describe_path(&path), "`credentials[0].attributes.name`");
         assert_eq!(describe_path(&[]), "the top level");
+        let path: Vec<String> = ["0", "overlays", "1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(describe_path(&path), "`[0].overlays[1]`");
     }
 }

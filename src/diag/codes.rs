@@ -111,7 +111,7 @@ codes! {
     // Images.
     ImageScheme = "image-scheme", Error, "An image reference is neither https, data: nor a local path";
     ImageMissing = "image-missing", Error, "A local image does not exist";
-    ImageUnreadable = "image-unreadable", Error, "An image is not a PNG, JPEG, SVG or WebP file trustc can measure";
+    ImageUnreadable = "image-unreadable", Error, "An image is not a PNG, JPEG, GIF or WebP file that wallets can display";
     ImageGeometry = "image-geometry", Warning, "An image has the wrong aspect ratio or size for its role";
     ImageTooLarge = "image-too-large", Warning, "An image is over the size budget for its role";
     RemoteImage = "remote-image", Warning, "An image is loaded from a remote server, which can track holders";

@@ -44,6 +44,7 @@ const RESERVED_CLAIMS: &[&str] = &[
     "cnf",
     "vct",
     "vct#integrity",
+    "aka_vcts",
     "status",
 ];
 
@@ -278,7 +279,7 @@ impl<'a> Checker<'a> {
                     check_language_tag(key, &mut self.sink);
                 } else {
                     self.sink.report(
-                        Code::InvalidLanguage,
+                        Code::UnknownReference,
                         key.span,
                         format!("`{}` is not one of the framework's locales", key.value),
                         "not declared in `framework.locales`",
@@ -467,16 +468,23 @@ impl<'a> Checker<'a> {
                 "add the credential type to the `issues` list of the participant that issues it; without it, the trust list names no issuer",
             );
         }
-        if let Some(validity) = &credential.validity
-            && let Err(message) = formats::parse_duration(&validity.value)
-        {
-            self.sink.report(
-                Code::InvalidDuration,
-                validity.span,
-                format!("`{}` is not an ISO 8601 duration", validity.value),
-                message,
-                "write a duration such as `P1Y` (one year), `P6M` (six months) or `P30D` (thirty days)",
-            );
+        if let Some(validity) = &credential.validity {
+            let problem = match formats::parse_duration(&validity.value) {
+                Err(message) => Some(message),
+                Ok(duration) if duration.approx_seconds() == 0 => Some(
+                    "a validity of zero: every credential would expire when issued".to_string(),
+                ),
+                Ok(_) => None,
+            };
+            if let Some(message) = problem {
+                self.sink.report(
+                    Code::InvalidDuration,
+                    validity.span,
+                    format!("invalid validity period `{}`", validity.value),
+                    message,
+                    "write an ISO 8601 duration in whole numbers, such as `P1Y` (one year), `P6M` (six months) or `P30D` (thirty days); omit `validity` for no expiry",
+                );
+            }
         }
         let patterns = self.check_attributes(credential);
         let bundle = self.check_oca_bundle(credential);
@@ -544,7 +552,7 @@ impl<'a> Checker<'a> {
                             pattern.span,
                             format!("the pattern of `{}` is not a valid regular expression", name.value),
                             message,
-                            "patterns use Rust/ECMAScript-style regular expressions; the whole value must match",
+                            "patterns use the Rust regex syntax (no look-around or backreferences); the whole value must match",
                         ),
                     }
                 }
@@ -686,14 +694,14 @@ impl<'a> Checker<'a> {
                 .any(|f| f.value == name.value);
             if flagged != attribute.is_personal() {
                 let (said, other) = if flagged {
-                    ("flags it as personal information", "does not")
+                    ("flags as personal information", "does not")
                 } else {
-                    ("does not flag it as personal information", "does")
+                    ("does not flag as personal information", "does")
                 };
                 self.sink.report(
                     Code::OcaDrift,
                     attribute.personal.as_ref().map_or(name.span, |p| p.span),
-                    format!("the OCA bundle {said} but the governance {other}", ),
+                    format!("the OCA bundle {said} `{}` but the governance {other}", name.value),
                     format!("`personal` of `{}`", name.value),
                     "set `personal:` to match `flagged_attributes` in the bundle (or change the bundle)",
                 );

@@ -74,7 +74,7 @@ fn check_digests(root: &Node, bundle: &Bundle, sink: &mut FileDiagnostics) {
                         "the capture base digest does not match its content",
                         format!("computed `{computed}`"),
                         "the content changed after the digest was computed, or the digest was copied from elsewhere; \
-                         regenerate the bundle with `trustc build`, which computes every digest",
+                         write the computed digest, then update every overlay's `capture_base` (their digests change too)",
                     );
                 }
             }
@@ -130,10 +130,10 @@ fn check_overlay_digest(overlay: &Overlay, node: &Node, sink: &mut FileDiagnosti
                 if stored.value != computed {
                     let help = if stored.value == RFC_0755_EXAMPLE_DIGEST {
                         "this is the example digest printed in Aries RFC 0755, copied into the bundle; \
-                         `trustc build` computes the real one"
+                         write the computed digest, or remove the `digest` key (RFC 0755 allows branding without one)"
                             .to_string()
                     } else {
-                        "regenerate the bundle with `trustc build`, or remove the digest"
+                        "write the computed digest, or remove the `digest` key (RFC 0755 allows branding without one)"
                             .to_string()
                     };
                     sink.report(
@@ -157,7 +157,7 @@ fn check_overlay_digest(overlay: &Overlay, node: &Node, sink: &mut FileDiagnosti
                 format!("the {} overlay has no digest", kind.name()),
                 "no digest",
                 format!(
-                    "its digest is `{}`; `trustc build` writes it",
+                    "add `\"digest\": \"{}\"` (computed from the overlay as it is now)",
                     compute(node)
                 ),
             ),
@@ -169,7 +169,7 @@ fn check_overlay_digest(overlay: &Overlay, node: &Node, sink: &mut FileDiagnosti
                         stored.span,
                         format!("the {} overlay digest does not match its content", kind.name()),
                         format!("computed `{computed}`"),
-                        "the overlay changed after its digest was computed; regenerate the bundle with `trustc build`",
+                        "the overlay changed after its digest was computed (or was copied from another overlay); write the computed digest",
                     );
                 }
             }
@@ -274,7 +274,8 @@ fn check_languages(bundle: &Bundle, sink: &mut FileDiagnostics) {
     .iter()
     .filter_map(|k| seen.get(k))
     .flat_map(|m| m.keys())
-    .filter(|l| !l.is_empty())
+    // Invalid codes are reported on their own; asking for more overlays in them would not help.
+    .filter(|l| !l.is_empty() && formats::parse_language(l).is_ok())
     .collect();
     for kind in [
         OverlayKind::Label,
@@ -329,12 +330,12 @@ pub fn check_language_tag(language: &Spanned<String>, sink: &mut FileDiagnostics
                     Code::RegionalLanguage,
                     language.span,
                     format!(
-                        "`{}` has a region; wallets match overlays to their UI language `{}` exactly",
+                        "`{}` has a region; BC Wallet matches text to its UI language (`{}`) exactly",
                         language.value, tag.language
                     ),
-                    format!("BC Wallet in `{}` will not pick this overlay", tag.language),
+                    format!("a wallet in `{}` will not pick text in `{}`", tag.language, language.value),
                     format!(
-                        "write `{}` unless the bundle has different text per region ({region})",
+                        "write `{}` unless the text differs per region ({region})",
                         tag.language
                     ),
                 );
@@ -465,8 +466,8 @@ pub fn check_branding_attribute(
             value.span,
             format!("`{field}` shows `{}`, which is flagged as personal information", value.value),
             "personal information on the card face",
-            "RFC 0756: primary and secondary attributes are visible whenever the card is, even when cards are stacked; \
-             show something that tells credentials apart without private data",
+            "RFC 0756: primary and secondary attributes are printed on the card face, which anyone near the holder's screen \
+             can see; show something that tells credentials apart without private data",
         ),
         Some(_) => {}
     }

@@ -56,32 +56,35 @@ fn fixed_order(type_name: &str) -> &'static [&'static str] {
     }
 }
 
-/// The digest of a capture base or overlay object. The object's own `digest` value is ignored.
+/// The digest of a capture base or overlay object. The object's own `digest` value is ignored; an
+/// object without a `digest` key is hashed as if it had one (the placeholder is always present), so
+/// the value is the one to write into it.
 pub fn compute(object: &Map<String, Value>) -> String {
     let type_name = object.get("type").and_then(Value::as_str).unwrap_or("");
     let order = fixed_order(type_name);
-    let mut keys: Vec<&String> = object
+    let mut rest: Vec<&str> = object
         .keys()
-        .filter(|k| !order.contains(&k.as_str()))
+        .map(String::as_str)
+        .filter(|k| !order.contains(k))
         .collect();
-    keys.sort();
+    rest.sort();
+    let fixed = order
+        .iter()
+        .copied()
+        .filter(|k| *k == "digest" || object.contains_key(*k));
 
     let mut bytes = Vec::with_capacity(512);
     bytes.push(b'{');
-    let mut first = true;
-    let fixed = order.iter().filter_map(|k| object.get_key_value(*k));
-    let rest = keys.into_iter().map(|k| (k, &object[k]));
-    for (key, value) in fixed.chain(rest) {
-        if !first {
+    for (i, key) in fixed.chain(rest).enumerate() {
+        if i > 0 {
             bytes.push(b',');
         }
-        first = false;
         serde_json::to_writer(&mut bytes, key).expect("writing to a Vec cannot fail");
         bytes.push(b':');
         if key == "digest" {
             serde_json::to_writer(&mut bytes, PLACEHOLDER).expect("writing to a Vec cannot fail");
         } else {
-            write_sorted(&mut bytes, value);
+            write_sorted(&mut bytes, &object[key]);
         }
     }
     bytes.push(b'}');
@@ -177,5 +180,13 @@ mod tests {
         let c = r#"{"type":"spec/overlays/format/1.0","capture_base":"E2","digest":"","attribute_formats":{"b":"x","a":"y"}}"#;
         assert_ne!(digest_of(a), digest_of(c));
         assert_eq!(digest_of(a).len(), 44);
+    }
+
+    #[test]
+    fn an_absent_digest_key_hashes_like_an_empty_one() {
+        let with = r#"{"type":"spec/overlays/format/1.0","capture_base":"E1","digest":"","attribute_formats":{}}"#;
+        let without =
+            r#"{"type":"spec/overlays/format/1.0","capture_base":"E1","attribute_formats":{}}"#;
+        assert_eq!(digest_of(with), digest_of(without));
     }
 }

@@ -14,8 +14,25 @@ use super::{MAX_DEPTH, Member, Node, Span, SyntaxError, Value};
 
 /// Parses one YAML document.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    // A byte order mark is not YAML content: parse what follows it and shift the positions back.
+    if let Some(body) = text.strip_prefix('\u{feff}') {
+        let bom = '\u{feff}'.len_utf8() as u32;
+        return match parse(body) {
+            Ok(mut node) => {
+                shift(&mut node, bom);
+                Ok(node)
+            }
+            Err(mut error) => {
+                error.span = Span {
+                    start: error.span.start + bom,
+                    end: error.span.end + bom,
+                };
+                Err(error)
+            }
+        };
+    }
     // An empty file (or one holding only comments) is an empty document, reported by the schema.
-    if text.trim_start_matches('\u{feff}').lines().all(|l| {
+    if text.lines().all(|l| {
         let l = l.trim();
         l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
     }) {
@@ -51,6 +68,23 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 }
 
 const PARSER_STACK_SIZE: usize = 32 * 1024 * 1024;
+
+/// Moves every span of a tree `by` bytes later.
+fn shift(node: &mut Node, by: u32) {
+    node.span.start += by;
+    node.span.end += by;
+    match &mut node.value {
+        Value::Array(items) => items.iter_mut().for_each(|n| shift(n, by)),
+        Value::Object(members) => {
+            for member in members {
+                member.key_span.start += by;
+                member.key_span.end += by;
+                shift(&mut member.value, by);
+            }
+        }
+        _ => {}
+    }
+}
 
 fn options() -> Options {
     let mut options = Options::default();
@@ -167,7 +201,13 @@ fn syntax_error(text: &str, error: &serde_saphyr::Error) -> SyntaxError {
         return SyntaxError::limit(span, describe_breach(breach));
     }
     let rendered = error.to_string();
-    SyntaxError::new(span, strip_location_prefix(&rendered).to_string())
+    let message = strip_location_prefix(&rendered);
+    // Advice addressed to programmers using serde-saphyr, not to authors.
+    let message = message
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(message);
+    SyntaxError::new(span, message.to_string())
 }
 
 /// A budget breach in words: what grew too large, and the likely cause.
@@ -381,6 +421,16 @@ mod tests {
             block.push_str("k:\n");
         }
         assert!(parse(&block).is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_positions_stay_true() {
+        let text = "\u{feff}a: [1, x]\n";
+        let node = parse(text).unwrap();
+        let x = node.lookup(&["a", "1"]).unwrap();
+        assert_eq!(&text[x.node.span.range()], "x");
+        let error = parse("\u{feff}a: [1\n").unwrap_err();
+        assert!(error.span.start >= 3);
     }
 
     #[test]
