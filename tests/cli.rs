@@ -196,6 +196,18 @@ fn explain_prints_every_code_and_rejects_unknown_ones() {
     assert!(stderr(&output).contains("did you mean `digest-mismatch`"));
 }
 
+/// The list of codes is a contract (CI configurations name them): renaming, removing or changing
+/// the default severity of a code shows up here for review.
+#[test]
+fn the_code_list_is_stable() {
+    let output = trustc(&repo(), &["explain"]);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo().join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!("codes", stdout(&output)));
+}
+
 #[test]
 fn diagnostics_index_lists_every_code() {
     let index = std::fs::read_to_string(repo().join("docs/diagnostics/README.md")).unwrap();

@@ -19,7 +19,9 @@ use crate::diag::{Code, Diagnostic, FileDiagnostics};
 use crate::discover::OCA_BUNDLES_DIR;
 use crate::formats;
 use crate::images::{ImageContext, ImageRole, check_image};
-use crate::oca::check::{check_branding_attribute, check_colour, check_language_tag};
+use crate::oca::check::{
+    CardAttributes, check_branding_attributes, check_colour, check_language_tag,
+};
 use crate::oca::{BUNDLE_FILE_NAME, Bundle, OverlayKind};
 use crate::source::SourceFile;
 use crate::syntax::{Span, Spanned};
@@ -719,8 +721,18 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        // Labels and meta are needed in every locale; attribute information once the bundle has
+        // any (bundles without information overlays are valid, wallets then show none).
+        let mut required = vec![OverlayKind::Label, OverlayKind::Meta];
+        if bundle
+            .overlays_of(OverlayKind::Information)
+            .next()
+            .is_some()
+        {
+            required.push(OverlayKind::Information);
+        }
         for locale in self.locales() {
-            for kind in [OverlayKind::Label, OverlayKind::Meta] {
+            for &kind in &required {
                 let present = bundle
                     .overlays_of(kind)
                     .any(|o| o.language.as_ref().is_some_and(|l| l.value == locale));
@@ -832,48 +844,26 @@ impl<'a> Checker<'a> {
         {
             check_colour(colour, &mut self.sink);
         }
-        let known: Vec<String> = credential
-            .attributes
-            .keys()
-            .map(|k| k.value.clone())
-            .collect();
-        let flagged: Vec<&str> = credential
-            .attributes
-            .iter()
-            .filter(|(_, a)| a.is_personal())
-            .map(|(n, _)| n.value.as_str())
-            .collect();
-        for (field, value, date) in [
-            ("primary_attribute", &branding.primary_attribute, false),
-            ("secondary_attribute", &branding.secondary_attribute, false),
-            (
-                "issued_date_attribute",
-                &branding.issued_date_attribute,
-                true,
-            ),
-            (
-                "expiry_date_attribute",
-                &branding.expiry_date_attribute,
-                true,
-            ),
-        ] {
-            let Some(value) = value.as_ref().filter(|v| !v.value.is_empty()) else {
-                continue;
-            };
-            let oca_type = credential
+        let card = CardAttributes {
+            attributes: credential
                 .attributes
-                .get(&value.value)
-                .map(|a| a.kind.value.oca_type());
-            check_branding_attribute(
-                field,
-                value,
-                date,
-                oca_type,
-                &flagged,
-                known.clone(),
-                &mut self.sink,
-            );
-        }
+                .iter()
+                .map(|(name, attribute)| {
+                    let kind = attribute.kind.value.oca_type();
+                    (name.value.as_str(), kind, attribute.is_personal())
+                })
+                .collect(),
+        };
+        check_branding_attributes(
+            [
+                &branding.primary_attribute,
+                &branding.secondary_attribute,
+                &branding.issued_date_attribute,
+                &branding.expiry_date_attribute,
+            ],
+            &card,
+            &mut self.sink,
+        );
         let base_dir = self
             .document
             .file

@@ -358,41 +358,17 @@ fn check_branding(bundle: &Bundle, images: &ImageContext, sink: &mut FileDiagnos
         {
             check_colour(colour, sink);
         }
-        let attributes = &bundle.capture_base.attributes.value;
-        let flagged: Vec<&str> = bundle
-            .capture_base
-            .flagged_attributes
-            .iter()
-            .map(|f| f.value.as_str())
-            .collect();
-        let lookup = |name: &str| attributes.get(name).map(|t| t.value.as_str());
-        for (field, value, date) in [
-            ("primary_attribute", &branding.primary_attribute, false),
-            ("secondary_attribute", &branding.secondary_attribute, false),
-            (
-                "issued_date_attribute",
+        let card = CardAttributes::of_bundle(bundle);
+        check_branding_attributes(
+            [
+                &branding.primary_attribute,
+                &branding.secondary_attribute,
                 &branding.issued_date_attribute,
-                true,
-            ),
-            (
-                "expiry_date_attribute",
                 &branding.expiry_date_attribute,
-                true,
-            ),
-        ] {
-            let Some(value) = value.as_ref().filter(|v| !v.value.is_empty()) else {
-                continue;
-            };
-            check_branding_attribute(
-                field,
-                value,
-                date,
-                lookup(&value.value),
-                &flagged,
-                attributes.keys().map(|k| k.value.clone()).collect(),
-                sink,
-            );
-        }
+            ],
+            &card,
+            sink,
+        );
         let images_of = [
             (ImageRole::Logo, &branding.logo),
             (ImageRole::Background, &branding.background_image),
@@ -422,19 +398,79 @@ pub fn check_colour(colour: &Spanned<String>, sink: &mut FileDiagnostics) {
     }
 }
 
-/// Checks that a branding attribute names an attribute of a suitable type. `oca_type` is the OCA
-/// type of the named attribute, if it exists.
-pub fn check_branding_attribute(
+/// What a card's branding may name: each attribute with its OCA type and whether it is personal
+/// information. Built from a capture base, or from the governance's attributes.
+pub struct CardAttributes<'a> {
+    pub attributes: Vec<(&'a str, &'a str, bool)>,
+}
+
+impl<'a> CardAttributes<'a> {
+    pub fn of_bundle(bundle: &'a Bundle) -> CardAttributes<'a> {
+        let flagged = &bundle.capture_base.flagged_attributes;
+        CardAttributes {
+            attributes: bundle
+                .capture_base
+                .attributes
+                .value
+                .iter()
+                .map(|(name, kind)| {
+                    let personal = flagged.iter().any(|f| f.value == name.value);
+                    (name.value.as_str(), kind.value.as_str(), personal)
+                })
+                .collect(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<(&'a str, bool)> {
+        self.attributes
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, kind, personal)| (*kind, *personal))
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.attributes
+            .iter()
+            .map(|(n, _, _)| n.to_string())
+            .collect()
+    }
+}
+
+/// Checks the four branding fields that name attributes — primary, secondary, issued date and
+/// expiry date, in that order. Empty values mean "none" and are not checked.
+pub fn check_branding_attributes(
+    fields: [&Option<Spanned<String>>; 4],
+    card: &CardAttributes,
+    sink: &mut FileDiagnostics,
+) {
+    const NAMES: [&str; 4] = [
+        "primary_attribute",
+        "secondary_attribute",
+        "issued_date_attribute",
+        "expiry_date_attribute",
+    ];
+    for (index, (field, value)) in NAMES.into_iter().zip(fields).enumerate() {
+        if let Some(value) = value.as_ref().filter(|v| !v.value.is_empty()) {
+            check_branding_attribute(field, value, index >= 2, card, sink);
+        }
+    }
+}
+
+/// Checks that a branding attribute names an attribute of a suitable type: a date for the date
+/// fields; text, a number or a date, and not personal information, for the card-face fields.
+fn check_branding_attribute(
     field: &str,
     value: &Spanned<String>,
     date: bool,
-    oca_type: Option<&str>,
-    flagged: &[&str],
-    known: Vec<String>,
+    card: &CardAttributes,
     sink: &mut FileDiagnostics,
 ) {
+    let found = card.get(&value.value);
+    let personal = found.is_some_and(|(_, personal)| personal);
+    let oca_type = found.map(|(kind, _)| kind);
     match oca_type {
         None => {
+            let known = card.names();
             let help = match crate::schema::closest(&value.value, &known) {
                 Some(s) => format!("did you mean `{s}`? attributes are: {}", list(&known)),
                 None => format!("name one of the attributes ({}) or leave it empty", list(&known)),
@@ -461,7 +497,7 @@ pub fn check_branding_attribute(
             "Binary attribute",
             "name a text, number or date attribute that tells credentials of this type apart",
         ),
-        Some(_) if !date && flagged.contains(&value.value.as_str()) => sink.report(
+        Some(_) if !date && personal => sink.report(
             Code::BrandingAttributePrivate,
             value.span,
             format!("`{field}` shows `{}`, which is flagged as personal information", value.value),

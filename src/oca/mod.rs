@@ -251,3 +251,83 @@ fn read_overlay(node: &Node) -> Result<Overlay, DeError> {
         body,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::json;
+
+    #[test]
+    fn branding_1_0_and_1_1_read_the_same_fields() {
+        for version in ["1.0", "1.1"] {
+            let text = format!(
+                r##"[{{"capture_base": {{"type": "spec/capture_base/1.0", "digest": "E1",
+                    "attributes": {{"status": "Text"}}}},
+                  "overlays": [{{"type": "aries/overlays/branding/{version}", "capture_base": "E1",
+                    "primary_background_color": "#003366", "primary_attribute": "status"}}]}}]"##
+            );
+            let bundle = read_bundle(&json::parse(&text).unwrap()).unwrap();
+            let (overlay, branding) = bundle.branding().expect("a branding overlay");
+            assert_eq!(overlay.kind, OverlayKind::Branding);
+            assert_eq!(
+                branding.primary_background_color.as_ref().unwrap().value,
+                "#003366"
+            );
+            assert_eq!(branding.primary_attribute.as_ref().unwrap().value, "status");
+        }
+    }
+
+    #[test]
+    fn every_overlay_type_is_read() {
+        let text = r#"[{"capture_base": {"type": "spec/capture_base/1.0", "digest": "E1",
+              "attributes": {"a": "Text"}, "flagged_attributes": ["a"]},
+            "overlays": [
+              {"type": "spec/overlays/character_encoding/1.0", "capture_base": "E1",
+               "default_character_encoding": "utf-8", "attribute_character_encoding": {"a": "utf-8"}},
+              {"type": "spec/overlays/label/1.0", "capture_base": "E1", "language": "en",
+               "attribute_labels": {"a": "A"}, "attribute_categories": [], "category_labels": {}},
+              {"type": "spec/overlays/information/1.0", "capture_base": "E1", "language": "en",
+               "attribute_information": {"a": "About A"}},
+              {"type": "spec/overlays/meta/1.0", "capture_base": "E1", "language": "en", "name": "N",
+               "issuer": "I", "watermark": "DEMO"},
+              {"type": "spec/overlays/format/1.0", "capture_base": "E1", "attribute_formats": {"a": "x"}},
+              {"type": "spec/overlays/standard/1.0", "capture_base": "E1", "attribute_standards": {"a": "s"}},
+              {"type": "spec/overlays/unit/1.0", "capture_base": "E1"}
+            ]}]"#;
+        let bundle = read_bundle(&json::parse(text).unwrap()).unwrap();
+        let kinds: Vec<OverlayKind> = bundle.overlays.iter().map(|o| o.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                OverlayKind::CharacterEncoding,
+                OverlayKind::Label,
+                OverlayKind::Information,
+                OverlayKind::Meta,
+                OverlayKind::Format,
+                OverlayKind::Standard,
+                OverlayKind::Unknown
+            ]
+        );
+        assert_eq!(
+            bundle
+                .attribute_map(OverlayKind::Label, "en")
+                .unwrap()
+                .get("a")
+                .unwrap()
+                .value,
+            "A"
+        );
+        assert_eq!(
+            bundle
+                .attribute_map(OverlayKind::Format, "en")
+                .unwrap()
+                .get("a")
+                .unwrap()
+                .value,
+            "x"
+        );
+        let meta = bundle.meta("en").unwrap();
+        assert_eq!(meta.watermark.as_ref().unwrap().value, "DEMO");
+        assert_eq!(bundle.capture_base.flagged_attributes[0].value, "a");
+    }
+}
