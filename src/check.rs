@@ -59,6 +59,24 @@ pub fn check(path: &Path, options: &CheckOptions) -> Result<Report, RunError> {
         )));
     }
     let inventory = discover(&root);
+    if inventory.governance.is_empty()
+        && inventory.bundles.is_empty()
+        && inventory.indexes.is_empty()
+        && inventory.problems.is_empty()
+    {
+        // Checking nothing is almost always a wrong path in a CI job; passing would hide it.
+        let hint = match root.file_name().and_then(|n| n.to_str()) {
+            Some(name @ ("governance" | "oca-bundles")) => {
+                format!("; give the repository folder that contains `{name}/`")
+            }
+            _ => String::new(),
+        };
+        return Err(RunError(format!(
+            "nothing to check in `{}`: it has no `governance/` folder and no OCABundle.json, \
+             ocabundles.json or ocabundleslist.json{hint}",
+            path.display()
+        )));
+    }
     let mut report = Report::default();
     let mut diagnostics = inventory.problems.clone();
 

@@ -146,6 +146,18 @@ fn unusable_arguments_exit_with_status_2() {
         "{}",
         stderr(&output)
     );
+    let empty = tempfile::tempdir().unwrap();
+    let output = trustc(empty.path(), &["check"]);
+    assert_eq!(
+        status(&output),
+        2,
+        "checking nothing must not pass silently"
+    );
+    assert!(
+        stderr(&output).contains("nothing to check"),
+        "{}",
+        stderr(&output)
+    );
     let output = trustc(&repo(), &["check", "--format", "xml"]);
     assert_eq!(status(&output), 2);
     let output = trustc(&repo(), &["frobnicate"]);
