@@ -67,7 +67,10 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     if path.join("ocabundles.json").is_file() {
         Some(path)
     } else {
-        eprintln!(
+        // Written to the real stderr, past the test harness's output capture, so the skip shows.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED {test}: the aries-oca-bundles corpus is not at {} (set TRUSTC_CORPUS to its folder)",
             path.display()
         );
