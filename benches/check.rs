@@ -175,11 +175,10 @@ fn generate(template: &Path, dir: &Path, count: usize) {
 }
 
 fn fill_digests(bundle: &mut Value) {
-    let object = |v: &Value| v.as_object().unwrap().clone();
-    let base = trustc::oca::digest::compute(&object(&bundle[0]["capture_base"]));
+    let base = trustc::oca::digest::compute(&bundle[0]["capture_base"]);
     bundle[0]["capture_base"]["digest"] = Value::from(base.clone());
     for overlay in bundle[0]["overlays"].as_array_mut().unwrap() {
         overlay["capture_base"] = Value::from(base.clone());
-        overlay["digest"] = Value::from(trustc::oca::digest::compute(&object(overlay)));
+        overlay["digest"] = Value::from(trustc::oca::digest::compute(overlay));
     }
 }

@@ -464,10 +464,16 @@ fn ratio_name(role: ImageRole) -> &'static str {
 
 fn looks_like_svg(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(1024)];
-    let text = String::from_utf8_lossy(head);
-    let text = text.trim_start_matches('\u{feff}').trim_start();
-    (text.starts_with("<?xml") || text.starts_with("<svg") || text.starts_with("<!--"))
-        && text.contains("<svg")
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let head = &head[start..];
+    [&b"<?xml"[..], b"<svg", b"<!--"]
+        .iter()
+        .any(|p| head.starts_with(p))
+        && head.windows(4).any(|w| w == b"<svg")
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::syntax::Span;
 
@@ -57,18 +57,24 @@ pub fn slash_path(path: &Path) -> String {
 pub struct SourceFile {
     pub path: Arc<SourcePath>,
     pub text: String,
-    pub lines: LineIndex,
+    /// Built on the first diagnostic: most files have none.
+    lines: OnceLock<LineIndex>,
 }
 
 impl SourceFile {
     pub fn new(path: Arc<SourcePath>, text: String) -> SourceFile {
-        let lines = LineIndex::new(&text);
-        SourceFile { path, text, lines }
+        SourceFile {
+            path,
+            text,
+            lines: OnceLock::new(),
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: u32) -> (u32, u32) {
-        self.lines.line_column(&self.text, offset)
+        self.lines
+            .get_or_init(|| LineIndex::new(&self.text))
+            .line_column(&self.text, offset)
     }
 }
 

@@ -62,11 +62,11 @@ fn check_digests(root: &Node, bundle: &Bundle, sink: &mut FileDiagnostics) {
                 "no digest",
                 format!(
                     "add `\"digest\": \"{}\"`; overlays name their capture base by this digest",
-                    compute(base_node)
+                    digest::compute(base_node)
                 ),
             ),
             Some(stored) => {
-                let computed = compute(base_node);
+                let computed = digest::compute(base_node);
                 if stored.value != computed {
                     sink.report(
                         Code::DigestMismatch,
@@ -112,13 +112,6 @@ fn check_digests(root: &Node, bundle: &Bundle, sink: &mut FileDiagnostics) {
     }
 }
 
-fn compute(node: &Node) -> String {
-    match node.to_json() {
-        serde_json::Value::Object(map) => digest::compute(&map),
-        _ => String::new(),
-    }
-}
-
 fn check_overlay_digest(overlay: &Overlay, node: &Node, sink: &mut FileDiagnostics) {
     let stored = overlay.digest.as_ref().filter(|d| !d.value.is_empty());
     match overlay.kind {
@@ -126,7 +119,7 @@ fn check_overlay_digest(overlay: &Overlay, node: &Node, sink: &mut FileDiagnosti
         // normal; a wrong one is still reported, as it claims an integrity it does not have.
         OverlayKind::Branding => {
             if let Some(stored) = stored {
-                let computed = compute(node);
+                let computed = digest::compute(node);
                 if stored.value != computed {
                     let help = if stored.value == RFC_0755_EXAMPLE_DIGEST {
                         "this is the example digest printed in Aries RFC 0755, copied into the bundle; \
@@ -158,11 +151,11 @@ fn check_overlay_digest(overlay: &Overlay, node: &Node, sink: &mut FileDiagnosti
                 "no digest",
                 format!(
                     "add `\"digest\": \"{}\"` (computed from the overlay as it is now)",
-                    compute(node)
+                    digest::compute(node)
                 ),
             ),
             Some(stored) => {
-                let computed = compute(node);
+                let computed = digest::compute(node);
                 if stored.value != computed {
                     sink.report(
                         Code::DigestMismatch,

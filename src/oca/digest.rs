@@ -13,7 +13,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::syntax::{Node, Value as NodeValue};
 
 /// The placeholder that stands in for the digest while it is computed.
 const PLACEHOLDER: &str = "############################################";
@@ -56,35 +58,92 @@ fn fixed_order(type_name: &str) -> &'static [&'static str] {
     }
 }
 
+/// A JSON value as the digest algorithm reads it. Implemented for `serde_json::Value` (objects
+/// trustc builds) and for the spanned tree (objects read from files, hashed without a copy).
+pub trait JsonView {
+    /// The members, when this is an object.
+    fn members(&self) -> Option<Vec<(&str, &Self)>>;
+    /// The items, when this is an array.
+    fn items(&self) -> Option<Vec<&Self>>;
+    /// The string, when this is a string.
+    fn text(&self) -> Option<&str>;
+    /// Writes a scalar (string, number, boolean, null) as serde_json does.
+    fn write_scalar(&self, bytes: &mut Vec<u8>);
+}
+
+impl JsonView for Value {
+    fn members(&self) -> Option<Vec<(&str, &Value)>> {
+        self.as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+    }
+    fn items(&self) -> Option<Vec<&Value>> {
+        self.as_array().map(|a| a.iter().collect())
+    }
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn write_scalar(&self, bytes: &mut Vec<u8>) {
+        serde_json::to_writer(bytes, self).expect("writing to a Vec cannot fail");
+    }
+}
+
+impl JsonView for Node {
+    fn members(&self) -> Option<Vec<(&str, &Node)>> {
+        self.as_object()
+            .map(|m| m.iter().map(|m| (m.key.as_str(), &m.value)).collect())
+    }
+    fn items(&self) -> Option<Vec<&Node>> {
+        self.as_array().map(|a| a.iter().collect())
+    }
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn write_scalar(&self, bytes: &mut Vec<u8>) {
+        let written = match &self.value {
+            NodeValue::Null => serde_json::to_writer(&mut *bytes, &()),
+            NodeValue::Bool(b) => serde_json::to_writer(&mut *bytes, b),
+            NodeValue::Number(n) => serde_json::to_writer(&mut *bytes, n),
+            NodeValue::String(s) => serde_json::to_writer(&mut *bytes, s),
+            NodeValue::Array(_) | NodeValue::Object(_) => Ok(()),
+        };
+        written.expect("writing to a Vec cannot fail");
+    }
+}
+
 /// The digest of a capture base or overlay object. The object's own `digest` value is ignored; an
 /// object without a `digest` key is hashed as if it had one (the placeholder is always present), so
-/// the value is the one to write into it.
-pub fn compute(object: &Map<String, Value>) -> String {
-    let type_name = object.get("type").and_then(Value::as_str).unwrap_or("");
+/// the value is the one to write into it. Not an object: the digest of `{}`'s placeholder form.
+pub fn compute<J: JsonView>(object: &J) -> String {
+    let members = object.members().unwrap_or_default();
+    let type_name = members
+        .iter()
+        .find(|(k, _)| *k == "type")
+        .and_then(|(_, v)| v.text())
+        .unwrap_or("");
     let order = fixed_order(type_name);
-    let mut rest: Vec<&str> = object
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !order.contains(k))
-        .collect();
-    rest.sort();
+    let mut rest: Vec<&(&str, &J)> = members.iter().filter(|(k, _)| !order.contains(k)).collect();
+    rest.sort_by(|a, b| a.0.cmp(b.0));
+    let value_of = |key: &str| members.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
     let fixed = order
         .iter()
-        .copied()
-        .filter(|k| *k == "digest" || object.contains_key(*k));
+        .filter(|k| **k == "digest" || value_of(k).is_some())
+        .map(|k| (*k, value_of(k)));
 
     let mut bytes = Vec::with_capacity(512);
     bytes.push(b'{');
-    for (i, key) in fixed.chain(rest).enumerate() {
+    for (i, (key, value)) in fixed
+        .chain(rest.into_iter().map(|(k, v)| (*k, Some(*v))))
+        .enumerate()
+    {
         if i > 0 {
             bytes.push(b',');
         }
         serde_json::to_writer(&mut bytes, key).expect("writing to a Vec cannot fail");
         bytes.push(b':');
-        if key == "digest" {
-            serde_json::to_writer(&mut bytes, PLACEHOLDER).expect("writing to a Vec cannot fail");
-        } else {
-            write_sorted(&mut bytes, &object[key]);
+        match value {
+            Some(value) if key != "digest" => write_sorted(&mut bytes, value),
+            _ => serde_json::to_writer(&mut bytes, PLACEHOLDER)
+                .expect("writing to a Vec cannot fail"),
         }
     }
     bytes.push(b'}');
@@ -94,33 +153,30 @@ pub fn compute(object: &Map<String, Value>) -> String {
 /// Writes `value` compactly with object keys sorted at every level. The order is made explicit
 /// rather than left to serde_json's map type, whose order changes when any crate in the build
 /// enables serde_json's `preserve_order` feature.
-fn write_sorted(bytes: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            bytes.push(b'{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    bytes.push(b',');
-                }
-                serde_json::to_writer(&mut *bytes, key).expect("writing to a Vec cannot fail");
-                bytes.push(b':');
-                write_sorted(bytes, value);
+fn write_sorted<J: JsonView>(bytes: &mut Vec<u8>, value: &J) {
+    if let Some(mut members) = value.members() {
+        members.sort_by(|a, b| a.0.cmp(b.0));
+        bytes.push(b'{');
+        for (i, (key, value)) in members.into_iter().enumerate() {
+            if i > 0 {
+                bytes.push(b',');
             }
-            bytes.push(b'}');
+            serde_json::to_writer(&mut *bytes, key).expect("writing to a Vec cannot fail");
+            bytes.push(b':');
+            write_sorted(bytes, value);
         }
-        Value::Array(items) => {
-            bytes.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    bytes.push(b',');
-                }
-                write_sorted(bytes, item);
+        bytes.push(b'}');
+    } else if let Some(items) = value.items() {
+        bytes.push(b'[');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                bytes.push(b',');
             }
-            bytes.push(b']');
+            write_sorted(bytes, item);
         }
-        scalar => serde_json::to_writer(&mut *bytes, scalar).expect("writing to a Vec cannot fail"),
+        bytes.push(b']');
+    } else {
+        value.write_scalar(bytes);
     }
 }
 
@@ -138,9 +194,14 @@ pub const RFC_0755_EXAMPLE_DIGEST: &str = "EBQbQEV6qSEGDzGLj1CqT4e6yzESjPimF-Swm
 mod tests {
     use super::*;
 
+    /// Computes the digest both ways (from serde_json and from the spanned tree) and checks they
+    /// agree.
     fn digest_of(json: &str) -> String {
         let value: Value = serde_json::from_str(json).unwrap();
-        compute(value.as_object().unwrap())
+        let from_value = compute(&value);
+        let from_node = compute(&crate::syntax::json::parse(json).unwrap());
+        assert_eq!(from_value, from_node);
+        from_value
     }
 
     // Vectors from bcgov's showcase/student-card bundle (see the reference notes).
