@@ -12,7 +12,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value as Json;
 
 use crate::diag::{Code, FileDiagnostics};
-use crate::syntax::{Node, Span, Value};
+use crate::syntax::{Node, Value};
 
 /// An embedded JSON Schema and its compiled validator.
 pub struct Schema {
@@ -422,11 +422,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
-}
-
-/// A span for a whole-file problem: the start of the file.
-pub fn file_start() -> Span {
-    Span::empty_at(0)
 }
 
 #[cfg(test)]

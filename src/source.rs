@@ -9,8 +9,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use crate::syntax::Span;
-
 /// Largest governance or OCA file trustc reads. The largest real OCA bundle (with two inlined
 /// images) is about 200 KB; governance files are a few KB.
 pub const MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
@@ -148,14 +146,6 @@ impl LineIndex {
             .map_or(offset - start, |s| s.chars().count());
         (line as u32 + 1, column as u32 + 1)
     }
-}
-
-/// The span of a whole line, for errors without a finer location.
-pub fn line_span(text: &str, offset: usize) -> Span {
-    let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    Span::new(start, end)
 }
 
 #[cfg(test)]

@@ -172,12 +172,6 @@ impl<'a> FileDiagnostics<'a> {
             .build();
         self.push(diagnostic);
     }
-
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
-    }
 }
 
 /// How the user adjusted severities on the command line.

@@ -57,14 +57,6 @@ impl Text {
             Text::PerLocale(map) => map.get(locale).map(String::as_str),
         }
     }
-
-    /// The locales given explicitly, with their spans (none for [`Text::Same`]).
-    pub fn locales(&self) -> Vec<&Spanned<String>> {
-        match self {
-            Text::Same(_) => Vec::new(),
-            Text::PerLocale(map) => map.keys().collect(),
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for Text {
@@ -198,10 +190,6 @@ impl AttributeType {
             AttributeType::Date | AttributeType::Datetime => "DateTime",
             AttributeType::Binary => "Binary",
         }
-    }
-
-    pub fn is_date(self) -> bool {
-        matches!(self, AttributeType::Date | AttributeType::Datetime)
     }
 }
 

@@ -82,14 +82,6 @@ impl OverlayKind {
             OverlayKind::Unknown => "unknown",
         }
     }
-
-    /// Whether overlays of this kind come one per language.
-    pub fn is_per_language(self) -> bool {
-        matches!(
-            self,
-            OverlayKind::Label | OverlayKind::Information | OverlayKind::Meta
-        )
-    }
 }
 
 #[derive(Debug)]

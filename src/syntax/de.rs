@@ -161,10 +161,6 @@ impl<T> OrderedMap<T> {
         self.0.iter().map(|(k, _)| k)
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &T> {
-        self.0.iter().map(|(_, v)| v)
-    }
-
     pub fn len(&self) -> usize {
         self.0.len()
     }
