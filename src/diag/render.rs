@@ -321,7 +321,7 @@ impl Window {
         let to = last + 1;
 
         let mut window = String::new();
-        let mut spans: Vec<(usize, usize)> = labels
+        let spans: Vec<(usize, usize)> = labels
             .iter()
             .map(|l| (l.span.start as usize, l.span.end as usize))
             .collect();
@@ -370,7 +370,6 @@ impl Window {
                 }
             }
         }
-        spans.clear();
         let labeled = labels
             .iter()
             .zip(mapped)
