@@ -5,14 +5,13 @@
 //! another), then each framework is checked: versions, languages, identifiers, the trust list,
 //! attribute values, branding, issuance rules, and agreement with the OCA bundle it names.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
 use super::model::{
-    Attribute, AttributeType, Credential, Disclosure, Format, Governance, Participant, SourceKind,
-    Text,
+    Attribute, AttributeType, Credential, Disclosure, Format, Governance, SourceKind, Text,
 };
 use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
@@ -68,8 +67,8 @@ type Key<'a> = (&'a str, &'a str);
 
 /// Everything that can be referred to, by `(framework id, id)`.
 struct Index<'a> {
-    credentials: HashMap<Key<'a>, (&'a Document, &'a Credential)>,
-    participants: HashMap<Key<'a>, (&'a Document, &'a Participant)>,
+    credentials: HashMap<Key<'a>, &'a Credential>,
+    participants: HashSet<Key<'a>>,
     /// Credential → the participants authorised to issue it.
     issuers: HashMap<Key<'a>, Vec<Key<'a>>>,
 }
@@ -86,7 +85,7 @@ impl<'a> Index<'a> {
     fn build(documents: &'a [Document]) -> Index<'a> {
         let mut index = Index {
             credentials: HashMap::new(),
-            participants: HashMap::new(),
+            participants: HashSet::new(),
             issuers: HashMap::new(),
         };
         for document in documents {
@@ -95,14 +94,11 @@ impl<'a> Index<'a> {
                 index
                     .credentials
                     .entry((framework, credential.id.value.as_str()))
-                    .or_insert((document, credential));
+                    .or_insert(credential);
             }
             for participant in &document.model.participants {
                 let key = (framework, participant.id.value.as_str());
-                index
-                    .participants
-                    .entry(key)
-                    .or_insert((document, participant));
+                index.participants.insert(key);
                 for issued in &participant.issues {
                     let credential = split_reference(framework, &issued.value);
                     index.issuers.entry(credential).or_default().push(key);
@@ -396,33 +392,28 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// How a key is written from this framework: `id` here, `framework/id` elsewhere.
+    fn reference_to(&self, (framework, id): &Key) -> String {
+        if *framework == self.framework_id() {
+            id.to_string()
+        } else {
+            format!("{framework}/{id}")
+        }
+    }
+
     fn credential_candidates(&self) -> Vec<String> {
-        let framework = self.framework_id();
         self.index
             .credentials
             .keys()
-            .map(|(f, id)| {
-                if *f == framework {
-                    id.to_string()
-                } else {
-                    format!("{f}/{id}")
-                }
-            })
+            .map(|k| self.reference_to(k))
             .collect()
     }
 
     fn participant_candidates(&self) -> Vec<String> {
-        let framework = self.framework_id();
         self.index
             .participants
-            .keys()
-            .map(|(f, id)| {
-                if *f == framework {
-                    id.to_string()
-                } else {
-                    format!("{f}/{id}")
-                }
-            })
+            .iter()
+            .map(|k| self.reference_to(k))
             .collect()
     }
 
@@ -900,7 +891,7 @@ impl<'a> Checker<'a> {
                 self.check_text(purpose, "the prerequisite's purpose");
             }
             let key = split_reference(framework, &prerequisite.credential.value);
-            let required = self.index.credentials.get(&key).map(|(_, c)| *c);
+            let required = self.index.credentials.get(&key).copied();
             if required.is_none() {
                 self.unknown_reference(
                     &prerequisite.credential,
@@ -911,7 +902,7 @@ impl<'a> Checker<'a> {
             prerequisites.insert(&prerequisite.id.value, (required, &prerequisite.claims));
             for issuer in &prerequisite.trusted_issuers {
                 let issuer_key = split_reference(framework, &issuer.value);
-                if !self.index.participants.contains_key(&issuer_key) {
+                if !self.index.participants.contains(&issuer_key) {
                     self.unknown_reference(issuer, "participant", self.participant_candidates());
                     continue;
                 }
