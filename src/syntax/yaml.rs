@@ -434,6 +434,15 @@ mod tests {
     }
 
     #[test]
+    fn only_yaml_1_2_booleans_are_booleans() {
+        let node = parse("country: NO\nswitch: off\nanswer: yes\nflag: true\n").unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"country": "NO", "switch": "off", "answer": "yes", "flag": true})
+        );
+    }
+
+    #[test]
     fn empty_documents_are_null() {
         assert_eq!(parse("# nothing here\n").unwrap().value, Value::Null);
         assert_eq!(parse("").unwrap().value, Value::Null);
