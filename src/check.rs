@@ -222,6 +222,18 @@ fn syntax_diagnostic(file: &SourceFile, is_yaml: bool, error: SyntaxError) -> Di
     sink.diagnostics.pop().expect("just reported")
 }
 
+/// A file passed its schema but its typed model could not be read from it: the schema and the
+/// model disagree, which is a trustc bug, still reported at the value.
+fn report_unreadable(sink: &mut FileDiagnostics, error: &crate::syntax::DeError) {
+    sink.report(
+        Code::InvalidValue,
+        error.span.unwrap_or_default(),
+        format!("this value cannot be read: {}", error.message),
+        "unreadable value",
+        "the file passed its schema but trustc could not read this value; please report it",
+    );
+}
+
 fn load_governance(
     root: &Path,
     path: &Path,
@@ -234,13 +246,7 @@ fn load_governance(
         match crate::syntax::from_node(&node) {
             Ok(model) => Some(model),
             Err(error) => {
-                sink.report(
-                    Code::InvalidValue,
-                    error.span.unwrap_or_default(),
-                    format!("this value cannot be read: {}", error.message),
-                    "unreadable value",
-                    "the file passed its schema but trustc could not read this value; please report it",
-                );
+                report_unreadable(&mut sink, &error);
                 None
             }
         }
@@ -334,13 +340,7 @@ fn check_bundle(
                 oca::check::check_bundle(&node, &bundle, &images, &mut sink);
                 result = Some(bundle);
             }
-            Err(error) => sink.report(
-                Code::InvalidValue,
-                error.span.unwrap_or_default(),
-                format!("this bundle cannot be read: {}", error.message),
-                "unreadable value",
-                "the file passed its schema but trustc could not read this value; please report it",
-            ),
+            Err(error) => report_unreadable(&mut sink, &error),
         }
     }
     diagnostics.extend(sink.diagnostics);

@@ -39,18 +39,17 @@ fn expect_code(dir: &Path, code: &str) -> serde_json::Value {
     report
 }
 
+fn first_message(report: &serde_json::Value) -> &str {
+    report["diagnostics"][0]["message"].as_str().unwrap()
+}
+
 #[test]
 fn a_50_mib_file_is_refused_without_reading_it() {
     let dir = bundle_folder();
     let file = std::fs::File::create(dir.path().join("OCABundle.json")).unwrap();
     file.set_len(50 * 1024 * 1024).unwrap();
     let report = expect_code(dir.path(), "file-too-large");
-    assert!(
-        report["diagnostics"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("50 MiB")
-    );
+    assert!(first_message(&report).contains("50 MiB"));
 }
 
 #[test]
@@ -85,12 +84,7 @@ fn an_object_with_100000_keys_is_checked_quickly() {
     let text = format!("[{{{}, \"k5\": 2}}]", members.join(", "));
     std::fs::write(dir.path().join("OCABundle.json"), text).unwrap();
     let report = expect_code(dir.path(), "json-syntax");
-    assert!(
-        report["diagnostics"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("duplicate key `k5`")
-    );
+    assert!(first_message(&report).contains("duplicate key `k5`"));
 }
 
 #[test]

@@ -29,45 +29,47 @@ pub struct Entry {
     pub sha256_span: Span,
 }
 
-/// Reads the entries of a schema-valid `ocabundles.json`.
+/// Reads the entries of a schema-valid `ocabundles.json`: `{id: {path, sha256}}`.
 pub fn index_entries(root: &Node) -> Vec<Entry> {
     root.as_object()
         .unwrap_or(&[])
         .iter()
         .filter_map(|member| {
-            let path = member.value.get("path")?;
-            let sha = member.value.get("sha256")?;
-            Some(Entry {
-                id: member.key.clone(),
-                id_span: member.key_span,
-                path: path.as_str()?.to_string(),
-                path_span: path.span,
-                sha256: sha.as_str()?.to_string(),
-                sha256_span: sha.span,
-            })
+            let item = &member.value;
+            entry(
+                (member.key.clone(), member.key_span),
+                item.get("path")?,
+                item.get("sha256")?,
+            )
         })
         .collect()
 }
 
-/// Reads the entries of a schema-valid `ocabundleslist.json`.
+/// Reads the entries of a schema-valid `ocabundleslist.json`: `[{id, ocabundle, shasum}]`.
 pub fn list_entries(root: &Node) -> Vec<Entry> {
     root.as_array()
         .unwrap_or(&[])
         .iter()
         .filter_map(|item| {
             let id = item.get("id")?;
-            let path = item.get("ocabundle")?;
-            let sha = item.get("shasum")?;
-            Some(Entry {
-                id: id.as_str()?.to_string(),
-                id_span: id.span,
-                path: path.as_str()?.to_string(),
-                path_span: path.span,
-                sha256: sha.as_str()?.to_string(),
-                sha256_span: sha.span,
-            })
+            entry(
+                (id.as_str()?.to_string(), id.span),
+                item.get("ocabundle")?,
+                item.get("shasum")?,
+            )
         })
         .collect()
+}
+
+fn entry((id, id_span): (String, Span), path: &Node, sha256: &Node) -> Option<Entry> {
+    Some(Entry {
+        id,
+        id_span,
+        path: path.as_str()?.to_string(),
+        path_span: path.span,
+        sha256: sha256.as_str()?.to_string(),
+        sha256_span: sha256.span,
+    })
 }
 
 /// Hashes of bundle files, computed once per file for all indexes of a run.
