@@ -47,8 +47,24 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// A checked repository: the report, and the models later stages build from.
+pub struct Analysis {
+    pub report: Report,
+    /// The canonical repository folder.
+    pub root: PathBuf,
+    /// Every governance file that passed its schema.
+    pub documents: Vec<Document>,
+    /// The OCA bundles the governance names, by canonical path.
+    pub bundles: HashMap<PathBuf, LoadedBundle>,
+}
+
 /// Checks the folder at `path`.
 pub fn check(path: &Path, options: &CheckOptions) -> Result<Report, RunError> {
+    analyse(path, options).map(|analysis| analysis.report)
+}
+
+/// Checks the folder at `path` and keeps the checked models.
+pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError> {
     let root = path
         .canonicalize()
         .map_err(|e| RunError(format!("cannot check `{}`: {e}", path.display())))?;
@@ -130,7 +146,12 @@ pub fn check(path: &Path, options: &CheckOptions) -> Result<Report, RunError> {
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     report.diagnostics.dedup();
     report.summary.count(&report.diagnostics);
-    Ok(report)
+    Ok(Analysis {
+        report,
+        root,
+        documents,
+        bundles: kept,
+    })
 }
 
 /// Reads and parses a file, reporting why it cannot be used.

@@ -1,4 +1,4 @@
-//! The command line: `trustc check`, `trustc explain`, `trustc schema`.
+//! The command line: `trustc check`, `trustc build`, `trustc explain`, `trustc schema`.
 //!
 //! Raw flags (clap) are turned into settings here and nowhere else. Exit statuses are a contract
 //! with CI: 0 no errors (warnings allowed unless `--deny-warnings`), 1 the input has errors, 2
@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::check::{CheckOptions, check};
+use crate::build::{BuildOptions, Profile, build, emit};
+use crate::check::{CheckOptions, Report, check};
 use crate::diag::render::{self, HumanStyle};
 use crate::diag::{Code, Severity, SeverityOverrides};
 
@@ -38,17 +39,32 @@ struct Cli {
 enum Command {
     /// Check a governance repository, or any folder of OCA bundles.
     Check(CheckArgs),
+    /// Check a governance repository and generate issuer configuration, wallet branding, schemas,
+    /// trust lists and docs from it.
+    Build(BuildArgs),
     /// Explain a diagnostic code, with an example and the fix (no code: list all codes).
     Explain {
         /// The code, as printed in diagnostics (for example `digest-mismatch`).
         code: Option<String>,
     },
-    /// Print the JSON Schema of governance files (for editors running yaml-language-server).
+    /// Print a JSON Schema: of governance files (for editors running yaml-language-server), or of
+    /// the compiled issuer configuration.
     Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value_t = SchemaKind::Governance)]
+        kind: SchemaKind,
         /// Write the schema to this file instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchemaKind {
+    /// Governance files (`governance/*.yaml`).
+    Governance,
+    /// The compiled issuer configuration (`issuer/config.json` of a build).
+    IssuerConfig,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +72,49 @@ struct CheckArgs {
     /// The folder to check: a governance repository (with `governance/`) or a folder of OCA bundles.
     #[arg(default_value = ".")]
     path: PathBuf,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct BuildArgs {
+    /// The governance repository to build.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// The output folder. It is replaced as a whole, so it must be new, empty or an earlier output.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The environment whose participant identifiers the outputs use.
+    #[arg(long = "env", value_enum, default_value_t = EnvArg::Dev)]
+    environment: EnvArg,
+    /// The OpenID4VCI metadata shape: `1.0` (final), or `draft-13` for wallets that still need it.
+    #[arg(long, value_enum, default_value_t = ProfileArg::V1)]
+    profile: ProfileArg,
+    /// The credential issuer identifier the metadata names: an https URL (http only for loopback
+    /// addresses). The default matches `trustc serve` on its default address.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    issuer_url: String,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EnvArg {
+    Dev,
+    Test,
+    Prod,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ProfileArg {
+    #[value(name = "1.0")]
+    V1,
+    #[value(name = "draft-13")]
+    Draft13,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
@@ -111,8 +170,9 @@ pub fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Build(args) => run_build(args),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Schema { out } => print_schema(out),
+        Command::Schema { kind, out } => print_schema(kind, out),
     };
     ExitCode::from(status)
 }
@@ -139,61 +199,152 @@ fn parse_codes(names: &[String], flag: &str) -> Result<Vec<Code>, String> {
         .collect()
 }
 
-fn run_check(args: CheckArgs) -> u8 {
-    let overrides = match (|| -> Result<SeverityOverrides, String> {
-        Ok(SeverityOverrides {
-            allow: parse_codes(&args.allow, "allow")?,
-            warn: parse_codes(&args.warn, "warn")?,
-            deny: parse_codes(&args.deny, "deny")?,
+impl ReportArgs {
+    fn check_options(&self) -> Result<CheckOptions, String> {
+        Ok(CheckOptions {
+            overrides: SeverityOverrides {
+                allow: parse_codes(&self.allow, "allow")?,
+                warn: parse_codes(&self.warn, "warn")?,
+                deny: parse_codes(&self.deny, "deny")?,
+            },
+            jobs: self.jobs,
         })
-    })() {
-        Ok(overrides) => overrides,
+    }
+
+    /// Prints the report as asked; `None` when it could not be written.
+    fn print(&self, report: &Report) -> Result<(), u8> {
+        let written = match self.format {
+            OutputFormat::Json => write_stdout(&render::json(&report.diagnostics, &report.summary)),
+            OutputFormat::Github => write_stdout(&format!(
+                "{}{}",
+                render::github(&report.diagnostics),
+                render::summary_line(&report.summary)
+            )),
+            OutputFormat::Human => {
+                let fancy = match self.color {
+                    ColorChoice::Always => true,
+                    ColorChoice::Never => false,
+                    ColorChoice::Auto => {
+                        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                    }
+                };
+                let text = render::human(
+                    &report.diagnostics,
+                    &report.summary,
+                    HumanStyle { fancy, width: 100 },
+                );
+                write_stderr(&text)
+            }
+        };
+        // A closed pipe (`trustc check | head`) is not a failure of the check.
+        match written {
+            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(fail(format!("cannot write the report: {error}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the report fails the run (errors, or warnings with `--deny-warnings`).
+    fn failing(&self, report: &Report) -> bool {
+        report.diagnostics.iter().any(|d| {
+            d.severity == Severity::Error || (self.deny_warnings && d.severity == Severity::Warning)
+        })
+    }
+}
+
+fn run_check(args: CheckArgs) -> u8 {
+    let options = match args.report.check_options() {
+        Ok(options) => options,
         Err(message) => return fail(message),
-    };
-    let options = CheckOptions {
-        overrides,
-        jobs: args.jobs,
     };
     let report = match check(&args.path, &options) {
         Ok(report) => report,
         Err(error) => return fail(error),
     };
-    let written = match args.format {
-        OutputFormat::Json => write_stdout(&render::json(&report.diagnostics, &report.summary)),
-        OutputFormat::Github => write_stdout(&format!(
-            "{}{}",
-            render::github(&report.diagnostics),
-            render::summary_line(&report.summary)
-        )),
-        OutputFormat::Human => {
-            let fancy = match args.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            let text = render::human(
-                &report.diagnostics,
-                &report.summary,
-                HumanStyle { fancy, width: 100 },
-            );
-            let mut stderr = std::io::stderr().lock();
-            stderr
-                .write_all(text.as_bytes())
-                .and_then(|()| stderr.flush())
-        }
-    };
-    // A closed pipe (`trustc check | head`) is not a failure of the check.
-    if let Err(error) = written
-        && error.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return fail(format!("cannot write the report: {error}"));
+    if let Err(status) = args.report.print(&report) {
+        return status;
     }
-    let failing = report.diagnostics.iter().any(|d| {
-        d.severity == Severity::Error || (args.deny_warnings && d.severity == Severity::Warning)
-    });
-    if failing { EXIT_FAILED } else { EXIT_OK }
+    if args.report.failing(&report) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn run_build(args: BuildArgs) -> u8 {
+    let check = match args.report.check_options() {
+        Ok(options) => options,
+        Err(message) => return fail(message),
+    };
+    if let Err(message) = check_issuer_url(&args.issuer_url) {
+        return fail(message);
+    }
+    let options = BuildOptions {
+        check,
+        environment: match args.environment {
+            EnvArg::Dev => trustc_artifact::Environment::Dev,
+            EnvArg::Test => trustc_artifact::Environment::Test,
+            EnvArg::Prod => trustc_artifact::Environment::Prod,
+        },
+        profile: match args.profile {
+            ProfileArg::V1 => Profile::V1,
+            ProfileArg::Draft13 => Profile::Draft13,
+        },
+        credential_issuer: args.issuer_url.trim_end_matches('/').to_string(),
+    };
+    let outcome = match build(&args.path, &options) {
+        Ok(outcome) => outcome,
+        Err(error) => return fail(error),
+    };
+    if let Err(status) = args.report.print(&outcome.report) {
+        return status;
+    }
+    if args.report.failing(&outcome.report) || outcome.outputs.is_empty() {
+        let _ = write_stderr(&format!(
+            "nothing written to `{}`: fix the errors above first\n",
+            args.out.display()
+        ));
+        return EXIT_FAILED;
+    }
+    if let Err(error) = emit::write(&args.out, &outcome.outputs) {
+        return fail(error);
+    }
+    let hash = outcome.config.map(|c| c.content_hash).unwrap_or_default();
+    let _ = write_stderr(&format!(
+        "wrote {} files to `{}` ({} environment, configuration {hash})\n",
+        outcome.outputs.len(),
+        args.out.display(),
+        options.environment
+    ));
+    EXIT_OK
+}
+
+/// The credential issuer identifier must be an https URL; plain http only on loopback addresses,
+/// where a local `trustc serve` runs for development.
+fn check_issuer_url(url: &str) -> Result<(), String> {
+    if crate::formats::check_https_url(url).is_ok() {
+        return Ok(());
+    }
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|prefix| {
+            url.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "--issuer-url `{url}` must be an https URL (plain http is only accepted for 127.0.0.1, localhost and [::1])"
+        ))
+    }
+}
+
+fn write_stderr(text: &str) -> std::io::Result<()> {
+    let mut stderr = std::io::stderr().lock();
+    stderr.write_all(text.as_bytes())?;
+    stderr.flush()
 }
 
 fn write_stdout(text: &str) -> std::io::Result<()> {
@@ -233,8 +384,11 @@ fn explain(code: Option<&str>) -> u8 {
     }
 }
 
-fn print_schema(out: Option<PathBuf>) -> u8 {
-    let text = crate::schema::GOVERNANCE_SCHEMA_TEXT;
+fn print_schema(kind: SchemaKind, out: Option<PathBuf>) -> u8 {
+    let text = match kind {
+        SchemaKind::Governance => crate::schema::GOVERNANCE_SCHEMA_TEXT,
+        SchemaKind::IssuerConfig => crate::schema::ISSUER_CONFIG_SCHEMA_TEXT,
+    };
     match out {
         None => match write_stdout(text) {
             Ok(()) => EXIT_OK,

@@ -17,6 +17,7 @@
 //!
 //! [`check::check`] runs steps 1 to 5.
 
+pub mod build;
 pub mod check;
 pub mod cli;
 pub mod diag;
@@ -24,6 +25,7 @@ pub mod discover;
 pub mod formats;
 pub mod governance;
 pub mod images;
+pub mod import;
 pub mod oca;
 pub mod schema;
 pub mod source;

@@ -70,6 +70,18 @@ pub static OCA_INDEX_LIST: LazyLock<Schema> = LazyLock::new(|| {
 /// The text of the governance schema, as `trustc schema` prints it.
 pub const GOVERNANCE_SCHEMA_TEXT: &str = include_str!("../schemas/governance.schema.json");
 
+/// The JSON Schema of the compiled issuer configuration (`issuer/config.json`), derived from the
+/// types in the `trustc-artifact` crate; a test keeps the committed file equal to the derivation.
+pub const ISSUER_CONFIG_SCHEMA_TEXT: &str = include_str!("../schemas/issuer-config.schema.json");
+
+/// Derives the issuer configuration's JSON Schema from its types.
+pub fn derive_issuer_config_schema() -> String {
+    let schema = schemars::schema_for!(trustc_artifact::IssuerConfig);
+    let mut text = serde_json::to_string_pretty(&schema).expect("schemas serialise");
+    text.push('\n');
+    text
+}
+
 /// Validates `node` against `schema`, reporting every violation. Returns whether it is valid.
 pub fn validate(schema: &Schema, node: &Node, sink: &mut FileDiagnostics) -> bool {
     let json = node.to_json();
@@ -474,5 +486,27 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(describe_path(&path), "`[0].overlays[1]`");
+    }
+}
+
+#[cfg(test)]
+mod issuer_config_schema_tests {
+    /// Run with `TRUSTC_UPDATE_SCHEMAS=1` after changing the artifact types.
+    #[test]
+    fn the_committed_issuer_config_schema_is_derived_from_the_types() {
+        let derived = super::derive_issuer_config_schema();
+        if std::env::var_os("TRUSTC_UPDATE_SCHEMAS").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/schemas/issuer-config.schema.json"
+            );
+            std::fs::write(path, &derived).unwrap();
+            return;
+        }
+        assert!(
+            derived == super::ISSUER_CONFIG_SCHEMA_TEXT,
+            "schemas/issuer-config.schema.json is out of date: run \
+             `TRUSTC_UPDATE_SCHEMAS=1 cargo test --lib issuer_config_schema` and commit it"
+        );
     }
 }

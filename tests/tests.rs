@@ -1,7 +1,10 @@
 //! Integration tests, in one binary: they run the real `trustc` executable on real input.
 
 mod bad_input;
+mod build;
 mod cli;
 mod common;
 mod corpus;
 mod fixtures;
+mod import;
+mod interop;

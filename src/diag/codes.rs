@@ -116,6 +116,12 @@ codes! {
     ImageTooLarge = "image-too-large", Warning, "An image is over the size budget for its role";
     RemoteImage = "remote-image", Warning, "An image is loaded from a remote server, which can track holders";
     PathEscape = "path-escape", Error, "A path leads outside the repository";
+
+    // Build.
+    TemplateSyntax = "template-syntax", Error, "A build template is not valid handlebars";
+    TemplateRender = "template-render", Error, "A build template uses a value the build does not have";
+    TemplateOutput = "template-output", Error, "A build template rendered invalid JSON";
+    OutputConflict = "output-conflict", Error, "Two build outputs would be written to the same file";
 }
 
 impl Code {

@@ -74,7 +74,7 @@ struct Index<'a> {
 }
 
 /// Splits a reference into framework and id; an unqualified reference is in `current`.
-fn split_reference<'a>(current: &'a str, reference: &'a str) -> Key<'a> {
+pub fn split_reference<'a>(current: &'a str, reference: &'a str) -> Key<'a> {
     match reference.split_once('/') {
         Some((framework, id)) => (framework, id),
         None => (current, reference),
@@ -119,6 +119,7 @@ pub fn check_all(
     let index = Index::build(documents);
     let mut framework_ids: HashMap<&str, &Document> = HashMap::new();
     let mut vcts: HashMap<&str, (&Document, Span)> = HashMap::new();
+    let mut credential_ids: HashMap<&str, (&Document, Span)> = HashMap::new();
     for document in documents {
         let mut checker = Checker {
             root,
@@ -140,6 +141,31 @@ pub fn check_all(
             framework_ids.insert(&framework.id.value, document);
         }
         for credential in &document.model.credentials {
+            let id = credential.id.value.as_str();
+            match credential_ids.get(id) {
+                Some((first, span)) if !std::ptr::eq(*first, document) => {
+                    let (line, column) = first.file.line_column(span.start);
+                    checker.sink.report(
+                        Code::DuplicateId,
+                        credential.id.span,
+                        format!(
+                            "credential type id `{id}` is also used by framework `{}`",
+                            first.model.framework.id.value
+                        ),
+                        "duplicate credential type id",
+                        format!(
+                            "first used at {}:{line}:{column}; `trustc build` names its outputs and \
+                             OpenID4VCI credential configurations by credential id, so ids must be \
+                             unique in the repository",
+                            first.file.path
+                        ),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    credential_ids.insert(id, (document, credential.id.span));
+                }
+            }
             if let Some(vct) = &credential.vct {
                 if let Some((first, span)) = vcts.get(vct.value.as_str()) {
                     let (line, column) = first.file.line_column(span.start);

@@ -143,15 +143,80 @@ pub struct Credential {
     pub id: Spanned<String>,
     pub name: Spanned<Text>,
     pub description: Option<Spanned<Text>>,
+    pub help_text: Option<Spanned<Text>>,
+    pub support_url: Option<Spanned<Text>>,
+    pub watermark: Option<Spanned<Text>>,
     pub version: Spanned<String>,
     pub formats: Vec<Spanned<Format>>,
     pub vct: Option<Spanned<String>>,
     pub oca_bundle: Option<Spanned<String>>,
     pub attributes: OrderedMap<Attribute>,
     pub branding: Option<Spanned<Branding>>,
+    #[serde(default)]
+    pub images: Images,
     pub validity: Option<Spanned<String>>,
     pub revocation: Option<Spanned<Revocation>>,
+    #[serde(default)]
+    pub anoncreds: AnonCreds,
     pub issuance: Issuance,
+}
+
+impl Credential {
+    pub fn has_format(&self, format: Format) -> bool {
+        self.formats.iter().any(|f| f.value == format)
+    }
+}
+
+/// How `trustc build` delivers local images.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Images {
+    #[serde(default)]
+    pub delivery: ImageDelivery,
+    pub base_url: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageDelivery {
+    /// As data: URLs inside the generated files.
+    #[default]
+    Inline,
+    /// Copied next to the generated OCA bundle and referenced at `base_url`.
+    Copy,
+}
+
+/// AnonCreds details for Aries agents.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnonCreds {
+    pub schema_name: Option<String>,
+    pub tag: Option<String>,
+    pub revocation_registry_size: Option<u32>,
+    #[serde(default)]
+    pub identifiers: LedgerIdentifiers,
+}
+
+/// Ledger identifiers (schema or credential definition ids) per environment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerIdentifiers {
+    #[serde(default)]
+    pub dev: Vec<String>,
+    #[serde(default)]
+    pub test: Vec<String>,
+    #[serde(default)]
+    pub prod: Vec<String>,
+}
+
+impl LedgerIdentifiers {
+    pub fn get(&self, environment: &str) -> &[String] {
+        match environment {
+            "dev" => &self.dev,
+            "test" => &self.test,
+            _ => &self.prod,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -239,6 +304,9 @@ pub struct Attribute {
     pub required: Option<Spanned<bool>>,
     pub pattern: Option<Spanned<String>>,
     pub values: Option<Spanned<Vec<Spanned<String>>>>,
+    pub format: Option<Spanned<String>>,
+    pub standard: Option<Spanned<String>>,
+    pub encoding: Option<Spanned<String>>,
     pub disclosure: Option<Spanned<Disclosure>>,
     pub personal: Option<Spanned<bool>>,
     pub example: Option<Spanned<Scalar>>,

@@ -1,0 +1,542 @@
+//! The compiled issuer configuration: the contract between `trustc build` and the issuer runtime.
+//!
+//! `trustc build` writes `issuer/config.json` from these types and the runtime reads it back with
+//! them, so the two cannot disagree about the file's shape. The crate has no I/O and depends on
+//! serde only (plus `sha2` for the content hash), which keeps the runtime free of the compiler's
+//! dependencies. With the `schema` feature the types also derive a JSON Schema, published as
+//! `schemas/issuer-config.schema.json` in the trustc repository.
+//!
+//! Everything the runtime needs to issue exactly what the governance allows is here: attribute
+//! types and constraints, where each claim's value comes from, which claims are selectively
+//! disclosable, validity, revocation, prerequisites and their trusted issuers, the transaction-code
+//! policy and the wallet display per locale.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The value of [`IssuerConfig::format`] this crate reads and writes.
+pub const FORMAT: &str = "trustc/issuer-config/v1";
+
+/// Text per locale (`{"en": "Lawyer", "fr": "Avocat"}`), ordered by locale.
+pub type Localized = BTreeMap<String, String>;
+
+/// The compiled configuration of one build.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Always `trustc/issuer-config/v1` ([`FORMAT`]).
+    pub format: String,
+    /// `sha256:<hex>` of this file's canonical JSON with `content_hash` set to `""`; see
+    /// `IssuerConfig::compute_content_hash`. Two builds of the same governance have the same hash.
+    pub content_hash: String,
+    /// The environment whose identifiers the build selected.
+    pub environment: Environment,
+    /// The credential issuer identifier (an https URL, or a loopback http URL for development)
+    /// that the generated OpenID4VCI metadata names. A runtime serving under another public URL
+    /// replaces it.
+    pub credential_issuer: String,
+    /// Every governance framework of the repository.
+    pub frameworks: Vec<Framework>,
+    /// Every credential type, ordered by id.
+    pub credentials: Vec<CredentialType>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Dev,
+    Test,
+    Prod,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 3] = [Environment::Dev, Environment::Test, Environment::Prod];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Dev => "dev",
+            Environment::Test => "test",
+            Environment::Prod => "prod",
+        }
+    }
+}
+
+impl std::fmt::Display for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Environment, String> {
+        Environment::ALL
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| format!("unknown environment `{s}` (expected dev, test or prod)"))
+    }
+}
+
+/// A governance framework: who governs, and which version of the rules a build compiled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    pub id: String,
+    pub version: String,
+    pub name: Localized,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Localized>,
+    pub authority: Authority,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documentation: Option<String>,
+    /// The locales every text of the framework is given in, in the framework's order.
+    pub locales: Vec<String>,
+    pub participants: Vec<Participant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Authority {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Localized,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+}
+
+/// An organisation of a framework and what it is authorised to issue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    /// `<framework>/<participant>`.
+    pub id: String,
+    pub name: Localized,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Localized>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// The participant's identifiers (DIDs, https URLs) in the build's environment.
+    pub identifiers: Vec<String>,
+    /// The credential types it may issue, as `<framework>/<credential>`.
+    pub issues: Vec<String>,
+}
+
+/// One credential type, everything an issuer needs to issue it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CredentialType {
+    /// The credential type id; also its OpenID4VCI credential configuration id. Unique in a build.
+    pub id: String,
+    /// The framework that defines it.
+    pub framework: String,
+    /// The framework's version.
+    pub framework_version: String,
+    /// The credential type's version.
+    pub version: String,
+    pub name: Localized,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Localized>,
+    pub formats: Vec<CredentialFormat>,
+    /// The SD-JWT VC type, when the credential is issued as `dc+sd-jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vct: Option<String>,
+    /// The participants that may issue it (`<framework>/<participant>`), with their identifiers.
+    pub issuers: Vec<IssuerRef>,
+    /// The attributes, in display order.
+    pub attributes: Vec<Attribute>,
+    /// Where each attribute's value comes from at issuance, in attribute order.
+    pub claims: Vec<ClaimSource>,
+    /// The SD-JWT disclosure frame: the claims issued as disclosures (`_sd`), in attribute order.
+    /// Every other claim is issued in plain text.
+    pub disclosure_frame: DisclosureFrame,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity: Option<Validity>,
+    pub revocation: Revocation,
+    pub authentication: Authentication,
+    /// Credentials the holder presents before this one is issued.
+    pub prerequisites: Vec<Prerequisite>,
+    /// Wallet display, one entry per locale.
+    pub display: Vec<Display>,
+}
+
+impl CredentialType {
+    /// The attribute called `name`.
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum CredentialFormat {
+    /// SD-JWT VC, issued over OpenID4VCI.
+    #[serde(rename = "dc+sd-jwt")]
+    SdJwtVc,
+    /// AnonCreds, issued by an Aries agent (ACA-Py, Credo).
+    #[serde(rename = "anoncreds")]
+    AnonCreds,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IssuerRef {
+    /// `<framework>/<participant>`.
+    pub participant: String,
+    pub name: Localized,
+    /// Its identifiers in the build's environment.
+    pub identifiers: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeType {
+    /// A string.
+    Text,
+    /// A JSON number.
+    Number,
+    /// A JSON number without a fraction.
+    Integer,
+    Boolean,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339 date and time.
+    Datetime,
+    /// Base64 text.
+    Binary,
+    /// One of the attribute's `values`.
+    Enum,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Disclosure {
+    /// Always selectively disclosable (SD-JWT VC `sd: always`).
+    Always,
+    /// Disclosable; the issuer's choice (trustc makes it disclosable).
+    Allowed,
+    /// Never selectively disclosable: always in plain text (`sd: never`).
+    Never,
+}
+
+impl Disclosure {
+    /// Whether the claim is issued as a disclosure.
+    pub fn is_disclosable(self) -> bool {
+        self != Disclosure::Never
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: AttributeType,
+    pub required: bool,
+    /// A regular expression a text value must match in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The allowed values of an enum attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    pub disclosure: Disclosure,
+    /// Personal information (flagged in the OCA bundle).
+    pub personal: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<serde_json::Value>,
+    /// Label and description per locale.
+    pub display: Vec<ClaimDisplay>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClaimDisplay {
+    pub locale: String,
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Where a claim's value comes from at issuance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSource {
+    pub claim: String,
+    #[serde(flatten)]
+    pub source: Source,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "from", rename_all = "lowercase")]
+pub enum Source {
+    /// Supplied by the issuer's back end when it creates the offer.
+    Offer,
+    /// Copied from a claim of a prerequisite credential the holder presented.
+    Prerequisite { prerequisite: String, claim: String },
+    /// The same value in every credential.
+    Constant { value: serde_json::Value },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureFrame {
+    #[serde(rename = "_sd")]
+    pub sd: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Validity {
+    /// The ISO 8601 duration the governance gives (`P1Y`).
+    pub duration: String,
+    /// The same duration in seconds (years of 365.25 days, months of 30.44 days).
+    pub seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    /// IETF Token Status List.
+    StatusList,
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Authentication {
+    pub method: AuthenticationMethod,
+    /// The transaction code the holder enters; absent when the offer carries none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_code: Option<TxCode>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthenticationMethod {
+    /// OpenID4VCI pre-authorised code flow.
+    PreAuthorizedCode,
+}
+
+/// OpenID4VCI `tx_code`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TxCode {
+    pub length: u32,
+    pub input_mode: InputMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum InputMode {
+    Numeric,
+    Text,
+}
+
+/// A credential the holder presents before this one is issued.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Prerequisite {
+    pub id: String,
+    /// The credential type, as `<framework>/<credential>`.
+    pub credential: String,
+    /// Its SD-JWT VC type, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vct: Option<String>,
+    /// Who must have issued it, with their identifiers in the build's environment.
+    pub trusted_issuers: Vec<IssuerRef>,
+    /// The claims the holder must disclose.
+    pub claims: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Localized>,
+}
+
+/// How a wallet shows the credential in one locale.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Display {
+    pub locale: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The issuer's name in this locale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_background_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_image_slice: Option<Image>,
+    /// A text colour readable on `background_color` (black or white, by WCAG contrast).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_attribute: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_attribute: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_date_attribute: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_date_attribute: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    /// An https URL or a `data:` URL.
+    pub uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt_text: Option<String>,
+    /// Subresource integrity (`sha256-<base64>`) of the image bytes, for images the build read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+}
+
+/// Why a configuration file cannot be used.
+#[derive(Debug)]
+pub enum LoadError {
+    Json(serde_json::Error),
+    Format(String),
+    ContentHash { expected: String, found: String },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Json(e) => write!(f, "not a trustc issuer configuration: {e}"),
+            LoadError::Format(found) => write!(
+                f,
+                "format `{found}` is not `{FORMAT}`; rebuild the configuration with this trustc"
+            ),
+            LoadError::ContentHash { expected, found } => write!(
+                f,
+                "content hash {found} does not match the content ({expected}): the file was edited after `trustc build`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl IssuerConfig {
+    /// The content hash of this configuration: SHA-256 of its compact JSON with `content_hash`
+    /// empty. Field order is the struct order and maps are ordered, so the JSON is canonical.
+    pub fn compute_content_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.content_hash = String::new();
+        let bytes = serde_json::to_vec(&unhashed).expect("the configuration serialises");
+        let digest = Sha256::digest(&bytes);
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        format!("sha256:{hex}")
+    }
+
+    /// Sets [`IssuerConfig::content_hash`] from the content.
+    pub fn seal(&mut self) {
+        self.content_hash = self.compute_content_hash();
+    }
+
+    /// Reads a configuration, refusing another format or a content hash that does not match.
+    pub fn from_json(text: &str) -> Result<IssuerConfig, LoadError> {
+        let config: IssuerConfig = serde_json::from_str(text).map_err(LoadError::Json)?;
+        if config.format != FORMAT {
+            return Err(LoadError::Format(config.format));
+        }
+        let expected = config.compute_content_hash();
+        if expected != config.content_hash {
+            return Err(LoadError::ContentHash {
+                expected,
+                found: config.content_hash,
+            });
+        }
+        Ok(config)
+    }
+
+    /// The credential type with configuration id `id`.
+    pub fn credential(&self, id: &str) -> Option<&CredentialType> {
+        self.credentials.iter().find(|c| c.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> IssuerConfig {
+        IssuerConfig {
+            format: FORMAT.into(),
+            content_hash: String::new(),
+            environment: Environment::Dev,
+            credential_issuer: "https://issuer.example".into(),
+            frameworks: vec![],
+            credentials: vec![],
+        }
+    }
+
+    #[test]
+    fn a_sealed_configuration_reads_back() {
+        let mut config = minimal();
+        config.seal();
+        assert!(config.content_hash.starts_with("sha256:"));
+        let text = serde_json::to_string_pretty(&config).unwrap();
+        assert_eq!(IssuerConfig::from_json(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn an_edited_configuration_is_refused() {
+        let mut config = minimal();
+        config.seal();
+        config.credential_issuer = "https://elsewhere.example".into();
+        let text = serde_json::to_string(&config).unwrap();
+        assert!(matches!(
+            IssuerConfig::from_json(&text),
+            Err(LoadError::ContentHash { .. })
+        ));
+    }
+
+    #[test]
+    fn another_format_is_refused() {
+        let mut config = minimal();
+        config.format = "trustc/issuer-config/v0".into();
+        config.seal();
+        let text = serde_json::to_string(&config).unwrap();
+        assert!(matches!(
+            IssuerConfig::from_json(&text),
+            Err(LoadError::Format(_))
+        ));
+    }
+}

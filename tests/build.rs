@@ -1,0 +1,1 @@
+//! `trustc build`: golden outputs of the shipped example, determinism, and build diagnostics.

@@ -1,0 +1,1 @@
+//! `trustc import oca`: importing bundles into governance and building them back.

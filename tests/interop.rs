@@ -1,0 +1,1 @@
+//! Interoperability: third-party clients read what `trustc build` generates.
