@@ -1,1 +1,494 @@
-//! `trustc build`: golden outputs of the shipped example, determinism, and build diagnostics.
+//! `trustc build`: golden outputs of the shipped example, determinism, what the outputs must pass
+//! (bcgov's bundle schema, trustc's own check, the configuration's schema), repository templates,
+//! and the rules that protect users' folders.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::{codes, copy_dir, corpus, repo, status, stderr, stdout, trustc};
+
+/// Builds `dir` into `out` (absolute), with `extra` arguments.
+fn build(dir: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["build", ".", "--out", out, "--color", "never"];
+    args.extend_from_slice(extra);
+    trustc(dir, &args)
+}
+
+/// Builds `dir` and fails the test with the diagnostics when the build fails.
+fn build_ok(dir: &Path, out: &Path, extra: &[&str]) {
+    let output = build(dir, out, extra);
+    assert_eq!(status(&output), 0, "the build fails:\n{}", stderr(&output));
+}
+
+/// Every file under `out` (except trustc's marker), by `/`-separated path.
+fn files(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let relative = path.strip_prefix(root).unwrap();
+                let name = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if name != ".trustc-build" {
+                    files.insert(name, std::fs::read(&path).unwrap());
+                }
+            }
+        }
+    }
+    let mut map = BTreeMap::new();
+    walk(out, out, &mut map);
+    map
+}
+
+fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("the output is JSON")
+}
+
+/// A copy of the minimal valid repository with `overlay` copied on top.
+fn minimal_with(overlay: Option<&Path>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("tests/fixtures/check/valid-minimal"),
+        dir.path(),
+    );
+    if let Some(overlay) = overlay {
+        copy_dir(overlay, dir.path());
+    }
+    dir
+}
+
+/// Replaces the payload of data: URLs (inlined images) by their length, so snapshots stay
+/// readable; the images themselves are compared byte for byte elsewhere.
+fn redact(value: &mut Value) {
+    match value {
+        Value::String(s) if s.starts_with("data:") => {
+            if let Some((header, payload)) = s.split_once(',') {
+                *s = format!("{header},<{} base64 characters>", payload.len());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::Object(map) => map.values_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+fn snapshot_settings(folder: &str) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo().join("tests/snapshots").join(folder));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
+#[test]
+fn the_example_builds_to_the_golden_outputs() {
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().join("out");
+    build_ok(&repo(), &out, &[]);
+    let files = files(&out);
+    let expected = [
+        ".well-known/openid-credential-issuer",
+        "anoncreds/lawyer.json",
+        "anoncreds/person.json",
+        "docs/lawyer.md",
+        "docs/person.md",
+        "integrations/acapy/supported-credentials.json",
+        "integrations/credo/issuer.json",
+        "issuer/config.json",
+        "oca/bc-digital-identity/person/OCABundle.json",
+        "oca/lsbc/lawyer/OCABundle.json",
+        "oca/ocabundles.json",
+        "oca/ocabundleslist.json",
+        "schemas/lawyer.schema.json",
+        "schemas/person.schema.json",
+        "trust/registry.json",
+        "vct/lawyer.json",
+        "vct/person.json",
+    ];
+    for path in expected {
+        assert!(files.contains_key(path), "the build has no {path}");
+    }
+    let settings = snapshot_settings("build/example");
+    settings.bind(|| {
+        for (path, bytes) in &files {
+            let name = path.replace('/', "__").trim_start_matches('.').to_string();
+            let rendered = if path.ends_with(".md") {
+                String::from_utf8(bytes.clone()).unwrap()
+            } else if trustc::build::is_json_output(path) {
+                let mut value = json(bytes);
+                redact(&mut value);
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                format!("{} bytes", bytes.len())
+            };
+            insta::assert_snapshot!(name, rendered);
+        }
+    });
+}
+
+#[test]
+fn builds_are_byte_identical() {
+    let temp = tempfile::tempdir().unwrap();
+    let (first, second) = (temp.path().join("first"), temp.path().join("second"));
+    build_ok(&repo(), &first, &[]);
+    build_ok(&repo(), &second, &["--jobs", "1"]);
+    let (a, b) = (files(&first), files(&second));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    for (path, bytes) in &a {
+        assert!(bytes == &b[path], "{path} differs between two builds");
+    }
+    // Building again over an earlier output gives the same bytes too.
+    build_ok(&repo(), &first, &[]);
+    assert!(files(&first) == a, "a rebuild over the output changes it");
+}
+
+#[test]
+fn generated_bundles_pass_bcgovs_schema_and_trustcs_check() {
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().join("out");
+    build_ok(&repo(), &out, &[]);
+    let bundles: Vec<(String, Vec<u8>)> = files(&out)
+        .into_iter()
+        .filter(|(p, _)| p.ends_with("/OCABundle.json"))
+        .collect();
+    assert_eq!(bundles.len(), 2, "one bundle per credential");
+
+    // trustc's own check: digests, index hashes, branding, images.
+    let output = trustc(&out, &["check", ".", "--format", "json"]);
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    // The lawyer's images are copied and published (`delivery: copy`): wallets load them from a
+    // remote server, which the check warns about; nothing else may be reported.
+    let found = codes(&report);
+    assert!(
+        found.iter().all(|c| c == "remote-image"),
+        "the build output checks clean: {found:?}"
+    );
+    assert_eq!(report["summary"]["errors"], 0);
+    assert_eq!(report["summary"]["oca_bundles"], 2);
+    assert_eq!(report["summary"]["indexes"], 2);
+
+    // bcgov's own CI schema.
+    let Some(corpus) = corpus("generated_bundles_pass_bcgovs_schema") else {
+        return;
+    };
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(corpus.join("OCABundles/validators/schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("bcgov's schema compiles");
+    for (path, bytes) in &bundles {
+        let errors: Vec<String> = validator
+            .iter_errors(&json(bytes))
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{path} fails bcgov's schema: {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_issuer_configuration_matches_its_schema_and_reads_back() {
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().join("out");
+    build_ok(&repo(), &out, &[]);
+    let text = std::fs::read_to_string(out.join("issuer/config.json")).unwrap();
+    let schema: Value = serde_json::from_str(trustc::schema::ISSUER_CONFIG_SCHEMA_TEXT).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "config.json fails its schema: {errors:#?}"
+    );
+
+    let config = trustc_artifact::IssuerConfig::from_json(&text).expect("the runtime can load it");
+    assert_eq!(config.environment, trustc_artifact::Environment::Dev);
+    assert_eq!(config.credential_issuer, "http://127.0.0.1:8080");
+    let lawyer = config.credential("lawyer").unwrap();
+    assert_eq!(lawyer.framework, "lsbc-membership");
+    assert_eq!(lawyer.framework_version, "1.0.0");
+    // Prerequisite: the Person credential from the province, with its dev identifier.
+    let person = &lawyer.prerequisites[0];
+    assert_eq!(person.credential, "bc-digital-identity/person");
+    assert_eq!(
+        person.vct.as_deref(),
+        Some("https://credentials.gov.bc.example/person/v1")
+    );
+    assert_eq!(
+        person.trusted_issuers[0].identifiers,
+        ["did:web:dev.credentials.gov.bc.example"]
+    );
+    // The name is copied from the Person credential; member_id is never selectively disclosable.
+    assert!(lawyer.claims.iter().any(|c| c.claim == "given_names"
+        && c.source
+            == trustc_artifact::Source::Prerequisite {
+                prerequisite: "person".into(),
+                claim: "given_names".into()
+            }));
+    assert!(
+        !lawyer
+            .disclosure_frame
+            .sd
+            .contains(&"member_id".to_string())
+    );
+    assert!(
+        lawyer
+            .disclosure_frame
+            .sd
+            .contains(&"called_to_bar".to_string())
+    );
+    // Labels come from the OCA bundle when the governance has none.
+    let given = lawyer.attribute("given_names").unwrap();
+    assert_eq!(given.display[1].locale, "fr");
+    assert_eq!(given.display[1].label, "Prénoms");
+    let tx_code = lawyer.authentication.tx_code.as_ref().unwrap();
+    assert_eq!(tx_code.length, 6);
+    assert_eq!(lawyer.validity.as_ref().unwrap().duration, "P1Y");
+
+    // An edited file is refused by the runtime's loader.
+    let tampered = text.replacen("\"P1Y\"", "\"P9Y\"", 1);
+    assert!(trustc_artifact::IssuerConfig::from_json(&tampered).is_err());
+}
+
+#[test]
+fn the_environment_selects_the_identifiers() {
+    let temp = tempfile::tempdir().unwrap();
+    let (dev, prod) = (temp.path().join("dev"), temp.path().join("prod"));
+    build_ok(&repo(), &dev, &[]);
+    build_ok(
+        &repo(),
+        &prod,
+        &[
+            "--env",
+            "prod",
+            "--issuer-url",
+            "https://credentials.gov.bc.example",
+        ],
+    );
+    let config = json(&std::fs::read(prod.join("issuer/config.json")).unwrap());
+    assert_eq!(config["environment"], "prod");
+    let person = &config["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "person")
+        .unwrap()["issuers"][0];
+    assert_eq!(
+        person["identifiers"],
+        serde_json::json!([
+            "did:web:credentials.gov.bc.example",
+            "https://credentials.gov.bc.example"
+        ])
+    );
+    let metadata = json(&std::fs::read(prod.join(".well-known/openid-credential-issuer")).unwrap());
+    assert_eq!(
+        metadata["credential_issuer"],
+        "https://credentials.gov.bc.example"
+    );
+    assert_eq!(
+        metadata["credential_endpoint"],
+        "https://credentials.gov.bc.example/credential"
+    );
+    let registry = json(&std::fs::read(prod.join("trust/registry.json")).unwrap());
+    assert_eq!(registry["environment"], "prod");
+    let entities: Vec<&str> = registry["authorizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["entity_id"].as_str().unwrap())
+        .collect();
+    assert!(entities.contains(&"did:web:credentials.lawsociety.bc.example"));
+    assert!(!entities.iter().any(|e| e.contains("dev.")), "{entities:?}");
+    // Different environments, different content hashes.
+    let dev_config = json(&std::fs::read(dev.join("issuer/config.json")).unwrap());
+    assert_ne!(dev_config["content_hash"], config["content_hash"]);
+}
+
+#[test]
+fn the_draft_13_profile_emits_draft_13_metadata() {
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().join("out");
+    build_ok(&repo(), &out, &["--profile", "draft-13"]);
+    let metadata = json(&std::fs::read(out.join(".well-known/openid-credential-issuer")).unwrap());
+    let lawyer = &metadata["credential_configurations_supported"]["lawyer"];
+    assert_eq!(lawyer["format"], "vc+sd-jwt");
+    assert!(lawyer.get("credential_metadata").is_none());
+    assert_eq!(lawyer["display"][0]["name"], "Lawyer");
+    assert_eq!(lawyer["claims"]["member_id"]["mandatory"], true);
+    assert_eq!(lawyer["order"][0], "given_names");
+    assert!(metadata.get("nonce_endpoint").is_none());
+}
+
+#[test]
+fn repository_templates_override_built_in_ones_and_add_outputs() {
+    let overlay = tempfile::tempdir().unwrap();
+    let templates = overlay.path().join("templates");
+    std::fs::create_dir_all(templates.join("docs")).unwrap();
+    std::fs::create_dir_all(templates.join("wallet")).unwrap();
+    std::fs::write(
+        templates.join("docs/[credential].md.hbs"),
+        "# {{credential.title}} ({{credential.id}})\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("wallet/[credential].txt.hbs"),
+        "{{credential.vct}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("summary.txt.hbs"),
+        "{{#each credentials}}{{id}} {{/each}}in {{environment}}\n",
+    )
+    .unwrap();
+    let dir = minimal_with(Some(overlay.path()));
+    let out = dir.path().join("out");
+    build_ok(dir.path(), &out, &[]);
+    let files = files(&out);
+    assert_eq!(files["docs/membership.md"], b"# Membership (membership)\n");
+    assert_eq!(
+        files["wallet/membership.txt"],
+        b"https://issuer.example/membership/v1\n"
+    );
+    assert_eq!(files["summary.txt"], b"membership in dev\n");
+    // A credential without the anoncreds format gets no AnonCreds output.
+    assert!(!files.contains_key("anoncreds/membership.json"));
+    assert!(files.contains_key("vct/membership.json"));
+}
+
+#[test]
+fn template_errors_point_into_the_template_and_nothing_is_written() {
+    let root = repo().join("tests/fixtures/build");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    let settings = snapshot_settings("build");
+    for name in names {
+        let dir = minimal_with(Some(&root.join(&name)));
+        let output = trustc(
+            dir.path(),
+            &["build", ".", "--out", "out", "--color", "never"],
+        );
+        let rendered = stderr(&output);
+        assert_eq!(status(&output), 1, "{name}: exit status\n{rendered}");
+        assert!(
+            rendered.contains(&name),
+            "fixture {name} does not report `{name}`:\n{rendered}"
+        );
+        assert!(
+            !dir.path().join("out").exists(),
+            "{name}: a failed build wrote its output"
+        );
+        let json_output = trustc(
+            dir.path(),
+            &["build", ".", "--out", "out", "--format", "json"],
+        );
+        let report: Value = serde_json::from_str(&stdout(&json_output)).unwrap();
+        assert!(codes(&report).contains(&name), "{name}: JSON report");
+        settings.bind(|| insta::assert_snapshot!(name.clone(), rendered));
+    }
+}
+
+#[test]
+fn check_errors_stop_the_build_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("tests/fixtures/check/duplicate-id"),
+        dir.path(),
+    );
+    let output = trustc(dir.path(), &["build", ".", "--out", "out"]);
+    assert_eq!(status(&output), 1);
+    assert!(stderr(&output).contains("duplicate-id"));
+    assert!(stderr(&output).contains("nothing written"));
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn a_folder_trustc_did_not_write_is_never_replaced() {
+    let dir = minimal_with(None);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let output = build(dir.path(), &out, &[]);
+    assert_eq!(status(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("was not written by `trustc build`"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+
+    // An earlier output is replaced as a whole: files no longer produced disappear.
+    std::fs::remove_file(out.join("notes.txt")).unwrap();
+    build_ok(dir.path(), &out, &[]);
+    std::fs::write(out.join("stale.json"), "{}").unwrap();
+    build_ok(dir.path(), &out, &[]);
+    assert!(!out.join("stale.json").exists());
+    assert!(out.join("issuer/config.json").is_file());
+}
+
+#[test]
+fn the_issuer_url_must_be_https_or_loopback() {
+    let dir = minimal_with(None);
+    let out = dir.path().join("out");
+    let output = build(dir.path(), &out, &["--issuer-url", "http://issuer.example"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("must be an https URL"));
+    build_ok(dir.path(), &out, &["--issuer-url", "http://localhost:3000"]);
+}
+
+#[test]
+fn built_in_templates_are_the_templates_folder() {
+    let dir = repo().join("templates");
+    let mut on_disk = Vec::new();
+    fn walk(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, found);
+            } else if path.extension().is_some_and(|e| e == "hbs") {
+                found.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    walk(&dir, &dir, &mut on_disk);
+    let mut on_disk: Vec<String> = on_disk
+        .iter()
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect();
+    on_disk.sort();
+    let mut built_in: Vec<String> = trustc::build::templates::BUILT_IN
+        .iter()
+        .map(|(path, text)| {
+            assert_eq!(
+                std::fs::read_to_string(dir.join(path)).unwrap(),
+                *text,
+                "{path}"
+            );
+            path.to_string()
+        })
+        .collect();
+    built_in.sort();
+    assert_eq!(
+        on_disk, built_in,
+        "every template in templates/ is built in"
+    );
+}

@@ -1,6 +1,7 @@
 //! Every diagnostic code has a broken fixture under `tests/fixtures/check/<code>/` (or one built at
 //! run time, for inputs that cannot be committed); the rendered diagnostics of each are
-//! snapshot-tested, so any change to what users read is reviewed.
+//! snapshot-tested, so any change to what users read is reviewed. Build codes have theirs under
+//! `tests/fixtures/build/<code>/`: templates laid over the minimal repository (see build.rs).
 
 use std::path::Path;
 
@@ -59,12 +60,14 @@ fn committed_fixtures_render_as_snapshotted() {
 
 #[test]
 fn every_code_has_a_fixture() {
-    let root = repo().join("tests/fixtures/check");
+    let root = repo().join("tests/fixtures");
     for code in Code::ALL {
         let name = code.name();
         assert!(
-            root.join(name).is_dir() || RUNTIME_FIXTURES.contains(&name),
-            "no fixture for `{name}`: add tests/fixtures/check/{name}/"
+            root.join("check").join(name).is_dir()
+                || root.join("build").join(name).is_dir()
+                || RUNTIME_FIXTURES.contains(&name),
+            "no fixture for `{name}`: add tests/fixtures/check/{name}/ (or build/{name}/ for build codes)"
         );
     }
 }

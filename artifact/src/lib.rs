@@ -277,7 +277,6 @@ pub struct ClaimDisplay {
 #[serde(deny_unknown_fields)]
 pub struct ClaimSource {
     pub claim: String,
-    #[serde(flatten)]
     pub source: Source,
 }
 

@@ -59,6 +59,8 @@ pub struct Output {
     /// `/`-separated path under the output folder.
     pub path: String,
     pub bytes: Vec<u8>,
+    /// What produced it (a template's path), for messages.
+    pub source: String,
 }
 
 /// The outcome of a build: the diagnostics, and the files when there was no error.
@@ -139,12 +141,14 @@ fn generate(
     let mut outputs = vec![Output {
         path: CONFIG_PATH.to_string(),
         bytes: pretty_json(&serde_json::to_value(&config).expect("the config serialises")),
+        source: "the issuer configuration".to_string(),
     }];
-    for extra in &extras {
+    for (credential, extra) in config.credentials.iter().zip(&extras) {
         for (path, bytes) in &extra.copied_images {
             outputs.push(Output {
                 path: path.clone(),
                 bytes: bytes.clone(),
+                source: format!("the images of `{}`", credential.id),
             });
         }
     }
@@ -215,7 +219,10 @@ fn generate(
             diagnostics.push(
                 Diagnostic::new(
                     Code::OutputConflict,
-                    format!("two outputs would be written to `{}`", pair[0].path),
+                    format!(
+                        "`{}` would be written by {} and by {}",
+                        pair[0].path, pair[0].source, pair[1].source
+                    ),
                 )
                 .with_help(
                     "two credentials or templates produce the same output path with different \
@@ -262,7 +269,11 @@ fn render(
     } else {
         tidy_text(&text).into_bytes()
     };
-    Some(Output { path, bytes })
+    Some(Output {
+        path,
+        bytes,
+        source: format!("`{}`", template.file.path),
+    })
 }
 
 /// Outputs that are JSON: `*.json`, and the `.well-known` metadata documents.

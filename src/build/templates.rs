@@ -280,8 +280,20 @@ fn json_helper(
     let param = helper
         .param(0)
         .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
+    require_value(param)?;
     let text = serde_json::to_string(param.value()).map_err(RenderErrorReason::SerdeError)?;
     out.write(&text)?;
+    Ok(())
+}
+
+/// Strict mode for helper parameters: a parameter naming a value the context does not have is an
+/// error, as it is for `{{value}}` (handlebars passes it to helpers as `null` otherwise).
+fn require_value(param: &handlebars::PathAndJson) -> Result<(), RenderErrorReason> {
+    if param.is_value_missing() {
+        return Err(RenderErrorReason::MissingVariable(
+            param.relative_path().cloned(),
+        ));
+    }
     Ok(())
 }
 
@@ -296,6 +308,7 @@ fn json_pretty_helper(
     let param = helper
         .param(0)
         .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json_pretty", 0))?;
+    require_value(param)?;
     let text =
         serde_json::to_string_pretty(param.value()).map_err(RenderErrorReason::SerdeError)?;
     out.write(&text)?;

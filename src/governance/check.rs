@@ -468,6 +468,9 @@ impl<'a> Checker<'a> {
     }
 
     fn check_credential(&mut self, credential: &'a Credential) {
+        if let Some(url) = &credential.images.base_url {
+            self.check_url(url);
+        }
         let framework = self.framework_id();
         self.check_text(&credential.name, "the credential's name");
         if let Some(description) = &credential.description {
