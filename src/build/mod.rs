@@ -187,7 +187,7 @@ fn generate(
                 .output_pattern()
                 .replace(
                     templates::CREDENTIAL_PLACEHOLDER,
-                    &credential["id"].as_str().unwrap_or_default().to_string(),
+                    credential["id"].as_str().unwrap_or_default(),
                 )
                 .replace(templates::OCA_PLACEHOLDER, &extra.oca.path);
             if let Some(output) = render(&engine, template, &context, path, diagnostics) {

@@ -74,7 +74,8 @@ fn check_digests(root: &Node, bundle: &Bundle, sink: &mut FileDiagnostics) {
                         "the capture base digest does not match its content",
                         format!("computed `{computed}`"),
                         "the content changed after the digest was computed, or the digest was copied from elsewhere; \
-                         write the computed digest, then update every overlay's `capture_base` (their digests change too)",
+                         write the computed digest, then update every overlay's `capture_base` (their digests change too); \
+                         `trustc build` writes bundles with every digest computed",
                     );
                 }
             }
@@ -162,7 +163,8 @@ fn check_overlay_digest(overlay: &Overlay, node: &Node, sink: &mut FileDiagnosti
                         stored.span,
                         format!("the {} overlay digest does not match its content", kind.name()),
                         format!("computed `{computed}`"),
-                        "the overlay changed after its digest was computed (or was copied from another overlay); write the computed digest",
+                        "the overlay changed after its digest was computed (or was copied from another overlay); write the computed digest \
+                         (`trustc build` writes bundles with every digest computed)",
                     );
                 }
             }

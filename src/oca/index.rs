@@ -191,7 +191,8 @@ pub fn check_entries(
                     format!("the sha256 of `{}` does not match the bundle file", entry.path),
                     format!("the file's sha256 is `{actual}`"),
                     "wallets cache bundles by this value and never re-download a bundle whose value did not change; \
-                     write the value shown here, and update the index after every bundle change",
+                     write the value shown here, and update the index after every bundle change \
+                     (`trustc build` writes the indexes of the bundles it generates)",
                 );
             }
             Err(error) => {
