@@ -87,7 +87,19 @@ fn write_all(staging: &Path, outputs: &[Output]) -> Result<(), EmitError> {
     )
     .map_err(|e| EmitError(format!("cannot write in `{}`: {e}", staging.display())))?;
     for output in outputs {
-        let path = staging.join(&output.path);
+        // Output paths come from template paths and governance values: never let one leave the
+        // output folder.
+        let relative = Path::new(&output.path);
+        let safe = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !safe {
+            return Err(EmitError(format!(
+                "refusing to write `{}` ({}): output paths must stay inside the output folder",
+                output.path, output.source
+            )));
+        }
+        let path = staging.join(relative);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| EmitError(format!("cannot create `{}`: {e}", dir.display())))?;

@@ -940,13 +940,34 @@ struct ImageDeliverer {
 impl ImageDeliverer {
     fn new(context: &CredentialContext) -> Result<ImageDeliverer, ImageError> {
         let credential = context.credential;
+        // The folder under `oca/` mirrors the bundle's folder under `oca-bundles/`, resolved
+        // (`a/../b` is `b`); a folder outside `oca-bundles/` gets the credential's own folder.
+        let own = format!("{}/{}", context.framework(), credential.id.value);
         let bundle_dir = match &credential.oca_bundle {
-            Some(reference) => reference
-                .value
-                .trim_end_matches(crate::oca::BUNDLE_FILE_NAME)
-                .trim_end_matches('/')
-                .to_string(),
-            None => format!("{}/{}", context.framework(), credential.id.value),
+            Some(reference) => {
+                let value = reference.value.as_str();
+                // `oca_bundle` names a folder, or a `.json` bundle file in one.
+                let folder = if value.ends_with(".json") {
+                    value.rsplit_once('/').map_or("", |(folder, _)| folder)
+                } else {
+                    value
+                };
+                let mut segments: Vec<&str> = Vec::new();
+                let mut inside = true;
+                for segment in folder.split('/') {
+                    match segment {
+                        "" | "." => {}
+                        ".." => inside &= segments.pop().is_some(),
+                        other => segments.push(other),
+                    }
+                }
+                if inside && !segments.is_empty() {
+                    segments.join("/")
+                } else {
+                    own
+                }
+            }
+            None => own,
         };
         let mut base_url = credential.images.base_url.as_ref().map(|u| u.value.clone());
         if let Some(url) = &mut base_url
