@@ -492,3 +492,31 @@ fn built_in_templates_are_the_templates_folder() {
         "every template in templates/ is built in"
     );
 }
+
+#[test]
+fn only_a_governance_repository_can_be_built() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("oca-bundles"), dir.path());
+    let output = trustc(dir.path(), &["build", ".", "--out", "out"]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("has no `governance/` folder"),
+        "{}",
+        stderr(&output)
+    );
+
+    // An output path that is a file is refused, and left alone.
+    let dir = minimal_with(None);
+    std::fs::write(dir.path().join("out"), "a file").unwrap();
+    let output = trustc(dir.path(), &["build", ".", "--out", "out"]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("is not a folder"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out")).unwrap(),
+        "a file"
+    );
+}

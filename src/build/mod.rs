@@ -74,6 +74,13 @@ pub struct Build {
 /// Checks and compiles the repository at `path`. Nothing is written here (see [`emit::write`]).
 pub fn build(path: &Path, options: &BuildOptions) -> Result<Build, RunError> {
     let analysis = analyse(path, &options.check)?;
+    if !analysis.root.join(crate::discover::GOVERNANCE_DIR).is_dir() {
+        return Err(RunError(format!(
+            "nothing to build in `{}`: it has no `governance/` folder (`trustc build` compiles a \
+             governance repository; `trustc check` checks a folder of OCA bundles)",
+            path.display()
+        )));
+    }
     if analysis.report.summary.errors > 0 {
         return Ok(Build {
             report: analysis.report,
