@@ -1,4 +1,5 @@
-//! The command line: `trustc check`, `trustc build`, `trustc explain`, `trustc schema`.
+//! The command line: `trustc check`, `trustc build`, `trustc import`, `trustc explain`,
+//! `trustc schema`.
 //!
 //! Raw flags (clap) are turned into settings here and nowhere else. Exit statuses are a contract
 //! with CI: 0 no errors (warnings allowed unless `--deny-warnings`), 1 the input has errors, 2
@@ -42,6 +43,11 @@ enum Command {
     /// Check a governance repository and generate issuer configuration, wallet branding, schemas,
     /// trust lists and docs from it.
     Build(BuildArgs),
+    /// Write governance from something that exists already.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Explain a diagnostic code, with an example and the fix (no code: list all codes).
     Explain {
         /// The code, as printed in diagnostics (for example `digest-mismatch`).
@@ -57,6 +63,32 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Turn an Aries OCA 1.0 bundle (OCABundle.json) into a governance file from which
+    /// `trustc build` generates the same bundle again.
+    Oca(ImportOcaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportOcaArgs {
+    /// The bundle: an OCABundle.json (`[{"capture_base": …, "overlays": […]}]` or the bare object).
+    file: PathBuf,
+    /// The framework id (default: from the bundle's folders).
+    #[arg(long, value_name = "ID")]
+    framework: Option<String>,
+    /// The credential id (default: from the bundle's folder).
+    #[arg(long, value_name = "ID")]
+    credential: Option<String>,
+    /// Write the governance to this file (for example `governance/lawyer.yaml`) instead of
+    /// standard output; images outside its repository are copied next to it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Colours in diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -171,6 +203,9 @@ pub fn main() -> ExitCode {
     let status = match cli.command {
         Command::Check(args) => run_check(args),
         Command::Build(args) => run_build(args),
+        Command::Import {
+            what: ImportCommand::Oca(args),
+        } => run_import(args),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Schema { kind, out } => print_schema(kind, out),
     };
@@ -318,6 +353,72 @@ fn run_build(args: BuildArgs) -> u8 {
         options.environment
     ));
     EXIT_OK
+}
+
+/// `trustc import oca`: prints or writes the governance of a bundle. Exit 1 when the file is not a
+/// bundle trustc can read (with the diagnostics), 2 when it cannot be read at all.
+fn run_import(args: ImportOcaArgs) -> u8 {
+    use crate::import::{ImportError, ImportOptions, import_oca, write};
+    let options = ImportOptions {
+        framework: args.framework,
+        credential: args.credential,
+        out: args.out.clone(),
+    };
+    let imported = match import_oca(&args.file, &options) {
+        Ok(imported) => imported,
+        Err(ImportError::Run(message)) => return fail(message),
+        Err(ImportError::Invalid(report)) => {
+            let report_args = ReportArgs {
+                format: OutputFormat::Human,
+                deny_warnings: false,
+                allow: Vec::new(),
+                warn: Vec::new(),
+                deny: Vec::new(),
+                color: args.color,
+                jobs: 0,
+            };
+            if let Err(status) = report_args.print(&report) {
+                return status;
+            }
+            let _ = write_stderr(&format!(
+                "nothing imported: `{}` is not an OCA bundle trustc can read\n",
+                args.file.display()
+            ));
+            return EXIT_FAILED;
+        }
+    };
+    let mut notes = String::new();
+    for note in &imported.notes {
+        notes.push_str(&format!("note: {note}\n"));
+    }
+    match &args.out {
+        None => {
+            let _ = write_stderr(&notes);
+            match write_stdout(&imported.yaml) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    fail(format!("cannot write the governance: {e}"))
+                }
+                _ => EXIT_OK,
+            }
+        }
+        Some(out) => {
+            if let Err(message) = write(&imported, out) {
+                return fail(message);
+            }
+            let extension = out.extension().and_then(|e| e.to_str());
+            if !matches!(extension, Some("yaml" | "yml")) {
+                notes.push_str(
+                    "note: trustc reads governance files named `governance/**/*.yaml`; rename the file to be checked and built\n",
+                );
+            }
+            let _ = write_stderr(&format!(
+                "{notes}wrote `{}` from `{}`; `trustc check` it, then review the framework, the participant and `issuance`\n",
+                out.display(),
+                args.file.display()
+            ));
+            EXIT_OK
+        }
+    }
 }
 
 /// The credential issuer identifier must be an https URL; plain http only on loopback addresses,

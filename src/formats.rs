@@ -930,6 +930,28 @@ fn to_hex(rgb: [u8; 3]) -> String {
     format!("#{:02X}{:02X}{:02X}", rgb[0], rgb[1], rgb[2])
 }
 
+/// The colour `s` stands for when it is written in another form with one meaning (`rgb(0, 51,
+/// 102)`, `#036`, `003366`, `navy`, with spaces around it…), without alpha: the `#RRGGBB` value the
+/// `invalid-colour` help suggests. `None` when `s` is not a colour.
+pub fn equivalent_colour(s: &str) -> Option<[u8; 3]> {
+    let t = s.trim();
+    if let Some(hex) = t.strip_prefix('#') {
+        return expand_hex(hex);
+    }
+    if let Some(rgb) =
+        parse_hex(t).or_else(|| strip_prefix_ignore_case(t, "0x").and_then(parse_hex))
+    {
+        return Some(rgb);
+    }
+    if let Some(result) = parse_rgb_function(t) {
+        return result.ok().map(|(rgb, _)| rgb);
+    }
+    NAMED_COLOURS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(t))
+        .map(|&(_, rgb)| rgb)
+}
+
 /// Why `s` is not `#RRGGBB`, with the `#RRGGBB` to write when it can be worked out.
 fn colour_error(s: &str) -> String {
     let write = |rgb: [u8; 3]| {
