@@ -635,43 +635,27 @@ impl CredentialContext<'_> {
                 .map(|s| s.value.trim().to_string())
                 .filter(|s| !s.is_empty())
         };
-        let (raw, base_dir) = if let Some(branding) = &self.credential.branding {
-            let b = &branding.value;
-            (
-                OcaBranding {
-                    logo: opt(&b.logo),
-                    background_image: opt(&b.background_image),
-                    background_image_slice: opt(&b.background_image_slice),
-                    primary_background_color: opt(&b.primary_background_color),
-                    secondary_background_color: opt(&b.secondary_background_color),
-                    primary_attribute: opt(&b.primary_attribute),
-                    secondary_attribute: opt(&b.secondary_attribute),
-                    issued_date_attribute: opt(&b.issued_date_attribute),
-                    expiry_date_attribute: opt(&b.expiry_date_attribute),
-                },
-                self.governance_dir.to_path_buf(),
-            )
-        } else if let Some((_, b)) = self.oca().and_then(Bundle::branding) {
+        let (source, base_dir) = if let Some(branding) = &self.credential.branding {
+            (&branding.value, self.governance_dir.to_path_buf())
+        } else if let Some((_, branding)) = self.oca().and_then(Bundle::branding) {
             let dir = self
                 .bundle
                 .and_then(|l| l.file.path.absolute.parent().map(Path::to_path_buf))
                 .unwrap_or_else(|| self.governance_dir.to_path_buf());
-            (
-                OcaBranding {
-                    logo: opt(&b.logo),
-                    background_image: opt(&b.background_image),
-                    background_image_slice: opt(&b.background_image_slice),
-                    primary_background_color: opt(&b.primary_background_color),
-                    secondary_background_color: opt(&b.secondary_background_color),
-                    primary_attribute: opt(&b.primary_attribute),
-                    secondary_attribute: opt(&b.secondary_attribute),
-                    issued_date_attribute: opt(&b.issued_date_attribute),
-                    expiry_date_attribute: opt(&b.expiry_date_attribute),
-                },
-                dir,
-            )
+            (branding, dir)
         } else {
             return Ok(OcaBranding::default());
+        };
+        let raw = OcaBranding {
+            logo: opt(&source.logo),
+            background_image: opt(&source.background_image),
+            background_image_slice: opt(&source.background_image_slice),
+            primary_background_color: opt(&source.primary_background_color),
+            secondary_background_color: opt(&source.secondary_background_color),
+            primary_attribute: opt(&source.primary_attribute),
+            secondary_attribute: opt(&source.secondary_attribute),
+            issued_date_attribute: opt(&source.issued_date_attribute),
+            expiry_date_attribute: opt(&source.expiry_date_attribute),
         };
         let mut branding = raw;
         for (role, slot) in [

@@ -277,24 +277,7 @@ fn json_helper(
     _: &mut RenderContext,
     out: &mut dyn Output,
 ) -> HelperResult {
-    let param = helper
-        .param(0)
-        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
-    require_value(param)?;
-    let text = serde_json::to_string(param.value()).map_err(RenderErrorReason::SerdeError)?;
-    out.write(&text)?;
-    Ok(())
-}
-
-/// Strict mode for helper parameters: a parameter naming a value the context does not have is an
-/// error, as it is for `{{value}}` (handlebars passes it to helpers as `null` otherwise).
-fn require_value(param: &handlebars::PathAndJson) -> Result<(), RenderErrorReason> {
-    if param.is_value_missing() {
-        return Err(RenderErrorReason::MissingVariable(
-            param.relative_path().cloned(),
-        ));
-    }
-    Ok(())
+    write_json(helper, out, false)
 }
 
 /// `{{json_pretty value}}`: the value as indented JSON (for documentation).
@@ -305,12 +288,24 @@ fn json_pretty_helper(
     _: &mut RenderContext,
     out: &mut dyn Output,
 ) -> HelperResult {
+    write_json(helper, out, true)
+}
+
+fn write_json(helper: &Helper, out: &mut dyn Output, pretty: bool) -> HelperResult {
     let param = helper
         .param(0)
-        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json_pretty", 0))?;
-    require_value(param)?;
-    let text =
-        serde_json::to_string_pretty(param.value()).map_err(RenderErrorReason::SerdeError)?;
+        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
+    // Strict mode for helper parameters: a parameter naming a value the context does not have is
+    // an error, as it is for `{{value}}` (handlebars would pass it to helpers as `null`).
+    if param.is_value_missing() {
+        return Err(RenderErrorReason::MissingVariable(param.relative_path().cloned()).into());
+    }
+    let text = if pretty {
+        serde_json::to_string_pretty(param.value())
+    } else {
+        serde_json::to_string(param.value())
+    }
+    .map_err(RenderErrorReason::SerdeError)?;
     out.write(&text)?;
     Ok(())
 }

@@ -331,19 +331,9 @@ impl Attribute {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Branding {
-    pub logo: Option<Spanned<String>>,
-    pub background_image: Option<Spanned<String>>,
-    pub background_image_slice: Option<Spanned<String>>,
-    pub primary_background_color: Option<Spanned<String>>,
-    pub secondary_background_color: Option<Spanned<String>>,
-    pub primary_attribute: Option<Spanned<String>>,
-    pub secondary_attribute: Option<Spanned<String>>,
-    pub issued_date_attribute: Option<Spanned<String>>,
-    pub expiry_date_attribute: Option<Spanned<String>>,
-}
+/// A credential's inline branding: the fields of the Aries OCA branding overlay (the schema
+/// allows exactly those).
+pub type Branding = crate::oca::Branding;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
