@@ -35,14 +35,6 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/.well-known/openid-credential-issuer.hbs"),
     ),
     (
-        "partials/oid4vci-1.0.hbs",
-        include_str!("../../templates/partials/oid4vci-1.0.hbs"),
-    ),
-    (
-        "partials/oid4vci-draft-13.hbs",
-        include_str!("../../templates/partials/oid4vci-draft-13.hbs"),
-    ),
-    (
         "partials/oid4vci-configuration-1.0.hbs",
         include_str!("../../templates/partials/oid4vci-configuration-1.0.hbs"),
     ),
@@ -251,13 +243,13 @@ impl<'a> Engine<'a> {
     }
 
     /// Renders `template` with `context`; errors point into the template (or the partial).
-    pub fn render(
-        &self,
-        template: &Template,
-        context: &serde_json::Value,
-    ) -> Result<String, Diagnostic> {
+    ///
+    /// The context is a handlebars [`Context`] the caller keeps and updates between renders:
+    /// handing handlebars a value instead would copy the whole context (every credential) on each
+    /// render, which makes a build quadratic in the number of credentials.
+    pub fn render(&self, template: &Template, context: &Context) -> Result<String, Diagnostic> {
         self.handlebars
-            .render(&template.relative, context)
+            .render_with_context(&template.relative, context)
             .map_err(|error| {
                 let file = error
                     .template_name
