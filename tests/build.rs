@@ -95,6 +95,7 @@ fn the_example_builds_to_the_golden_outputs() {
     build_ok(&repo(), &out, &[]);
     let files = files(&out);
     let expected = [
+        ".well-known/oauth-authorization-server",
         ".well-known/openid-credential-issuer",
         "anoncreds/lawyer.json",
         "anoncreds/person.json",

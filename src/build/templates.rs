@@ -35,6 +35,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/.well-known/openid-credential-issuer.hbs"),
     ),
     (
+        ".well-known/oauth-authorization-server.hbs",
+        include_str!("../../templates/.well-known/oauth-authorization-server.hbs"),
+    ),
+    (
         "partials/oid4vci-configuration-1.0.hbs",
         include_str!("../../templates/partials/oid4vci-configuration-1.0.hbs"),
     ),
