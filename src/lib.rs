@@ -15,7 +15,14 @@
 //!    semantic checks.
 //! 6. [`diag`]: print the diagnostics for people, CI tools or GitHub.
 //!
-//! [`check::check`] runs steps 1 to 5.
+//! [`check::check`] runs steps 1 to 5. [`build::build`] continues when they found no error:
+//! 7. [`build::resolve`]: the checked governance and its OCA bundles become the compiled issuer
+//!    configuration (the `trustc-artifact` types) and a view of each credential's OCA bundle.
+//! 8. [`build::templates`] and [`build::oca`]: render every output from its handlebars template and
+//!    give generated bundles their digests.
+//! 9. [`build::emit`]: write the output folder in one step.
+//!
+//! [`import`] goes the other way: an OCA bundle becomes governance YAML.
 
 pub mod build;
 pub mod check;
