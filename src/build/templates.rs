@@ -1,4 +1,4 @@
-//! [generate] Handlebars templates: the built-in set, a repository's overrides, and rendering with
+//! Generate stage: Handlebars templates: the built-in set, a repository's overrides, and rendering with
 //! diagnostics that point into the template.
 //!
 //! Every output except `issuer/config.json` is a template under `templates/`. The path of a
