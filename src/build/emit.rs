@@ -1,4 +1,4 @@
-//! Emit stage: Writing a build's output folder in one step.
+//! Emit stage: writing a build's output folder in one step.
 //!
 //! The files are written to a fresh folder next to the target and swapped in only when all of them
 //! were written, so a failed build leaves the previous output untouched and a finished one never

@@ -1,4 +1,4 @@
-//! Generate stage: Digests and index entries of generated OCA bundles.
+//! Generate stage: digests and index entries of generated OCA bundles.
 //!
 //! Templates write a bundle's content; its digests are computed here, after rendering, so a
 //! repository's own bundle template can never produce a bundle whose digests are wrong. The

@@ -1,4 +1,4 @@
-//! Resolve stage: The checked governance and the OCA bundles it names, merged into one compiled view.
+//! Resolve stage: the checked governance and the OCA bundles it names, merged into one compiled view.
 //!
 //! Every output of `trustc build` is generated from what this stage produces: the issuer
 //! configuration ([`IssuerConfig`], written as `issuer/config.json` and given to every template)

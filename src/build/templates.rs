@@ -1,5 +1,5 @@
-//! Generate stage: Handlebars templates: the built-in set, a repository's overrides, and rendering with
-//! diagnostics that point into the template.
+//! Generate stage: handlebars templates (the built-in set and a repository's overrides), rendered
+//! with diagnostics that point into the template.
 //!
 //! Every output except `issuer/config.json` is a template under `templates/`. The path of a
 //! template is the path of its output with `.hbs` added; a path with a `[credential]` segment is
