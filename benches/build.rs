@@ -19,10 +19,13 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+
+mod support;
+use support::{cores, format_duration, run_trustc};
 
 /// Credentials per framework in the generated repositories.
 const CREDENTIALS_PER_FRAMEWORK: usize = 100;
@@ -93,10 +96,6 @@ fn assert_checks_clean(dir: &Path) {
     );
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// Runs `trustc build DIR --out OUT` `runs` times (after one warm-up run, which also checks that
 /// the build succeeds) and prints a row.
 fn report(name: &str, dir: &Path, out: &Path, runs: usize) {
@@ -124,14 +123,6 @@ fn report(name: &str, dir: &Path, out: &Path, runs: usize) {
     );
 }
 
-fn format_duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-    } else {
-        format!("{:.2} s", d.as_secs_f64())
-    }
-}
-
 fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
@@ -146,34 +137,22 @@ fn count_files(dir: &Path) -> usize {
         .sum()
 }
 
-/// One run: wall time and peak resident set size in KiB. The build must succeed (exit 0).
-// The child is reaped by `wait4`, which also reports its resource usage; `Child::wait` cannot.
-#[allow(clippy::zombie_processes)]
+/// One run of `trustc build DIR --out OUT`: wall time and peak resident set size in KiB. The build
+/// must succeed (exit 0).
 fn run_once(dir: &Path, out: &Path) -> (Duration, i64) {
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
-        .args(["build", ".", "--format", "json", "--out"])
-        .arg(out)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("trustc starts");
-    let mut status = 0;
-    // SAFETY: an all-zero `rusage` is a valid value, and `wait4` writes into the two pointers,
-    // which live for the call. The child is reaped here, so `Child` never waits for it again.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let elapsed = started.elapsed();
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    let mut args = ["build", ".", "--format", "json", "--out"]
+        .map(std::ffi::OsStr::new)
+        .to_vec();
+    args.push(out.as_os_str());
+    let (status, elapsed, rss) = run_trustc(dir, &args);
     assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        status == 0,
         "trustc build failed on {} (status {status}); run `trustc build {} --out {}` to see why",
         dir.display(),
         dir.display(),
         out.display()
     );
-    (elapsed, usage.ru_maxrss)
+    (elapsed, rss)
 }
 
 /// One attribute of every generated credential: name, governance type, OCA type, personal,
@@ -545,22 +524,6 @@ fn oca_bundle(f: usize, c: usize) -> Value {
             },
         ],
     }]);
-    fill_digests(&mut bundle);
+    trustc::build::oca::seal(&mut bundle);
     bundle
-}
-
-/// The capture base digest, then every overlay's reference to it and its own digest.
-fn fill_digests(bundle: &mut Value) {
-    let base = trustc::oca::digest::compute(&bundle[0]["capture_base"]);
-    bundle[0]["capture_base"]["digest"] = Value::from(base.clone());
-    for overlay in bundle[0]["overlays"].as_array_mut().unwrap() {
-        let object = overlay.as_object_mut().unwrap();
-        // `capture_base` and `digest` first, as in bcgov's bundles.
-        let rest = std::mem::take(object);
-        object.insert("capture_base".into(), Value::from(base.clone()));
-        object.insert("digest".into(), Value::from(""));
-        object.extend(rest);
-        let digest = trustc::oca::digest::compute(&*overlay);
-        overlay["digest"] = Value::from(digest);
-    }
 }

@@ -9,10 +9,12 @@
 //! generated repositories in that folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
+
+mod support;
+use support::{cores, format_duration, run_trustc};
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument selects scenarios by name.
@@ -64,10 +66,6 @@ fn main() {
     }
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// Runs `trustc check DIR --format json` `runs` times (after one warm-up run) and prints a row.
 fn report(name: &str, dir: &Path, runs: usize) {
     run_once(dir);
@@ -89,38 +87,12 @@ fn report(name: &str, dir: &Path, runs: usize) {
     );
 }
 
-fn format_duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-    } else {
-        format!("{:.2} s", d.as_secs_f64())
-    }
-}
-
-/// One run: wall time and peak resident set size in KiB.
-// The child is reaped by `wait4`, which also reports its resource usage; `Child::wait` cannot.
-#[allow(clippy::zombie_processes)]
+/// One run of `trustc check DIR --format json`: wall time and peak resident set size in KiB.
 fn run_once(dir: &Path) -> (Duration, i64) {
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
-        .args(["check", ".", "--format", "json"])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("trustc starts");
-    let mut status = 0;
-    // SAFETY: an all-zero `rusage` is a valid value, and `wait4` writes into the two pointers,
-    // which live for the call. The child is reaped here, so `Child` never waits for it again.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let elapsed = started.elapsed();
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
-        "trustc failed: status {status}"
-    );
-    (elapsed, usage.ru_maxrss)
+    let args = ["check", ".", "--format", "json"].map(std::ffi::OsStr::new);
+    let (status, elapsed, rss) = run_trustc(dir, &args);
+    assert!(status <= 1, "trustc failed: exit status {status}");
+    (elapsed, rss)
 }
 
 /// Writes `count` valid bundles (each a variant of the bundle in `template`, with its own digests),
@@ -156,7 +128,7 @@ fn generate(template: &Path, dir: &Path, count: usize) {
                 _ => {}
             }
         }
-        fill_digests(&mut bundle);
+        trustc::build::oca::seal(&mut bundle);
         let folder = format!("bundles/{:03}/{i}", i % 100);
         std::fs::create_dir_all(dir.join(&folder)).unwrap();
         let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
@@ -172,13 +144,4 @@ fn generate(template: &Path, dir: &Path, count: usize) {
         serde_json::to_vec_pretty(&index).unwrap(),
     )
     .unwrap();
-}
-
-fn fill_digests(bundle: &mut Value) {
-    let base = trustc::oca::digest::compute(&bundle[0]["capture_base"]);
-    bundle[0]["capture_base"]["digest"] = Value::from(base.clone());
-    for overlay in bundle[0]["overlays"].as_array_mut().unwrap() {
-        overlay["capture_base"] = Value::from(base.clone());
-        overlay["digest"] = Value::from(trustc::oca::digest::compute(overlay));
-    }
 }
