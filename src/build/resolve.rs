@@ -538,7 +538,7 @@ impl CredentialContext<'_> {
                     seconds: d.approx_seconds(),
                 })
         });
-        let mut images = ImageDeliverer::new(self)?;
+        let mut images = ImageDeliverer::new(self);
         let branding = self.branding(&mut images)?;
         let name = self
             .text_or_meta(Some(&credential.name.value), |m| &m.name)
@@ -922,7 +922,7 @@ struct ImageDeliverer {
 }
 
 impl ImageDeliverer {
-    fn new(context: &CredentialContext) -> Result<ImageDeliverer, ImageError> {
+    fn new(context: &CredentialContext) -> ImageDeliverer {
         let credential = context.credential;
         // The folder under `oca/` mirrors the bundle's folder under `oca-bundles/`, resolved
         // (`a/../b` is `b`); a folder outside `oca-bundles/` gets the credential's own folder.
@@ -959,14 +959,14 @@ impl ImageDeliverer {
         {
             url.push('/');
         }
-        Ok(ImageDeliverer {
+        ImageDeliverer {
             delivery: credential.images.delivery,
             base_url,
             credential: credential.id.value.clone(),
             bundle_dir,
             integrity: BTreeMap::new(),
             copied: Vec::new(),
-        })
+        }
     }
 
     /// The URI wallets load `reference` from.
