@@ -25,7 +25,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 mod support;
-use support::{cores, format_duration, run_trustc};
+use support::{Settings, cores, format_duration, run_trustc};
 
 /// Credentials per framework in the generated repositories.
 const CREDENTIALS_PER_FRAMEWORK: usize = 100;
@@ -33,27 +33,16 @@ const CREDENTIALS_PER_FRAMEWORK: usize = 100;
 const OCA_EVERY: usize = 10;
 
 fn main() {
-    // `cargo bench` passes `--bench`; any other argument selects scenarios by name.
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let runs: usize = std::env::var("TRUSTC_BENCH_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(20);
+    let settings = Settings::from_env();
+    let (runs, work) = (settings.runs, &settings.work);
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let temporary = tempfile::tempdir().expect("a temporary folder");
-    let work = std::env::var_os("TRUSTC_BENCH_DIR")
-        .map_or_else(|| temporary.path().to_path_buf(), PathBuf::from);
 
     println!("trustc build, release build, {} cores available", cores());
     println!(
         "{:<34} {:>6} {:>11} {:>11} {:>11} {:>12} {:>8}",
         "input", "runs", "median", "fastest", "slowest", "peak RSS", "files"
     );
-    let selected =
-        |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let selected = |name: &str| settings.selected(name);
 
     if selected("shipped example") {
         report(

@@ -14,34 +14,22 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 mod support;
-use support::{cores, format_duration, run_trustc};
+use support::{Settings, cores, format_duration, run_trustc};
 
 fn main() {
-    // `cargo bench` passes `--bench`; any other argument selects scenarios by name.
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let runs: usize = std::env::var("TRUSTC_BENCH_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(20);
+    let settings = Settings::from_env();
+    let (runs, generated) = (settings.runs, &settings.work);
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let corpus = std::env::var_os("TRUSTC_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.join("../shared/corpus/aries-oca-bundles"));
-    // The generated repositories go to a temporary folder, or to `TRUSTC_BENCH_DIR` to keep them.
-    let temporary = tempfile::tempdir().expect("a temporary folder");
-    let generated = std::env::var_os("TRUSTC_BENCH_DIR")
-        .map_or_else(|| temporary.path().to_path_buf(), PathBuf::from);
 
     println!("trustc check, release build, {} cores available", cores());
     println!(
         "{:<34} {:>6} {:>11} {:>11} {:>12}",
         "input", "runs", "median", "slowest", "peak RSS"
     );
-    let selected =
-        |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let selected = |name: &str| settings.selected(name);
 
     if selected("example") {
         report("shipped example (2 frameworks)", &repo, runs);

@@ -35,6 +35,17 @@ pub struct Report {
     pub summary: Summary,
 }
 
+impl Report {
+    /// Sorts the diagnostics by file and position, drops exact repeats and counts them by
+    /// severity: call it after adding diagnostics.
+    pub fn settle(&mut self) {
+        self.diagnostics
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.diagnostics.dedup();
+        self.summary.count(&self.diagnostics);
+    }
+}
+
 /// trustc could not check at all (exit status 2).
 #[derive(Debug)]
 pub struct RunError(pub String);
@@ -141,11 +152,7 @@ pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError
         .into_iter()
         .filter_map(|d| options.overrides.apply(d))
         .collect();
-    report
-        .diagnostics
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    report.diagnostics.dedup();
-    report.summary.count(&report.diagnostics);
+    report.settle();
     Ok(Analysis {
         report,
         root,

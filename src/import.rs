@@ -254,14 +254,9 @@ fn invalid(diagnostics: Vec<Diagnostic>) -> ImportError {
         diagnostics,
         ..Report::default()
     };
-    report
-        .diagnostics
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     report.summary.files = 1;
     report.summary.oca_bundles = 1;
-    let diagnostics = std::mem::take(&mut report.diagnostics);
-    report.summary.count(&diagnostics);
-    report.diagnostics = diagnostics;
+    report.settle();
     ImportError::Invalid(report)
 }
 

@@ -369,30 +369,22 @@ fn differences(original: &View, rebuilt: &View, bundle_dir: &Path) -> Vec<String
         Some(&rebuilt.encodings),
         &mut out,
     );
-    let branding: BTreeMap<String, String> = original
-        .branding
-        .iter()
-        .map(|(field, value)| {
-            let value = if field.ends_with("_color") {
-                colour(value)
-            } else {
-                value.clone()
-            };
-            (field.clone(), value)
-        })
-        .collect();
-    let mut found: BTreeMap<String, String> = rebuilt
-        .branding
-        .iter()
-        .map(|(field, value)| {
-            let value = if field.ends_with("_color") {
-                colour(value)
-            } else {
-                value.clone()
-            };
-            (field.clone(), value)
-        })
-        .collect();
+    // Colours are compared in one notation: the import writes non-hex colours as #RRGGBB.
+    let normalised = |branding: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        branding
+            .iter()
+            .map(|(field, value)| {
+                let value = if field.ends_with("_color") {
+                    colour(value)
+                } else {
+                    value.clone()
+                };
+                (field.clone(), value)
+            })
+            .collect()
+    };
+    let branding = normalised(&original.branding);
+    let mut found = normalised(&rebuilt.branding);
     // A local image comes back inlined: compare its bytes with the file next to the bundle.
     for field in ["logo", "background_image", "background_image_slice"] {
         let (Some(reference), Some(rebuilt_value)) = (branding.get(field), found.get(field)) else {

@@ -42,3 +42,38 @@ pub fn run_trustc(dir: &Path, args: &[&std::ffi::OsStr]) -> (i32, Duration, i64)
     );
     (libc::WEXITSTATUS(status), elapsed, usage.ru_maxrss)
 }
+
+/// What a benchmark run was asked for: the scenarios named on the command line (`cargo bench`
+/// passes `--bench`; any other argument selects scenarios by name), runs per scenario
+/// (`TRUSTC_BENCH_RUNS`, default 20), and where generated inputs go (`TRUSTC_BENCH_DIR` keeps
+/// them; otherwise a temporary folder, removed at the end).
+pub struct Settings {
+    filter: Vec<String>,
+    pub runs: usize,
+    pub work: std::path::PathBuf,
+    _temporary: tempfile::TempDir,
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        let temporary = tempfile::tempdir().expect("a temporary folder");
+        Settings {
+            filter: std::env::args()
+                .skip(1)
+                .filter(|a| !a.starts_with("--"))
+                .collect(),
+            runs: std::env::var("TRUSTC_BENCH_RUNS")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(20),
+            work: std::env::var_os("TRUSTC_BENCH_DIR")
+                .map_or_else(|| temporary.path().to_path_buf(), std::path::PathBuf::from),
+            _temporary: temporary,
+        }
+    }
+
+    /// Whether the scenario called `name` runs.
+    pub fn selected(&self, name: &str) -> bool {
+        self.filter.is_empty() || self.filter.iter().any(|f| name.contains(f.as_str()))
+    }
+}

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use trustc_artifact::{CredentialFormat, Environment, IssuerConfig};
 
 use crate::check::{Analysis, CheckOptions, Report, RunError, analyse};
-use crate::diag::{Code, Diagnostic, FileDiagnostics, Severity};
+use crate::diag::{Code, Diagnostic, FileDiagnostics};
 use resolve::{CredentialExtras, Resolved};
 use templates::{Engine, Template};
 
@@ -96,18 +96,8 @@ pub fn build(path: &Path, options: &BuildOptions) -> Result<Build, RunError> {
         .filter_map(|d| options.check.overrides.apply(d))
         .collect();
     report.diagnostics.extend(new);
-    report
-        .diagnostics
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    report.summary.errors = 0;
-    report.summary.warnings = 0;
-    let diagnostics = std::mem::take(&mut report.diagnostics);
-    report.summary.count(&diagnostics);
-    report.diagnostics = diagnostics;
-    let failed = report
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Error);
+    report.settle();
+    let failed = report.summary.errors > 0;
     Ok(match (failed, generated) {
         (false, Some((outputs, config))) => Build {
             report,

@@ -7,7 +7,7 @@
 //! it out (the check already made sure the two agree where both exist). Local images are read
 //! here, once, and delivered as the governance says: inlined as data: URLs or copied.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -18,7 +18,7 @@ use trustc_artifact as artifact;
 use trustc_artifact::{Environment, IssuerConfig, Localized};
 
 use crate::check::Analysis;
-use crate::governance::check::{LoadedBundle, bundle_path, split_reference};
+use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
     AttributeType, Credential, Disclosure, Format, Governance, ImageDelivery, Participant, Scalar,
     SourceKind, Text,
@@ -131,8 +131,10 @@ pub fn resolve(
     environment: Environment,
     credential_issuer: &str,
 ) -> Result<Resolved, ImageError> {
-    let documents: Vec<&Governance> = analysis.documents.iter().map(|d| &d.model).collect();
-    let lookup = Lookup::new(&documents, environment);
+    let lookup = Lookup {
+        environment,
+        index: Index::build(&analysis.documents),
+    };
     let mut frameworks = Vec::new();
     let mut credentials = Vec::new();
     for document in &analysis.documents {
@@ -209,42 +211,14 @@ pub fn resolve(
     Ok(Resolved { config, extras })
 }
 
-/// Participants and credentials of every framework, by `(framework, id)`.
+/// The check's reference index (participants, credentials, who issues what), and the environment
+/// whose identifiers the build selects.
 struct Lookup<'a> {
     environment: Environment,
-    participants: HashMap<(&'a str, &'a str), (&'a Participant, &'a Governance)>,
-    credentials: HashMap<(&'a str, &'a str), &'a Credential>,
-    /// Credential → the participants that issue it.
-    issuers: HashMap<(&'a str, &'a str), Vec<(&'a str, &'a str)>>,
+    index: Index<'a>,
 }
 
 impl<'a> Lookup<'a> {
-    fn new(documents: &[&'a Governance], environment: Environment) -> Lookup<'a> {
-        let mut lookup = Lookup {
-            environment,
-            participants: HashMap::new(),
-            credentials: HashMap::new(),
-            issuers: HashMap::new(),
-        };
-        for model in documents {
-            let framework = model.framework.id.value.as_str();
-            for participant in &model.participants {
-                let key = (framework, participant.id.value.as_str());
-                lookup.participants.insert(key, (participant, model));
-                for issued in &participant.issues {
-                    let credential = split_reference(framework, &issued.value);
-                    lookup.issuers.entry(credential).or_default().push(key);
-                }
-            }
-            for credential in &model.credentials {
-                lookup
-                    .credentials
-                    .insert((framework, credential.id.value.as_str()), credential);
-            }
-        }
-        lookup
-    }
-
     fn identifiers(&self, participant: &Participant) -> Vec<String> {
         participant
             .identifiers
@@ -287,7 +261,7 @@ impl<'a> Lookup<'a> {
     }
 
     fn issuer_ref(&self, key: (&str, &str)) -> Option<artifact::IssuerRef> {
-        let (participant, model) = self.participants.get(&key)?;
+        let (participant, model) = self.index.participants.get(&key)?;
         let locales: Vec<String> = model
             .framework
             .locales
@@ -377,6 +351,7 @@ impl CredentialContext<'_> {
         let key = (self.framework(), self.credential.id.value.as_str());
         let mut refs: Vec<_> = self
             .lookup
+            .index
             .issuers
             .get(&key)
             .into_iter()
@@ -390,10 +365,10 @@ impl CredentialContext<'_> {
     /// The first issuing participant, whose name and website wallets show as the issuer.
     fn issuing_participant(&self) -> Option<&Participant> {
         let key = (self.framework(), self.credential.id.value.as_str());
-        let mut keys = self.lookup.issuers.get(&key)?.clone();
+        let mut keys = self.lookup.index.issuers.get(&key)?.clone();
         keys.sort();
         keys.first()
-            .and_then(|k| self.lookup.participants.get(k))
+            .and_then(|k| self.lookup.index.participants.get(k))
             .map(|(p, _)| *p)
     }
 
@@ -496,6 +471,7 @@ impl CredentialContext<'_> {
                     credential: format!("{}/{}", key.0, key.1),
                     vct: self
                         .lookup
+                        .index
                         .credentials
                         .get(&key)
                         .and_then(|c| c.vct.as_ref())

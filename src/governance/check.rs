@@ -5,13 +5,14 @@
 //! another), then each framework is checked: versions, languages, identifiers, the trust list,
 //! attribute values, branding, issuance rules, and agreement with the OCA bundle it names.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
 use super::model::{
-    Attribute, AttributeType, Credential, Disclosure, Format, Governance, SourceKind, Text,
+    Attribute, AttributeType, Credential, Disclosure, Format, Governance, Participant, SourceKind,
+    Text,
 };
 use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
@@ -63,14 +64,18 @@ pub fn bundle_path(root: &Path, value: &str) -> PathBuf {
     }
 }
 
-type Key<'a> = (&'a str, &'a str);
+/// A reference resolved to `(framework id, id)`.
+pub type Key<'a> = (&'a str, &'a str);
 
-/// Everything that can be referred to, by `(framework id, id)`.
-struct Index<'a> {
-    credentials: HashMap<Key<'a>, &'a Credential>,
-    participants: HashSet<Key<'a>>,
+/// Everything that can be referred to, by `(framework id, id)`. The checks resolve references
+/// with it, and `trustc build` compiles from it.
+pub struct Index<'a> {
+    /// The first credential type of each key (a second one is a `duplicate-id` error).
+    pub credentials: HashMap<Key<'a>, &'a Credential>,
+    /// Each participant, with the framework that defines it.
+    pub participants: HashMap<Key<'a>, (&'a Participant, &'a Governance)>,
     /// Credential → the participants authorised to issue it.
-    issuers: HashMap<Key<'a>, Vec<Key<'a>>>,
+    pub issuers: HashMap<Key<'a>, Vec<Key<'a>>>,
 }
 
 /// Splits a reference into framework and id; an unqualified reference is in `current`.
@@ -82,10 +87,10 @@ pub fn split_reference<'a>(current: &'a str, reference: &'a str) -> Key<'a> {
 }
 
 impl<'a> Index<'a> {
-    fn build(documents: &'a [Document]) -> Index<'a> {
+    pub fn build(documents: &'a [Document]) -> Index<'a> {
         let mut index = Index {
             credentials: HashMap::new(),
-            participants: HashSet::new(),
+            participants: HashMap::new(),
             issuers: HashMap::new(),
         };
         for document in documents {
@@ -98,7 +103,9 @@ impl<'a> Index<'a> {
             }
             for participant in &document.model.participants {
                 let key = (framework, participant.id.value.as_str());
-                index.participants.insert(key);
+                index
+                    .participants
+                    .insert(key, (participant, &document.model));
                 for issued in &participant.issues {
                     let credential = split_reference(framework, &issued.value);
                     index.issuers.entry(credential).or_default().push(key);
@@ -438,7 +445,7 @@ impl<'a> Checker<'a> {
     fn participant_candidates(&self) -> Vec<String> {
         self.index
             .participants
-            .iter()
+            .keys()
             .map(|k| self.reference_to(k))
             .collect()
     }
@@ -931,7 +938,7 @@ impl<'a> Checker<'a> {
             prerequisites.insert(&prerequisite.id.value, (required, &prerequisite.claims));
             for issuer in &prerequisite.trusted_issuers {
                 let issuer_key = split_reference(framework, &issuer.value);
-                if !self.index.participants.contains(&issuer_key) {
+                if !self.index.participants.contains_key(&issuer_key) {
                     self.unknown_reference(issuer, "participant", self.participant_candidates());
                     continue;
                 }
