@@ -63,6 +63,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Run the OpenID4VCI issuer: compile the governance (or load `--config DIR`) and issue
+    /// exactly the SD-JWT VCs it allows, through pre-authorised offers created by the admin API.
+    #[cfg(feature = "serve")]
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,8 +212,26 @@ pub fn main() -> ExitCode {
         } => run_import(args),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Schema { kind, out } => print_schema(kind, out),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => crate::serve::run(*args),
     };
     ExitCode::from(status)
+}
+
+/// Prints a report in the human format (colours when on a terminal), as `trustc serve` does when
+/// it compiles the governance on start.
+#[cfg(feature = "serve")]
+pub(crate) fn print_human_report(report: &Report) {
+    let args = ReportArgs {
+        format: OutputFormat::Human,
+        deny_warnings: false,
+        allow: Vec::new(),
+        warn: Vec::new(),
+        deny: Vec::new(),
+        color: ColorChoice::Auto,
+        jobs: 0,
+    };
+    let _ = args.print(report);
 }
 
 fn fail(message: impl std::fmt::Display) -> u8 {
@@ -312,7 +334,7 @@ fn run_build(args: BuildArgs) -> u8 {
         Ok(options) => options,
         Err(message) => return fail(message),
     };
-    if let Err(message) = check_issuer_url(&args.issuer_url) {
+    if let Err(message) = check_issuer_url(&args.issuer_url, "--issuer-url") {
         return fail(message);
     }
     let options = BuildOptions {
@@ -423,7 +445,8 @@ fn run_import(args: ImportOcaArgs) -> u8 {
 
 /// The credential issuer identifier must be an https URL; plain http only on loopback addresses,
 /// where a local `trustc serve` runs for development.
-fn check_issuer_url(url: &str) -> Result<(), String> {
+/// An issuer identifier must be https, or plain http on a loopback address (development).
+pub(crate) fn check_issuer_url(url: &str, flag: &str) -> Result<(), String> {
     if crate::formats::check_https_url(url).is_ok() {
         return Ok(());
     }
@@ -437,7 +460,7 @@ fn check_issuer_url(url: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "--issuer-url `{url}` must be an https URL (plain http is only accepted for 127.0.0.1, localhost and [::1])"
+            "{flag} `{url}` must be an https URL (plain http is only accepted for 127.0.0.1, localhost and [::1])"
         ))
     }
 }

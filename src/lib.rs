@@ -35,5 +35,7 @@ pub mod images;
 pub mod import;
 pub mod oca;
 pub mod schema;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod source;
 pub mod syntax;

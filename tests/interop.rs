@@ -9,8 +9,11 @@
 //! what the library parsed with the compiled issuer configuration (`issuer/config.json`).
 //!
 //! The test installs the client itself (`npm ci`) into `target/tmp/interop-node/`, once per lock
-//! file. Without `node` or `npm` it prints `SKIPPED` and passes; when npm cannot install (no
-//! network), it fails, so a run that could not check interoperability never looks green.
+//! file. Without `node` or `npm` it prints `SKIPPED` and passes (fails instead when
+//! `TRUSTC_REQUIRE_INTEROP=1`, as CI should set); when npm cannot install (no network), it fails,
+//! so a run that could not check interoperability never looks green.
+//!
+//! `interop_serve.rs` runs the same installed libraries as a wallet against `trustc serve`.
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
@@ -25,7 +28,12 @@ use serde_json::{Value, json};
 use crate::common::{repo, status, stderr, stdout, trustc};
 
 /// The files of `tests/interop/` the client folder needs.
-const CLIENT_FILES: [&str; 3] = ["package.json", "package-lock.json", "metadata.mjs"];
+const CLIENT_FILES: [&str; 4] = [
+    "package.json",
+    "package-lock.json",
+    "metadata.mjs",
+    "issuance.mjs",
+];
 
 /// The shipped example's credential types and their vct (from `governance/*.yaml`).
 const CREDENTIALS: [(&str, &str); 2] = [
@@ -267,19 +275,39 @@ fn resolve(client: &Path, build_args: &[&str]) -> (Value, Value, String) {
     (summary, config, issuer)
 }
 
-/// The folder with the installed client and its script, or `None` (with a `SKIPPED` line) when
-/// node or npm is not installed.
-fn node_client(test: &str) -> Option<PathBuf> {
+/// Whether a missing interpreter (node, npm, python3) fails the interoperability tests instead of
+/// skipping them: `TRUSTC_REQUIRE_INTEROP=1`.
+fn interop_required() -> bool {
+    std::env::var("TRUSTC_REQUIRE_INTEROP").is_ok_and(|value| value == "1")
+}
+
+/// Reports a test (or part of one) skipped because `tool` is missing, or fails it when
+/// `TRUSTC_REQUIRE_INTEROP=1`.
+pub(crate) fn skip(test: &str, tool: &str, why: &str) {
+    assert!(
+        !interop_required(),
+        "{test}: {tool} not found, and TRUSTC_REQUIRE_INTEROP=1 requires the interoperability \
+         tests to run ({why})"
+    );
+    // Written to the real stderr, past the test harness's output capture.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}: {tool} not found ({why}; set TRUSTC_REQUIRE_INTEROP=1 to fail instead)"
+    );
+}
+
+/// The folder with the installed client libraries and scripts, or `None` (with a `SKIPPED` line)
+/// when node or npm is not installed.
+pub(crate) fn node_client(test: &str) -> Option<PathBuf> {
     for tool in ["node", "npm"] {
         match Command::new(tool).arg("--version").output() {
             Ok(output) if output.status.success() => {}
             Ok(output) => panic!("`{tool} --version` failed: {}", stderr(&output)),
             Err(error) if error.kind() == ErrorKind::NotFound => {
-                // Written to the real stderr, past the test harness's output capture.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED {test}: `{tool}` is not installed (node 20 and npm run the OpenID4VCI \
-                     client this test checks the metadata with)"
+                skip(
+                    test,
+                    tool,
+                    "node 20 and npm run the third-party OpenID4VCI and SD-JWT VC clients",
                 );
                 return None;
             }
@@ -323,11 +351,13 @@ fn install(dir: &Path) {
         .expect("npm runs");
     assert!(
         npm.status.success(),
-        "`npm ci` could not install the OpenID4VCI client (@openid4vc/openid4vci 0.4.6, pinned in \
-         tests/interop/package-lock.json) into {}. This test needs the npm registry the first time \
-         (then the install is reused); check the network or npm's registry and proxy settings.\n\
-         npm said:\n{}",
+        "`npm ci` could not install the third-party clients (@openid4vc/openid4vci 0.4.6, \
+         @sd-jwt/* 0.19.0, jose 6, pinned in tests/interop/package-lock.json) into {}. This test \
+         needs the npm registry the first time (then the install is reused); check the network or \
+         npm's registry and proxy settings.\n\
+         npm said:\n{}{}",
         dir.display(),
+        stdout(&npm),
         stderr(&npm)
     );
     fs::write(&installed, &lockfile).unwrap();

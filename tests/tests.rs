@@ -8,3 +8,6 @@ mod corpus;
 mod fixtures;
 mod import;
 mod interop;
+mod interop_serve;
+#[cfg(feature = "serve")]
+mod serve;

@@ -1,15 +1,18 @@
 //! The compiled issuer configuration: the contract between `trustc build` and the issuer runtime.
 //!
 //! `trustc build` writes `issuer/config.json` from these types and the runtime reads it back with
-//! them, so the two cannot disagree about the file's shape. The crate has no I/O and depends on
-//! serde only (plus `sha2` for the content hash), which keeps the runtime free of the compiler's
-//! dependencies. With the `schema` feature the types also derive a JSON Schema, published as
-//! `schemas/issuer-config.schema.json` in the trustc repository.
+//! them, so the two cannot disagree about the file's shape; [`values`] holds the rules for what
+//! value fits an attribute, used by both. The crate has no I/O and depends on serde, `sha2` (the
+//! content hash), `regex` and `base64` (value rules) only, which keeps the runtime free of the
+//! compiler's dependencies. With the `schema` feature the types also derive a JSON Schema,
+//! published as `schemas/issuer-config.schema.json` in the trustc repository.
 //!
 //! Everything the runtime needs to issue exactly what the governance allows is here: attribute
 //! types and constraints, where each claim's value comes from, which claims are selectively
 //! disclosable, validity, revocation, prerequisites and their trusted issuers, the transaction-code
 //! policy and the wallet display per locale.
+
+pub mod values;
 
 use std::collections::BTreeMap;
 

@@ -20,8 +20,8 @@ use trustc_artifact::{Environment, IssuerConfig, Localized};
 use crate::check::Analysis;
 use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
-    AttributeType, Credential, Disclosure, Format, Governance, ImageDelivery, Participant, Scalar,
-    SourceKind, Text,
+    Credential, Disclosure, Format, Governance, ImageDelivery, Participant, Scalar, SourceKind,
+    Text,
 };
 use crate::oca::{Bundle, OverlayKind};
 
@@ -380,7 +380,7 @@ impl CredentialContext<'_> {
             .iter()
             .map(|(name, attribute)| artifact::Attribute {
                 name: name.value.clone(),
-                kind: attribute_type(attribute.kind.value),
+                kind: attribute.kind.value.artifact(),
                 required: attribute.is_required(),
                 pattern: attribute.pattern.as_ref().map(|p| p.value.clone()),
                 values: attribute
@@ -859,19 +859,6 @@ fn ledger_kind(id: &str) -> &'static str {
         "credDef"
     } else {
         "schema"
-    }
-}
-
-fn attribute_type(kind: AttributeType) -> artifact::AttributeType {
-    match kind {
-        AttributeType::Text => artifact::AttributeType::Text,
-        AttributeType::Number => artifact::AttributeType::Number,
-        AttributeType::Integer => artifact::AttributeType::Integer,
-        AttributeType::Boolean => artifact::AttributeType::Boolean,
-        AttributeType::Date => artifact::AttributeType::Date,
-        AttributeType::Datetime => artifact::AttributeType::Datetime,
-        AttributeType::Binary => artifact::AttributeType::Binary,
-        AttributeType::Enum => artifact::AttributeType::Enum,
     }
 }
 

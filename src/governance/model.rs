@@ -233,6 +233,21 @@ pub enum AttributeType {
 }
 
 impl AttributeType {
+    /// The same type in the compiled configuration's vocabulary.
+    pub fn artifact(self) -> trustc_artifact::AttributeType {
+        use trustc_artifact::AttributeType as A;
+        match self {
+            AttributeType::Text => A::Text,
+            AttributeType::Number => A::Number,
+            AttributeType::Integer => A::Integer,
+            AttributeType::Boolean => A::Boolean,
+            AttributeType::Date => A::Date,
+            AttributeType::Datetime => A::Datetime,
+            AttributeType::Binary => A::Binary,
+            AttributeType::Enum => A::Enum,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             AttributeType::Text => "text",

@@ -1,25 +1,13 @@
 //! Whether a value written in the governance (an example, a constant, an allowed value) fits its
 //! attribute: type, pattern and allowed values. Issuers rely on the examples in generated docs and
-//! tests, so an example that the attribute itself would reject is an error.
+//! tests, so an example that the attribute itself would reject is an error. The rules themselves
+//! live in `trustc_artifact::values`, shared with the issuer runtime that checks offered claims.
 
-use base64::Engine;
 use regex::Regex;
 
-use super::model::{Attribute, AttributeType, Scalar};
+pub use trustc_artifact::values::compile_pattern;
 
-/// Compiles an attribute pattern; it must match a whole value.
-pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::Syntax(s) => {
-                let last = s.lines().last().unwrap_or(&s).trim();
-                last.strip_prefix("error: ").unwrap_or(last).to_string()
-            }
-            other => other.to_string(),
-        })
-}
+use super::model::{Attribute, Scalar};
 
 /// Checks `value` against the attribute's type, allowed values and pattern. `pattern` is the
 /// compiled pattern, when the attribute has a valid one.
@@ -28,202 +16,15 @@ pub fn check_value(
     pattern: Option<&Regex>,
     value: &Scalar,
 ) -> Result<(), String> {
-    let kind = attribute.kind.value;
-    match (kind, value) {
-        (AttributeType::Boolean, Scalar::Bool(_)) => Ok(()),
-        (AttributeType::Number, Scalar::Number(_)) => Ok(()),
-        (AttributeType::Integer, Scalar::Number(n)) => {
-            if n.is_i64() || n.is_u64() {
-                Ok(())
-            } else {
-                Err(format!("{n} is not a whole number"))
-            }
-        }
-        (AttributeType::Text, Scalar::String(s)) => check_pattern(pattern, s),
-        (AttributeType::Enum, Scalar::String(s)) => {
-            let values = attribute
-                .values
-                .as_ref()
-                .map(|v| &v.value[..])
-                .unwrap_or(&[]);
-            if values.iter().any(|v| v.value == *s) {
-                Ok(())
-            } else {
-                let allowed: Vec<String> =
-                    values.iter().map(|v| format!("`{}`", v.value)).collect();
-                Err(format!(
-                    "`{s}` is not one of the allowed values ({})",
-                    allowed.join(", ")
-                ))
-            }
-        }
-        (AttributeType::Date, Scalar::String(s)) => {
-            check_date(s).and_then(|()| check_pattern(pattern, s))
-        }
-        (AttributeType::Datetime, Scalar::String(s)) => {
-            check_datetime(s).and_then(|()| check_pattern(pattern, s))
-        }
-        (AttributeType::Binary, Scalar::String(s)) => base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map(|_| ())
-            .map_err(|e| format!("a binary value is base64; this is not: {e}")),
-        (kind, value) => Err(format!("{value} is not {}", describe(kind))),
-    }
-}
-
-fn describe(kind: AttributeType) -> &'static str {
-    match kind {
-        AttributeType::Text => "text (write it in quotes)",
-        AttributeType::Enum => "one of the allowed values (text)",
-        AttributeType::Number => "a number",
-        AttributeType::Integer => "an integer",
-        AttributeType::Boolean => "a boolean (true or false)",
-        AttributeType::Date => "a date (YYYY-MM-DD, in quotes)",
-        AttributeType::Datetime => "a date and time (RFC 3339, in quotes)",
-        AttributeType::Binary => "base64 text",
-    }
-}
-
-fn check_pattern(pattern: Option<&Regex>, value: &str) -> Result<(), String> {
-    match pattern {
-        Some(regex) if !regex.is_match(value) => {
-            let source = regex.as_str();
-            let pattern = source
-                .strip_prefix("^(?:")
-                .and_then(|p| p.strip_suffix(")$"))
-                .unwrap_or(source);
-            Err(format!("`{value}` does not match the pattern `{pattern}`"))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// A calendar date `YYYY-MM-DD` (ISO 8601 / RFC 3339 full-date).
-pub fn check_date(s: &str) -> Result<(), String> {
-    let invalid = || format!("`{s}` is not a date in the form YYYY-MM-DD");
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return Err(invalid());
-    }
-    let number = |range: std::ops::Range<usize>| -> Result<u32, String> {
-        let part = &s[range];
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse().map_err(|_| invalid())
-        } else {
-            Err(invalid())
-        }
+    let allowed: Vec<String> = attribute
+        .values
+        .as_ref()
+        .map(|values| values.value.iter().map(|v| v.value.clone()).collect())
+        .unwrap_or_default();
+    let value = match value {
+        Scalar::Bool(b) => serde_json::Value::Bool(*b),
+        Scalar::Number(n) => serde_json::Value::Number(n.clone()),
+        Scalar::String(s) => serde_json::Value::String(s.clone()),
     };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    if !(1..=12).contains(&month) {
-        return Err(format!("`{s}`: month {month} does not exist"));
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if day == 0 || day > days {
-        return Err(format!("`{s}`: day {day} does not exist in that month"));
-    }
-    Ok(())
-}
-
-/// An RFC 3339 date-time: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
-pub fn check_datetime(s: &str) -> Result<(), String> {
-    let invalid =
-        || format!("`{s}` is not an RFC 3339 date and time such as `2025-01-31T09:30:00Z`");
-    if s.len() < 19 || !s.is_char_boundary(10) {
-        return Err(invalid());
-    }
-    check_date(&s[..10])?;
-    let rest = &s[10..];
-    let rest = rest
-        .strip_prefix('T')
-        .or_else(|| rest.strip_prefix('t'))
-        .or_else(|| rest.strip_prefix(' '))
-        .ok_or_else(invalid)?;
-    let b = rest.as_bytes();
-    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
-        return Err(invalid());
-    }
-    let two = |i: usize| -> Option<u32> {
-        let part = rest.get(i..i + 2)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (hour, minute, second) = (
-        two(0).ok_or_else(invalid)?,
-        two(3).ok_or_else(invalid)?,
-        two(6).ok_or_else(invalid)?,
-    );
-    if hour > 23 || minute > 59 || second > 60 {
-        return Err(format!("`{s}`: the time is out of range"));
-    }
-    let mut zone = &rest[8..];
-    if let Some(fraction) = zone.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(invalid());
-        }
-        zone = &fraction[digits..];
-    }
-    match zone {
-        "Z" | "z" => Ok(()),
-        offset if offset.len() == 6 && (offset.starts_with('+') || offset.starts_with('-')) => {
-            let ob = offset.as_bytes();
-            let digits = |r: std::ops::Range<usize>| offset[r].bytes().all(|c| c.is_ascii_digit());
-            if ob[3] == b':' && digits(1..3) && digits(4..6) {
-                Ok(())
-            } else {
-                Err(invalid())
-            }
-        }
-        _ => Err(format!(
-            "`{s}` has no time zone: end it with `Z` or an offset such as `-08:00`"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates() {
-        assert!(check_date("2024-02-29").is_ok());
-        assert!(check_date("2023-02-29").unwrap_err().contains("day 29"));
-        assert!(check_date("2023-13-01").unwrap_err().contains("month 13"));
-        assert!(check_date("20230101").is_err());
-        assert!(check_date("2023-1-01").is_err());
-    }
-
-    #[test]
-    fn datetimes() {
-        assert!(check_datetime("2025-01-31T09:30:00Z").is_ok());
-        assert!(check_datetime("2025-01-31T09:30:00.123-08:00").is_ok());
-        assert!(
-            check_datetime("2025-01-31T09:30:00")
-                .unwrap_err()
-                .contains("time zone")
-        );
-        assert!(
-            check_datetime("2025-01-31T25:30:00Z")
-                .unwrap_err()
-                .contains("out of range")
-        );
-        assert!(check_datetime("2025-01-31").is_err());
-        assert!(check_datetime("2025-01-31Tééé").is_err());
-    }
-
-    #[test]
-    fn patterns_match_whole_values() {
-        let re = compile_pattern("[0-9]{6}").unwrap();
-        assert!(check_pattern(Some(&re), "123456").is_ok());
-        let err = check_pattern(Some(&re), "1234567").unwrap_err();
-        assert_eq!(err, "`1234567` does not match the pattern `[0-9]{6}`");
-        assert!(compile_pattern("[unclosed").is_err());
-    }
+    trustc_artifact::values::check_value(attribute.kind.value.artifact(), &allowed, pattern, &value)
 }

@@ -1,0 +1,453 @@
+//! Load benchmark of `trustc serve`: full OpenID4VCI issuances per second and request latency at
+//! 64 concurrent holders, on SQLite and on PostgreSQL, beside what the cryptography alone allows
+//! on the same machine in the same run.
+//!
+//! A full issuance is what a back end and a wallet do for one credential: `POST /admin/offers`,
+//! `GET` the offer by reference, `POST /token` with the transaction code, `POST /nonce`, then
+//! `POST /credential` with a fresh key proof. The release binary serves the example
+//! (`trustc serve --config`) on loopback as it would in production (one process, logs at `warn`);
+//! this process plays the back end and 64 holders, each on its own keep-alive connection, and
+//! signs their proofs, sharing the machine's cores with the server.
+//!
+//! "Crypto alone" runs, on every core, what one issuance costs in signatures and nothing else: the
+//! holder signs a proof, the issuer verifies it and signs the SD-JWT VC (with its disclosures).
+//!
+//! Run: `cargo bench --bench serve` (both backends), `cargo bench --bench serve -- sqlite`.
+//! `TRUSTC_BENCH_SECONDS` (default 10) sets the measured time per backend, after 2 s of warm-up;
+//! `TRUSTC_BENCH_HOLDERS` (default 64) the concurrency; `TRUSTC_BENCH_PROOF_ALG` (`EdDSA`, the
+//! default, as BC Wallet signs; or `ES256`) the holders' proof algorithm. PostgreSQL is a private throwaway
+//! cluster (skipped with a message when the server binaries are missing).
+
+#[path = "../runtime/tests/support/postgres.rs"]
+#[allow(dead_code)]
+mod pg;
+#[allow(dead_code)]
+mod support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1::SendRequest;
+use serde_json::{Map, Value, json};
+use support::{Settings, cores};
+use trustc_runtime::IssuerKey;
+use trustc_runtime::holder::HolderKey;
+use trustc_runtime::proof::{ProofPolicy, verify_proof};
+use trustc_runtime::sdjwt::{Issuance, issue};
+
+const ADMIN_TOKEN: &str = "bench-admin-token-0123456789abcdef";
+
+fn main() {
+    let settings = Settings::from_env();
+    let seconds: u64 = env_number("TRUSTC_BENCH_SECONDS", 10);
+    let holders: usize = env_number("TRUSTC_BENCH_HOLDERS", 64);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores())
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+
+    println!(
+        "trustc serve load benchmark: {} cores, {holders} concurrent holders, {seconds} s per backend\n",
+        cores()
+    );
+    // BC Wallet (Bifold) signs proofs with EdDSA when the issuer accepts it, ES256 otherwise.
+    let proof_alg: &'static str = match std::env::var("TRUSTC_BENCH_PROOF_ALG").as_deref() {
+        Ok("ES256") => "ES256",
+        _ => "EdDSA",
+    };
+    let crypto = crypto_alone(Duration::from_secs(3), proof_alg);
+    println!(
+        "crypto alone (holder {proof_alg} proof + issuer verify + ES256 SD-JWT VC), {} threads: {:.0} issuances/s\n",
+        cores(),
+        crypto
+    );
+    println!(
+        "{:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>14}",
+        "backend", "issuances/s", "requests/s", "p50", "p99", "p99 issuance", "vs crypto"
+    );
+    let mut backends: Vec<(&str, Option<String>)> = Vec::new();
+    if settings.selected("sqlite") {
+        let db = settings.work.join("bench-issuer.db");
+        let _ = std::fs::remove_file(&db);
+        backends.push(("sqlite", Some(format!("sqlite:{}", db.display()))));
+    }
+    if settings.selected("postgres") {
+        backends.push(("postgres", pg::database("bench")));
+    }
+    for (name, db) in backends {
+        let Some(db) = db else {
+            println!("{name:<10} SKIPPED (no PostgreSQL server binaries)");
+            continue;
+        };
+        let server = Server::start(&settings.work, &db);
+        let result = runtime.block_on(load(
+            server.addr,
+            holders,
+            Duration::from_secs(seconds),
+            proof_alg,
+        ));
+        drop(server);
+        println!(
+            "{:<10} {:>12.0} {:>10.0} {:>10} {:>10} {:>12} {:>13.0}%",
+            name,
+            result.issuances_per_second,
+            result.requests_per_second,
+            ms(result.request_p50),
+            ms(result.request_p99),
+            ms(result.issuance_p99),
+            100.0 * result.issuances_per_second / crypto
+        );
+    }
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The release `trustc serve` on a free loopback port, stopped when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(work: &Path, db: &str) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let url = format!("http://{addr}");
+        let out = work.join(format!("bench-build-{port}"));
+        let built = Command::new(env!("CARGO_BIN_EXE_trustc"))
+            .args(["build", "--out"])
+            .arg(&out)
+            .args(["--issuer-url", &url])
+            .arg(env!("CARGO_MANIFEST_DIR"))
+            .stderr(Stdio::null())
+            .status()
+            .expect("trustc build runs");
+        assert!(built.success(), "the example builds");
+        let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&out)
+            .args(["--listen", &addr.to_string(), "--db", db, "--key"])
+            .arg(work.join("bench-issuer-key.pem"))
+            .env("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("trustc serve starts");
+        let server = Server { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "trustc serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct LoadResult {
+    issuances_per_second: f64,
+    requests_per_second: f64,
+    request_p50: Duration,
+    request_p99: Duration,
+    issuance_p99: Duration,
+}
+
+/// Runs `holders` concurrent holders for 2 s of warm-up and then `duration`.
+async fn load(
+    addr: SocketAddr,
+    holders: usize,
+    duration: Duration,
+    proof_alg: &'static str,
+) -> LoadResult {
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let issued = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..holders {
+        let (measuring, stop, issued) = (measuring.clone(), stop.clone(), issued.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await;
+            let holder = holder_key(proof_alg);
+            let mut requests = Vec::new();
+            let mut issuances = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let timings = client.full_issuance(&holder).await;
+                if measuring.load(Ordering::Relaxed) {
+                    issued.fetch_add(1, Ordering::Relaxed);
+                    requests.extend(timings);
+                    issuances.push(started.elapsed());
+                }
+            }
+            (requests, issuances)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    measuring.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    measuring.store(false, Ordering::SeqCst);
+    let elapsed = started.elapsed();
+    let count = issued.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    let mut requests = Vec::new();
+    let mut issuances = Vec::new();
+    for task in tasks {
+        let (r, i) = task.await.expect("a holder task");
+        requests.extend(r);
+        issuances.extend(i);
+    }
+    requests.sort_unstable();
+    issuances.sort_unstable();
+    let percentile = |sorted: &[Duration], p: f64| {
+        sorted
+            .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    LoadResult {
+        issuances_per_second: count as f64 / elapsed.as_secs_f64(),
+        requests_per_second: requests.len() as f64 / elapsed.as_secs_f64(),
+        request_p50: percentile(&requests, 0.50),
+        request_p99: percentile(&requests, 0.99),
+        issuance_p99: percentile(&issuances, 0.99),
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection, playing both the back end and a holder.
+struct Client {
+    sender: SendRequest<Full<Bytes>>,
+    base: String,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Client {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        stream.set_nodelay(true).expect("TCP_NODELAY");
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (sender, connection) = hyper::client::conn::http1::handshake(io)
+            .await
+            .expect("HTTP/1.1 handshake");
+        tokio::spawn(connection);
+        Client {
+            sender,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// Sends a request; returns the status, body and how long it took.
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, Bytes, Duration) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.base.trim_start_matches("http://"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(Bytes::from(body))).unwrap();
+        let started = Instant::now();
+        self.sender.ready().await.expect("connection ready");
+        let response = self.sender.send_request(request).await.expect("a response");
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        (status, body, started.elapsed())
+    }
+
+    async fn json(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        timings: &mut Vec<Duration>,
+    ) -> Value {
+        let (status, body, took) = self.send(method, path, headers, body).await;
+        timings.push(took);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        serde_json::from_slice(&body).expect("a JSON answer")
+    }
+
+    /// One full issuance; the latency of each of its requests.
+    async fn full_issuance(&mut self, holder: &HolderKey) -> Vec<Duration> {
+        let mut timings = Vec::with_capacity(5);
+        let admin = format!("Bearer {ADMIN_TOKEN}");
+        let offer = self
+            .json(
+                "POST",
+                "/admin/offers",
+                &[
+                    ("authorization", &admin),
+                    ("content-type", "application/json"),
+                ],
+                json!({"credential": "person", "claims": {
+                    "given_names": "Alex Jordan", "family_name": "Tremblay",
+                    "birthdate": "1990-04-17", "locality": "Victoria",
+                    "issue_date": "2026-01-15", "expiry_date": "2031-01-15"}})
+                .to_string()
+                .into_bytes(),
+                &mut timings,
+            )
+            .await;
+        let offer_path = offer["credential_offer_uri"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&self.base)
+            .to_string();
+        let resolved = self
+            .json("GET", &offer_path, &[], Vec::new(), &mut timings)
+            .await;
+        let code = resolved["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+            ["pre-authorized_code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let form = format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code={code}&tx_code={}",
+            offer["tx_code"].as_str().unwrap()
+        );
+        let token = self
+            .json(
+                "POST",
+                "/token",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                form.into_bytes(),
+                &mut timings,
+            )
+            .await;
+        let nonce = self
+            .json("POST", "/nonce", &[], Vec::new(), &mut timings)
+            .await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let proof = holder.proof(&self.base, nonce["c_nonce"].as_str(), now);
+        let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+        let credential = self
+            .json(
+                "POST",
+                "/credential",
+                &[
+                    ("authorization", &bearer),
+                    ("content-type", "application/json"),
+                ],
+                json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}})
+                    .to_string()
+                    .into_bytes(),
+                &mut timings,
+            )
+            .await;
+        assert!(credential["credentials"][0]["credential"].is_string());
+        timings
+    }
+}
+
+/// A holder key for proofs with `alg`.
+fn holder_key(alg: &str) -> HolderKey {
+    if alg == "EdDSA" {
+        HolderKey::ed25519()
+    } else {
+        HolderKey::es256()
+    }
+}
+
+/// Issuances per second that the signatures alone allow on every core: holder proof,
+/// issuer proof verification, issuer SD-JWT VC (ES256, seven disclosures as for Person).
+fn crypto_alone(duration: Duration, proof_alg: &'static str) -> f64 {
+    let key = Arc::new(IssuerKey::generate());
+    let threads: Vec<_> = (0..cores())
+        .map(|_| {
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let holder = holder_key(proof_alg);
+                let claims: Map<String, Value> = serde_json::from_value(json!({
+                    "given_names": "Alex Jordan", "family_name": "Tremblay",
+                    "birthdate": "1990-04-17", "locality": "Victoria", "region": "BC",
+                    "issue_date": "2026-01-15", "expiry_date": "2031-01-15"}))
+                .unwrap();
+                let disclosable: Vec<String> = claims.keys().cloned().collect();
+                let algorithms = ["ES256", "EdDSA"];
+                let started = Instant::now();
+                let mut count = 0u64;
+                while started.elapsed() < duration {
+                    let proof = holder.proof("http://127.0.0.1:8080", Some("nonce"), 1_800_000_000);
+                    let verified = verify_proof(
+                        &proof,
+                        &ProofPolicy {
+                            audience: "http://127.0.0.1:8080",
+                            algorithms: &algorithms,
+                            now: 1_800_000_000,
+                            max_age: 300,
+                            max_skew: 60,
+                        },
+                    )
+                    .expect("the proof verifies");
+                    let issued = runtime.block_on(issue(
+                        &key,
+                        &Issuance {
+                            issuer: "http://127.0.0.1:8080",
+                            vct: "https://credentials.gov.bc.example/person/v1",
+                            iat: 1_800_000_000,
+                            exp: Some(1_900_000_000),
+                            claims: &claims,
+                            disclosable: &disclosable,
+                            holder_jwk: &verified.holder_jwk,
+                            status: Some((42, "http://127.0.0.1:8080/status-lists/1")),
+                        },
+                    ));
+                    assert!(issued.is_ok());
+                    count += 1;
+                }
+                count as f64 / started.elapsed().as_secs_f64()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).sum()
+}

@@ -1,0 +1,138 @@
+//! The claims of an offer, checked against the governance before anything is stored: the issuer's
+//! back end may only offer what the credential type defines, with values that fit each attribute.
+//! Every problem is reported (not just the first), so one 422 answer names each bad claim.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use trustc_artifact::values::check_value;
+use trustc_artifact::{AttributeType, Source};
+
+use crate::compiled::Credential;
+
+/// What is wrong with one claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClaimProblem {
+    /// The claim's name.
+    pub claim: String,
+    /// `missing`, `unknown`, `fixed`, `type`, `format`, `value` or `pattern`.
+    pub problem: &'static str,
+    /// A sentence for the developer of the back end.
+    pub detail: String,
+}
+
+/// Checks the offered `claims` and returns the credential's claims: the offered values plus the
+/// constants the governance fixes, in the order the governance lists its attributes.
+pub fn check_claims(
+    credential: &Credential,
+    claims: &Map<String, Value>,
+) -> Result<Map<String, Value>, Vec<ClaimProblem>> {
+    let kind = &credential.kind;
+    let mut problems = Vec::new();
+    for name in claims.keys() {
+        if !kind.attributes.iter().any(|a| &a.name == name) {
+            let known: Vec<&str> = kind.attributes.iter().map(|a| a.name.as_str()).collect();
+            problems.push(ClaimProblem {
+                claim: name.clone(),
+                problem: "unknown",
+                detail: format!(
+                    "`{name}` is not a claim of `{}`; its claims are {}",
+                    kind.id,
+                    quoted_list(&known)
+                ),
+            });
+        }
+    }
+    let mut issued = Map::new();
+    for attribute in &kind.attributes {
+        let name = &attribute.name;
+        let constant = kind.claims.iter().find_map(|c| match &c.source {
+            Source::Constant { value } if &c.claim == name => Some(value),
+            _ => None,
+        });
+        let offered = claims.get(name).filter(|v| !v.is_null());
+        if let Some(constant) = constant {
+            match offered {
+                Some(value) if value != constant => problems.push(ClaimProblem {
+                    claim: name.clone(),
+                    problem: "fixed",
+                    detail: format!(
+                        "the governance fixes `{name}` to {constant}; leave it out of the offer"
+                    ),
+                }),
+                _ => {
+                    issued.insert(name.clone(), constant.clone());
+                }
+            }
+            continue;
+        }
+        let Some(value) = offered else {
+            if attribute.required {
+                problems.push(ClaimProblem {
+                    claim: name.clone(),
+                    problem: "missing",
+                    detail: format!("`{name}` is required by `{}`", kind.id),
+                });
+            }
+            continue;
+        };
+        let allowed = attribute.values.as_deref().unwrap_or(&[]);
+        let problem = if !fits_json_type(attribute.kind, value) {
+            check_value(attribute.kind, allowed, None, value)
+                .err()
+                .map(|detail| ("type", detail))
+        } else if let Err(detail) = check_value(attribute.kind, allowed, None, value) {
+            let kind = if attribute.kind == AttributeType::Enum {
+                "value"
+            } else {
+                "format"
+            };
+            Some((kind, detail))
+        } else {
+            check_value(
+                attribute.kind,
+                allowed,
+                credential.patterns.get(name),
+                value,
+            )
+            .err()
+            .map(|detail| ("pattern", detail))
+        };
+        match problem {
+            Some((problem, detail)) => problems.push(ClaimProblem {
+                claim: name.clone(),
+                problem,
+                detail: format!("`{name}`: {detail}"),
+            }),
+            None => {
+                issued.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(issued)
+    } else {
+        problems.sort_by(|a, b| a.claim.cmp(&b.claim));
+        Err(problems)
+    }
+}
+
+/// Whether the value has the JSON type the attribute type needs (strings for text, dates, enums…).
+fn fits_json_type(kind: AttributeType, value: &Value) -> bool {
+    match kind {
+        AttributeType::Number | AttributeType::Integer => value.is_number(),
+        AttributeType::Boolean => value.is_boolean(),
+        AttributeType::Text
+        | AttributeType::Date
+        | AttributeType::Datetime
+        | AttributeType::Binary
+        | AttributeType::Enum => value.is_string(),
+    }
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

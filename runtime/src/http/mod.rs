@@ -1,0 +1,167 @@
+//! The HTTP surface: the wallet-facing OpenID4VCI endpoints ([`oid4vci`]), the issuer back end's
+//! admin API ([`admin`]), metadata, status lists and health. Handlers are thin: they parse, call
+//! the store and the crypto, and map every failure to the error the specifications name.
+
+pub mod admin;
+pub mod errors;
+pub mod oid4vci;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::Issuer;
+use crate::compiled::{
+    CREDENTIAL_OFFERS_PATH, CREDENTIAL_PATH, NONCE_PATH, STATUS_LISTS_PATH, TOKEN_PATH,
+};
+
+/// Requests larger than this are refused (413) before they are read.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The OpenAPI 3.1 description of the runtime's HTTP API, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// The runtime's routes. The credential issuer identifier's path (if any) prefixes every route;
+/// the well-known documents are served with that path inserted after `/.well-known/<name>` as
+/// OpenID4VCI 1.0 and RFC 8414 require, and also below the prefix for draft-13 wallets.
+pub fn router(issuer: Arc<Issuer>) -> Router {
+    let prefix = url_path(&issuer.settings.public_url);
+    let admin = Router::new()
+        .route("/admin/offers", post(admin::create_offer))
+        .route("/admin/offers/{id}", get(admin::show_offer))
+        .route("/admin/offers/{id}/revoke", post(admin::revoke_offer))
+        .route_layer(middleware::from_fn_with_state(
+            issuer.clone(),
+            admin::require_admin_token,
+        ));
+    let well_known = Router::new()
+        .route(
+            "/.well-known/openid-credential-issuer",
+            get(oid4vci::issuer_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oid4vci::authorization_server_metadata),
+        )
+        .route("/.well-known/jwt-vc-issuer", get(oid4vci::jwt_vc_issuer));
+    let api = Router::new()
+        .route(TOKEN_PATH, post(oid4vci::token))
+        .route(NONCE_PATH, post(oid4vci::nonce))
+        .route(CREDENTIAL_PATH, post(oid4vci::credential))
+        .route(
+            &format!("{CREDENTIAL_OFFERS_PATH}/{{id}}"),
+            get(oid4vci::credential_offer),
+        )
+        .route(
+            &format!("{STATUS_LISTS_PATH}/{{id}}"),
+            get(oid4vci::status_list),
+        )
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .merge(admin)
+        .merge(well_known.clone());
+    let mut app = if prefix.is_empty() {
+        api
+    } else {
+        let mut inserted = Router::new();
+        for name in [
+            "openid-credential-issuer",
+            "oauth-authorization-server",
+            "jwt-vc-issuer",
+        ] {
+            let handler = match name {
+                "openid-credential-issuer" => get(oid4vci::issuer_metadata),
+                "oauth-authorization-server" => get(oid4vci::authorization_server_metadata),
+                _ => get(oid4vci::jwt_vc_issuer),
+            };
+            inserted = inserted.route(&format!("/.well-known/{name}{prefix}"), handler);
+        }
+        Router::new().nest(&prefix, api).merge(inserted)
+    };
+    app = app
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http());
+    app.with_state(issuer)
+}
+
+/// The path of a URL without its trailing `/` (`https://h/lsbc` → `/lsbc`, `https://h` → ``).
+fn url_path(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    match after_scheme.find('/') {
+        Some(i) => after_scheme[i..].trim_end_matches('/').to_string(),
+        None => String::new(),
+    }
+}
+
+async fn health(axum::extract::State(issuer): axum::extract::State<Arc<Issuer>>) -> Response {
+    let backend = match issuer.store.backend() {
+        crate::store::Backend::Sqlite => "sqlite",
+        crate::store::Backend::Postgres => "postgres",
+    };
+    match issuer.store.ping().await {
+        Ok(()) => axum::Json(json!({
+            "status": "ok",
+            "database": backend,
+            "configuration": issuer.compiled.config.content_hash,
+        }))
+        .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "unavailable", "database": backend})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn openapi() -> Response {
+    let mut response = OPENAPI.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn not_found(uri: axum::http::Uri) -> errors::Problem {
+    errors::Problem::not_found(format!("nothing is served at `{}`", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> errors::Problem {
+    errors::Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("`{}` does not answer {method}", uri.path()),
+    )
+}
+
+/// An unguessable value (256 bits) for codes, tokens and nonces, base64url.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A `Cache-Control: no-store` JSON answer.
+pub fn no_store_json(value: serde_json::Value) -> Response {
+    let mut response = axum::Json(value).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,537 @@
+//! The wallet-facing endpoints of the OpenID4VCI 1.0 pre-authorised code flow: metadata, the
+//! credential offer (by reference), token, nonce and credential, plus the issuer's public keys and
+//! its status lists. Errors use the codes and statuses OpenID4VCI §6.3 / §8.3.1 and RFC 6749 /
+//! RFC 6750 define.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::errors::{OAuthError, Problem};
+use super::{no_store_json, random_token};
+use crate::Issuer;
+use crate::proof::{ProofPolicy, verify_proof};
+use crate::sdjwt::{Issuance, issue};
+use crate::status::{INVALID, StatusList, status_list_token};
+use crate::store::OfferState;
+
+pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+pub async fn issuer_metadata(State(issuer): State<Arc<Issuer>>) -> Response {
+    Json(issuer.compiled.issuer_metadata.clone()).into_response()
+}
+
+pub async fn authorization_server_metadata(State(issuer): State<Arc<Issuer>>) -> Response {
+    Json(issuer.compiled.authorization_server_metadata.clone()).into_response()
+}
+
+/// SD-JWT VC issuer metadata: the keys that verify the credentials (`kid` in their header).
+pub async fn jwt_vc_issuer(State(issuer): State<Arc<Issuer>>) -> Response {
+    Json(json!({
+        "issuer": issuer.settings.public_url,
+        "jwks": {"keys": [issuer.key.public_jwk()]},
+    }))
+    .into_response()
+}
+
+/// The credential offer an `openid-credential-offer://?credential_offer_uri=…` points to. It is
+/// served while its pre-authorised code can still be redeemed.
+pub async fn credential_offer(
+    State(issuer): State<Arc<Issuer>>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let now = issuer.clock.now();
+    let offer = issuer.store.offer(&id).await.map_err(Problem::server)?;
+    let Some(offer) = offer.filter(|o| o.state == OfferState::Offered && o.expires_at > now) else {
+        return Err(Problem::not_found(
+            "no such credential offer, or it was used or has expired; ask the issuer for a new one",
+        ));
+    };
+    let mut grant = json!({"pre-authorized_code": offer.pre_authorized_code});
+    if offer.tx_code.is_some() {
+        grant["tx_code"] =
+            tx_code_description(&issuer, &offer.credential, offer.tx_code.as_deref());
+    }
+    Ok(no_store_json(json!({
+        "credential_issuer": issuer.settings.public_url,
+        "credential_configuration_ids": [offer.credential],
+        "grants": {PRE_AUTHORIZED_GRANT: grant},
+    })))
+}
+
+/// The offer's `tx_code` object: the governance's length, input mode and description.
+fn tx_code_description(issuer: &Issuer, credential: &str, code: Option<&str>) -> Value {
+    let policy = issuer
+        .compiled
+        .credential(credential)
+        .and_then(|c| c.kind.authentication.tx_code.as_ref());
+    let mut object = Map::new();
+    let input_mode = match policy.map(|p| p.input_mode) {
+        Some(trustc_artifact::InputMode::Text) => "text",
+        _ => "numeric",
+    };
+    object.insert("input_mode".into(), input_mode.into());
+    if let Some(code) = code {
+        object.insert("length".into(), code.chars().count().into());
+    }
+    if let Some(description) = policy.and_then(|p| p.description.as_deref()) {
+        object.insert("description".into(), description.into());
+    }
+    Value::Object(object)
+}
+
+/// `POST /token`: redeems a pre-authorised code (and its transaction code) for an access token.
+pub async fn token(
+    State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return Err(OAuthError::bad_request(
+            "invalid_request",
+            "the token request must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut form: Vec<(String, String)> = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        if form.iter().any(|(k, _)| *k == key) {
+            return Err(OAuthError::bad_request(
+                "invalid_request",
+                format!("parameter `{key}` is repeated"),
+            ));
+        }
+        form.push((key.into_owned(), value.into_owned()));
+    }
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let grant_type = field("grant_type")
+        .ok_or_else(|| OAuthError::bad_request("invalid_request", "`grant_type` is missing"))?;
+    if grant_type != PRE_AUTHORIZED_GRANT {
+        return Err(OAuthError::bad_request(
+            "unsupported_grant_type",
+            format!("this issuer supports only the `{PRE_AUTHORIZED_GRANT}` grant"),
+        ));
+    }
+    let code = field("pre-authorized_code").ok_or_else(|| {
+        OAuthError::bad_request("invalid_request", "`pre-authorized_code` is missing")
+    })?;
+    let now = issuer.clock.now();
+    let offer = issuer
+        .store
+        .offer_by_code(code)
+        .await
+        .map_err(OAuthError::server)?
+        .ok_or_else(|| {
+            OAuthError::bad_request("invalid_grant", "the pre-authorized code is not valid")
+        })?;
+    match offer.state {
+        OfferState::Offered if offer.expires_at > now => {}
+        OfferState::Offered => {
+            return Err(OAuthError::bad_request(
+                "invalid_grant",
+                "the pre-authorized code has expired; ask the issuer for a new offer",
+            ));
+        }
+        OfferState::Locked => {
+            return Err(OAuthError::bad_request(
+                "invalid_grant",
+                "the pre-authorized code was invalidated after too many wrong transaction codes",
+            ));
+        }
+        OfferState::Revoked => {
+            return Err(OAuthError::bad_request(
+                "invalid_grant",
+                "the offer was withdrawn by the issuer",
+            ));
+        }
+        OfferState::Redeemed | OfferState::Issued => {
+            return Err(OAuthError::bad_request(
+                "invalid_grant",
+                "the pre-authorized code was already used",
+            ));
+        }
+    }
+    match (&offer.tx_code, field("tx_code")) {
+        (Some(_), None) => {
+            return Err(OAuthError::bad_request(
+                "invalid_request",
+                "`tx_code` is missing: this offer requires the transaction code sent to the holder",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::bad_request(
+                "invalid_request",
+                "`tx_code` was sent but this offer has none",
+            ));
+        }
+        (Some(expected), Some(given)) if !constant_time_eq(expected, given) => {
+            let (attempts, locked) = issuer
+                .store
+                .record_wrong_tx_code(&offer.id, issuer.settings.tx_code_attempts)
+                .await
+                .map_err(OAuthError::server)?;
+            let left = issuer.settings.tx_code_attempts - attempts;
+            return Err(OAuthError::bad_request(
+                "invalid_grant",
+                if locked {
+                    "wrong transaction code; too many attempts, the offer is invalidated".into()
+                } else {
+                    format!("wrong transaction code; {left} attempt(s) left")
+                },
+            ));
+        }
+        _ => {}
+    }
+    let access_token = random_token();
+    let lifetime = issuer.settings.access_token_lifetime;
+    let redeemed = issuer
+        .store
+        .redeem(&offer.id, &access_token, now + lifetime, now)
+        .await
+        .map_err(OAuthError::server)?;
+    if !redeemed {
+        return Err(OAuthError::bad_request(
+            "invalid_grant",
+            "the pre-authorized code was already used",
+        ));
+    }
+    tracing::info!(offer = %offer.id, credential = %offer.credential, "pre-authorized code redeemed");
+    Ok(no_store_json(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+    })))
+}
+
+/// `POST /nonce`: a fresh single-use `c_nonce` for a key proof.
+pub async fn nonce(State(issuer): State<Arc<Issuer>>) -> Result<Response, OAuthError> {
+    let nonce = random_token();
+    let expires_at = issuer.clock.now() + issuer.settings.nonce_lifetime;
+    issuer
+        .store
+        .create_nonce(&nonce, expires_at)
+        .await
+        .map_err(OAuthError::server)?;
+    Ok(no_store_json(json!({"c_nonce": nonce})))
+}
+
+/// `POST /credential`: checks the access token, the request and the key proof, then issues the
+/// SD-JWT VC bound to the proof's key, with a status-list entry when the governance revokes.
+pub async fn credential(
+    State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    if uri.query().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token")
+    }) {
+        return Err(OAuthError::bad_request(
+            "invalid_request",
+            "send the access token in the Authorization header, never in the URL",
+        ));
+    }
+    let token = bearer_token(&headers).ok_or_else(|| {
+        OAuthError::invalid_token(
+            "the credential request needs `Authorization: Bearer <access token>`",
+        )
+    })?;
+    let now = issuer.clock.now();
+    let offer = issuer
+        .store
+        .offer_by_access_token(token, now)
+        .await
+        .map_err(OAuthError::server)?
+        .ok_or_else(|| OAuthError::invalid_token("the access token is unknown or has expired"))?;
+
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        OAuthError::bad_request(
+            "invalid_credential_request",
+            format!("the credential request is not JSON: {e}"),
+        )
+    })?;
+    let Some(request) = request.as_object() else {
+        return Err(OAuthError::bad_request(
+            "invalid_credential_request",
+            "the credential request must be a JSON object",
+        ));
+    };
+    if request.contains_key("credential_response_encryption") {
+        return Err(OAuthError::bad_request(
+            "invalid_encryption_parameters",
+            "this issuer does not encrypt credential responses",
+        ));
+    }
+    if request.contains_key("proof") {
+        return Err(OAuthError::bad_request(
+            "invalid_credential_request",
+            "`proof` is draft-13 syntax; OpenID4VCI 1.0 sends `proofs: {\"jwt\": [...]}`",
+        ));
+    }
+    let configuration_id = match (
+        request.get("credential_configuration_id"),
+        request.get("credential_identifier"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::bad_request(
+                "invalid_credential_request",
+                "send either `credential_configuration_id` or `credential_identifier`, not both",
+            ));
+        }
+        (None, Some(identifier)) => {
+            return Err(OAuthError::bad_request(
+                "unknown_credential_identifier",
+                format!(
+                    "credential identifier {identifier} is unknown: this issuer issues by \
+                     `credential_configuration_id`"
+                ),
+            ));
+        }
+        (None, None) => {
+            return Err(OAuthError::bad_request(
+                "invalid_credential_request",
+                "`credential_configuration_id` is missing",
+            ));
+        }
+        (Some(Value::String(id)), None) => id.as_str(),
+        (Some(other), None) => {
+            return Err(OAuthError::bad_request(
+                "invalid_credential_request",
+                format!("`credential_configuration_id` must be a string, not {other}"),
+            ));
+        }
+    };
+    let Some(credential) = issuer.compiled.credential(configuration_id) else {
+        return Err(OAuthError::bad_request(
+            "unknown_credential_configuration",
+            format!(
+                "`{configuration_id}` is not a credential configuration of this issuer \
+                 (see credential_configurations_supported)"
+            ),
+        ));
+    };
+    if configuration_id != offer.credential {
+        return Err(OAuthError::bad_request(
+            "invalid_credential_request",
+            format!(
+                "the access token was issued for `{}`, not `{configuration_id}`",
+                offer.credential
+            ),
+        ));
+    }
+    match offer.state {
+        OfferState::Redeemed => {}
+        OfferState::Revoked => {
+            return Err(OAuthError::bad_request(
+                "credential_request_denied",
+                "the issuer withdrew this offer",
+            ));
+        }
+        _ => {
+            return Err(OAuthError::bad_request(
+                "credential_request_denied",
+                "this access token already obtained its credential",
+            ));
+        }
+    }
+
+    let proof = single_jwt_proof(request.get("proofs"))?;
+    let policy = ProofPolicy {
+        audience: &issuer.settings.public_url,
+        algorithms: &credential.proof_algorithms,
+        now,
+        max_age: issuer.settings.proof_max_age,
+        max_skew: issuer.settings.proof_max_skew,
+    };
+    let verified =
+        verify_proof(proof, &policy).map_err(|e| OAuthError::bad_request("invalid_proof", e.0))?;
+    let Some(nonce) = verified.nonce.as_deref() else {
+        return Err(OAuthError::bad_request(
+            "invalid_proof",
+            "the proof has no `nonce`: get one from the nonce endpoint",
+        ));
+    };
+    let consumed = issuer
+        .store
+        .consume_nonce(nonce, now)
+        .await
+        .map_err(OAuthError::server)?;
+    if !consumed {
+        return Err(OAuthError::bad_request(
+            "invalid_nonce",
+            "the proof's nonce is unknown, expired or already used; get a new one from the nonce endpoint",
+        ));
+    }
+
+    let claims: Map<String, Value> =
+        serde_json::from_str(&offer.claims).map_err(OAuthError::server)?;
+    let revocable = credential.kind.revocation == trustc_artifact::Revocation::StatusList;
+    let list_id = issuer.current_list();
+    let status = issuer
+        .store
+        .issue(
+            &offer.id,
+            now,
+            list_id,
+            issuer.settings.status_list_size,
+            revocable,
+        )
+        .await
+        .map_err(OAuthError::server)?
+        .ok_or_else(|| {
+            OAuthError::bad_request(
+                "credential_request_denied",
+                "this access token already obtained its credential",
+            )
+        })?;
+    let status_uri = status.as_ref().map(|entry| {
+        issuer.list_used(entry.list_id);
+        (entry.idx as u64, issuer.status_list_uri(entry.list_id))
+    });
+    let exp = credential
+        .kind
+        .validity
+        .as_ref()
+        .map(|v| now + v.seconds as i64);
+    let vct = credential
+        .kind
+        .vct
+        .as_deref()
+        .unwrap_or(&credential.kind.id);
+    let issued = issue(
+        &issuer.key,
+        &Issuance {
+            issuer: &issuer.settings.public_url,
+            vct,
+            iat: now,
+            exp,
+            claims: &claims,
+            disclosable: &credential.disclosable,
+            holder_jwk: &verified.holder_jwk,
+            status: status_uri.as_ref().map(|(idx, uri)| (*idx, uri.as_str())),
+        },
+    )
+    .await
+    .map_err(|e| OAuthError::server(e.0))?;
+    tracing::info!(
+        offer = %offer.id,
+        credential = %configuration_id,
+        proof_alg = %verified.alg,
+        status_index = status_uri.as_ref().map(|s| s.0),
+        "credential issued"
+    );
+    Ok(no_store_json(
+        json!({"credentials": [{"credential": issued}]}),
+    ))
+}
+
+/// The one `jwt` proof of `proofs` (this issuer has no batch issuance).
+fn single_jwt_proof(proofs: Option<&Value>) -> Result<&str, OAuthError> {
+    let invalid = |description: &str| OAuthError::bad_request("invalid_proof", description);
+    let Some(proofs) = proofs else {
+        return Err(invalid(
+            "the request has no `proofs`: the credential is bound to the holder's key, send `proofs: {\"jwt\": [<proof>]}`",
+        ));
+    };
+    let Some(proofs) = proofs.as_object() else {
+        return Err(invalid(
+            "`proofs` must be an object such as {\"jwt\": [<proof>]}",
+        ));
+    };
+    if let Some(other) = proofs.keys().find(|k| *k != "jwt") {
+        return Err(invalid(&format!(
+            "proof type `{other}` is not supported; this issuer accepts `jwt` proofs"
+        )));
+    }
+    let jwts = proofs
+        .get("jwt")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("`proofs.jwt` must be an array of proof JWTs"))?;
+    match jwts.as_slice() {
+        [Value::String(jwt)] => Ok(jwt),
+        [_] => Err(invalid("`proofs.jwt` must hold a JWT string")),
+        [] => Err(invalid("`proofs.jwt` is empty")),
+        _ => Err(invalid(
+            "`proofs.jwt` holds several proofs but this issuer has no batch issuance: send one",
+        )),
+    }
+}
+
+/// `GET /status-lists/{id}`: the signed Token Status List, built from the store on each request
+/// so a revocation shows at once.
+pub async fn status_list(
+    State(issuer): State<Arc<Issuer>>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let list_id: i64 = id
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Problem::not_found(format!("no status list `{id}`")))?;
+    let (exists, revoked) = issuer
+        .store
+        .revoked_indices(list_id)
+        .await
+        .map_err(Problem::server)?;
+    if !exists {
+        return Err(Problem::not_found(format!("no status list `{id}`")));
+    }
+    let mut list =
+        StatusList::new(issuer.settings.status_list_size as usize, 1).map_err(Problem::server)?;
+    for idx in revoked {
+        list.set(idx as usize, INVALID).map_err(Problem::server)?;
+    }
+    let token = status_list_token(
+        &issuer.key,
+        &issuer.status_list_uri(list_id),
+        &list,
+        issuer.clock.now(),
+        issuer.settings.status_list_ttl,
+    );
+    let mut response = token.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/statuslist+jwt"),
+    );
+    let max_age = format!("max-age={}", issuer.settings.status_list_ttl.min(60));
+    if let Ok(value) = HeaderValue::from_str(&max_age) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    *response.status_mut() = StatusCode::OK;
+    Ok(response)
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}

@@ -1,0 +1,848 @@
+//! The store on every backend: an SQLite file, SQLite in memory and PostgreSQL (a throwaway
+//! server; skipped with a message when PostgreSQL is not installed, unless
+//! TRUSTC_REQUIRE_POSTGRES=1). Race tests run two `Store`s (two instances) on one database.
+
+mod support;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::SqliteFile;
+use tokio::sync::Barrier;
+use trustc_runtime::store::{Backend, NewOffer, OfferState, StatusEntry, Store};
+
+const T0: i64 = 1_700_000_000;
+
+fn new_offer(id: &str, tx_code: Option<&str>, now: i64, expires_at: i64) -> NewOffer {
+    NewOffer {
+        id: id.to_owned(),
+        pre_authorized_code: format!("code-{id}"),
+        tx_code: tx_code.map(str::to_owned),
+        credential: "membership_card".to_owned(),
+        claims: format!(r#"{{"given_name":"Ada","member_id":"{id}","nested":{{"é":[1,2]}}}}"#),
+        created_at: now,
+        expires_at,
+    }
+}
+
+async fn connect(url: &str) -> Store {
+    Store::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"))
+}
+
+/// Creates, redeems (token `token-<id>`) and issues an offer.
+async fn issue_one(
+    store: &Store,
+    id: &str,
+    list_id: i64,
+    list_size: i64,
+) -> Option<Option<StatusEntry>> {
+    store
+        .create_offer(&new_offer(id, None, T0, T0 + 600))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .redeem(id, &format!("token-{id}"), T0 + 60, T0)
+            .await
+            .unwrap()
+    );
+    store
+        .issue(id, T0 + 1, list_id, list_size, true)
+        .await
+        .unwrap()
+}
+
+/// One test per backend for each scenario `async fn name(store: Store)`.
+macro_rules! on_every_backend {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite_file() {
+                let db = SqliteFile::new(stringify!($scenario));
+                let store = connect(&db.url).await;
+                assert_eq!(store.backend(), Backend::Sqlite);
+                super::$scenario(store.clone()).await;
+                store.close().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite_memory() {
+                let store = connect("sqlite::memory:").await;
+                assert_eq!(store.backend(), Backend::Sqlite);
+                super::$scenario(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(url) = support::postgres::database(stringify!($scenario)) else {
+                    return;
+                };
+                let store = connect(&url).await;
+                assert_eq!(store.backend(), Backend::Postgres);
+                super::$scenario(store.clone()).await;
+                store.close().await;
+            }
+        }
+    )*};
+}
+
+/// One test per shared-database backend for each race `async fn name(a: Store, b: Store)`: two
+/// `Store`s (two instances of the issuer) on the same database.
+macro_rules! on_two_instances {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite_file() {
+                let db = SqliteFile::new(stringify!($scenario));
+                let a = connect(&db.url).await;
+                let b = connect(&db.url).await;
+                super::$scenario(a.clone(), b.clone()).await;
+                a.close().await;
+                b.close().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(url) = support::postgres::database(stringify!($scenario)) else {
+                    return;
+                };
+                let a = connect(&url).await;
+                let b = connect(&url).await;
+                super::$scenario(a.clone(), b.clone()).await;
+                a.close().await;
+                b.close().await;
+            }
+        }
+    )*};
+}
+
+on_every_backend!(
+    offer_lifecycle,
+    tx_code_attempts_lock_the_offer,
+    nonces_are_single_use_and_expire,
+    random_indices_are_unique_and_in_range,
+    full_lists_move_on_to_the_next_list,
+    sweep_removes_expired_nonces_only,
+);
+
+on_two_instances!(
+    race_redeem,
+    race_consume_nonce,
+    race_issue,
+    race_wrong_tx_codes,
+);
+
+async fn offer_lifecycle(store: Store) {
+    store.ping().await.unwrap();
+    let offer = new_offer("o1", Some("493536"), T0, T0 + 300);
+    store.create_offer(&offer).await.unwrap();
+    assert!(
+        store.create_offer(&offer).await.is_err(),
+        "a second offer with the same id"
+    );
+
+    // Read back, by code and by id.
+    let stored = store.offer_by_code("code-o1").await.unwrap().unwrap();
+    assert_eq!(stored.id, "o1");
+    assert_eq!(stored.pre_authorized_code, "code-o1");
+    assert_eq!(stored.tx_code.as_deref(), Some("493536"));
+    assert_eq!(stored.credential, "membership_card");
+    assert_eq!(stored.claims, offer.claims);
+    assert_eq!(stored.state, OfferState::Offered);
+    assert_eq!(stored.tx_attempts, 0);
+    assert_eq!((stored.created_at, stored.expires_at), (T0, T0 + 300));
+    assert_eq!(stored.redeemed_at, None);
+    assert_eq!(stored.token_expires_at, None);
+    assert_eq!(stored.issued_at, None);
+    assert_eq!(stored.revoked_at, None);
+    assert_eq!(store.offer("o1").await.unwrap(), Some(stored));
+    assert_eq!(store.offer("nope").await.unwrap(), None);
+    assert_eq!(store.offer_by_code("nope").await.unwrap(), None);
+
+    // Redeemed once.
+    assert!(
+        store
+            .redeem("o1", "token-1", T0 + 61, T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .redeem("o1", "token-2", T0 + 61, T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .redeem("nope", "token-3", T0 + 61, T0 + 1)
+            .await
+            .unwrap()
+    );
+    let redeemed = store.offer("o1").await.unwrap().unwrap();
+    assert_eq!(redeemed.state, OfferState::Redeemed);
+    assert_eq!(redeemed.redeemed_at, Some(T0 + 1));
+    assert_eq!(redeemed.token_expires_at, Some(T0 + 61));
+
+    // An expired offer cannot be redeemed (expires_at > now).
+    store
+        .create_offer(&new_offer("o2", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .redeem("o2", "token-o2", T0 + 400, T0 + 300)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.offer("o2").await.unwrap().unwrap().state,
+        OfferState::Offered
+    );
+    assert!(
+        store
+            .redeem("o2", "token-o2", T0 + 400, T0 + 299)
+            .await
+            .unwrap()
+    );
+
+    // The access token finds its offer until it expires (token_expires_at > now).
+    let by_token = store
+        .offer_by_access_token("token-1", T0 + 60)
+        .await
+        .unwrap();
+    assert_eq!(by_token.map(|o| o.id).as_deref(), Some("o1"));
+    assert_eq!(
+        store
+            .offer_by_access_token("token-1", T0 + 61)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .offer_by_access_token("token-2", T0 + 2)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .offer_by_access_token("code-o1", T0 + 2)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Issued once, with a status entry.
+    store
+        .create_offer(&new_offer("o3", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.issue("o3", T0 + 2, 1, 4096, true).await.unwrap(),
+        None,
+        "an offer that was not redeemed"
+    );
+    assert_eq!(store.statuses_of_offer("o3").await.unwrap(), vec![]);
+    let entry = store
+        .issue("o1", T0 + 2, 1, 4096, true)
+        .await
+        .unwrap()
+        .expect("the redeemed offer is issued")
+        .expect("a revocable credential gets a status entry");
+    assert_eq!(entry.list_id, 1);
+    assert!((0..4096).contains(&entry.idx));
+    assert!(!entry.revoked);
+    assert_eq!(entry.issued_at, T0 + 2);
+    assert_eq!(
+        store.issue("o1", T0 + 3, 1, 4096, true).await.unwrap(),
+        None
+    );
+    let issued = store.offer("o1").await.unwrap().unwrap();
+    assert_eq!(issued.state, OfferState::Issued);
+    assert_eq!(issued.issued_at, Some(T0 + 2));
+    assert_eq!(store.statuses_of_offer("o1").await.unwrap(), vec![entry]);
+    assert_eq!(store.revoked_indices(1).await.unwrap(), (true, vec![]));
+    assert_eq!(store.revoked_indices(2).await.unwrap(), (false, vec![]));
+
+    // Without revocation: issued, no status entry.
+    assert_eq!(
+        store.issue("o2", T0 + 2, 1, 4096, false).await.unwrap(),
+        Some(None)
+    );
+    assert_eq!(store.statuses_of_offer("o2").await.unwrap(), vec![]);
+    assert_eq!(
+        store.offer("o2").await.unwrap().unwrap().state,
+        OfferState::Issued
+    );
+
+    // Revocation marks the entries, once.
+    let revoked_entry = StatusEntry {
+        revoked: true,
+        ..entry
+    };
+    assert_eq!(
+        store.revoke_offer("o1", T0 + 10).await.unwrap(),
+        Some(vec![revoked_entry])
+    );
+    let revoked = store.offer("o1").await.unwrap().unwrap();
+    assert_eq!(revoked.state, OfferState::Revoked);
+    assert_eq!(revoked.revoked_at, Some(T0 + 10));
+    assert_eq!(
+        store.statuses_of_offer("o1").await.unwrap(),
+        vec![revoked_entry]
+    );
+    assert_eq!(
+        store.revoked_indices(1).await.unwrap(),
+        (true, vec![entry.idx])
+    );
+    assert_eq!(
+        store.revoke_offer("o1", T0 + 20).await.unwrap(),
+        Some(vec![revoked_entry]),
+        "revoking again"
+    );
+    assert_eq!(
+        store.offer("o1").await.unwrap().unwrap().revoked_at,
+        Some(T0 + 10)
+    );
+    assert_eq!(store.revoke_offer("nope", T0 + 20).await.unwrap(), None);
+
+    // A revoked offer can no longer be redeemed or issued.
+    assert_eq!(
+        store.revoke_offer("o3", T0 + 20).await.unwrap(),
+        Some(vec![])
+    );
+    assert!(
+        !store
+            .redeem("o3", "token-o3", T0 + 61, T0 + 21)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.issue("o3", T0 + 21, 1, 4096, true).await.unwrap(),
+        None
+    );
+}
+
+async fn tx_code_attempts_lock_the_offer(store: Store) {
+    store
+        .create_offer(&new_offer("o1", Some("1234"), T0, T0 + 300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.record_wrong_tx_code("o1", 3).await.unwrap(),
+        (1, false)
+    );
+    assert_eq!(
+        store.record_wrong_tx_code("o1", 3).await.unwrap(),
+        (2, false)
+    );
+    assert_eq!(
+        store.record_wrong_tx_code("o1", 3).await.unwrap(),
+        (3, true)
+    );
+    let locked = store.offer("o1").await.unwrap().unwrap();
+    assert_eq!(locked.state, OfferState::Locked);
+    assert_eq!(locked.tx_attempts, 3);
+    assert!(!store.redeem("o1", "token", T0 + 60, T0 + 1).await.unwrap());
+    assert_eq!(
+        store.record_wrong_tx_code("o1", 3).await.unwrap(),
+        (4, true)
+    );
+
+    // A cap of one locks at the first wrong code.
+    store
+        .create_offer(&new_offer("o2", Some("1234"), T0, T0 + 300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.record_wrong_tx_code("o2", 1).await.unwrap(),
+        (1, true)
+    );
+
+    // Only an offer still waiting for redemption is locked.
+    store
+        .create_offer(&new_offer("o3", Some("1234"), T0, T0 + 300))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .redeem("o3", "token-o3", T0 + 60, T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.record_wrong_tx_code("o3", 1).await.unwrap(),
+        (1, false)
+    );
+    assert_eq!(
+        store.offer("o3").await.unwrap().unwrap().state,
+        OfferState::Redeemed
+    );
+
+    let unknown = store.record_wrong_tx_code("nope", 3).await.unwrap_err();
+    assert!(unknown.to_string().contains("no such offer"), "{unknown}");
+}
+
+async fn nonces_are_single_use_and_expire(store: Store) {
+    store.create_nonce("n1", T0 + 60).await.unwrap();
+    assert!(store.consume_nonce("n1", T0).await.unwrap());
+    assert!(!store.consume_nonce("n1", T0).await.unwrap(), "replayed");
+
+    store.create_nonce("n2", T0 + 60).await.unwrap();
+    assert!(
+        !store.consume_nonce("n2", T0 + 60).await.unwrap(),
+        "expired"
+    );
+    assert!(store.consume_nonce("n2", T0 + 59).await.unwrap());
+
+    assert!(!store.consume_nonce("unknown", T0).await.unwrap());
+    store.create_nonce("n3", T0 + 60).await.unwrap();
+    assert!(
+        store.create_nonce("n3", T0 + 60).await.is_err(),
+        "duplicate"
+    );
+}
+
+async fn random_indices_are_unique_and_in_range(store: Store) {
+    const OFFERS: usize = 2_000;
+    const TASKS: usize = 16;
+    const LIST: i64 = 5;
+    const SIZE: i64 = 4_096;
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut entries = Vec::new();
+            for i in (t..OFFERS).step_by(TASKS) {
+                let entry = issue_one(&store, &format!("r{i}"), LIST, SIZE).await;
+                entries.push(entry.unwrap().unwrap());
+            }
+            entries
+        }));
+    }
+    let mut entries = Vec::new();
+    for task in tasks {
+        entries.extend(task.await.unwrap());
+    }
+    assert_eq!(entries.len(), OFFERS);
+    let distinct: HashSet<(i64, i64)> = entries.iter().map(|e| (e.list_id, e.idx)).collect();
+    assert_eq!(distinct.len(), OFFERS, "duplicate status entries");
+    for e in &entries {
+        assert!(e.list_id >= LIST, "{e:?}");
+        assert!((0..SIZE).contains(&e.idx), "{e:?}");
+    }
+    // Random, not sequential: the indices spread over the whole list.
+    let in_first_list: Vec<i64> = entries
+        .iter()
+        .filter(|e| e.list_id == LIST)
+        .map(|e| e.idx)
+        .collect();
+    assert!(in_first_list.len() > OFFERS * 99 / 100);
+    assert!(in_first_list.iter().any(|&i| i >= OFFERS as i64 + 1_000));
+    assert!(in_first_list.iter().any(|&i| i < 1_000));
+    assert_eq!(store.revoked_indices(LIST).await.unwrap(), (true, vec![]));
+}
+
+async fn full_lists_move_on_to_the_next_list(store: Store) {
+    // Lists of one entry: each issuance fills a list, the next one moves on.
+    for (n, expected_list) in [(0, 7), (1, 8), (2, 9)] {
+        let entry = issue_one(&store, &format!("one{n}"), 7, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((entry.list_id, entry.idx), (expected_list, 0));
+    }
+    // Lists of two entries: never more than two per list, all indices below two.
+    let mut per_list: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for n in 0..6 {
+        let entry = issue_one(&store, &format!("two{n}"), 20, 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            entry.list_id >= 20 && (0..2).contains(&entry.idx),
+            "{entry:?}"
+        );
+        per_list.entry(entry.list_id).or_default().push(entry.idx);
+    }
+    assert!(per_list.len() >= 3, "{per_list:?}");
+    for (list, indices) in &per_list {
+        let distinct: HashSet<_> = indices.iter().collect();
+        assert_eq!(distinct.len(), indices.len(), "list {list}: {indices:?}");
+    }
+    // Revoking one shows in its list only.
+    let entries = store.revoke_offer("one1", T0 + 5).await.unwrap().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(store.revoked_indices(8).await.unwrap(), (true, vec![0]));
+    assert_eq!(store.revoked_indices(7).await.unwrap(), (true, vec![]));
+    assert!(
+        store.issue("x", T0, 1, 0, true).await.is_err(),
+        "a list size of zero"
+    );
+}
+
+async fn sweep_removes_expired_nonces_only(store: Store) {
+    store.create_nonce("a", T0 + 100).await.unwrap();
+    store.create_nonce("b", T0 + 200).await.unwrap();
+    store.create_nonce("c", T0 + 300).await.unwrap();
+    store
+        .create_offer(&new_offer("expired", None, T0, T0 + 150))
+        .await
+        .unwrap();
+    assert_eq!(store.sweep(T0 + 99).await.unwrap(), 0);
+    assert_eq!(store.sweep(T0 + 200).await.unwrap(), 2);
+    assert_eq!(store.sweep(T0 + 200).await.unwrap(), 0);
+    assert!(!store.consume_nonce("b", T0).await.unwrap(), "swept");
+    assert!(store.consume_nonce("c", T0 + 250).await.unwrap());
+    assert!(
+        store.offer("expired").await.unwrap().is_some(),
+        "offers are kept"
+    );
+}
+
+/// Runs `f(store, i)` in 32 tasks started together, alternating between the two stores.
+async fn race<T, F, Fut>(a: &Store, b: &Store, f: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Store, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    const TASKS: usize = 32;
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let mut tasks = Vec::new();
+    for i in 0..TASKS {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let barrier = barrier.clone();
+        let work = f(store, i);
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            work.await
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+async fn race_redeem(a: Store, b: Store) {
+    for round in 0..5 {
+        let id = format!("o{round}");
+        a.create_offer(&new_offer(&id, None, T0, T0 + 300))
+            .await
+            .unwrap();
+        let results = race(&a, &b, |store, i| {
+            let id = id.clone();
+            async move {
+                let won = store
+                    .redeem(&id, &format!("token-{id}-{i}"), T0 + 60, T0)
+                    .await
+                    .unwrap();
+                (i, won)
+            }
+        })
+        .await;
+        let winners: Vec<usize> = results.iter().filter(|r| r.1).map(|r| r.0).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        // The winner's token is the one stored.
+        let token = format!("token-{id}-{}", winners[0]);
+        let found = b.offer_by_access_token(&token, T0).await.unwrap().unwrap();
+        assert_eq!(found.id, id);
+        assert_eq!(found.state, OfferState::Redeemed);
+    }
+}
+
+async fn race_consume_nonce(a: Store, b: Store) {
+    for round in 0..5 {
+        let nonce = format!("nonce-{round}");
+        b.create_nonce(&nonce, T0 + 60).await.unwrap();
+        let results = race(&a, &b, |store, _| {
+            let nonce = nonce.clone();
+            async move { store.consume_nonce(&nonce, T0).await.unwrap() }
+        })
+        .await;
+        assert_eq!(
+            results.iter().filter(|&&won| won).count(),
+            1,
+            "round {round}"
+        );
+    }
+}
+
+async fn race_issue(a: Store, b: Store) {
+    for round in 0..5 {
+        let id = format!("o{round}");
+        a.create_offer(&new_offer(&id, None, T0, T0 + 300))
+            .await
+            .unwrap();
+        assert!(
+            a.redeem(&id, &format!("token-{id}"), T0 + 60, T0)
+                .await
+                .unwrap()
+        );
+        let results = race(&a, &b, |store, _| {
+            let id = id.clone();
+            async move { store.issue(&id, T0 + 1, 1, 1 << 17, true).await.unwrap() }
+        })
+        .await;
+        let issued: Vec<StatusEntry> = results.iter().flatten().flatten().copied().collect();
+        assert_eq!(issued.len(), 1, "round {round}: {results:?}");
+        assert_eq!(results.iter().filter(|r| r.is_some()).count(), 1);
+        assert_eq!(a.statuses_of_offer(&id).await.unwrap(), issued);
+        assert_eq!(
+            b.offer(&id).await.unwrap().unwrap().state,
+            OfferState::Issued
+        );
+    }
+}
+
+async fn race_wrong_tx_codes(a: Store, b: Store) {
+    a.create_offer(&new_offer("o", Some("1234"), T0, T0 + 300))
+        .await
+        .unwrap();
+    let results = race(&a, &b, |store, _| async move {
+        store.record_wrong_tx_code("o", 5).await.unwrap()
+    })
+    .await;
+    // Every wrong code counted exactly once; locked from the fifth on.
+    let mut counts: Vec<i64> = results.iter().map(|r| r.0).collect();
+    counts.sort();
+    assert_eq!(counts, (1..=32).collect::<Vec<i64>>());
+    for (count, locked) in results {
+        assert_eq!(locked, count >= 5, "attempt {count}");
+    }
+    let offer = b.offer("o").await.unwrap().unwrap();
+    assert_eq!((offer.state, offer.tx_attempts), (OfferState::Locked, 32));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_migrations_run_once_when_instances_start_together() {
+    let Some(url) = support::postgres::database("concurrent_connect") else {
+        return;
+    };
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::connect(&url).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for start in starts {
+        stores.push(start.await.unwrap().expect("every instance starts"));
+    }
+    stores[0]
+        .create_offer(&new_offer("o", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    for store in &stores {
+        assert!(store.offer("o").await.unwrap().is_some());
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_instances_start_together_on_a_new_file() {
+    let db = SqliteFile::new("concurrent_connect");
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { Store::connect(&url).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for start in starts {
+        stores.push(start.await.unwrap().expect("every instance starts"));
+    }
+    stores[0]
+        .create_offer(&new_offer("o", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    for store in &stores {
+        assert!(store.offer("o").await.unwrap().is_some());
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_harness_stops_its_server_when_dropped() {
+    if std::env::var_os("TRUSTC_TEST_POSTGRES_URL").is_some() {
+        return support::postgres::skipped("the private-server harness test (external server)");
+    }
+    let Some(cluster) = support::postgres::PgCluster::start() else {
+        return support::postgres::skipped("the PostgreSQL harness test (no PostgreSQL server)");
+    };
+    let dir = cluster.dir().unwrap().to_owned();
+    let address = cluster.url_base.rsplit('@').next().unwrap().to_owned();
+    let url = cluster.database("harness");
+    let store = connect(&url).await;
+    store.ping().await.unwrap();
+    store.close().await;
+    drop(cluster);
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+    assert!(
+        std::net::TcpStream::connect(&address).is_err(),
+        "the server still listens on {address}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_file_is_created_in_wal_mode_and_reopened() {
+    let db = SqliteFile::new("reopen");
+    assert!(!db.path.exists());
+    let store = connect(&format!("sqlite://{}", db.path.display())).await;
+    store
+        .create_offer(&new_offer("o", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    assert!(db.path.exists());
+    let wal = db.path.with_extension("db-wal");
+    assert!(wal.exists(), "no WAL file next to {}", db.path.display());
+    store.close().await;
+
+    let again = connect(&db.url).await;
+    assert_eq!(
+        again.offer("o").await.unwrap().unwrap().state,
+        OfferState::Offered
+    );
+    again.close().await;
+}
+
+#[tokio::test]
+async fn in_memory_databases_are_separate() {
+    let a = connect("sqlite::memory:").await;
+    let b = connect("sqlite::memory:").await;
+    a.create_offer(&new_offer("o", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    assert!(a.offer("o").await.unwrap().is_some());
+    assert!(b.offer("o").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn connection_errors_say_what_failed() {
+    let e = Store::connect("mysql://user:secret@localhost/db")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("unsupported"), "{e}");
+    assert!(!e.to_string().contains("secret"), "{e}");
+
+    let e = Store::connect("sqlite:/nonexistent-trustc-dir/sub/x.db")
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot open the database `sqlite:/nonexistent-trustc-dir/sub/x.db`:"),
+        "{e}"
+    );
+
+    let e = Store::connect("postgres://u:secret@127.0.0.1:99999/db")
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot open the database `postgres://u:***@127.0.0.1:99999/db`"),
+        "{e}"
+    );
+}
+
+/// Full issuances (create offer, read offer, redeem, create nonce, consume nonce, look up token,
+/// issue) by 64 concurrent holders on an SQLite file: flat out (capacity), then paced at 1,000
+/// issuances/s (latency). Run with
+/// `cargo test --release -p trustc-runtime --test store -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark"]
+async fn sqlite_issuance_throughput() {
+    for (label, holders, rate) in [
+        ("flat-out", 1, None),
+        ("flat-out", 64, None),
+        ("paced", 64, Some(1_000.0)),
+    ] {
+        let db = SqliteFile::new("throughput");
+        let store = connect(&db.url).await;
+        issuances(&store, label, holders, rate).await;
+        let wal = std::fs::metadata(db.path.with_extension("db-wal")).map_or(0, |m| m.len());
+        println!("    WAL file: {:.1} MB", wal as f64 / 1e6);
+        store.close().await;
+    }
+}
+
+async fn issuances(store: &Store, label: &str, holders: usize, rate: Option<f64>) {
+    let run_for = Duration::from_secs(5);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for h in 0..holders {
+        let store = store.clone();
+        let label = label.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0;
+            while start.elapsed() < run_for {
+                if let Some(rate) = rate {
+                    // Holder h starts issuances h, h + holders, h + 2 * holders, … of a schedule
+                    // of `rate` per second.
+                    let due = Duration::from_secs_f64((n * holders + h) as f64 / rate);
+                    tokio::time::sleep_until((start + due).into()).await;
+                }
+                let began = Instant::now();
+                let id = format!("{label}-{h}-{n}");
+                store
+                    .create_offer(&new_offer(&id, None, T0, T0 + 600))
+                    .await
+                    .unwrap();
+                let offer = store
+                    .offer_by_code(&format!("code-{id}"))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let token = format!("token-{id}");
+                assert!(store.redeem(&offer.id, &token, T0 + 60, T0).await.unwrap());
+                store
+                    .create_nonce(&format!("nonce-{id}"), T0 + 60)
+                    .await
+                    .unwrap();
+                assert!(
+                    store
+                        .consume_nonce(&format!("nonce-{id}"), T0)
+                        .await
+                        .unwrap()
+                );
+                let offer = store
+                    .offer_by_access_token(&token, T0)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let entry = store.issue(&offer.id, T0, 1, 1 << 17, true).await.unwrap();
+                assert!(entry.is_some());
+                latencies.push(began.elapsed());
+                n += 1;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "{label}: {} holders, {} issuances in {:.2?}: {:.0}/s; p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        holders,
+        latencies.len(),
+        elapsed,
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        p(0.50),
+        p(0.99),
+        latencies[latencies.len() - 1]
+    );
+}

@@ -1,0 +1,197 @@
+//! `trustc serve`: runs the issuer runtime (crate `trustc-runtime`) on the governance of a
+//! repository, compiled on start, or on the output folder of an earlier `trustc build`.
+//!
+//! Compiled only with the `serve` feature (on by default), so CI users who only check and build
+//! can leave the runtime's HTTP and database dependencies out (`--no-default-features`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
+
+use crate::build::{BuildOptions, Profile, build};
+use crate::cli::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
+
+/// Where offers, nonces and statuses are kept when `--db` is not given (working directory).
+const DEFAULT_DATABASE: &str = "sqlite:trustc-issuer.db";
+/// Where the issuer's signing key is kept when `--key` is not given (working directory).
+const DEFAULT_KEY: &str = "trustc-issuer-key.pem";
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The governance repository to compile on start (ignored with `--config`).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Serve an earlier `trustc build` output folder instead of compiling the governance.
+    #[arg(long, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+    /// The environment whose identifiers a compile on start selects.
+    #[arg(long = "env", value_name = "ENV", default_value = "dev")]
+    pub environment: trustc_artifact::Environment,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The credential issuer identifier wallets see (https, or http on loopback); defaults to
+    /// `http://<listen address>`.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Where state is kept: `sqlite:FILE` (created on first start) or `postgres://…` for several
+    /// instances sharing one database.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_DATABASE)]
+    pub db: String,
+    /// The issuer's P-256 signing key (PEM); generated there on first start and kept.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_KEY)]
+    pub key: PathBuf,
+    /// How long an offer can be redeemed, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub offer_lifetime: i64,
+    /// Development mode: the admin API may run without `TRUSTC_ADMIN_TOKEN`.
+    #[arg(long)]
+    pub dev: bool,
+    /// Log lines as JSON objects (one per line) instead of text.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+/// Runs `trustc serve` and returns the exit status.
+pub fn run(args: ServeArgs) -> u8 {
+    init_logging(args.log_json);
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen))
+        .trim_end_matches('/')
+        .to_string();
+    if let Err(message) = crate::cli::check_issuer_url(&public_url, "--public-url") {
+        return fail(message);
+    }
+    if args.offer_lifetime <= 0 {
+        return fail("--offer-lifetime must be a positive number of seconds");
+    }
+    let admin_token = std::env::var("TRUSTC_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    match (&admin_token, args.dev) {
+        (None, false) => {
+            return fail(
+                "refusing to start without an admin token: set TRUSTC_ADMIN_TOKEN to a long \
+                 random secret (the issuer back end sends it as a bearer token), or pass --dev \
+                 to run with the admin API open on a development machine",
+            );
+        }
+        (None, true) => tracing::warn!("--dev without TRUSTC_ADMIN_TOKEN: the admin API is open"),
+        (Some(token), _) if token.len() < 16 => {
+            return fail("TRUSTC_ADMIN_TOKEN is too short: use at least 16 random characters");
+        }
+        _ => {}
+    }
+
+    let compiled = match &args.config {
+        Some(dir) => Compiled::from_dir(dir, &public_url).map_err(|e| (EXIT_ERROR, e.to_string())),
+        None => compile(&args, &public_url),
+    };
+    let compiled = match compiled {
+        Ok(compiled) => compiled,
+        Err((status, message)) => {
+            eprintln!("error: {message}");
+            return status;
+        }
+    };
+    let (key, created) = match IssuerKey::load_or_generate(&args.key) {
+        Ok(key) => key,
+        Err(error) => return fail(error),
+    };
+    if created {
+        tracing::info!(path = %args.key.display(), kid = key.kid(), "generated the issuer signing key");
+    }
+    let mut settings = Settings::new(&public_url);
+    settings.admin_token = admin_token;
+    settings.offer_lifetime = args.offer_lifetime;
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
+    };
+    runtime.block_on(async move {
+        let store = match Store::connect(&args.db).await {
+            Ok(store) => store,
+            Err(error) => return fail(error),
+        };
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(listener) => listener,
+            Err(error) => return fail(format!("cannot listen on {}: {error}", args.listen)),
+        };
+        let credentials = compiled.credential_ids().join(", ");
+        let issuer = Issuer::new(compiled, store, key, settings, Clock::System);
+        tracing::info!(
+            listen = %args.listen,
+            public_url = %public_url,
+            credentials = %credentials,
+            configuration = %issuer.compiled.config.content_hash,
+            "trustc serve is ready"
+        );
+        match trustc_runtime::serve(listener, issuer).await {
+            Ok(()) => EXIT_OK,
+            Err(error) => fail(format!("the server stopped: {error}")),
+        }
+    })
+}
+
+/// Compiles the governance for the public URL, printing its diagnostics like `trustc build`.
+/// Fails with exit status 1 when the governance has errors, 2 when it cannot be read.
+fn compile(args: &ServeArgs, public_url: &str) -> Result<Compiled, (u8, String)> {
+    let options = BuildOptions {
+        check: Default::default(),
+        environment: args.environment,
+        profile: Profile::V1,
+        credential_issuer: public_url.to_string(),
+    };
+    let outcome = build(&args.path, &options).map_err(|e| (EXIT_ERROR, e.to_string()))?;
+    crate::cli::print_human_report(&outcome.report);
+    if outcome.outputs.is_empty() {
+        return Err((
+            EXIT_FAILED,
+            format!(
+                "cannot serve `{}`: fix the errors above first",
+                args.path.display()
+            ),
+        ));
+    }
+    let outputs = Arc::new(outcome.outputs);
+    Compiled::from_files(
+        |path| {
+            outputs
+                .iter()
+                .find(|o| o.path == path)
+                .map(|o| o.bytes.clone())
+                .ok_or_else(|| {
+                    trustc_runtime::compiled::LoadError(format!("the build wrote no `{path}`"))
+                })
+        },
+        public_url,
+    )
+    .map_err(|e| (EXIT_ERROR, e.to_string()))
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_ERROR
+}

@@ -1,0 +1,404 @@
+//! `trustc serve`: the issuer runtime on the shipped example governance, driven through its router
+//! (no socket) as a wallet and as the issuer's back end would. `protocol` covers the success path
+//! and every error the issue and the specifications name, on SQLite; `postgres` runs the flow with
+//! two instances sharing one throwaway PostgreSQL cluster and races single-use secrets.
+
+mod openapi;
+mod postgres;
+mod protocol;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::BodyExt;
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+use trustc::build::{BuildOptions, Output, Profile, build};
+use trustc_runtime::holder::HolderKey;
+use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
+
+use crate::common::repo;
+
+/// The credential issuer identifier of the test issuers.
+pub const PUBLIC_URL: &str = "https://issuer.example";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// Valid offer claims of the example's Person credential (`region` is a governance constant).
+pub fn person_claims() -> Value {
+    json!({
+        "given_names": "Alex Jordan",
+        "family_name": "Tremblay",
+        "birthdate": "1990-04-17",
+        "locality": "Victoria",
+        "issue_date": "2026-01-15",
+        "expiry_date": "2031-01-15"
+    })
+}
+
+/// Valid offer claims of the example's Lawyer credential.
+pub fn lawyer_claims() -> Value {
+    json!({
+        "given_names": "Alex Jordan",
+        "family_name": "Tremblay",
+        "member_id": "512345",
+        "member_status": "practising",
+        "called_to_bar": "2015-09-18",
+        "expiry_date": "2027-01-31"
+    })
+}
+
+/// The example governance compiled for [`PUBLIC_URL`], once per test binary.
+fn example_outputs(public_url: &str) -> Vec<Output> {
+    static DEFAULT: OnceLock<Vec<Output>> = OnceLock::new();
+    let compile = || {
+        let options = BuildOptions {
+            check: Default::default(),
+            environment: trustc_artifact::Environment::Dev,
+            profile: Profile::V1,
+            credential_issuer: public_url.to_string(),
+        };
+        let outcome = build(&repo(), &options).expect("the example builds");
+        assert!(!outcome.outputs.is_empty(), "the example compiles");
+        outcome.outputs
+    };
+    if public_url == PUBLIC_URL {
+        DEFAULT.get_or_init(compile).clone()
+    } else {
+        compile()
+    }
+}
+
+/// One runtime instance: the router, its issuer, and the hand that moves its clock.
+pub struct Instance {
+    pub issuer: Arc<Issuer>,
+    pub app: Router,
+    pub clock: Arc<AtomicI64>,
+}
+
+/// An HTTP answer.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "the {} answer is JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts an OAuth error answer and returns its description.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, error: &str) -> String {
+        let body = self.json();
+        assert_eq!(
+            (self.status, body["error"].as_str()),
+            (status, Some(error)),
+            "expected {status} {error}, got: {body:#}"
+        );
+        body["error_description"]
+            .as_str()
+            .expect("error_description")
+            .to_string()
+    }
+}
+
+impl Instance {
+    /// A runtime on `db` for the example, signing with `key` (instances sharing a database share
+    /// the key, as replicas do).
+    pub async fn start(db: &str, key: IssuerKey) -> Instance {
+        Instance::start_at(db, key, PUBLIC_URL).await
+    }
+
+    pub async fn start_at(db: &str, key: IssuerKey, public_url: &str) -> Instance {
+        let outputs = example_outputs(public_url);
+        let compiled = Compiled::from_files(
+            |path| {
+                outputs
+                    .iter()
+                    .find(|o| o.path == path)
+                    .map(|o| o.bytes.clone())
+                    .ok_or_else(|| trustc_runtime::compiled::LoadError(path.to_string()))
+            },
+            public_url,
+        )
+        .expect("the compiled example loads");
+        let store = Store::connect(db).await.expect("the store opens");
+        let mut settings = Settings::new(public_url);
+        settings.admin_token = Some(ADMIN_TOKEN.to_string());
+        let (clock, hand) = Clock::manual();
+        let issuer = Issuer::new(compiled, store, key, settings, clock);
+        Instance {
+            app: trustc_runtime::router(issuer.clone()),
+            issuer,
+            clock: hand,
+        }
+    }
+
+    /// Moves this instance's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .app
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body is read")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// A JSON POST with an optional bearer token.
+    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
+        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = bearer {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.send(request.body(Body::from(body.to_string())).unwrap())
+            .await
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body: String = url_encode(fields);
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `POST /admin/offers` that must succeed.
+    pub async fn offer(&self, credential: &str, claims: Value) -> Value {
+        let reply = self
+            .post_json(
+                "/admin/offers",
+                Some(ADMIN_TOKEN),
+                &json!({"credential": credential, "claims": claims}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        reply.json()
+    }
+
+    /// The credential offer an admin answer points to, fetched by reference.
+    pub async fn resolve_offer(&self, offer: &Value) -> Value {
+        let uri = offer["credential_offer_uri"].as_str().expect("offer uri");
+        let path = uri
+            .strip_prefix(PUBLIC_URL)
+            .expect("offer under the issuer");
+        let reply = self.get(path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        reply.json()
+    }
+
+    /// `POST /token` for an offer fetched by reference.
+    pub async fn token(&self, code: &str, tx_code: Option<&str>) -> Reply {
+        let mut fields = vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+            ),
+            ("pre-authorized_code", code),
+        ];
+        if let Some(tx_code) = tx_code {
+            fields.push(("tx_code", tx_code));
+        }
+        self.post_form("/token", &fields).await
+    }
+
+    /// Redeems an admin offer; returns the access token.
+    pub async fn access_token(&self, offer: &Value) -> String {
+        let resolved = self.resolve_offer(offer).await;
+        let code = pre_authorized_code(&resolved);
+        let reply = self.token(&code, offer["tx_code"].as_str()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        reply.json()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    pub async fn nonce(&self) -> String {
+        let reply = self
+            .send(Request::post("/nonce").body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        reply.json()["c_nonce"]
+            .as_str()
+            .expect("c_nonce")
+            .to_string()
+    }
+
+    /// `POST /credential` with one `jwt` proof.
+    pub async fn credential(&self, token: &str, configuration: &str, proof: &str) -> Reply {
+        self.post_json(
+            "/credential",
+            Some(token),
+            &json!({"credential_configuration_id": configuration, "proofs": {"jwt": [proof]}}),
+        )
+        .await
+    }
+
+    /// The whole flow for one credential; returns the admin offer and the issued SD-JWT VC.
+    pub async fn issue(
+        &self,
+        credential: &str,
+        claims: Value,
+        holder: &HolderKey,
+    ) -> (Value, String) {
+        let offer = self.offer(credential, claims).await;
+        let token = self.access_token(&offer).await;
+        let nonce = self.nonce().await;
+        let proof = holder.proof(PUBLIC_URL, Some(&nonce), self.now());
+        let reply = self.credential(&token, credential, &proof).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let issued = reply.json()["credentials"][0]["credential"]
+            .as_str()
+            .expect("credentials[0].credential")
+            .to_string();
+        (offer, issued)
+    }
+}
+
+pub fn pre_authorized_code(offer: &Value) -> String {
+    offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+        .as_str()
+        .expect("pre-authorized_code")
+        .to_string()
+}
+
+pub fn url_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An issued SD-JWT VC taken apart after its signature was verified.
+pub struct Decoded {
+    pub header: Value,
+    pub payload: Map<String, Value>,
+    /// Disclosed claims: name → value.
+    pub disclosed: Map<String, Value>,
+    /// How many `_sd` digests the payload has.
+    pub digests: usize,
+}
+
+/// Verifies `sd_jwt` (issued form `<jwt>~<disclosure>~…~`) with the issuer's published key and
+/// checks every disclosure's digest is in `_sd`.
+pub fn decode(sd_jwt: &str, issuer_jwk: &Value) -> Decoded {
+    use sha2::{Digest, Sha256};
+    assert!(sd_jwt.ends_with('~'), "issued form ends with ~: {sd_jwt}");
+    let mut parts = sd_jwt.split('~');
+    let jwt = parts.next().expect("the JWT");
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(issuer_jwk.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<Map<String, Value>>(jwt, &key, &validation)
+        .expect("the credential's signature verifies with the published key");
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let payload = data.claims;
+    let digests: Vec<String> = payload
+        .get("_sd")
+        .and_then(Value::as_array)
+        .map(|d| d.iter().map(|d| d.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    let mut disclosed = Map::new();
+    for disclosure in parts.filter(|p| !p.is_empty()) {
+        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(disclosure.as_bytes()));
+        assert!(
+            digests.contains(&digest),
+            "every disclosure's digest is in _sd"
+        );
+        let decoded: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(disclosure).unwrap()).unwrap();
+        let [_salt, name, value] = decoded.as_array().unwrap().as_slice() else {
+            panic!("a disclosure is [salt, name, value]: {decoded}");
+        };
+        disclosed.insert(name.as_str().unwrap().to_string(), value.clone());
+    }
+    Decoded {
+        header,
+        payload,
+        disclosed,
+        digests: digests.len(),
+    }
+}
+
+/// The status of `idx` in a status list token (1-bit lists), after verifying its signature.
+pub fn status_in_list(token: &str, issuer_jwk: &Value, idx: u64) -> u8 {
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(issuer_jwk.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let data = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("the status list token verifies");
+    assert_eq!(data.header.typ.as_deref(), Some("statuslist+jwt"));
+    let list = trustc_runtime::status::StatusList::decode(
+        data.claims["status_list"]["lst"].as_str().unwrap(),
+        data.claims["status_list"]["bits"].as_u64().unwrap() as u8,
+    )
+    .expect("lst decodes");
+    list.get(idx as usize).expect("idx is in the list")
+}
