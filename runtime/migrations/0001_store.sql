@@ -34,9 +34,10 @@ CREATE INDEX status_entries_offer ON status_entries (offer_id);
 -- Only revoked entries: status lists are rebuilt from it.
 CREATE INDEX status_entries_revoked ON status_entries (list_id, idx) WHERE revoked = 1;
 
--- Credential-request nonces (c_nonce): consumed by deleting them, once.
+-- Credential-request nonces (c_nonce): consumed by deleting them, once. Only unconsumed nonces
+-- stay, so the sweep scans a small table; no index on expires_at (it would cost every nonce two
+-- more page writes).
 CREATE TABLE nonces (
     nonce TEXT NOT NULL PRIMARY KEY,
     expires_at BIGINT NOT NULL
 );
-CREATE INDEX nonces_expires_at ON nonces (expires_at);

@@ -14,7 +14,8 @@
 //!   of its own (`PASSIVE`), so that the writer's commits never stall on a checkpoint's fsync.
 //! - SQLite in memory (`sqlite::memory:`, `mode=memory`): one connection for everything (every
 //!   in-memory connection is its own database), never recycled.
-//! - PostgreSQL (`postgres://`, `postgresql://`): one pool of [`POSTGRES_CONNECTIONS`].
+//! - PostgreSQL (`postgres://`, `postgresql://`): one pool of [`POSTGRES_CONNECTIONS`]; a
+//!   connection is pinged before use only after 10 s idle.
 //!
 //! Migrations (`runtime/migrations`, embedded) run on connect; PostgreSQL serialises concurrent
 //! migrators with an advisory lock, SQLite retries a migration that lost a race.
@@ -41,6 +42,10 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 pub const INDEX_ATTEMPTS_PER_LIST: u32 = 16;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+// `migrate!` embeds the migrations at compile time but does not tell cargo to rebuild when they
+// change (sqlx suggests a build script printing `cargo:rerun-if-changed=migrations`); including
+// the file makes cargo track it.
+const _: &str = include_str!("../migrations/0001_store.sql");
 
 /// A failed store operation; the message says what failed and why.
 #[derive(Debug)]
@@ -235,22 +240,12 @@ impl Store {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             sqlite_pragmas(conn).await?;
-                            if let Ok(p) = std::env::var("XP_PAGE") {
-                                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                                    "PRAGMA page_size = {p}"
-                                )))
-                                .execute(&mut *conn)
-                                .await?;
-                            }
                             sqlite_wal(conn).await?;
                             // Checkpoints run in the background (`checkpointer`), not in the
                             // writer's commits; this is only a safety net.
-                            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                                "PRAGMA wal_autocheckpoint = {}",
-                                std::env::var("XP_N").unwrap_or("20000".into())
-                            ))) // pages
-                            .execute(&mut *conn)
-                            .await?;
+                            sqlx::query("PRAGMA wal_autocheckpoint = 20000") // pages
+                                .execute(&mut *conn)
+                                .await?;
                             Ok(())
                         })
                     })
@@ -292,6 +287,17 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .max_connections(POSTGRES_CONNECTIONS)
                     .acquire_timeout(Duration::from_secs(30))
+                    // sqlx would ping before every query (a round trip each); ping only
+                    // connections that sat idle, the ones a server restart may have broken.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= Duration::from_secs(10) {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect(&url)
                     .await
                     .map_err(open_failed)?;

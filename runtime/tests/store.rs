@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use support::SqliteFile;
 use tokio::sync::Barrier;
@@ -751,98 +750,5 @@ async fn connection_errors_say_what_failed() {
         e.to_string()
             .starts_with("cannot open the database `postgres://u:***@127.0.0.1:99999/db`"),
         "{e}"
-    );
-}
-
-/// Full issuances (create offer, read offer, redeem, create nonce, consume nonce, look up token,
-/// issue) by 64 concurrent holders on an SQLite file: flat out (capacity), then paced at 1,000
-/// issuances/s (latency). Run with
-/// `cargo test --release -p trustc-runtime --test store -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark"]
-async fn sqlite_issuance_throughput() {
-    for (label, holders, rate) in [
-        ("flat-out", 1, None),
-        ("flat-out", 64, None),
-        ("paced", 64, Some(1_000.0)),
-    ] {
-        let db = SqliteFile::new("throughput");
-        let store = connect(&db.url).await;
-        issuances(&store, label, holders, rate).await;
-        let wal = std::fs::metadata(db.path.with_extension("db-wal")).map_or(0, |m| m.len());
-        println!("    WAL file: {:.1} MB", wal as f64 / 1e6);
-        store.close().await;
-    }
-}
-
-async fn issuances(store: &Store, label: &str, holders: usize, rate: Option<f64>) {
-    let run_for = Duration::from_secs(5);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for h in 0..holders {
-        let store = store.clone();
-        let label = label.to_owned();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut n = 0;
-            while start.elapsed() < run_for {
-                if let Some(rate) = rate {
-                    // Holder h starts issuances h, h + holders, h + 2 * holders, … of a schedule
-                    // of `rate` per second.
-                    let due = Duration::from_secs_f64((n * holders + h) as f64 / rate);
-                    tokio::time::sleep_until((start + due).into()).await;
-                }
-                let began = Instant::now();
-                let id = format!("{label}-{h}-{n}");
-                store
-                    .create_offer(&new_offer(&id, None, T0, T0 + 600))
-                    .await
-                    .unwrap();
-                let offer = store
-                    .offer_by_code(&format!("code-{id}"))
-                    .await
-                    .unwrap()
-                    .unwrap();
-                let token = format!("token-{id}");
-                assert!(store.redeem(&offer.id, &token, T0 + 60, T0).await.unwrap());
-                store
-                    .create_nonce(&format!("nonce-{id}"), T0 + 60)
-                    .await
-                    .unwrap();
-                assert!(
-                    store
-                        .consume_nonce(&format!("nonce-{id}"), T0)
-                        .await
-                        .unwrap()
-                );
-                let offer = store
-                    .offer_by_access_token(&token, T0)
-                    .await
-                    .unwrap()
-                    .unwrap();
-                let entry = store.issue(&offer.id, T0, 1, 1 << 17, true).await.unwrap();
-                assert!(entry.is_some());
-                latencies.push(began.elapsed());
-                n += 1;
-            }
-            latencies
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
-    let p = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    println!(
-        "{label}: {} holders, {} issuances in {:.2?}: {:.0}/s; p50 {:.2?}, p99 {:.2?}, max {:.2?}",
-        holders,
-        latencies.len(),
-        elapsed,
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        p(0.50),
-        p(0.99),
-        latencies[latencies.len() - 1]
     );
 }
