@@ -71,17 +71,21 @@ impl HolderKey {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(payload.to_string())
         );
-        let signature = match self {
+        let signature = self.sign(signing_input.as_bytes());
+        format!("{signing_input}.{signature}")
+    }
+
+    /// The base64url signature of `message` (a JWS signing input).
+    pub fn sign(&self, message: &[u8]) -> String {
+        match self {
             HolderKey::Es256(key) => {
-                let signature: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
+                let signature: p256::ecdsa::Signature = key.sign(message);
                 URL_SAFE_NO_PAD.encode(signature.to_bytes())
             }
             HolderKey::EdDsa(key, _) => {
-                jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, Algorithm::EdDSA)
-                    .unwrap_or_default()
+                jsonwebtoken::crypto::sign(message, key, Algorithm::EdDSA).unwrap_or_default()
             }
-        };
-        format!("{signing_input}.{signature}")
+        }
     }
 
     /// An OpenID4VCI `jwt` key proof for the issuer `audience`, with `nonce` when given.

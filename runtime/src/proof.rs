@@ -472,9 +472,6 @@ fn decoding_key(jwk: &Value, algorithm: Algorithm) -> Result<DecodingKey, ProofE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::EncodingKey;
-    use p256::ecdsa::SigningKey;
-    use p256::ecdsa::signature::Signer;
     use serde_json::json;
 
     const AUD: &str = "https://issuer.example/tenant";
@@ -495,70 +492,32 @@ mod tests {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// A holder key that signs proofs.
-    enum Holder {
-        Es256(SigningKey),
-        Ed25519(EncodingKey, Value),
-    }
+    /// A holder key that signs proofs: the wallet side the protocol tests and benchmark use too.
+    struct Holder(crate::holder::HolderKey);
 
     impl Holder {
         fn es256() -> Holder {
-            Holder::Es256(SigningKey::random(&mut rand::rngs::OsRng))
+            Holder(crate::holder::HolderKey::es256())
         }
 
-        /// Ed25519 through jsonwebtoken: a PKCS#8 v1 DER (RFC 8410) around a random seed.
         fn ed25519() -> Holder {
-            let seed: [u8; 32] = rand::random();
-            let mut der = vec![
-                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-                0x04, 0x20,
-            ];
-            der.extend_from_slice(&seed);
-            let key = EncodingKey::from_ed_der(&der);
-            let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::EdDSA).unwrap();
-            let mut jwk = serde_json::to_value(jwk).unwrap();
-            jwk.as_object_mut().unwrap().remove("alg");
-            Holder::Ed25519(key, jwk)
+            Holder(crate::holder::HolderKey::ed25519())
         }
 
         fn alg(&self) -> &'static str {
-            match self {
-                Holder::Es256(_) => "ES256",
-                Holder::Ed25519(..) => "EdDSA",
-            }
+            self.0.alg()
         }
 
         fn jwk(&self) -> Value {
-            match self {
-                Holder::Es256(key) => {
-                    let point = key.verifying_key().to_encoded_point(false);
-                    json!({"kty": "EC", "crv": "P-256",
-                           "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())})
-                }
-                Holder::Ed25519(_, jwk) => jwk.clone(),
-            }
+            self.0.public_jwk()
         }
 
         fn sign(&self, message: &[u8]) -> String {
-            match self {
-                Holder::Es256(key) => {
-                    let signature: p256::ecdsa::Signature = key.sign(message);
-                    b64(&signature.to_bytes())
-                }
-                Holder::Ed25519(key, _) => {
-                    jsonwebtoken::crypto::sign(message, key, Algorithm::EdDSA).unwrap()
-                }
-            }
+            self.0.sign(message)
         }
 
         fn jws(&self, header: &Value, payload: &Value) -> String {
-            let signing_input = format!(
-                "{}.{}",
-                b64(header.to_string().as_bytes()),
-                b64(payload.to_string().as_bytes())
-            );
-            let signature = self.sign(signing_input.as_bytes());
-            format!("{signing_input}.{signature}")
+            self.0.sign_jws(header, payload)
         }
 
         fn header(&self) -> Value {
