@@ -61,6 +61,9 @@ pub struct Compiled {
     pub issuer_metadata: Value,
     /// `/.well-known/oauth-authorization-server`, as served.
     pub authorization_server_metadata: Value,
+    /// The two documents serialised once, so serving them costs no JSON work per request.
+    pub issuer_metadata_json: String,
+    pub authorization_server_metadata_json: String,
     credentials: HashMap<String, Credential>,
 }
 
@@ -199,6 +202,8 @@ impl Compiled {
         }
         Ok(Compiled {
             config,
+            issuer_metadata_json: issuer_metadata.to_string(),
+            authorization_server_metadata_json: authorization_server_metadata.to_string(),
             issuer_metadata,
             authorization_server_metadata,
             credentials,

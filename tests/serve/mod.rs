@@ -300,6 +300,16 @@ impl Instance {
     }
 }
 
+/// An admin API request (bearer [`ADMIN_TOKEN`]) without a body.
+pub fn admin_request(method: &str, path: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
 pub fn pre_authorized_code(offer: &Value) -> String {
     offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
         .as_str()

@@ -52,12 +52,10 @@ async fn alternating_flow(a: &Instance, b: &Instance) {
 
     let id = offer["id"].as_str().unwrap();
     let revoke = b
-        .send(
-            axum::http::Request::post(format!("/admin/offers/{id}/revoke"))
-                .header("authorization", format!("Bearer {}", super::ADMIN_TOKEN))
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
+        .send(super::admin_request(
+            "POST",
+            &format!("/admin/offers/{id}/revoke"),
+        ))
         .await;
     assert_eq!(revoke.status, StatusCode::OK, "{}", revoke.text());
     for instance in [a, b] {

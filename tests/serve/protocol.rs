@@ -498,17 +498,11 @@ async fn access_tokens_are_checked() {
 }
 
 fn admin_get(path: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
-        .body(Body::empty())
-        .unwrap()
+    super::admin_request("GET", path)
 }
 
 fn admin_post(path: &str) -> Request<Body> {
-    Request::post(path)
-        .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
-        .body(Body::empty())
-        .unwrap()
+    super::admin_request("POST", path)
 }
 
 #[tokio::test]

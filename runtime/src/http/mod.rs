@@ -129,12 +129,14 @@ async fn health(axum::extract::State(issuer): axum::extract::State<Arc<Issuer>>)
 }
 
 async fn openapi() -> Response {
-    let mut response = OPENAPI.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 async fn not_found(uri: axum::http::Uri) -> errors::Problem {

@@ -24,11 +24,23 @@ use crate::store::OfferState;
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
 pub async fn issuer_metadata(State(issuer): State<Arc<Issuer>>) -> Response {
-    Json(issuer.compiled.issuer_metadata.clone()).into_response()
+    json_text(issuer.compiled.issuer_metadata_json.clone())
 }
 
 pub async fn authorization_server_metadata(State(issuer): State<Arc<Issuer>>) -> Response {
-    Json(issuer.compiled.authorization_server_metadata.clone()).into_response()
+    json_text(issuer.compiled.authorization_server_metadata_json.clone())
+}
+
+/// An `application/json` answer from already serialised JSON.
+fn json_text(text: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// SD-JWT VC issuer metadata: the keys that verify the credentials (`kid` in their header).
