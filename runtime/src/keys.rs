@@ -183,6 +183,19 @@ impl IssuerKey {
         }
     }
 
+    /// A 32-byte secret for `purpose` derived from the private key (HMAC-SHA256 keyed with the
+    /// private scalar, over the purpose label, as HKDF-Extract does): instances that share the
+    /// signing key share it, and a new key gives new secrets. Distinct purposes give unrelated
+    /// secrets, and none of them reveals the key.
+    pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        // HMAC accepts keys of any length.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing.to_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The RFC 7638 JWK thumbprint (SHA-256, base64url without padding) of the public key; used as
     /// the `kid` of every JWS this key signs.
     pub fn kid(&self) -> &str {

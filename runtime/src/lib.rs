@@ -4,14 +4,16 @@
 //! The data flows load config → HTTP → issue → store: [`compiled`] reads what `trustc build`
 //! wrote; [`http`] answers wallets (pre-authorised code flow) and the issuer's back end (admin
 //! API); [`claims`], [`proof`], [`sdjwt`] and [`status`] decide and produce what is issued, signed
-//! with [`keys`]; [`store`] keeps every single-use secret and issued status in SQLite or
-//! PostgreSQL, changing each in one atomic statement so several instances can share a database.
+//! with [`keys`]; [`nonce`] hands out `c_nonce`s that need no storage until they are spent;
+//! [`store`] keeps offers, spent nonces and issued statuses in SQLite or PostgreSQL, changing each
+//! atomically so several instances can share a database.
 
 pub mod claims;
 pub mod compiled;
 pub mod holder;
 pub mod http;
 pub mod keys;
+pub mod nonce;
 pub mod proof;
 pub mod sdjwt;
 pub mod status;
@@ -100,6 +102,8 @@ pub struct Issuer {
     pub key: IssuerKey,
     pub settings: Settings,
     pub clock: Clock,
+    /// Makes and checks `c_nonce`s (keyed by `key`).
+    pub nonces: nonce::Nonces,
     /// The status list new credentials go to; moves on when a list is full.
     current_list: AtomicI64,
 }
@@ -115,6 +119,7 @@ impl Issuer {
         Arc::new(Issuer {
             compiled,
             store,
+            nonces: nonce::Nonces::new(&key),
             key,
             settings,
             clock,
@@ -141,11 +146,14 @@ impl Issuer {
     }
 }
 
-/// How often expired nonces are swept from the store.
+/// How often the store forgets spent nonces that have expired.
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long past its expiry a spent nonce is remembered: instances whose clocks differ by less
+/// than this cannot accept it again.
+pub const SPENT_NONCE_GRACE: i64 = 300;
 
-/// Serves the issuer on `listener` until Ctrl-C or SIGTERM, finishing requests in flight; sweeps
-/// expired nonces in the background.
+/// Serves the issuer on `listener` until Ctrl-C or SIGTERM, finishing requests in flight; forgets
+/// expired spent nonces in the background.
 pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> std::io::Result<()> {
     let sweeper = {
         let issuer = issuer.clone();
@@ -153,10 +161,11 @@ pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> st
             let mut interval = tokio::time::interval(SWEEP_INTERVAL);
             loop {
                 interval.tick().await;
-                match issuer.store.sweep(issuer.clock.now()).await {
+                let before = issuer.clock.now() - SPENT_NONCE_GRACE;
+                match issuer.store.sweep(before).await {
                     Ok(0) => {}
-                    Ok(removed) => tracing::debug!(removed, "swept expired nonces"),
-                    Err(error) => tracing::warn!(%error, "sweeping expired nonces failed"),
+                    Ok(removed) => tracing::debug!(removed, "forgot expired spent nonces"),
+                    Err(error) => tracing::warn!(%error, "forgetting expired spent nonces failed"),
                 }
             }
         })

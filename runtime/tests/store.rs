@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use support::SqliteFile;
 use tokio::sync::Barrier;
-use trustc_runtime::store::{Backend, NewOffer, OfferState, StatusEntry, Store};
+use trustc_runtime::store::{Backend, Issue, Issued, NewOffer, OfferState, StatusEntry, Store};
 
 const T0: i64 = 1_700_000_000;
 
@@ -31,13 +31,38 @@ async fn connect(url: &str) -> Store {
         .unwrap_or_else(|e| panic!("connect {url}: {e}"))
 }
 
-/// Creates, redeems (token `token-<id>`) and issues an offer.
-async fn issue_one(
+/// Issues offer `id` at `now` with `nonce` (valid for a minute), a status entry from list 1 of
+/// 4096 when `revocable`.
+async fn issue(store: &Store, id: &str, now: i64, nonce: &str, revocable: bool) -> Issued {
+    issue_in(store, id, now, nonce, revocable, 1, 4096).await
+}
+
+async fn issue_in(
     store: &Store,
     id: &str,
+    now: i64,
+    nonce: &str,
+    revocable: bool,
     list_id: i64,
     list_size: i64,
-) -> Option<Option<StatusEntry>> {
+) -> Issued {
+    store
+        .issue(&Issue {
+            offer_id: id,
+            now,
+            nonce,
+            nonce_expires_at: now + 60,
+            revocable,
+            list_id,
+            list_size,
+        })
+        .await
+        .unwrap()
+}
+
+/// Creates, redeems (token `token-<id>`) and issues an offer (nonce `nonce-<id>`); its status
+/// entry.
+async fn issue_one(store: &Store, id: &str, list_id: i64, list_size: i64) -> StatusEntry {
     store
         .create_offer(&new_offer(id, None, T0, T0 + 600))
         .await
@@ -48,10 +73,20 @@ async fn issue_one(
             .await
             .unwrap()
     );
-    store
-        .issue(id, T0 + 1, list_id, list_size, true)
-        .await
-        .unwrap()
+    match issue_in(
+        store,
+        id,
+        T0 + 1,
+        &format!("nonce-{id}"),
+        true,
+        list_id,
+        list_size,
+    )
+    .await
+    {
+        Issued::Issued(Some(entry)) => entry,
+        other => panic!("offer {id}: {other:?}"),
+    }
 }
 
 /// One test per backend for each scenario `async fn name(store: Store)`.
@@ -125,15 +160,17 @@ macro_rules! on_two_instances {
 on_every_backend!(
     offer_lifecycle,
     tx_code_attempts_lock_the_offer,
-    nonces_are_single_use_and_expire,
+    spent_nonces_are_refused,
     random_indices_are_unique_and_in_range,
     full_lists_move_on_to_the_next_list,
-    sweep_removes_expired_nonces_only,
+    sweep_forgets_expired_spent_nonces_only,
+    a_failing_write_leaves_the_others_of_its_batch,
+    closed_stores_refuse_work,
 );
 
 on_two_instances!(
     race_redeem,
-    race_consume_nonce,
+    race_spend_nonce,
     race_issue,
     race_wrong_tx_codes,
 );
@@ -245,24 +282,21 @@ async fn offer_lifecycle(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        store.issue("o3", T0 + 2, 1, 4096, true).await.unwrap(),
-        None,
+        issue(&store, "o3", T0 + 2, "n-o3", true).await,
+        Issued::NotRedeemed,
         "an offer that was not redeemed"
     );
     assert_eq!(store.statuses_of_offer("o3").await.unwrap(), vec![]);
-    let entry = store
-        .issue("o1", T0 + 2, 1, 4096, true)
-        .await
-        .unwrap()
-        .expect("the redeemed offer is issued")
-        .expect("a revocable credential gets a status entry");
+    let Issued::Issued(Some(entry)) = issue(&store, "o1", T0 + 2, "n-o1", true).await else {
+        panic!("the redeemed offer is issued, with a status entry (it is revocable)");
+    };
     assert_eq!(entry.list_id, 1);
     assert!((0..4096).contains(&entry.idx));
     assert!(!entry.revoked);
     assert_eq!(entry.issued_at, T0 + 2);
     assert_eq!(
-        store.issue("o1", T0 + 3, 1, 4096, true).await.unwrap(),
-        None
+        issue(&store, "o1", T0 + 3, "n-o1-again", true).await,
+        Issued::NotRedeemed
     );
     let issued = store.offer("o1").await.unwrap().unwrap();
     assert_eq!(issued.state, OfferState::Issued);
@@ -273,8 +307,8 @@ async fn offer_lifecycle(store: Store) {
 
     // Without revocation: issued, no status entry.
     assert_eq!(
-        store.issue("o2", T0 + 2, 1, 4096, false).await.unwrap(),
-        Some(None)
+        issue(&store, "o2", T0 + 2, "n-o2", false).await,
+        Issued::Issued(None)
     );
     assert_eq!(store.statuses_of_offer("o2").await.unwrap(), vec![]);
     assert_eq!(
@@ -325,8 +359,8 @@ async fn offer_lifecycle(store: Store) {
             .unwrap()
     );
     assert_eq!(
-        store.issue("o3", T0 + 21, 1, 4096, true).await.unwrap(),
-        None
+        issue(&store, "o3", T0 + 21, "n-o3-late", true).await,
+        Issued::NotRedeemed
     );
 }
 
@@ -390,24 +424,49 @@ async fn tx_code_attempts_lock_the_offer(store: Store) {
     assert!(unknown.to_string().contains("no such offer"), "{unknown}");
 }
 
-async fn nonces_are_single_use_and_expire(store: Store) {
-    store.create_nonce("n1", T0 + 60).await.unwrap();
-    assert!(store.consume_nonce("n1", T0).await.unwrap());
-    assert!(!store.consume_nonce("n1", T0).await.unwrap(), "replayed");
-
-    store.create_nonce("n2", T0 + 60).await.unwrap();
+/// Redeems a new offer `id` (no transaction code).
+async fn redeemed(store: &Store, id: &str) {
+    store
+        .create_offer(&new_offer(id, None, T0, T0 + 600))
+        .await
+        .unwrap();
     assert!(
-        !store.consume_nonce("n2", T0 + 60).await.unwrap(),
-        "expired"
+        store
+            .redeem(id, &format!("token-{id}"), T0 + 300, T0)
+            .await
+            .unwrap()
     );
-    assert!(store.consume_nonce("n2", T0 + 59).await.unwrap());
+}
 
-    assert!(!store.consume_nonce("unknown", T0).await.unwrap());
-    store.create_nonce("n3", T0 + 60).await.unwrap();
-    assert!(
-        store.create_nonce("n3", T0 + 60).await.is_err(),
-        "duplicate"
+async fn spent_nonces_are_refused(store: Store) {
+    redeemed(&store, "a").await;
+    redeemed(&store, "b").await;
+    assert!(matches!(
+        issue(&store, "a", T0 + 1, "n", true).await,
+        Issued::Issued(Some(_))
+    ));
+    // The nonce is spent: another offer cannot be issued with it, and nothing changes.
+    assert_eq!(
+        issue(&store, "b", T0 + 1, "n", true).await,
+        Issued::NonceSpent
     );
+    let b = store.offer("b").await.unwrap().unwrap();
+    assert_eq!((b.state, b.issued_at), (OfferState::Redeemed, None));
+    assert_eq!(store.statuses_of_offer("b").await.unwrap(), vec![]);
+    // An offer that cannot be issued says so first, whatever the nonce.
+    assert_eq!(
+        issue(&store, "a", T0 + 1, "n", true).await,
+        Issued::NotRedeemed
+    );
+    assert_eq!(
+        issue(&store, "unknown", T0 + 1, "m", true).await,
+        Issued::NotRedeemed
+    );
+    // ... and a refused issuance does not spend its nonce.
+    assert!(matches!(
+        issue(&store, "b", T0 + 1, "m", false).await,
+        Issued::Issued(None)
+    ));
 }
 
 async fn random_indices_are_unique_and_in_range(store: Store) {
@@ -421,8 +480,7 @@ async fn random_indices_are_unique_and_in_range(store: Store) {
         tasks.push(tokio::spawn(async move {
             let mut entries = Vec::new();
             for i in (t..OFFERS).step_by(TASKS) {
-                let entry = issue_one(&store, &format!("r{i}"), LIST, SIZE).await;
-                entries.push(entry.unwrap().unwrap());
+                entries.push(issue_one(&store, &format!("r{i}"), LIST, SIZE).await);
             }
             entries
         }));
@@ -453,19 +511,13 @@ async fn random_indices_are_unique_and_in_range(store: Store) {
 async fn full_lists_move_on_to_the_next_list(store: Store) {
     // Lists of one entry: each issuance fills a list, the next one moves on.
     for (n, expected_list) in [(0, 7), (1, 8), (2, 9)] {
-        let entry = issue_one(&store, &format!("one{n}"), 7, 1)
-            .await
-            .unwrap()
-            .unwrap();
+        let entry = issue_one(&store, &format!("one{n}"), 7, 1).await;
         assert_eq!((entry.list_id, entry.idx), (expected_list, 0));
     }
     // Lists of two entries: never more than two per list, all indices below two.
     let mut per_list: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for n in 0..6 {
-        let entry = issue_one(&store, &format!("two{n}"), 20, 2)
-            .await
-            .unwrap()
-            .unwrap();
+        let entry = issue_one(&store, &format!("two{n}"), 20, 2).await;
         assert!(
             entry.list_id >= 20 && (0..2).contains(&entry.idx),
             "{entry:?}"
@@ -482,29 +534,101 @@ async fn full_lists_move_on_to_the_next_list(store: Store) {
     assert_eq!(entries.len(), 1);
     assert_eq!(store.revoked_indices(8).await.unwrap(), (true, vec![0]));
     assert_eq!(store.revoked_indices(7).await.unwrap(), (true, vec![]));
-    assert!(
-        store.issue("x", T0, 1, 0, true).await.is_err(),
-        "a list size of zero"
-    );
+    let zero = store
+        .issue(&Issue {
+            offer_id: "x",
+            now: T0,
+            nonce: "n",
+            nonce_expires_at: T0 + 60,
+            revocable: true,
+            list_id: 1,
+            list_size: 0,
+        })
+        .await
+        .unwrap_err();
+    assert!(zero.to_string().contains("must be positive"), "{zero}");
 }
 
-async fn sweep_removes_expired_nonces_only(store: Store) {
-    store.create_nonce("a", T0 + 100).await.unwrap();
-    store.create_nonce("b", T0 + 200).await.unwrap();
-    store.create_nonce("c", T0 + 300).await.unwrap();
-    store
-        .create_offer(&new_offer("expired", None, T0, T0 + 150))
-        .await
-        .unwrap();
+async fn sweep_forgets_expired_spent_nonces_only(store: Store) {
+    // Nonces spent at T0 + 40, + 140 and + 240, each valid for 60 s.
+    for (n, at) in [("a", 40), ("b", 140), ("c", 240)] {
+        redeemed(&store, n).await;
+        assert!(matches!(
+            issue(&store, n, T0 + at, n, true).await,
+            Issued::Issued(_)
+        ));
+    }
     assert_eq!(store.sweep(T0 + 99).await.unwrap(), 0);
     assert_eq!(store.sweep(T0 + 200).await.unwrap(), 2);
     assert_eq!(store.sweep(T0 + 200).await.unwrap(), 0);
-    assert!(!store.consume_nonce("b", T0).await.unwrap(), "swept");
-    assert!(store.consume_nonce("c", T0 + 250).await.unwrap());
-    assert!(
-        store.offer("expired").await.unwrap().is_some(),
+    // `b` is forgotten (refused by its expiry from now on), `c` still remembered.
+    redeemed(&store, "d").await;
+    assert_eq!(
+        issue(&store, "d", T0 + 250, "c", true).await,
+        Issued::NonceSpent
+    );
+    assert!(matches!(
+        issue(&store, "d", T0 + 250, "b", true).await,
+        Issued::Issued(_)
+    ));
+    assert_eq!(
+        store.offer("a").await.unwrap().unwrap().state,
+        OfferState::Issued,
         "offers are kept"
     );
+}
+
+/// Many writes at once share the writer's transactions; the ones that fail (an id already
+/// stored) are rolled back alone.
+async fn a_failing_write_leaves_the_others_of_its_batch(store: Store) {
+    store
+        .create_offer(&new_offer("taken", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = if i % 8 == 0 {
+                "taken".to_string()
+            } else {
+                format!("w{i}")
+            };
+            let mut offer = new_offer(&id, None, T0, T0 + 300);
+            offer.pre_authorized_code = format!("code-{i}");
+            (id, store.create_offer(&offer).await)
+        }));
+    }
+    for task in tasks {
+        let (id, result) = task.await.unwrap();
+        if id == "taken" {
+            let e = result.unwrap_err();
+            assert!(e.to_string().contains("create offer `taken`"), "{e}");
+        } else {
+            result.unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert!(store.offer(&id).await.unwrap().is_some(), "{id}");
+        }
+    }
+    let taken = store.offer("taken").await.unwrap().unwrap();
+    assert_eq!(taken.pre_authorized_code, "code-taken");
+}
+
+async fn closed_stores_refuse_work(store: Store) {
+    store
+        .create_offer(&new_offer("o", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    let other = store.clone();
+    store.close().await;
+    let e = other
+        .create_offer(&new_offer("p", None, T0, T0 + 300))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("cannot create offer `p` in"),
+        "{e}"
+    );
+    assert!(other.offer("o").await.is_err());
 }
 
 /// Runs `f(store, i)` in 32 tasks started together, alternating between the two stores.
@@ -560,47 +684,78 @@ async fn race_redeem(a: Store, b: Store) {
     }
 }
 
-async fn race_consume_nonce(a: Store, b: Store) {
-    for round in 0..5 {
+/// 32 issuances of different offers with one nonce: one is issued, the others refused with
+/// nothing changed.
+async fn race_spend_nonce(a: Store, b: Store) {
+    for round in 0..3 {
+        for i in 0..32 {
+            redeemed(&a, &format!("r{round}-{i}")).await;
+        }
         let nonce = format!("nonce-{round}");
-        b.create_nonce(&nonce, T0 + 60).await.unwrap();
-        let results = race(&a, &b, |store, _| {
+        let results = race(&a, &b, |store, i| {
             let nonce = nonce.clone();
-            async move { store.consume_nonce(&nonce, T0).await.unwrap() }
+            async move {
+                let id = format!("r{round}-{i}");
+                (id.clone(), issue(&store, &id, T0 + 1, &nonce, true).await)
+            }
         })
         .await;
-        assert_eq!(
-            results.iter().filter(|&&won| won).count(),
-            1,
-            "round {round}"
-        );
+        let winners: Vec<&String> = results
+            .iter()
+            .filter(|(_, r)| matches!(r, Issued::Issued(Some(_))))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        for (id, result) in &results {
+            let state = b.offer(id).await.unwrap().unwrap().state;
+            if id == winners[0] {
+                assert_eq!(state, OfferState::Issued);
+            } else {
+                assert_eq!(*result, Issued::NonceSpent, "round {round}");
+                assert_eq!(state, OfferState::Redeemed, "round {round}: {id}");
+            }
+        }
     }
 }
 
+/// 32 issuances of one offer, each with its own nonce: one is issued; the others' nonces are
+/// left unspent.
 async fn race_issue(a: Store, b: Store) {
     for round in 0..5 {
         let id = format!("o{round}");
-        a.create_offer(&new_offer(&id, None, T0, T0 + 300))
-            .await
-            .unwrap();
-        assert!(
-            a.redeem(&id, &format!("token-{id}"), T0 + 60, T0)
-                .await
-                .unwrap()
-        );
-        let results = race(&a, &b, |store, _| {
+        redeemed(&a, &id).await;
+        let results = race(&a, &b, |store, i| {
             let id = id.clone();
-            async move { store.issue(&id, T0 + 1, 1, 1 << 17, true).await.unwrap() }
+            async move { issue(&store, &id, T0 + 1, &format!("n{round}-{i}"), true).await }
         })
         .await;
-        let issued: Vec<StatusEntry> = results.iter().flatten().flatten().copied().collect();
+        let issued: Vec<StatusEntry> = results
+            .iter()
+            .filter_map(|r| match r {
+                Issued::Issued(entry) => *entry,
+                _ => None,
+            })
+            .collect();
         assert_eq!(issued.len(), 1, "round {round}: {results:?}");
-        assert_eq!(results.iter().filter(|r| r.is_some()).count(), 1);
+        let losers: Vec<usize> = (0..results.len())
+            .filter(|&i| results[i] == Issued::NotRedeemed)
+            .collect();
+        assert_eq!(
+            losers.len(),
+            results.len() - 1,
+            "round {round}: {results:?}"
+        );
         assert_eq!(a.statuses_of_offer(&id).await.unwrap(), issued);
         assert_eq!(
             b.offer(&id).await.unwrap().unwrap().state,
             OfferState::Issued
         );
+        let spare = format!("spare{round}");
+        redeemed(&b, &spare).await;
+        assert!(matches!(
+            issue(&b, &spare, T0 + 1, &format!("n{round}-{}", losers[0]), true).await,
+            Issued::Issued(_)
+        ));
     }
 }
 
@@ -751,4 +906,55 @@ async fn connection_errors_say_what_failed() {
             .starts_with("cannot open the database `postgres://u:***@127.0.0.1:99999/db`"),
         "{e}"
     );
+}
+
+/// A file written by the first trustc serve (whose SQLite store was sqlx's, with sqlx's
+/// migration ledger) is migrated in place, its offers kept.
+#[tokio::test]
+async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
+    let db = SqliteFile::new("sqlx-era");
+    {
+        let conn = rusqlite::Connection::open(&db.path).unwrap();
+        conn.execute_batch(include_str!("../migrations/0001_store.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
+             checksum BLOB NOT NULL, execution_time BIGINT NOT NULL); \
+             INSERT INTO _sqlx_migrations VALUES (1, 'store', CURRENT_TIMESTAMP, 1, x'00', 1); \
+             INSERT INTO offers (id, pre_authorized_code, credential, claims, state, created_at, \
+             expires_at) VALUES ('kept', 'code-kept', 'membership_card', '{}', 'offered', 1, 2); \
+             INSERT INTO nonces VALUES ('old', 1);",
+        )
+        .unwrap();
+    }
+    let store = connect(&db.url).await;
+    assert_eq!(
+        store
+            .offer("kept")
+            .await
+            .unwrap()
+            .unwrap()
+            .pre_authorized_code,
+        "code-kept"
+    );
+    redeemed(&store, "o").await;
+    assert!(matches!(
+        issue(&store, "o", T0 + 1, "n", true).await,
+        Issued::Issued(Some(_))
+    ));
+    store.close().await;
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let nonces_table: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'nonces'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(nonces_table, 0, "the table of handed-out nonces is gone");
 }

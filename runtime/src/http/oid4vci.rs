@@ -16,10 +16,11 @@ use sha2::{Digest, Sha256};
 use super::errors::{OAuthError, Problem};
 use super::{no_store_json, random_token};
 use crate::Issuer;
+use crate::nonce::NonceError;
 use crate::proof::{ProofPolicy, verify_proof};
 use crate::sdjwt::{Issuance, issue};
 use crate::status::{INVALID, StatusList, status_list_token};
-use crate::store::OfferState;
+use crate::store::{Issue, Issued, OfferState};
 
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
@@ -233,16 +234,11 @@ pub async fn token(
     })))
 }
 
-/// `POST /nonce`: a fresh single-use `c_nonce` for a key proof.
-pub async fn nonce(State(issuer): State<Arc<Issuer>>) -> Result<Response, OAuthError> {
-    let nonce = random_token();
+/// `POST /nonce`: a fresh single-use `c_nonce` for a key proof. Nothing is stored: the nonce
+/// proves its origin and expiry itself ([`crate::nonce`]) and is recorded only when spent.
+pub async fn nonce(State(issuer): State<Arc<Issuer>>) -> Response {
     let expires_at = issuer.clock.now() + issuer.settings.nonce_lifetime;
-    issuer
-        .store
-        .create_nonce(&nonce, expires_at)
-        .await
-        .map_err(OAuthError::server)?;
-    Ok(no_store_json(json!({"c_nonce": nonce})))
+    no_store_json(json!({"c_nonce": issuer.nonces.issue(expires_at)}))
 }
 
 /// `POST /credential`: checks the access token, the request and the key proof, then issues the
@@ -381,39 +377,52 @@ pub async fn credential(
             "the proof has no `nonce`: get one from the nonce endpoint",
         ));
     };
-    let consumed = issuer
-        .store
-        .consume_nonce(nonce, now)
-        .await
-        .map_err(OAuthError::server)?;
-    if !consumed {
-        return Err(OAuthError::bad_request(
+    let nonce_expires_at = issuer.nonces.check(nonce, now).map_err(|e| {
+        OAuthError::bad_request(
             "invalid_nonce",
-            "the proof's nonce is unknown, expired or already used; get a new one from the nonce endpoint",
-        ));
-    }
+            match e {
+                NonceError::Expired => {
+                    "the proof's nonce has expired; get a new one from the nonce endpoint"
+                }
+                NonceError::Unknown => {
+                    "the proof's nonce was not issued by this issuer; get one from the nonce endpoint"
+                }
+            },
+        )
+    })?;
 
     let claims: Map<String, Value> =
         serde_json::from_str(&offer.claims).map_err(OAuthError::server)?;
     let revocable = credential.kind.revocation == trustc_artifact::Revocation::StatusList;
-    let list_id = issuer.current_list();
-    let status = issuer
+    let issued = issuer
         .store
-        .issue(
-            &offer.id,
+        .issue(&Issue {
+            offer_id: &offer.id,
             now,
-            list_id,
-            issuer.settings.status_list_size,
+            nonce,
+            nonce_expires_at,
             revocable,
-        )
+            list_id: issuer.current_list(),
+            list_size: issuer.settings.status_list_size,
+        })
         .await
-        .map_err(OAuthError::server)?
-        .ok_or_else(|| {
-            OAuthError::bad_request(
+        .map_err(OAuthError::server)?;
+    let status = match issued {
+        Issued::Issued(status) => status,
+        Issued::NonceSpent => {
+            return Err(OAuthError::bad_request(
+                "invalid_nonce",
+                "the proof's nonce was already used; get a new one from the nonce endpoint",
+            ));
+        }
+        // The offer changed since it was read: another request issued it, or it was revoked.
+        Issued::NotRedeemed => {
+            return Err(OAuthError::bad_request(
                 "credential_request_denied",
-                "this access token already obtained its credential",
-            )
-        })?;
+                "this access token already obtained its credential, or the offer was withdrawn",
+            ));
+        }
+    };
     let status_uri = status.as_ref().map(|entry| {
         issuer.list_used(entry.list_id);
         (entry.idx as u64, issuer.status_list_uri(entry.list_id))

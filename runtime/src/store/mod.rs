@@ -1,0 +1,547 @@
+//! The issuer's store: offers, access-token hashes, spent nonces and status-list entries, in
+//! SQLite (the default: one file, created on first start) or PostgreSQL (several instances behind
+//! a load balancer sharing state). One API, two backends, each built the way its database is
+//! fastest:
+//!
+//! - [`sqlite`]: in-process (rusqlite). Reads run on the caller's thread on a small pool of
+//!   read-only connections (WAL readers never wait for the writer). Every change is a job for ONE
+//!   writer thread, which runs all the jobs waiting into one transaction, each in its own
+//!   savepoint, and commits once (group commit): one lock, one commit and one thread hand-off for
+//!   a whole batch instead of for every statement.
+//! - [`postgres`]: sqlx pool; every change is one statement (the credential issuance one statement
+//!   with data-modifying CTEs), so a request costs as few round trips as possible.
+//!
+//! Every state change is atomic and guarded (`UPDATE … WHERE state = 'offered' AND …`, a primary
+//! key on spent nonces), so any number of `Store`s — in one process or in several replicas — can
+//! share a database: exactly one caller redeems a code, spends a nonce or issues an offer. The
+//! decisions that do not depend on the database (which status index to try next, how a token is
+//! hashed) are made here, once, for both backends; `runtime/tests/store.rs` runs the same
+//! scenarios on both.
+//!
+//! Migrations (`runtime/migrations`, embedded, the same SQL for both) run on connect: PostgreSQL
+//! serialises concurrent migrators with an advisory lock, SQLite with its write lock.
+
+/// The columns of an [`Offer`], in the order the backends' row readers expect them.
+macro_rules! offer_columns {
+    () => {
+        "id, pre_authorized_code, tx_code, credential, claims, state, tx_attempts, created_at, \
+         expires_at, redeemed_at, token_expires_at, issued_at, revoked_at"
+    };
+}
+
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::migrate::Migrator;
+
+/// Size of the PostgreSQL pool.
+pub const POSTGRES_CONNECTIONS: u32 = 16;
+/// Idle read connections an SQLite file keeps open (more are opened while needed).
+pub const SQLITE_IDLE_READERS: usize = 8;
+/// How often an SQLite file's WAL is checkpointed (in the background).
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+/// The most jobs the SQLite writer commits in one transaction.
+pub const SQLITE_MAX_BATCH: usize = 256;
+/// Random indices tried in one status list before moving on to the next list.
+pub const INDEX_ATTEMPTS_PER_LIST: u32 = 16;
+
+/// The schema, for both backends.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+// `migrate!` embeds the migrations at compile time but does not tell cargo to rebuild when they
+// change (build.rs prints `cargo:rerun-if-changed=migrations`); including the files makes cargo
+// track them too.
+const _: [&str; 2] = [
+    include_str!("../../migrations/0001_store.sql"),
+    include_str!("../../migrations/0002_spent_nonces.sql"),
+];
+
+/// A failed store operation; the message says what failed and why.
+#[derive(Debug, Clone)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where an offer is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OfferState {
+    /// Created; the pre-authorised code can be redeemed.
+    Offered,
+    /// The code was exchanged for an access token.
+    Redeemed,
+    /// The credential was issued.
+    Issued,
+    /// Revoked by the administrator (with every status entry it issued).
+    Revoked,
+    /// Too many wrong transaction codes: the code can no longer be redeemed.
+    Locked,
+}
+
+impl OfferState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferState::Offered => "offered",
+            OfferState::Redeemed => "redeemed",
+            OfferState::Issued => "issued",
+            OfferState::Revoked => "revoked",
+            OfferState::Locked => "locked",
+        }
+    }
+}
+
+impl fmt::Display for OfferState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OfferState {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "offered" => OfferState::Offered,
+            "redeemed" => OfferState::Redeemed,
+            "issued" => OfferState::Issued,
+            "revoked" => OfferState::Revoked,
+            "locked" => OfferState::Locked,
+            other => return Err(StoreError(format!("unknown offer state `{other}`"))),
+        })
+    }
+}
+
+/// An offer to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOffer {
+    pub id: String,
+    pub pre_authorized_code: String,
+    pub tx_code: Option<String>,
+    /// The credential configuration id.
+    pub credential: String,
+    /// The claims to issue, JSON text.
+    pub claims: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A stored offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub id: String,
+    pub pre_authorized_code: String,
+    pub tx_code: Option<String>,
+    pub credential: String,
+    pub claims: String,
+    pub state: OfferState,
+    pub tx_attempts: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+    pub token_expires_at: Option<i64>,
+    pub issued_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// The status-list entry of one issued credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StatusEntry {
+    pub list_id: i64,
+    pub idx: i64,
+    pub revoked: bool,
+    pub issued_at: i64,
+}
+
+/// One credential issuance, for [`Store::issue`].
+#[derive(Clone, Copy, Debug)]
+pub struct Issue<'a> {
+    /// The offer, which must be `redeemed`.
+    pub offer_id: &'a str,
+    pub now: i64,
+    /// The `c_nonce` of the key proof, spent by this issuance, and when it expires (it is
+    /// remembered as spent until [`Store::sweep`] forgets it after that).
+    pub nonce: &'a str,
+    pub nonce_expires_at: i64,
+    /// Whether the credential gets a status-list entry, drawn at random from list `list_id`
+    /// (`[0, list_size)`), or from the next lists when that one is crowded.
+    pub revocable: bool,
+    pub list_id: i64,
+    pub list_size: i64,
+}
+
+/// What [`Store::issue`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Issued {
+    /// The offer is now `issued`, the nonce spent; the credential's status entry, if revocable.
+    Issued(Option<StatusEntry>),
+    /// Nothing changed: the offer is not `redeemed` (unknown, issued already, revoked).
+    NotRedeemed,
+    /// Nothing changed: the nonce was spent before.
+    NonceSpent,
+}
+
+/// The issuer's store. Cheap to clone (connections and the writer are shared).
+#[derive(Clone)]
+pub struct Store {
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Sqlite(Arc<sqlite::SqliteStore>),
+    Postgres(postgres::PgStore),
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .field("url", &self.url())
+            .finish()
+    }
+}
+
+/// Calls the same method on whichever backend the store has.
+macro_rules! on_backend {
+    ($store:expr, $method:ident($($arg:expr),*)) => {
+        match &$store.inner {
+            Inner::Sqlite(db) => db.$method($($arg),*).await,
+            Inner::Postgres(db) => db.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database and runs the migrations. Accepts `sqlite:path` and `sqlite://path` (the
+    /// file is created when missing unless the URL sets `mode=ro` or `mode=rw`),
+    /// `sqlite::memory:` (or `mode=memory`), `postgres://...` and `postgresql://...`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let inner = match classify(url)? {
+            Target::Sqlite(target) => Inner::Sqlite(Arc::new(
+                sqlite::SqliteStore::open(target, redact(url)).await?,
+            )),
+            Target::Postgres => Inner::Postgres(postgres::PgStore::open(url, redact(url)).await?),
+        };
+        Ok(Store { inner })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            Inner::Sqlite(_) => Backend::Sqlite,
+            Inner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The database URL with any password hidden.
+    pub fn url(&self) -> &str {
+        match &self.inner {
+            Inner::Sqlite(db) => db.url(),
+            Inner::Postgres(db) => db.url(),
+        }
+    }
+
+    /// Finishes the writes in flight and closes the connections. Other clones of this `Store`
+    /// fail afterwards.
+    pub async fn close(&self) {
+        on_backend!(self, close())
+    }
+
+    /// Checks that the database answers (health endpoint).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, ping())
+    }
+
+    /// Stores a new offer (`offered`). An id or code already stored is an error.
+    pub async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
+        on_backend!(self, create_offer(offer))
+    }
+
+    pub async fn offer(&self, id: &str) -> Result<Option<Offer>, StoreError> {
+        on_backend!(self, offer(id))
+    }
+
+    pub async fn offer_by_code(
+        &self,
+        pre_authorized_code: &str,
+    ) -> Result<Option<Offer>, StoreError> {
+        on_backend!(self, offer_by_code(pre_authorized_code))
+    }
+
+    /// Counts one wrong transaction code, in one statement; when the count reaches `cap` an
+    /// offer still `offered` becomes `locked` in that same statement. Returns the attempts so far
+    /// and whether the offer is locked. An unknown offer is an error.
+    pub async fn record_wrong_tx_code(
+        &self,
+        id: &str,
+        cap: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        on_backend!(self, record_wrong_tx_code(id, cap))?.ok_or_else(|| {
+            StoreError(format!(
+                "cannot count a wrong transaction code for offer `{id}`: no such offer"
+            ))
+        })
+    }
+
+    /// `offered` → `redeemed` in one statement guarded by `state = 'offered' AND expires_at >
+    /// now`, storing the SHA-256 (hex) of the access token and its expiry. `true` only for the
+    /// single caller that redeemed it.
+    pub async fn redeem(
+        &self,
+        id: &str,
+        access_token: &str,
+        token_expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let hash = token_hash(access_token);
+        on_backend!(self, redeem(id, &hash, token_expires_at, now))
+    }
+
+    /// The offer this access token was issued for, while the token has not expired
+    /// (`token_expires_at > now`), whatever the offer's state.
+    pub async fn offer_by_access_token(
+        &self,
+        access_token: &str,
+        now: i64,
+    ) -> Result<Option<Offer>, StoreError> {
+        let hash = token_hash(access_token);
+        on_backend!(self, offer_by_access_token(&hash, now))
+    }
+
+    /// Issues a `redeemed` offer, atomically: `redeemed` → `issued`, the nonce recorded as spent
+    /// and (when revocable) a status-list entry with a random index that no other credential has
+    /// — all of it or nothing. See [`Issued`] for the refusals. The index is drawn from
+    /// [`status_index_candidates`].
+    pub async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
+        if issue.revocable && issue.list_size < 1 {
+            return Err(StoreError(format!(
+                "cannot issue offer `{}`: the status list size must be positive (got {})",
+                issue.offer_id, issue.list_size
+            )));
+        }
+        on_backend!(self, issue(issue))
+    }
+
+    /// Revokes the offer (any state but `revoked` → `revoked`, `revoked_at = now`) and every
+    /// status entry it issued, in one transaction. `None` when there is no such offer; otherwise
+    /// its entries (revoking again changes nothing and returns the same entries).
+    pub async fn revoke_offer(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<StatusEntry>>, StoreError> {
+        on_backend!(self, revoke_offer(id, now))
+    }
+
+    /// The status entries an offer issued (none for an unknown offer), by list and index.
+    pub async fn statuses_of_offer(&self, id: &str) -> Result<Vec<StatusEntry>, StoreError> {
+        on_backend!(self, statuses_of_offer(id))
+    }
+
+    /// Whether list `list_id` exists (has any entry), and its revoked indices in ascending order.
+    pub async fn revoked_indices(&self, list_id: i64) -> Result<(bool, Vec<i64>), StoreError> {
+        on_backend!(self, revoked_indices(list_id))
+    }
+
+    /// Forgets the spent nonces that expired at or before `before` (they are refused by their
+    /// expiry from then on); returns how many. Offers are kept.
+    pub async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
+        on_backend!(self, sweep(before))
+    }
+}
+
+/// Where [`Store::connect`] goes.
+enum Target {
+    Sqlite(sqlite::Target),
+    Postgres,
+}
+
+fn classify(url: &str) -> Result<Target, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres);
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        return sqlite::Target::parse(rest)
+            .map(Target::Sqlite)
+            .map_err(|why| StoreError(format!("cannot open the database `{url}`: {why}")));
+    }
+    Err(StoreError(format!(
+        "cannot open the database `{}`: unsupported URL (expected sqlite:PATH, sqlite::memory: or \
+         postgres://...)",
+        redact(url)
+    )))
+}
+
+/// The URL with its password (if any) replaced by `***`; works on URLs that do not parse.
+fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let authority_start = scheme_end + 3;
+    let authority_end = url[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority_start + i);
+    let authority = &url[authority_start..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_owned();
+    };
+    format!(
+        "{}***{}",
+        &url[..authority_start + colon + 1],
+        &url[authority_start + at..]
+    )
+}
+
+/// `cannot <what> in `<url>`: <why>`.
+fn failed(url: &str, what: &str, why: impl fmt::Display) -> StoreError {
+    StoreError(format!("cannot {what} in `{url}`: {why}"))
+}
+
+/// The SHA-256 (hex) under which an access token is stored.
+fn token_hash(token: &str) -> String {
+    use std::fmt::Write;
+    let digest = Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// The `(list, index)` slots an issuance tries, in order, for its status entry:
+/// [`INDEX_ATTEMPTS_PER_LIST`] random indices in `[0, list_size)` of list `list_id`, then as many
+/// in the next list, and so on (a crowded list is left behind instead of being searched).
+pub fn status_index_candidates(list_id: i64, list_size: i64) -> impl Iterator<Item = (i64, i64)> {
+    let size = list_size.max(1);
+    (list_id..=i64::MAX).flat_map(move |list| {
+        (0..INDEX_ATTEMPTS_PER_LIST).map(move |_| (list, rand::thread_rng().gen_range(0..size)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let sqlite = |url: &str| match classify(url) {
+            Ok(Target::Sqlite(target)) => target,
+            _ => panic!("{url} is an SQLite URL"),
+        };
+        assert_eq!(sqlite("sqlite::memory:"), sqlite::Target::Memory);
+        assert_eq!(sqlite("sqlite://:memory:"), sqlite::Target::Memory);
+        assert_eq!(sqlite("sqlite:x?mode=memory"), sqlite::Target::Memory);
+        assert_eq!(
+            sqlite("sqlite:x.db"),
+            sqlite::Target::File {
+                path: "x.db".into(),
+                create: true,
+            }
+        );
+        assert_eq!(
+            sqlite("sqlite:///var/lib/trustc/x.db?mode=rw"),
+            sqlite::Target::File {
+                path: "/var/lib/trustc/x.db".into(),
+                create: false,
+            }
+        );
+        assert!(matches!(
+            classify("postgresql://h/db"),
+            Ok(Target::Postgres)
+        ));
+        for (url, why) in [
+            ("sqlite:", "names no file"),
+            ("sqlite:x.db?cache=shared", "`cache=shared`"),
+            ("sqlite:x.db?mode=rwx", "`mode=rwx`"),
+            ("sqlite:x.db?mode=ro", "writes"),
+        ] {
+            let Err(e) = classify(url) else {
+                panic!("{url} is refused")
+            };
+            assert!(
+                e.0.starts_with(&format!("cannot open the database `{url}`:")) && e.0.contains(why),
+                "{e}"
+            );
+        }
+        let Err(e) = classify("mysql://u:secret@h/db") else {
+            panic!()
+        };
+        assert!(
+            e.0.contains("mysql://u:***@h/db") && !e.0.contains("secret"),
+            "{e}"
+        );
+        assert_eq!(
+            redact("postgres://u:p@ss@h:1/db?x=@"),
+            "postgres://u:***@h:1/db?x=@"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for state in [
+            OfferState::Offered,
+            OfferState::Redeemed,
+            OfferState::Issued,
+            OfferState::Revoked,
+            OfferState::Locked,
+        ] {
+            assert_eq!(state.as_str().parse::<OfferState>().unwrap(), state);
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                format!("\"{state}\"")
+            );
+        }
+        assert!("used".parse::<OfferState>().is_err());
+    }
+
+    #[test]
+    fn token_hash_is_sha256_hex() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn status_index_candidates_try_each_list_then_move_on() {
+        let tried: Vec<(i64, i64)> = status_index_candidates(7, 4)
+            .take(3 * INDEX_ATTEMPTS_PER_LIST as usize)
+            .collect();
+        let per_list = INDEX_ATTEMPTS_PER_LIST as usize;
+        for (n, (list, idx)) in tried.iter().enumerate() {
+            assert_eq!(*list, 7 + (n / per_list) as i64, "{tried:?}");
+            assert!((0..4).contains(idx), "{tried:?}");
+        }
+        // Random: a list of 4 shows more than one index in 16 draws.
+        let first: std::collections::HashSet<_> =
+            tried[..per_list].iter().map(|(_, i)| *i).collect();
+        assert!(first.len() > 1, "{tried:?}");
+        // The last list ends the sequence instead of overflowing.
+        assert_eq!(status_index_candidates(i64::MAX, 1).count(), per_list);
+    }
+}

@@ -1,0 +1,378 @@
+//! The PostgreSQL backend (sqlx): what several instances behind a load balancer share.
+//!
+//! Each operation is one statement, so it costs one round trip and is atomic on its own; the
+//! credential issuance — offer `redeemed` → `issued`, nonce spent, status entry — is a single
+//! statement of data-modifying CTEs. Concurrency is left to PostgreSQL's row locks and unique
+//! indexes: a second `UPDATE … WHERE state = 'redeemed'` waits for the first and then finds no
+//! row; a second spend of a nonce waits for the first and then violates `spent_nonces_pkey`,
+//! which aborts its whole statement (nothing of it is kept). Only revocation, which is rare and
+//! reads back what it changed, is a transaction of several statements.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
+
+use super::{
+    Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, StatusEntry,
+    StoreError, failed, status_index_candidates,
+};
+
+/// A PostgreSQL database. Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub(super) struct PgStore {
+    pool: PgPool,
+    /// The URL with the password hidden, for messages.
+    url: String,
+}
+
+/// The issuance statement: the offer moves to `issued` only if it is `redeemed`; the nonce and
+/// the status entry are inserted only for an offer that moved (`FROM issued`). `$5`/`$6` are the
+/// status entry's list and index.
+const ISSUE_REVOCABLE: &str = "WITH issued AS (\
+         UPDATE offers SET state = 'issued', issued_at = $2 \
+         WHERE id = $1 AND state = 'redeemed' RETURNING id), \
+     spent AS (INSERT INTO spent_nonces (nonce, expires_at) SELECT $3, $4 FROM issued), \
+     entry AS (INSERT INTO status_entries (list_id, idx, offer_id, revoked, issued_at) \
+         SELECT $5, $6, id, 0, $2 FROM issued) \
+     SELECT count(*) FROM issued";
+/// [`ISSUE_REVOCABLE`] without a status entry.
+const ISSUE_PLAIN: &str = "WITH issued AS (\
+         UPDATE offers SET state = 'issued', issued_at = $2 \
+         WHERE id = $1 AND state = 'redeemed' RETURNING id), \
+     spent AS (INSERT INTO spent_nonces (nonce, expires_at) SELECT $3, $4 FROM issued) \
+     SELECT count(*) FROM issued";
+
+impl PgStore {
+    pub(super) async fn open(url: &str, shown: String) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            // sqlx would ping before every query (a round trip each); ping only connections that
+            // sat idle, the ones a server restart may have broken.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= Duration::from_secs(10) {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(|e| StoreError(format!("cannot open the database `{shown}`: {e}")))?;
+        // sqlx's migrator takes an advisory lock: instances starting together migrate once.
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            StoreError(format!(
+                "cannot run the database migrations on `{shown}`: {e}"
+            ))
+        })?;
+        Ok(PgStore { pool, url: shown })
+    }
+
+    pub(super) fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn failed(&self, what: &str, e: sqlx::Error) -> StoreError {
+        failed(&self.url, what, e)
+    }
+
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.failed("reach the database", e))?;
+        Ok(())
+    }
+
+    pub(super) async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO offers (id, pre_authorized_code, tx_code, credential, claims, state, \
+             tx_attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'offered', 0, $6, $7)",
+        )
+        .bind(&offer.id)
+        .bind(&offer.pre_authorized_code)
+        .bind(offer.tx_code.as_deref())
+        .bind(&offer.credential)
+        .bind(&offer.claims)
+        .bind(offer.created_at)
+        .bind(offer.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed(&format!("create offer `{}`", offer.id), e))?;
+        Ok(())
+    }
+
+    pub(super) async fn offer(&self, id: &str) -> Result<Option<Offer>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            offer_columns!(),
+            " FROM offers WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed(&format!("read offer `{id}`"), e))?;
+        row.as_ref().map(offer_from_row).transpose()
+    }
+
+    pub(super) async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            offer_columns!(),
+            " FROM offers WHERE pre_authorized_code = $1"
+        ))
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed("read an offer by pre-authorized code", e))?;
+        row.as_ref().map(offer_from_row).transpose()
+    }
+
+    pub(super) async fn record_wrong_tx_code(
+        &self,
+        id: &str,
+        cap: i64,
+    ) -> Result<Option<(i64, bool)>, StoreError> {
+        let what = || format!("count a wrong transaction code for offer `{id}`");
+        let row = sqlx::query(
+            "UPDATE offers SET tx_attempts = tx_attempts + 1, state = CASE \
+             WHEN state = 'offered' AND tx_attempts + 1 >= $2 THEN 'locked' ELSE state END \
+             WHERE id = $1 RETURNING tx_attempts, state",
+        )
+        .bind(id)
+        .bind(cap)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let attempts: i64 = row.try_get(0).map_err(|e| self.failed(&what(), e))?;
+        let state: String = row.try_get(1).map_err(|e| self.failed(&what(), e))?;
+        Ok(Some((attempts, state == OfferState::Locked.as_str())))
+    }
+
+    pub(super) async fn redeem(
+        &self,
+        id: &str,
+        token_hash: &str,
+        token_expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE offers SET state = 'redeemed', redeemed_at = $4, access_token_hash = $2, \
+             token_expires_at = $3 WHERE id = $1 AND state = 'offered' AND expires_at > $4",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind(token_expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed(&format!("redeem offer `{id}`"), e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn offer_by_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<Offer>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            offer_columns!(),
+            " FROM offers WHERE access_token_hash = $1 AND token_expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed("read an offer by access token", e))?;
+        row.as_ref().map(offer_from_row).transpose()
+    }
+
+    pub(super) async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
+        let what = || format!("issue offer `{}`", issue.offer_id);
+        let mut candidates = status_index_candidates(issue.list_id, issue.list_size);
+        loop {
+            let slot = if issue.revocable {
+                Some(candidates.next().ok_or_else(|| {
+                    StoreError(format!("cannot {}: no status list has room", what()))
+                })?)
+            } else {
+                None
+            };
+            let query = sqlx::query_scalar::<_, i64>(if slot.is_some() {
+                ISSUE_REVOCABLE
+            } else {
+                ISSUE_PLAIN
+            })
+            .bind(issue.offer_id)
+            .bind(issue.now)
+            .bind(issue.nonce)
+            .bind(issue.nonce_expires_at);
+            let query = match slot {
+                Some((list, idx)) => query.bind(list).bind(idx),
+                None => query,
+            };
+            match query.fetch_one(&self.pool).await {
+                Ok(0) => return Ok(Issued::NotRedeemed),
+                Ok(_) => {
+                    return Ok(Issued::Issued(slot.map(|(list_id, idx)| StatusEntry {
+                        list_id,
+                        idx,
+                        revoked: false,
+                        issued_at: issue.now,
+                    })));
+                }
+                Err(e) if violates(&e, "spent_nonces_pkey") => return Ok(Issued::NonceSpent),
+                // Another credential has that index: nothing was kept, try the next candidate.
+                Err(e) if violates(&e, "status_entries_pkey") => continue,
+                Err(e) => return Err(self.failed(&what(), e)),
+            }
+        }
+    }
+
+    pub(super) async fn revoke_offer(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<StatusEntry>>, StoreError> {
+        let what = || format!("revoke offer `{id}`");
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| self.failed(&what(), e))?;
+        let moved = sqlx::query(
+            "UPDATE offers SET state = 'revoked', revoked_at = $2 WHERE id = $1 AND state <> 'revoked'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        if moved.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT 1 FROM offers WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.failed(&what(), e))?
+                .is_some();
+            if !exists {
+                tx.rollback().await.map_err(|e| self.failed(&what(), e))?;
+                return Ok(None);
+            }
+        }
+        sqlx::query("UPDATE status_entries SET revoked = 1 WHERE offer_id = $1 AND revoked = 0")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.failed(&what(), e))?;
+        let rows = sqlx::query(
+            "SELECT list_id, idx, revoked, issued_at FROM status_entries WHERE offer_id = $1 \
+             ORDER BY list_id, idx",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        tx.commit().await.map_err(|e| self.failed(&what(), e))?;
+        rows.iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+            .map_err(|e| self.failed(&what(), e))
+    }
+
+    pub(super) async fn statuses_of_offer(&self, id: &str) -> Result<Vec<StatusEntry>, StoreError> {
+        let what = || format!("read the status entries of offer `{id}`");
+        let rows = sqlx::query(
+            "SELECT list_id, idx, revoked, issued_at FROM status_entries WHERE offer_id = $1 \
+             ORDER BY list_id, idx",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        rows.iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.failed(&what(), e))
+    }
+
+    pub(super) async fn revoked_indices(
+        &self,
+        list_id: i64,
+    ) -> Result<(bool, Vec<i64>), StoreError> {
+        let what = || format!("read status list {list_id}");
+        let revoked: Vec<i64> = sqlx::query_scalar(
+            "SELECT idx FROM status_entries WHERE list_id = $1 AND revoked = 1 ORDER BY idx",
+        )
+        .bind(list_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        if !revoked.is_empty() {
+            return Ok((true, revoked));
+        }
+        let exists = sqlx::query("SELECT 1 FROM status_entries WHERE list_id = $1 LIMIT 1")
+            .bind(list_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.failed(&what(), e))?
+            .is_some();
+        Ok((exists, revoked))
+    }
+
+    pub(super) async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM spent_nonces WHERE expires_at <= $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.failed("forget expired spent nonces", e))?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Whether `e` is a unique violation of `constraint`.
+fn violates(e: &sqlx::Error, constraint: &str) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation() && d.constraint() == Some(constraint))
+}
+
+fn offer_from_row(row: &PgRow) -> Result<Offer, StoreError> {
+    let decode = |e: sqlx::Error| StoreError(format!("cannot read an offer: {e}"));
+    let state: String = row.try_get(5).map_err(decode)?;
+    Ok(Offer {
+        id: row.try_get(0).map_err(decode)?,
+        pre_authorized_code: row.try_get(1).map_err(decode)?,
+        tx_code: row.try_get(2).map_err(decode)?,
+        credential: row.try_get(3).map_err(decode)?,
+        claims: row.try_get(4).map_err(decode)?,
+        state: state.parse()?,
+        tx_attempts: row.try_get(6).map_err(decode)?,
+        created_at: row.try_get(7).map_err(decode)?,
+        expires_at: row.try_get(8).map_err(decode)?,
+        redeemed_at: row.try_get(9).map_err(decode)?,
+        token_expires_at: row.try_get(10).map_err(decode)?,
+        issued_at: row.try_get(11).map_err(decode)?,
+        revoked_at: row.try_get(12).map_err(decode)?,
+    })
+}
+
+fn entry_from_row(row: &PgRow) -> Result<StatusEntry, sqlx::Error> {
+    Ok(StatusEntry {
+        list_id: row.try_get("list_id")?,
+        idx: row.try_get("idx")?,
+        revoked: row.try_get::<i64, _>("revoked")? != 0,
+        issued_at: row.try_get("issued_at")?,
+    })
+}

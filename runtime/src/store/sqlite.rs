@@ -1,0 +1,801 @@
+//! The SQLite backend: rusqlite in-process, built for many small requests on few cores.
+//!
+//! - **Reads** run on the calling thread, on a pool of read-only (`query_only`) connections. In
+//!   WAL mode a reader never waits for the writer, and a primary-key lookup takes microseconds, so
+//!   no thread hand-off is worth its cost.
+//! - **Writes** are jobs for ONE writer thread that owns the writing connection. It takes every
+//!   job waiting (up to [`SQLITE_MAX_BATCH`]), runs them in one `BEGIN IMMEDIATE` transaction,
+//!   each in its own savepoint (a failing job rolls back only itself), commits once, and then
+//!   answers each caller: a change is reported only once it is committed. Under load this is group
+//!   commit — one lock acquisition, one commit and one wake-up per batch. `BEGIN IMMEDIATE` takes
+//!   SQLite's write lock for the batch, so another process on the same file (a second instance)
+//!   waits for it (`busy_timeout`), and each job's check-then-change is atomic across processes.
+//! - The file is in WAL mode with `synchronous = NORMAL` (a commit survives a crash of the
+//!   process; the last commits before a power loss may not). A background thread checkpoints the
+//!   WAL every [`CHECKPOINT_INTERVAL`] (`PASSIVE`: it never blocks readers or the writer), so the
+//!   writer's commits never stall on a checkpoint's fsync.
+//! - In memory (`sqlite::memory:`) every connection would be its own database, so the writer's
+//!   connection is the only one and reads are jobs too.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError, mpsc};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use tokio::sync::oneshot;
+
+use super::{
+    CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, SQLITE_IDLE_READERS,
+    SQLITE_MAX_BATCH, StatusEntry, StoreError, failed, status_index_candidates,
+};
+
+/// Where an SQLite store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    Memory,
+    File { path: PathBuf, create: bool },
+}
+
+impl Target {
+    /// Parses what follows `sqlite:` in a database URL: `PATH`, `//PATH`, `:memory:`, with an
+    /// optional `?mode=rwc|rw|memory`.
+    pub(super) fn parse(rest: &str) -> Result<Target, String> {
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut mode = "rwc";
+        for param in query.split('&').filter(|p| !p.is_empty()) {
+            match param.split_once('=') {
+                Some(("mode", value @ ("rwc" | "rw" | "memory"))) => mode = value,
+                Some(("mode", "ro")) => {
+                    return Err("`mode=ro`: the issuer writes to its database".into());
+                }
+                _ => {
+                    return Err(format!(
+                        "unsupported SQLite URL parameter `{param}` (the issuer knows `mode=rwc`, \
+                         the default, `mode=rw` and `mode=memory`)"
+                    ));
+                }
+            }
+        }
+        if path == ":memory:" || mode == "memory" {
+            return Ok(Target::Memory);
+        }
+        if path.is_empty() {
+            return Err("the SQLite URL names no file".into());
+        }
+        Ok(Target::File {
+            path: path.into(),
+            create: mode == "rwc",
+        })
+    }
+}
+
+/// A job's result as the writer hands it back: errors as text (the caller adds what it was doing).
+type JobResult<T> = Result<T, String>;
+
+/// A unit of work for the writer thread.
+trait Job: Send {
+    /// Runs the work in its own savepoint of the batch's transaction; a failure rolls back the
+    /// work's changes and nothing else.
+    fn run(&mut self, conn: &Connection);
+    /// Answers the caller once the batch is committed (`Ok`), or failed (`Err`: nothing of the
+    /// batch was kept).
+    fn answer(self: Box<Self>, batch: Result<(), &str>);
+}
+
+struct WriteJob<T, F> {
+    work: Option<F>,
+    result: Option<JobResult<T>>,
+    reply: oneshot::Sender<JobResult<T>>,
+}
+
+impl<T, F> Job for WriteJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) {
+        if let Some(work) = self.work.take() {
+            self.result = Some(in_savepoint(conn, work));
+        }
+    }
+
+    fn answer(self: Box<Self>, batch: Result<(), &str>) {
+        let result = match (self.result, batch) {
+            (Some(Err(own)), _) => Err(own),
+            (_, Err(batch)) => Err(batch.to_owned()),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (None, Ok(())) => Err("the write was lost".into()),
+        };
+        // The caller may have gone away (request cancelled); the change stands either way.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Runs `work` between `SAVEPOINT` and `RELEASE`, rolling its changes back if it fails or panics.
+fn in_savepoint<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> JobResult<T> {
+    statement(conn, "SAVEPOINT job").map_err(|e| e.to_string())?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)));
+    let result = match outcome {
+        Ok(Ok(value)) => match statement(conn, "RELEASE job") {
+            Ok(()) => return Ok(value),
+            Err(e) => e.to_string(),
+        },
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "the write failed unexpectedly (a bug: the writer caught a panic)".into(),
+    };
+    let _ = statement(conn, "ROLLBACK TO job");
+    let _ = statement(conn, "RELEASE job");
+    Err(result)
+}
+
+/// Runs one statement that returns no rows, prepared once per connection.
+fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// The writer thread: takes the waiting jobs, runs them in one transaction, commits, answers.
+/// Ends when every sender is gone (the store is closed or dropped), after the jobs already queued.
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, finished: oneshot::Sender<()>) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(SQLITE_MAX_BATCH);
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while batch.len() < SQLITE_MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = commit_batch(&conn, &mut batch);
+        for job in batch.drain(..) {
+            job.answer(outcome.as_ref().copied().map_err(String::as_str));
+        }
+    }
+    drop(conn);
+    let _ = finished.send(());
+}
+
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    statement(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+    for job in batch.iter_mut() {
+        job.run(conn);
+    }
+    statement(conn, "COMMIT").map_err(|e| {
+        let _ = statement(conn, "ROLLBACK");
+        format!("the commit failed: {e}")
+    })
+}
+
+/// The read connections of a file.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    closed: AtomicBool,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection, String> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err("the store is closed".into());
+        }
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => open_reader(&self.path).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.closed.load(Ordering::Acquire) && idle.len() < SQLITE_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// An SQLite database: the writer thread's queue, the readers and the checkpointer.
+pub(super) struct SqliteStore {
+    /// The URL, for messages.
+    url: String,
+    /// The writer thread's queue; `None` once closed.
+    writer: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    /// Answered when the writer thread has finished (its connection closed).
+    writer_finished: Mutex<Option<oneshot::Receiver<()>>>,
+    /// A file's read connections; `None` in memory (reads go to the writer).
+    readers: Option<Readers>,
+    /// Dropping it stops the checkpointer thread.
+    checkpoints: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+impl SqliteStore {
+    /// Opens (and creates, per `target`) the database, switches a file to WAL, runs the
+    /// migrations and starts the writer (and, for a file, the checkpointer).
+    pub(super) async fn open(target: Target, url: String) -> Result<SqliteStore, StoreError> {
+        let shown = url.clone();
+        tokio::task::spawn_blocking(move || SqliteStore::open_blocking(target, url))
+            .await
+            .map_err(|e| StoreError(format!("cannot open the database `{shown}`: {e}")))?
+    }
+
+    fn open_blocking(target: Target, url: String) -> Result<SqliteStore, StoreError> {
+        let open_failed =
+            |e: rusqlite::Error| StoreError(format!("cannot open the database `{url}`: {e}"));
+        let (conn, readers, checkpoints) = match target {
+            Target::Memory => {
+                let conn = Connection::open_in_memory().map_err(open_failed)?;
+                pragmas(&conn).map_err(open_failed)?;
+                (conn, None, None)
+            }
+            Target::File { path, create } => {
+                let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                if create {
+                    flags |= OpenFlags::SQLITE_OPEN_CREATE;
+                }
+                // The writer first: it creates the file and switches it to WAL before any other
+                // connection opens it.
+                let conn = Connection::open_with_flags(&path, flags).map_err(open_failed)?;
+                pragmas(&conn).map_err(open_failed)?;
+                wal(&conn).map_err(open_failed)?;
+                // Checkpoints run in the background, not in the writer's commits; this is only
+                // a safety net should the checkpointer fall behind.
+                conn.pragma_update(None, "wal_autocheckpoint", 20_000) // pages
+                    .map_err(open_failed)?;
+                let checkpointer = open_reader(&path).map_err(open_failed)?;
+                let (stop, stopped) = mpsc::channel::<()>();
+                let shown = url.clone();
+                std::thread::Builder::new()
+                    .name("trustc-sqlite-checkpoint".into())
+                    .spawn(move || checkpoint_loop(checkpointer, stopped, shown))
+                    .map_err(|e| StoreError(format!("cannot open the database `{url}`: {e}")))?;
+                let readers = Readers {
+                    path,
+                    idle: Mutex::new(Vec::new()),
+                    closed: AtomicBool::new(false),
+                };
+                (conn, Some(readers), Some(stop))
+            }
+        };
+        migrate(&conn).map_err(|e| {
+            StoreError(format!(
+                "cannot run the database migrations on `{url}`: {e}"
+            ))
+        })?;
+        let (jobs, queue) = mpsc::channel();
+        let (finished, writer_finished) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("trustc-sqlite-writer".into())
+            .spawn(move || write_loop(conn, queue, finished))
+            .map_err(|e| StoreError(format!("cannot open the database `{url}`: {e}")))?;
+        Ok(SqliteStore {
+            url,
+            writer: Mutex::new(Some(jobs)),
+            writer_finished: Mutex::new(Some(writer_finished)),
+            readers,
+            checkpoints: Mutex::new(checkpoints),
+        })
+    }
+
+    pub(super) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs `work` on the writer thread, in a savepoint of the next batch; returns once the batch
+    /// is committed.
+    async fn write<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(WriteJob {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        let queued = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|writer| writer.send(job).is_ok());
+        if !queued {
+            return Err(failed(&self.url, &what(), "the store is closed"));
+        }
+        match answer.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(why)) => Err(failed(&self.url, &what(), why)),
+            Err(_) => Err(failed(&self.url, &what(), "the writer stopped")),
+        }
+    }
+
+    /// Runs `work` on a read connection, on this thread (in memory: on the writer).
+    async fn read<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let Some(readers) = &self.readers else {
+            return self.write(what, work).await;
+        };
+        let conn = match readers.take() {
+            Ok(conn) => conn,
+            Err(why) => return Err(failed(&self.url, &what(), why)),
+        };
+        let result = work(&conn);
+        readers.give_back(conn);
+        result.map_err(|e| failed(&self.url, &what(), e))
+    }
+
+    pub(super) async fn close(&self) {
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(writer);
+        self.checkpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(readers) = &self.readers {
+            readers.close();
+        }
+        let finished = self
+            .writer_finished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(finished) = finished {
+            let _ = finished.await;
+        }
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        self.read(
+            || "reach the database".into(),
+            |conn| conn.query_row("SELECT 1", [], |_| Ok(())),
+        )
+        .await
+    }
+
+    pub(super) async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
+        let offer = offer.clone();
+        let id = offer.id.clone();
+        self.write(
+            || format!("create offer `{id}`"),
+            move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO offers (id, pre_authorized_code, tx_code, credential, claims, \
+                     state, tx_attempts, created_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'offered', 0, ?6, ?7)",
+                )?
+                .execute(params![
+                    offer.id,
+                    offer.pre_authorized_code,
+                    offer.tx_code,
+                    offer.credential,
+                    offer.claims,
+                    offer.created_at,
+                    offer.expires_at
+                ])
+                .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn offer(&self, id: &str) -> Result<Option<Offer>, StoreError> {
+        let key = id.to_owned();
+        self.read(
+            || format!("read offer `{id}`"),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    offer_columns!(),
+                    " FROM offers WHERE id = ?1"
+                ))?
+                .query_row([key], offer_from_row)
+                .optional()
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>, StoreError> {
+        let code = code.to_owned();
+        self.read(
+            || "read an offer by pre-authorized code".into(),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    offer_columns!(),
+                    " FROM offers WHERE pre_authorized_code = ?1"
+                ))?
+                .query_row([code], offer_from_row)
+                .optional()
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn record_wrong_tx_code(
+        &self,
+        id: &str,
+        cap: i64,
+    ) -> Result<Option<(i64, bool)>, StoreError> {
+        let key = id.to_owned();
+        self.write(
+            || format!("count a wrong transaction code for offer `{id}`"),
+            move |conn| {
+                conn.prepare_cached(
+                    "UPDATE offers SET tx_attempts = tx_attempts + 1, state = CASE \
+                     WHEN state = 'offered' AND tx_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
+                     WHERE id = ?1 RETURNING tx_attempts, state",
+                )?
+                .query_row(params![key, cap], |row| {
+                    let state: String = row.get(1)?;
+                    Ok((row.get(0)?, state == OfferState::Locked.as_str()))
+                })
+                .optional()
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn redeem(
+        &self,
+        id: &str,
+        token_hash: &str,
+        token_expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (key, hash) = (id.to_owned(), token_hash.to_owned());
+        self.write(
+            || format!("redeem offer `{id}`"),
+            move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE offers SET state = 'redeemed', redeemed_at = ?4, \
+                         access_token_hash = ?2, token_expires_at = ?3 \
+                         WHERE id = ?1 AND state = 'offered' AND expires_at > ?4",
+                    )?
+                    .execute(params![key, hash, token_expires_at, now])?;
+                Ok(changed == 1)
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn offer_by_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<Offer>, StoreError> {
+        let hash = token_hash.to_owned();
+        self.read(
+            || "read an offer by access token".into(),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    offer_columns!(),
+                    " FROM offers WHERE access_token_hash = ?1 AND token_expires_at > ?2"
+                ))?
+                .query_row(params![hash, now], offer_from_row)
+                .optional()
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
+        let (offer_id, nonce) = (issue.offer_id.to_owned(), issue.nonce.to_owned());
+        let Issue {
+            now,
+            nonce_expires_at,
+            revocable,
+            list_id,
+            list_size,
+            ..
+        } = *issue;
+        self.write(
+            || format!("issue offer `{}`", issue.offer_id),
+            move |conn| {
+                // The writer holds the write lock: what these reads find stays true until commit.
+                let state: Option<String> = conn
+                    .prepare_cached("SELECT state FROM offers WHERE id = ?1")?
+                    .query_row([&offer_id], |row| row.get(0))
+                    .optional()?;
+                if state.as_deref() != Some(OfferState::Redeemed.as_str()) {
+                    return Ok(Issued::NotRedeemed);
+                }
+                let spent: bool = conn
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM spent_nonces WHERE nonce = ?1)")?
+                    .query_row([&nonce], |row| row.get(0))?;
+                if spent {
+                    return Ok(Issued::NonceSpent);
+                }
+                conn.prepare_cached(
+                    "UPDATE offers SET state = 'issued', issued_at = ?2 \
+                     WHERE id = ?1 AND state = 'redeemed'",
+                )?
+                .execute(params![offer_id, now])?;
+                conn.prepare_cached(
+                    "INSERT INTO spent_nonces (nonce, expires_at) VALUES (?1, ?2)",
+                )?
+                .execute(params![nonce, nonce_expires_at])?;
+                if !revocable {
+                    return Ok(Issued::Issued(None));
+                }
+                let mut insert = conn.prepare_cached(
+                    "INSERT INTO status_entries (list_id, idx, offer_id, revoked, issued_at) \
+                     VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (list_id, idx) DO NOTHING",
+                )?;
+                for (list, idx) in status_index_candidates(list_id, list_size) {
+                    if insert.execute(params![list, idx, offer_id, now])? == 1 {
+                        return Ok(Issued::Issued(Some(StatusEntry {
+                            list_id: list,
+                            idx,
+                            revoked: false,
+                            issued_at: now,
+                        })));
+                    }
+                }
+                Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                    Some("no status list has room".into()),
+                ))
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn revoke_offer(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<StatusEntry>>, StoreError> {
+        let key = id.to_owned();
+        self.write(
+            || format!("revoke offer `{id}`"),
+            move |conn| {
+                let moved = conn
+                    .prepare_cached(
+                        "UPDATE offers SET state = 'revoked', revoked_at = ?2 \
+                         WHERE id = ?1 AND state <> 'revoked'",
+                    )?
+                    .execute(params![key, now])?;
+                if moved == 0 {
+                    let exists: bool = conn
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM offers WHERE id = ?1)")?
+                        .query_row([&key], |row| row.get(0))?;
+                    if !exists {
+                        return Ok(None);
+                    }
+                }
+                conn.prepare_cached(
+                    "UPDATE status_entries SET revoked = 1 WHERE offer_id = ?1 AND revoked = 0",
+                )?
+                .execute([&key])?;
+                entries_of(conn, &key).map(Some)
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn statuses_of_offer(&self, id: &str) -> Result<Vec<StatusEntry>, StoreError> {
+        let key = id.to_owned();
+        self.read(
+            || format!("read the status entries of offer `{id}`"),
+            move |conn| entries_of(conn, &key),
+        )
+        .await
+    }
+
+    pub(super) async fn revoked_indices(
+        &self,
+        list_id: i64,
+    ) -> Result<(bool, Vec<i64>), StoreError> {
+        self.read(
+            || format!("read status list {list_id}"),
+            move |conn| {
+                let revoked = conn
+                    .prepare_cached(
+                        "SELECT idx FROM status_entries WHERE list_id = ?1 AND revoked = 1 \
+                         ORDER BY idx",
+                    )?
+                    .query_map([list_id], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()?;
+                if !revoked.is_empty() {
+                    return Ok((true, revoked));
+                }
+                let exists: bool = conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM status_entries WHERE list_id = ?1)",
+                    )?
+                    .query_row([list_id], |row| row.get(0))?;
+                Ok((exists, revoked))
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(
+            || "forget expired spent nonces".into(),
+            move |conn| {
+                conn.prepare_cached("DELETE FROM spent_nonces WHERE expires_at <= ?1")?
+                    .execute([before])
+                    .map(|n| n as u64)
+            },
+        )
+        .await
+    }
+}
+
+/// busy_timeout (how long to wait for another connection's lock: 5 s) first, so that the others
+/// wait for a lock instead of failing.
+fn pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+}
+
+/// A read-only connection to the file.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    pragmas(&conn)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
+/// Switches the file to WAL (persistent in the file). Changing the journal mode needs an
+/// exclusive lock that `busy_timeout` does not wait for, so a busy database is retried here.
+fn wal(conn: &Connection) -> rusqlite::Result<()> {
+    let mut attempts = 0;
+    loop {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!(
+                        "SQLite refused the WAL journal (journal_mode is {mode})"
+                    )),
+                ));
+            }
+            Err(e) if attempts < 100 && is_busy(&e) => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Checkpoints the WAL every [`CHECKPOINT_INTERVAL`] until `stop` is dropped. A checkpoint writes
+/// the WAL back into the database file and syncs it; run by the writer at commit (SQLite's
+/// default) it would stall every write for milliseconds.
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>, url: String) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!("cannot checkpoint the WAL of `{url}`: {e}");
+        }
+    }
+}
+
+/// Applies the migrations the file lacks, in one `BEGIN IMMEDIATE` transaction: instances
+/// starting together on a new file wait for each other's write lock, and the one that comes
+/// second finds the schema in place. The version applied is kept in `PRAGMA user_version`.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    if applied(conn)? >= latest {
+        return Ok(());
+    }
+    statement(conn, "BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let current = applied(conn)?;
+        for migration in MIGRATOR
+            .iter()
+            .filter(|m| m.version > current && m.migration_type.is_up_migration())
+        {
+            conn.execute_batch(migration.sql.as_str())?;
+        }
+        conn.pragma_update(None, "user_version", latest.max(current))
+    })();
+    match result {
+        Ok(()) => statement(conn, "COMMIT"),
+        Err(e) => {
+            let _ = statement(conn, "ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// The last migration applied: `user_version`, or for a file an earlier trustc created through
+/// sqlx, the last version in sqlx's ledger.
+fn applied(conn: &Connection) -> rusqlite::Result<i64> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > 0 {
+        return Ok(version);
+    }
+    let has_sqlx_ledger: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' \
+         AND name = '_sqlx_migrations')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_sqlx_ledger {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+        [],
+        |row| row.get(0),
+    )
+}
+
+fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
+    let state: String = row.get(5)?;
+    let state = state.parse::<OfferState>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Offer {
+        id: row.get(0)?,
+        pre_authorized_code: row.get(1)?,
+        tx_code: row.get(2)?,
+        credential: row.get(3)?,
+        claims: row.get(4)?,
+        state,
+        tx_attempts: row.get(6)?,
+        created_at: row.get(7)?,
+        expires_at: row.get(8)?,
+        redeemed_at: row.get(9)?,
+        token_expires_at: row.get(10)?,
+        issued_at: row.get(11)?,
+        revoked_at: row.get(12)?,
+    })
+}
+
+fn entries_of(conn: &Connection, offer_id: &str) -> rusqlite::Result<Vec<StatusEntry>> {
+    conn.prepare_cached(
+        "SELECT list_id, idx, revoked, issued_at FROM status_entries WHERE offer_id = ?1 \
+         ORDER BY list_id, idx",
+    )?
+    .query_map([offer_id], |row| {
+        Ok(StatusEntry {
+            list_id: row.get(0)?,
+            idx: row.get(1)?,
+            revoked: row.get::<_, i64>(2)? != 0,
+            issued_at: row.get(3)?,
+        })
+    })?
+    .collect()
+}
