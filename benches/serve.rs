@@ -70,8 +70,15 @@ fn main() {
         crypto
     );
     println!(
-        "{:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>14}",
-        "backend", "issuances/s", "requests/s", "p50", "p99", "p99 issuance", "vs crypto"
+        "{:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>16}",
+        "backend",
+        "issuances/s",
+        "requests/s",
+        "p50",
+        "p99",
+        "p99 issuance",
+        "vs crypto",
+        "CPU server+load"
     );
     let mut backends: Vec<(&str, Option<String>)> = Vec::new();
     if settings.selected("sqlite") {
@@ -89,21 +96,28 @@ fn main() {
         };
         let server = Server::start(&settings.work, &db);
         let result = runtime.block_on(load(
-            server.addr,
+            &server,
             holders,
             Duration::from_secs(seconds),
             proof_alg,
         ));
         drop(server);
         println!(
-            "{:<10} {:>12.0} {:>10.0} {:>10} {:>10} {:>12} {:>13.0}%",
+            "{:<10} {:>12.0} {:>10.0} {:>10} {:>10} {:>12} {:>9.0}% {:>16}",
             name,
             result.issuances_per_second,
             result.requests_per_second,
             ms(result.request_p50),
             ms(result.request_p99),
             ms(result.issuance_p99),
-            100.0 * result.issuances_per_second / crypto
+            100.0 * result.issuances_per_second / crypto,
+            result
+                .cpu_per_issuance
+                .map_or("-".into(), |(server, load)| format!(
+                    "{:.0}+{:.0} µs",
+                    server.as_secs_f64() * 1e6,
+                    load.as_secs_f64() * 1e6
+                ))
         );
     }
 }
@@ -177,15 +191,38 @@ struct LoadResult {
     request_p50: Duration,
     request_p99: Duration,
     issuance_p99: Duration,
+    /// CPU time per issuance of the server process and of this one (the load generator), where
+    /// the system says (Linux).
+    cpu_per_issuance: Option<(Duration, Duration)>,
+}
+
+/// CPU time (user + system) used so far by the server and by this process.
+fn cpu_times(server: &Server) -> Option<(Duration, Duration)> {
+    // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, after the `(comm)`.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions; getrusage writes into the zeroed struct it is given.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if per_second <= 0 || unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Some((
+        Duration::from_secs_f64(ticks as f64 / per_second as f64),
+        timeval(usage.ru_utime) + timeval(usage.ru_stime),
+    ))
 }
 
 /// Runs `holders` concurrent holders for 2 s of warm-up and then `duration`.
 async fn load(
-    addr: SocketAddr,
+    server: &Server,
     holders: usize,
     duration: Duration,
     proof_alg: &'static str,
 ) -> LoadResult {
+    let addr = server.addr;
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let issued = Arc::new(AtomicU64::new(0));
@@ -212,8 +249,10 @@ async fn load(
     tokio::time::sleep(Duration::from_secs(2)).await;
     measuring.store(true, Ordering::SeqCst);
     let started = Instant::now();
+    let cpu_before = cpu_times(server);
     tokio::time::sleep(duration).await;
     measuring.store(false, Ordering::SeqCst);
+    let cpu_after = cpu_times(server);
     let elapsed = started.elapsed();
     let count = issued.load(Ordering::SeqCst);
     stop.store(true, Ordering::SeqCst);
@@ -238,6 +277,14 @@ async fn load(
         request_p50: percentile(&requests, 0.50),
         request_p99: percentile(&requests, 0.99),
         issuance_p99: percentile(&issuances, 0.99),
+        cpu_per_issuance: cpu_before.zip(cpu_after).filter(|_| count > 0).map(
+            |((server_before, load_before), (server_after, load_after))| {
+                (
+                    (server_after - server_before) / count as u32,
+                    (load_after - load_before) / count as u32,
+                )
+            },
+        ),
     }
 }
 

@@ -1,24 +1,26 @@
 //! The SQLite backend: rusqlite in-process, built for many small requests on few cores.
 //!
-//! - **Reads** run on the calling thread, on a pool of read-only (`query_only`) connections. In
-//!   WAL mode a reader never waits for the writer, and a primary-key lookup takes microseconds, so
-//!   no thread hand-off is worth its cost.
-//! - **Writes** are jobs for ONE writer thread that owns the writing connection. It takes every
-//!   job waiting (up to [`SQLITE_MAX_BATCH`]), runs them in one `BEGIN IMMEDIATE` transaction,
-//!   each in its own savepoint (a failing job rolls back only itself), commits once, and then
-//!   answers each caller: a change is reported only once it is committed. Under load this is group
-//!   commit — one lock acquisition, one commit and one wake-up per batch. `BEGIN IMMEDIATE` takes
-//!   SQLite's write lock for the batch, so another process on the same file (a second instance)
-//!   waits for it (`busy_timeout`), and each job's check-then-change is atomic across processes.
-//! - The file is in WAL mode with `synchronous = NORMAL` (a commit survives a crash of the
-//!   process; the last commits before a power loss may not). A background thread checkpoints the
-//!   WAL every [`CHECKPOINT_INTERVAL`] (`PASSIVE`: it never blocks readers or the writer), so the
-//!   writer's commits never stall on a checkpoint's fsync.
-//! - In memory (`sqlite::memory:`) every connection would be its own database, so the writer's
-//!   connection is the only one and reads are jobs too.
+//! Every operation, read or write, is a job for ONE thread that owns the database connection.
+//! It takes every job waiting (up to [`SQLITE_MAX_BATCH`]), runs them in one `BEGIN IMMEDIATE`
+//! transaction, each in its own savepoint (a failing job rolls back only itself), commits once,
+//! and then answers each caller: nothing is reported before it is committed. Under load this is
+//! group commit — one lock, one commit and one wake-up per batch instead of per statement.
+//!
+//! Reads go there too, rather than to connections of their own: SQLite drops a connection's page
+//! cache whenever another connection has written, so under a steady stream of writes a separate
+//! reader re-reads every page it touches (measured: ~100 µs more CPU per issuance than reading
+//! on the writer, whose cache stays warm). A read then sees the committed state plus the jobs
+//! before it in its batch, and is answered only once that batch is committed.
+//!
+//! `BEGIN IMMEDIATE` takes SQLite's write lock for the batch, so another process on the same file
+//! (a second instance) waits for it (`busy_timeout`), and each job's check-then-change is atomic
+//! across processes. The file is in WAL mode with `synchronous = NORMAL` (a commit survives a
+//! crash of the process; the last commits before a power loss may not). A background thread
+//! checkpoints the WAL every [`CHECKPOINT_INTERVAL`] (`PASSIVE`: it never blocks the writer), so
+//! commits never stall on a checkpoint's fsync. In memory (`sqlite::memory:`) there is no WAL
+//! and no checkpointer.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
@@ -26,8 +28,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
 use super::{
-    CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, SQLITE_IDLE_READERS,
-    SQLITE_MAX_BATCH, StatusEntry, StoreError, failed, status_index_candidates,
+    CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, SQLITE_MAX_BATCH,
+    StatusEntry, StoreError, failed, status_index_candidates,
 };
 
 /// Where an SQLite store lives.
@@ -170,46 +172,7 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Str
     })
 }
 
-/// The read connections of a file.
-struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-    closed: AtomicBool,
-}
-
-impl Readers {
-    fn take(&self) -> Result<Connection, String> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err("the store is closed".into());
-        }
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        match idle {
-            Some(conn) => Ok(conn),
-            None => open_reader(&self.path).map_err(|e| e.to_string()),
-        }
-    }
-
-    fn give_back(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if !self.closed.load(Ordering::Acquire) && idle.len() < SQLITE_IDLE_READERS {
-            idle.push(conn);
-        }
-    }
-
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-    }
-}
-
-/// An SQLite database: the writer thread's queue, the readers and the checkpointer.
+/// An SQLite database: the writer thread's queue and the checkpointer.
 pub(super) struct SqliteStore {
     /// The URL, for messages.
     url: String,
@@ -217,15 +180,13 @@ pub(super) struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     /// Answered when the writer thread has finished (its connection closed).
     writer_finished: Mutex<Option<oneshot::Receiver<()>>>,
-    /// A file's read connections; `None` in memory (reads go to the writer).
-    readers: Option<Readers>,
-    /// Dropping it stops the checkpointer thread.
+    /// Dropping it stops the checkpointer thread (a file only).
     checkpoints: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 impl SqliteStore {
     /// Opens (and creates, per `target`) the database, switches a file to WAL, runs the
-    /// migrations and starts the writer (and, for a file, the checkpointer).
+    /// migrations and starts the writer thread (and, for a file, the checkpointer).
     pub(super) async fn open(target: Target, url: String) -> Result<SqliteStore, StoreError> {
         let shown = url.clone();
         tokio::task::spawn_blocking(move || SqliteStore::open_blocking(target, url))
@@ -236,11 +197,11 @@ impl SqliteStore {
     fn open_blocking(target: Target, url: String) -> Result<SqliteStore, StoreError> {
         let open_failed =
             |e: rusqlite::Error| StoreError(format!("cannot open the database `{url}`: {e}"));
-        let (conn, readers, checkpoints) = match target {
+        let (conn, checkpoints) = match target {
             Target::Memory => {
                 let conn = Connection::open_in_memory().map_err(open_failed)?;
                 pragmas(&conn).map_err(open_failed)?;
-                (conn, None, None)
+                (conn, None)
             }
             Target::File { path, create } => {
                 let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -256,19 +217,14 @@ impl SqliteStore {
                 // a safety net should the checkpointer fall behind.
                 conn.pragma_update(None, "wal_autocheckpoint", 20_000) // pages
                     .map_err(open_failed)?;
-                let checkpointer = open_reader(&path).map_err(open_failed)?;
+                let checkpointer = open_checkpointer(&path).map_err(open_failed)?;
                 let (stop, stopped) = mpsc::channel::<()>();
                 let shown = url.clone();
                 std::thread::Builder::new()
                     .name("trustc-sqlite-checkpoint".into())
                     .spawn(move || checkpoint_loop(checkpointer, stopped, shown))
                     .map_err(|e| StoreError(format!("cannot open the database `{url}`: {e}")))?;
-                let readers = Readers {
-                    path,
-                    idle: Mutex::new(Vec::new()),
-                    closed: AtomicBool::new(false),
-                };
-                (conn, Some(readers), Some(stop))
+                (conn, Some(stop))
             }
         };
         migrate(&conn).map_err(|e| {
@@ -286,7 +242,6 @@ impl SqliteStore {
             url,
             writer: Mutex::new(Some(jobs)),
             writer_finished: Mutex::new(Some(writer_finished)),
-            readers,
             checkpoints: Mutex::new(checkpoints),
         })
     }
@@ -297,7 +252,7 @@ impl SqliteStore {
 
     /// Runs `work` on the writer thread, in a savepoint of the next batch; returns once the batch
     /// is committed.
-    async fn write<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
+    async fn run<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -324,24 +279,6 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `work` on a read connection, on this thread (in memory: on the writer).
-    async fn read<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        let Some(readers) = &self.readers else {
-            return self.write(what, work).await;
-        };
-        let conn = match readers.take() {
-            Ok(conn) => conn,
-            Err(why) => return Err(failed(&self.url, &what(), why)),
-        };
-        let result = work(&conn);
-        readers.give_back(conn);
-        result.map_err(|e| failed(&self.url, &what(), e))
-    }
-
     pub(super) async fn close(&self) {
         let writer = self
             .writer
@@ -353,9 +290,6 @@ impl SqliteStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(readers) = &self.readers {
-            readers.close();
-        }
         let finished = self
             .writer_finished
             .lock()
@@ -367,7 +301,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        self.read(
+        self.run(
             || "reach the database".into(),
             |conn| conn.query_row("SELECT 1", [], |_| Ok(())),
         )
@@ -377,7 +311,7 @@ impl SqliteStore {
     pub(super) async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
         let offer = offer.clone();
         let id = offer.id.clone();
-        self.write(
+        self.run(
             || format!("create offer `{id}`"),
             move |conn| {
                 conn.prepare_cached(
@@ -402,7 +336,7 @@ impl SqliteStore {
 
     pub(super) async fn offer(&self, id: &str) -> Result<Option<Offer>, StoreError> {
         let key = id.to_owned();
-        self.read(
+        self.run(
             || format!("read offer `{id}`"),
             move |conn| {
                 conn.prepare_cached(concat!(
@@ -419,7 +353,7 @@ impl SqliteStore {
 
     pub(super) async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>, StoreError> {
         let code = code.to_owned();
-        self.read(
+        self.run(
             || "read an offer by pre-authorized code".into(),
             move |conn| {
                 conn.prepare_cached(concat!(
@@ -440,7 +374,7 @@ impl SqliteStore {
         cap: i64,
     ) -> Result<Option<(i64, bool)>, StoreError> {
         let key = id.to_owned();
-        self.write(
+        self.run(
             || format!("count a wrong transaction code for offer `{id}`"),
             move |conn| {
                 conn.prepare_cached(
@@ -466,7 +400,7 @@ impl SqliteStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         let (key, hash) = (id.to_owned(), token_hash.to_owned());
-        self.write(
+        self.run(
             || format!("redeem offer `{id}`"),
             move |conn| {
                 let changed = conn
@@ -488,7 +422,7 @@ impl SqliteStore {
         now: i64,
     ) -> Result<Option<Offer>, StoreError> {
         let hash = token_hash.to_owned();
-        self.read(
+        self.run(
             || "read an offer by access token".into(),
             move |conn| {
                 conn.prepare_cached(concat!(
@@ -513,7 +447,7 @@ impl SqliteStore {
             list_size,
             ..
         } = *issue;
-        self.write(
+        self.run(
             || format!("issue offer `{}`", issue.offer_id),
             move |conn| {
                 // The writer holds the write lock: what these reads find stays true until commit.
@@ -571,7 +505,7 @@ impl SqliteStore {
         now: i64,
     ) -> Result<Option<Vec<StatusEntry>>, StoreError> {
         let key = id.to_owned();
-        self.write(
+        self.run(
             || format!("revoke offer `{id}`"),
             move |conn| {
                 let moved = conn
@@ -600,7 +534,7 @@ impl SqliteStore {
 
     pub(super) async fn statuses_of_offer(&self, id: &str) -> Result<Vec<StatusEntry>, StoreError> {
         let key = id.to_owned();
-        self.read(
+        self.run(
             || format!("read the status entries of offer `{id}`"),
             move |conn| entries_of(conn, &key),
         )
@@ -611,7 +545,7 @@ impl SqliteStore {
         &self,
         list_id: i64,
     ) -> Result<(bool, Vec<i64>), StoreError> {
-        self.read(
+        self.run(
             || format!("read status list {list_id}"),
             move |conn| {
                 let revoked = conn
@@ -636,7 +570,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
-        self.write(
+        self.run(
             || "forget expired spent nonces".into(),
             move |conn| {
                 conn.prepare_cached("DELETE FROM spent_nonces WHERE expires_at <= ?1")?
@@ -656,14 +590,13 @@ fn pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")
 }
 
-/// A read-only connection to the file.
-fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+/// The checkpointer's connection to the file.
+fn open_checkpointer(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     pragmas(&conn)?;
-    conn.pragma_update(None, "query_only", "ON")?;
     Ok(conn)
 }
 
