@@ -11,6 +11,9 @@
 //!
 //! "Crypto alone" runs, on every core, what one issuance costs in signatures and nothing else: the
 //! holder signs a proof, the issuer verifies it and signs the SD-JWT VC (with its disclosures).
+//! "Store alone" makes the store calls of one issuance (create, read the offer, redeem, read it
+//! by token, issue) from as many tasks as there are holders, in this process: the database's
+//! share, and on SQLite its CPU time per issuance (the whole store runs in this process).
 //!
 //! Run: `cargo bench --bench serve` (both backends), `cargo bench --bench serve -- sqlite`.
 //! `TRUSTC_BENCH_SECONDS` (default 10) sets the measured time per backend, after 2 s of warm-up;
@@ -69,6 +72,22 @@ fn main() {
         cores(),
         crypto
     );
+    let backends: Vec<&str> = ["sqlite", "postgres"]
+        .into_iter()
+        .filter(|b| settings.selected(b))
+        .collect();
+    for name in &backends {
+        let Some(db) = new_database(name, &settings.work, "store_alone") else {
+            continue;
+        };
+        let (rate, cpu) = runtime.block_on(store_alone(&db, holders, Duration::from_secs(3)));
+        let cpu = match (name, cpu) {
+            (&"sqlite", Some(cpu)) => format!(", {:.0} µs CPU each", cpu.as_secs_f64() * 1e6),
+            _ => String::new(),
+        };
+        println!("store alone ({name}, {holders} tasks): {rate:.0} issuances/s{cpu}");
+    }
+    println!();
     println!(
         "{:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>16}",
         "backend",
@@ -80,17 +99,8 @@ fn main() {
         "vs crypto",
         "CPU server+load"
     );
-    let mut backends: Vec<(&str, Option<String>)> = Vec::new();
-    if settings.selected("sqlite") {
-        let db = settings.work.join("bench-issuer.db");
-        let _ = std::fs::remove_file(&db);
-        backends.push(("sqlite", Some(format!("sqlite:{}", db.display()))));
-    }
-    if settings.selected("postgres") {
-        backends.push(("postgres", pg::database("bench")));
-    }
-    for (name, db) in backends {
-        let Some(db) = db else {
+    for name in backends {
+        let Some(db) = new_database(name, &settings.work, "bench_issuer") else {
             println!("{name:<10} SKIPPED (no PostgreSQL server binaries)");
             continue;
         };
@@ -120,6 +130,132 @@ fn main() {
                 ))
         );
     }
+}
+
+/// A new, empty database on `backend` (`sqlite` or `postgres`) for `purpose`; `None` when
+/// PostgreSQL is not installed.
+fn new_database(backend: &str, work: &Path, purpose: &str) -> Option<String> {
+    if backend == "postgres" {
+        return pg::database(purpose);
+    }
+    let path = work.join(format!("{purpose}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Some(format!("sqlite:{}", path.display()))
+}
+
+/// Issuances per second through the store alone, and (where the system says) the CPU time of
+/// this process per issuance.
+async fn store_alone(url: &str, tasks: usize, duration: Duration) -> (f64, Option<Duration>) {
+    let store = trustc_runtime::Store::connect(url)
+        .await
+        .expect("the store opens");
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let issued = Arc::new(AtomicU64::new(0));
+    let mut running = Vec::new();
+    for task in 0..tasks {
+        let (store, stop, measuring, issued) = (
+            store.clone(),
+            stop.clone(),
+            measuring.clone(),
+            issued.clone(),
+        );
+        running.push(tokio::spawn(async move {
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                store_issuance(&store, &format!("s{task}-{n}")).await;
+                if measuring.load(Ordering::Relaxed) {
+                    issued.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    measuring.store(true, Ordering::SeqCst);
+    let (started, cpu_before) = (Instant::now(), own_cpu());
+    tokio::time::sleep(duration).await;
+    measuring.store(false, Ordering::SeqCst);
+    let (elapsed, cpu_after) = (started.elapsed(), own_cpu());
+    let count = issued.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    for task in running {
+        task.await.expect("a store task");
+    }
+    store.close().await;
+    let cpu = cpu_before
+        .zip(cpu_after)
+        .filter(|_| count > 0)
+        .map(|(before, after)| (after - before) / count as u32);
+    (count as f64 / elapsed.as_secs_f64(), cpu)
+}
+
+/// The store calls `trustc serve` makes for one issuance.
+async fn store_issuance(store: &trustc_runtime::Store, id: &str) {
+    use trustc_runtime::store::{Issue, Issued, NewOffer, Redeem, Redemption};
+    let now = 1_800_000_000;
+    let code = format!("{id}.code");
+    store
+        .create_offer(&NewOffer {
+            id: id.to_owned(),
+            pre_authorized_code: code.clone(),
+            tx_code: Some("493536".into()),
+            credential: "person".into(),
+            claims: PERSON_CLAIMS.into(),
+            created_at: now,
+            expires_at: now + 600,
+        })
+        .await
+        .expect("an offer is stored");
+    assert!(store.offer(id).await.expect("an offer is read").is_some());
+    let token = format!("{id}.token");
+    let redeemed = store
+        .redeem(&Redeem {
+            code: &code,
+            tx_code: Some("493536"),
+            access_token: &token,
+            token_expires_at: now + 300,
+            now,
+            tx_code_attempts: 5,
+        })
+        .await
+        .expect("a code is redeemed");
+    assert!(matches!(redeemed, Redemption::Redeemed { .. }));
+    let offer = store
+        .offer_by_access_token(&token, now)
+        .await
+        .expect("an offer is read by its token")
+        .expect("the token finds its offer");
+    let issued = store
+        .issue(&Issue {
+            offer_id: &offer.id,
+            now,
+            nonce: &format!("{id}.nonce"),
+            nonce_expires_at: now + 300,
+            revocable: true,
+            list_id: 1,
+            list_size: 1 << 17,
+        })
+        .await
+        .expect("an offer is issued");
+    assert!(matches!(issued, Issued::Issued(Some(_))));
+}
+
+/// The claims of the example's Person credential, as the store keeps them.
+const PERSON_CLAIMS: &str = r#"{"given_names":"Alex Jordan","family_name":"Tremblay","birthdate":"1990-04-17","locality":"Victoria","region":"BC","issue_date":"2026-01-15","expiry_date":"2031-01-15"}"#;
+
+/// CPU time (user + system) this process used so far.
+fn own_cpu() -> Option<Duration> {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Some(timeval(usage.ru_utime) + timeval(usage.ru_stime))
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -202,16 +338,14 @@ fn cpu_times(server: &Server) -> Option<(Duration, Duration)> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())).ok()?;
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions; getrusage writes into the zeroed struct it is given.
+    // SAFETY: sysconf has no preconditions.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if per_second <= 0 || unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+    if per_second <= 0 {
         return None;
     }
-    let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Some((
         Duration::from_secs_f64(ticks as f64 / per_second as f64),
-        timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        own_cpu()?,
     ))
 }
 

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod nonce;
 pub mod proof;
 pub mod sdjwt;
+pub mod secrets;
 pub mod status;
 pub mod store;
 

@@ -9,14 +9,16 @@ use std::sync::Arc;
 
 use support::SqliteFile;
 use tokio::sync::Barrier;
-use trustc_runtime::store::{Backend, Issue, Issued, NewOffer, OfferState, StatusEntry, Store};
+use trustc_runtime::store::{
+    Backend, Issue, Issued, NewOffer, OfferState, Redeem, Redemption, StatusEntry, Store,
+};
 
 const T0: i64 = 1_700_000_000;
 
 fn new_offer(id: &str, tx_code: Option<&str>, now: i64, expires_at: i64) -> NewOffer {
     NewOffer {
         id: id.to_owned(),
-        pre_authorized_code: format!("code-{id}"),
+        pre_authorized_code: format!("{id}.code"),
         tx_code: tx_code.map(str::to_owned),
         credential: "membership_card".to_owned(),
         claims: format!(r#"{{"given_name":"Ada","member_id":"{id}","nested":{{"é":[1,2]}}}}"#),
@@ -29,6 +31,37 @@ async fn connect(url: &str) -> Store {
     Store::connect(url)
         .await
         .unwrap_or_else(|e| panic!("connect {url}: {e}"))
+}
+
+/// Redeems `code` at `now` with `tx_code`, handing out `token` valid until `token_expires_at`;
+/// offers lock after 3 wrong transaction codes.
+async fn redeem(
+    store: &Store,
+    code: &str,
+    tx_code: Option<&str>,
+    token: &str,
+    token_expires_at: i64,
+    now: i64,
+) -> Redemption {
+    store
+        .redeem(&Redeem {
+            code,
+            tx_code,
+            access_token: token,
+            token_expires_at,
+            now,
+            tx_code_attempts: 3,
+        })
+        .await
+        .unwrap()
+}
+
+/// `Redeemed` for offer `id` of the test credential.
+fn redeemed_as(id: &str) -> Redemption {
+    Redemption::Redeemed {
+        offer_id: id.to_owned(),
+        credential: "membership_card".to_owned(),
+    }
 }
 
 /// Issues offer `id` at `now` with `nonce` (valid for a minute), a status entry from list 1 of
@@ -60,18 +93,24 @@ async fn issue_in(
         .unwrap()
 }
 
-/// Creates, redeems (token `token-<id>`) and issues an offer (nonce `nonce-<id>`); its status
+/// Creates, redeems (token `<id>.token`) and issues an offer (nonce `nonce-<id>`); its status
 /// entry.
 async fn issue_one(store: &Store, id: &str, list_id: i64, list_size: i64) -> StatusEntry {
     store
         .create_offer(&new_offer(id, None, T0, T0 + 600))
         .await
         .unwrap();
-    assert!(
-        store
-            .redeem(id, &format!("token-{id}"), T0 + 60, T0)
-            .await
-            .unwrap()
+    assert_eq!(
+        redeem(
+            store,
+            &format!("{id}.code"),
+            None,
+            &format!("{id}.token"),
+            T0 + 60,
+            T0
+        )
+        .await,
+        redeemed_as(id)
     );
     match issue_in(
         store,
@@ -184,10 +223,10 @@ async fn offer_lifecycle(store: Store) {
         "a second offer with the same id"
     );
 
-    // Read back, by code and by id.
-    let stored = store.offer_by_code("code-o1").await.unwrap().unwrap();
+    // Read back.
+    let stored = store.offer("o1").await.unwrap().unwrap();
     assert_eq!(stored.id, "o1");
-    assert_eq!(stored.pre_authorized_code, "code-o1");
+    assert_eq!(stored.pre_authorized_code, "o1.code");
     assert_eq!(stored.tx_code.as_deref(), Some("493536"));
     assert_eq!(stored.credential, "membership_card");
     assert_eq!(stored.claims, offer.claims);
@@ -198,83 +237,77 @@ async fn offer_lifecycle(store: Store) {
     assert_eq!(stored.token_expires_at, None);
     assert_eq!(stored.issued_at, None);
     assert_eq!(stored.revoked_at, None);
-    assert_eq!(store.offer("o1").await.unwrap(), Some(stored));
     assert_eq!(store.offer("nope").await.unwrap(), None);
-    assert_eq!(store.offer_by_code("nope").await.unwrap(), None);
 
-    // Redeemed once.
-    assert!(
-        store
-            .redeem("o1", "token-1", T0 + 61, T0 + 1)
-            .await
-            .unwrap()
+    // Redeemed once, with its transaction code.
+    let tx = Some("493536");
+    assert_eq!(
+        redeem(&store, "o1.code", tx, "o1.token-1", T0 + 61, T0 + 1).await,
+        redeemed_as("o1")
     );
-    assert!(
-        !store
-            .redeem("o1", "token-2", T0 + 61, T0 + 1)
-            .await
-            .unwrap()
+    assert_eq!(
+        redeem(&store, "o1.code", tx, "o1.token-2", T0 + 61, T0 + 1).await,
+        Redemption::NotOffered(OfferState::Redeemed)
     );
-    assert!(
-        !store
-            .redeem("nope", "token-3", T0 + 61, T0 + 1)
-            .await
-            .unwrap()
+    assert_eq!(
+        redeem(&store, "nope", None, "nope.token-3", T0 + 61, T0 + 1).await,
+        Redemption::UnknownCode
     );
     let redeemed = store.offer("o1").await.unwrap().unwrap();
     assert_eq!(redeemed.state, OfferState::Redeemed);
     assert_eq!(redeemed.redeemed_at, Some(T0 + 1));
     assert_eq!(redeemed.token_expires_at, Some(T0 + 61));
 
-    // An expired offer cannot be redeemed (expires_at > now).
+    // An expired offer cannot be redeemed (expires_at > now), and nothing changes.
     store
         .create_offer(&new_offer("o2", None, T0, T0 + 300))
         .await
         .unwrap();
-    assert!(
-        !store
-            .redeem("o2", "token-o2", T0 + 400, T0 + 300)
-            .await
-            .unwrap()
+    assert_eq!(
+        redeem(&store, "o2.code", None, "o2.token", T0 + 400, T0 + 300).await,
+        Redemption::Expired
+    );
+    // A code is its offer's id and secret: the id with another secret is no code.
+    assert_eq!(
+        redeem(&store, "o2.guess", None, "o2.token", T0 + 400, T0 + 1).await,
+        Redemption::UnknownCode
     );
     assert_eq!(
         store.offer("o2").await.unwrap().unwrap().state,
         OfferState::Offered
     );
-    assert!(
-        store
-            .redeem("o2", "token-o2", T0 + 400, T0 + 299)
-            .await
-            .unwrap()
+    assert_eq!(
+        redeem(&store, "o2.code", None, "o2.token", T0 + 400, T0 + 299).await,
+        redeemed_as("o2")
     );
 
     // The access token finds its offer until it expires (token_expires_at > now).
     let by_token = store
-        .offer_by_access_token("token-1", T0 + 60)
+        .offer_by_access_token("o1.token-1", T0 + 60)
         .await
         .unwrap();
     assert_eq!(by_token.map(|o| o.id).as_deref(), Some("o1"));
     assert_eq!(
         store
-            .offer_by_access_token("token-1", T0 + 61)
+            .offer_by_access_token("o1.token-1", T0 + 61)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .offer_by_access_token("token-2", T0 + 2)
+            .offer_by_access_token("o1.token-2", T0 + 2)
             .await
             .unwrap(),
         None
     );
-    assert_eq!(
-        store
-            .offer_by_access_token("code-o1", T0 + 2)
-            .await
-            .unwrap(),
-        None
-    );
+    for other in ["o1.code", "o2.token-1", "token-1", ""] {
+        assert_eq!(
+            store.offer_by_access_token(other, T0 + 2).await.unwrap(),
+            None,
+            "{other}"
+        );
+    }
 
     // Issued once, with a status entry.
     store
@@ -352,11 +385,9 @@ async fn offer_lifecycle(store: Store) {
         store.revoke_offer("o3", T0 + 20).await.unwrap(),
         Some(vec![])
     );
-    assert!(
-        !store
-            .redeem("o3", "token-o3", T0 + 61, T0 + 21)
-            .await
-            .unwrap()
+    assert_eq!(
+        redeem(&store, "o3.code", None, "o3.token", T0 + 61, T0 + 21).await,
+        Redemption::NotOffered(OfferState::Revoked)
     );
     assert_eq!(
         issue(&store, "o3", T0 + 21, "n-o3-late", true).await,
@@ -369,59 +400,55 @@ async fn tx_code_attempts_lock_the_offer(store: Store) {
         .create_offer(&new_offer("o1", Some("1234"), T0, T0 + 300))
         .await
         .unwrap();
-    assert_eq!(
-        store.record_wrong_tx_code("o1", 3).await.unwrap(),
-        (1, false)
-    );
-    assert_eq!(
-        store.record_wrong_tx_code("o1", 3).await.unwrap(),
-        (2, false)
-    );
-    assert_eq!(
-        store.record_wrong_tx_code("o1", 3).await.unwrap(),
-        (3, true)
-    );
+    let attempt = |tx: Option<&'static str>| redeem(&store, "o1.code", tx, "t", T0 + 60, T0 + 1);
+    assert_eq!(attempt(None).await, Redemption::TxCodeMissing);
+    for (attempts, locked) in [(1, false), (2, false), (3, true)] {
+        assert_eq!(
+            attempt(Some("9999")).await,
+            Redemption::WrongTxCode { attempts, locked }
+        );
+    }
     let locked = store.offer("o1").await.unwrap().unwrap();
-    assert_eq!(locked.state, OfferState::Locked);
-    assert_eq!(locked.tx_attempts, 3);
-    assert!(!store.redeem("o1", "token", T0 + 60, T0 + 1).await.unwrap());
-    assert_eq!(
-        store.record_wrong_tx_code("o1", 3).await.unwrap(),
-        (4, true)
-    );
+    assert_eq!((locked.state, locked.tx_attempts), (OfferState::Locked, 3));
+    // Locked: the right code no longer redeems it, and wrong ones are not counted any more.
+    for tx in ["1234", "9999"] {
+        assert_eq!(
+            attempt(Some(tx)).await,
+            Redemption::NotOffered(OfferState::Locked)
+        );
+    }
+    assert_eq!(store.offer("o1").await.unwrap().unwrap().tx_attempts, 3);
 
-    // A cap of one locks at the first wrong code.
+    // The right code after wrong ones still redeems, below the cap.
     store
         .create_offer(&new_offer("o2", Some("1234"), T0, T0 + 300))
         .await
         .unwrap();
     assert_eq!(
-        store.record_wrong_tx_code("o2", 1).await.unwrap(),
-        (1, true)
-    );
-
-    // Only an offer still waiting for redemption is locked.
-    store
-        .create_offer(&new_offer("o3", Some("1234"), T0, T0 + 300))
-        .await
-        .unwrap();
-    assert!(
-        store
-            .redeem("o3", "token-o3", T0 + 60, T0 + 1)
-            .await
-            .unwrap()
+        redeem(&store, "o2.code", Some("12345"), "t", T0 + 60, T0 + 1).await,
+        Redemption::WrongTxCode {
+            attempts: 1,
+            locked: false
+        }
     );
     assert_eq!(
-        store.record_wrong_tx_code("o3", 1).await.unwrap(),
-        (1, false)
+        redeem(&store, "o2.code", Some("1234"), "t2", T0 + 60, T0 + 1).await,
+        redeemed_as("o2")
+    );
+
+    // A transaction code for an offer without one is refused, and changes nothing.
+    store
+        .create_offer(&new_offer("o3", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    assert_eq!(
+        redeem(&store, "o3.code", Some("1234"), "t3", T0 + 60, T0 + 1).await,
+        Redemption::TxCodeUnexpected
     );
     assert_eq!(
         store.offer("o3").await.unwrap().unwrap().state,
-        OfferState::Redeemed
+        OfferState::Offered
     );
-
-    let unknown = store.record_wrong_tx_code("nope", 3).await.unwrap_err();
-    assert!(unknown.to_string().contains("no such offer"), "{unknown}");
 }
 
 /// Redeems a new offer `id` (no transaction code).
@@ -430,11 +457,17 @@ async fn redeemed(store: &Store, id: &str) {
         .create_offer(&new_offer(id, None, T0, T0 + 600))
         .await
         .unwrap();
-    assert!(
-        store
-            .redeem(id, &format!("token-{id}"), T0 + 300, T0)
-            .await
-            .unwrap()
+    assert_eq!(
+        redeem(
+            store,
+            &format!("{id}.code"),
+            None,
+            &format!("{id}.token"),
+            T0 + 300,
+            T0
+        )
+        .await,
+        redeemed_as(id)
     );
 }
 
@@ -610,7 +643,7 @@ async fn a_failing_write_leaves_the_others_of_its_batch(store: Store) {
         }
     }
     let taken = store.offer("taken").await.unwrap().unwrap();
-    assert_eq!(taken.pre_authorized_code, "code-taken");
+    assert_eq!(taken.pre_authorized_code, "taken.code");
 }
 
 async fn closed_stores_refuse_work(store: Store) {
@@ -666,18 +699,29 @@ async fn race_redeem(a: Store, b: Store) {
         let results = race(&a, &b, |store, i| {
             let id = id.clone();
             async move {
-                let won = store
-                    .redeem(&id, &format!("token-{id}-{i}"), T0 + 60, T0)
-                    .await
-                    .unwrap();
-                (i, won)
+                let token = format!("{id}.token-{i}");
+                (
+                    i,
+                    redeem(&store, &format!("{id}.code"), None, &token, T0 + 60, T0).await,
+                )
             }
         })
         .await;
-        let winners: Vec<usize> = results.iter().filter(|r| r.1).map(|r| r.0).collect();
-        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let winners: Vec<usize> = results
+            .iter()
+            .filter(|(_, r)| *r == redeemed_as(&id))
+            .map(|(i, _)| *i)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        for (_, result) in &results {
+            assert!(
+                *result == redeemed_as(&id)
+                    || *result == Redemption::NotOffered(OfferState::Redeemed),
+                "round {round}: {result:?}"
+            );
+        }
         // The winner's token is the one stored.
-        let token = format!("token-{id}-{}", winners[0]);
+        let token = format!("{id}.token-{}", winners[0]);
         let found = b.offer_by_access_token(&token, T0).await.unwrap().unwrap();
         assert_eq!(found.id, id);
         assert_eq!(found.state, OfferState::Redeemed);
@@ -759,23 +803,42 @@ async fn race_issue(a: Store, b: Store) {
     }
 }
 
+/// 32 wrong transaction codes at once: each counted once until the offer locks at the cap;
+/// the later ones find it locked.
 async fn race_wrong_tx_codes(a: Store, b: Store) {
     a.create_offer(&new_offer("o", Some("1234"), T0, T0 + 300))
         .await
         .unwrap();
-    let results = race(&a, &b, |store, _| async move {
-        store.record_wrong_tx_code("o", 5).await.unwrap()
+    let results = race(&a, &b, |store, i| async move {
+        redeem(
+            &store,
+            "o.code",
+            Some("0000"),
+            &format!("o.t{i}"),
+            T0 + 60,
+            T0,
+        )
+        .await
     })
     .await;
-    // Every wrong code counted exactly once; locked from the fifth on.
-    let mut counts: Vec<i64> = results.iter().map(|r| r.0).collect();
-    counts.sort();
-    assert_eq!(counts, (1..=32).collect::<Vec<i64>>());
-    for (count, locked) in results {
-        assert_eq!(locked, count >= 5, "attempt {count}");
+    let mut counted: Vec<i64> = Vec::new();
+    for result in &results {
+        match result {
+            Redemption::WrongTxCode { attempts, locked } => {
+                assert_eq!(*locked, *attempts >= 3, "attempt {attempts}");
+                counted.push(*attempts);
+            }
+            other => assert_eq!(*other, Redemption::NotOffered(OfferState::Locked)),
+        }
     }
+    counted.sort();
+    assert!(counted.len() >= 3, "{results:?}");
+    assert_eq!(counted, (1..=counted.len() as i64).collect::<Vec<i64>>());
     let offer = b.offer("o").await.unwrap().unwrap();
-    assert_eq!((offer.state, offer.tx_attempts), (OfferState::Locked, 32));
+    assert_eq!(
+        (offer.state, offer.tx_attempts),
+        (OfferState::Locked, counted.len() as i64)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -923,7 +986,8 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
              checksum BLOB NOT NULL, execution_time BIGINT NOT NULL); \
              INSERT INTO _sqlx_migrations VALUES (1, 'store', CURRENT_TIMESTAMP, 1, x'00', 1); \
              INSERT INTO offers (id, pre_authorized_code, credential, claims, state, created_at, \
-             expires_at) VALUES ('kept', 'code-kept', 'membership_card', '{}', 'offered', 1, 2); \
+             expires_at) VALUES ('kept', 'code-kept', 'membership_card', '{}', 'issued', 1, 2); \
+             INSERT INTO status_entries VALUES (1, 42, 'kept', 1, 1); \
              INSERT INTO nonces VALUES ('old', 1);",
         )
         .unwrap();
@@ -948,7 +1012,7 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let nonces_table: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'nonces'",

@@ -13,11 +13,11 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::errors::Problem;
-use super::oid4vci::{bearer_token, constant_time_eq};
-use super::random_token;
+use super::oid4vci::bearer_token;
 use crate::Issuer;
 use crate::claims::{ClaimProblem, check_claims};
 use crate::compiled::CREDENTIAL_OFFERS_PATH;
+use crate::secrets::{constant_time_eq, offer_secret, random_token};
 use crate::store::{NewOffer, Offer, StatusEntry};
 
 /// Length of a transaction code when the governance does not set one.
@@ -132,9 +132,10 @@ pub async fn create_offer(
         )
     })?;
     let now = issuer.clock.now();
+    let id = random_token()[..22].to_string();
     let offer = NewOffer {
-        id: random_token()[..22].to_string(),
-        pre_authorized_code: random_token(),
+        pre_authorized_code: offer_secret(&id),
+        id,
         tx_code: tx_code.clone(),
         credential: credential_id.to_string(),
         claims: Value::Object(issued_claims).to_string(),

@@ -13,9 +13,6 @@ use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -150,13 +147,6 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
         "Method not allowed",
         format!("`{}` does not answer {method}", uri.path()),
     )
-}
-
-/// An unguessable value (256 bits) for codes, tokens and nonces, base64url.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A `Cache-Control: no-store` JSON answer.

@@ -11,16 +11,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::errors::{OAuthError, Problem};
-use super::{no_store_json, random_token};
+use super::no_store_json;
 use crate::Issuer;
 use crate::nonce::NonceError;
 use crate::proof::{ProofPolicy, verify_proof};
 use crate::sdjwt::{Issuance, issue};
+use crate::secrets::{offer_of, offer_secret};
 use crate::status::{INVALID, StatusList, status_list_token};
-use crate::store::{Issue, Issued, OfferState};
+use crate::store::{Issue, Issued, OfferState, Redeem, Redemption};
 
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
@@ -146,87 +146,71 @@ pub async fn token(
     let code = field("pre-authorized_code").ok_or_else(|| {
         OAuthError::bad_request("invalid_request", "`pre-authorized_code` is missing")
     })?;
+    let invalid_grant = |description: &str| OAuthError::bad_request("invalid_grant", description);
+    let Some(offer_id) = offer_of(code) else {
+        return Err(invalid_grant("the pre-authorized code is not valid"));
+    };
     let now = issuer.clock.now();
-    let offer = issuer
+    let access_token = offer_secret(offer_id);
+    let lifetime = issuer.settings.access_token_lifetime;
+    let redemption = issuer
         .store
-        .offer_by_code(code)
+        .redeem(&Redeem {
+            code,
+            tx_code: field("tx_code"),
+            access_token: &access_token,
+            token_expires_at: now + lifetime,
+            now,
+            tx_code_attempts: issuer.settings.tx_code_attempts,
+        })
         .await
-        .map_err(OAuthError::server)?
-        .ok_or_else(|| {
-            OAuthError::bad_request("invalid_grant", "the pre-authorized code is not valid")
-        })?;
-    match offer.state {
-        OfferState::Offered if offer.expires_at > now => {}
-        OfferState::Offered => {
-            return Err(OAuthError::bad_request(
-                "invalid_grant",
+        .map_err(OAuthError::server)?;
+    let (offer_id, credential) = match redemption {
+        Redemption::Redeemed {
+            offer_id,
+            credential,
+        } => (offer_id, credential),
+        Redemption::UnknownCode => {
+            return Err(invalid_grant("the pre-authorized code is not valid"));
+        }
+        Redemption::Expired => {
+            return Err(invalid_grant(
                 "the pre-authorized code has expired; ask the issuer for a new offer",
             ));
         }
-        OfferState::Locked => {
-            return Err(OAuthError::bad_request(
-                "invalid_grant",
+        Redemption::NotOffered(OfferState::Locked) => {
+            return Err(invalid_grant(
                 "the pre-authorized code was invalidated after too many wrong transaction codes",
             ));
         }
-        OfferState::Revoked => {
-            return Err(OAuthError::bad_request(
-                "invalid_grant",
-                "the offer was withdrawn by the issuer",
-            ));
+        Redemption::NotOffered(OfferState::Revoked) => {
+            return Err(invalid_grant("the offer was withdrawn by the issuer"));
         }
-        OfferState::Redeemed | OfferState::Issued => {
-            return Err(OAuthError::bad_request(
-                "invalid_grant",
-                "the pre-authorized code was already used",
-            ));
+        Redemption::NotOffered(_) => {
+            return Err(invalid_grant("the pre-authorized code was already used"));
         }
-    }
-    match (&offer.tx_code, field("tx_code")) {
-        (Some(_), None) => {
+        Redemption::TxCodeMissing => {
             return Err(OAuthError::bad_request(
                 "invalid_request",
                 "`tx_code` is missing: this offer requires the transaction code sent to the holder",
             ));
         }
-        (None, Some(_)) => {
+        Redemption::TxCodeUnexpected => {
             return Err(OAuthError::bad_request(
                 "invalid_request",
                 "`tx_code` was sent but this offer has none",
             ));
         }
-        (Some(expected), Some(given)) if !constant_time_eq(expected, given) => {
-            let (attempts, locked) = issuer
-                .store
-                .record_wrong_tx_code(&offer.id, issuer.settings.tx_code_attempts)
-                .await
-                .map_err(OAuthError::server)?;
+        Redemption::WrongTxCode { attempts, locked } => {
             let left = issuer.settings.tx_code_attempts - attempts;
-            return Err(OAuthError::bad_request(
-                "invalid_grant",
-                if locked {
-                    "wrong transaction code; too many attempts, the offer is invalidated".into()
-                } else {
-                    format!("wrong transaction code; {left} attempt(s) left")
-                },
-            ));
+            return Err(invalid_grant(&if locked {
+                "wrong transaction code; too many attempts, the offer is invalidated".into()
+            } else {
+                format!("wrong transaction code; {left} attempt(s) left")
+            }));
         }
-        _ => {}
-    }
-    let access_token = random_token();
-    let lifetime = issuer.settings.access_token_lifetime;
-    let redeemed = issuer
-        .store
-        .redeem(&offer.id, &access_token, now + lifetime, now)
-        .await
-        .map_err(OAuthError::server)?;
-    if !redeemed {
-        return Err(OAuthError::bad_request(
-            "invalid_grant",
-            "the pre-authorized code was already used",
-        ));
-    }
-    tracing::info!(offer = %offer.id, credential = %offer.credential, "pre-authorized code redeemed");
+    };
+    tracing::info!(offer = %offer_id, credential = %credential, "pre-authorized code redeemed");
     Ok(no_store_json(json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -546,13 +530,4 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
-}
-
-/// Compares two secrets in time that does not depend on where they differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }

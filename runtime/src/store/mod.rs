@@ -12,19 +12,21 @@
 //!
 //! Every state change is atomic and guarded (`UPDATE … WHERE state = 'offered' AND …`, a primary
 //! key on spent nonces), so any number of `Store`s — in one process or in several replicas — can
-//! share a database: exactly one caller redeems a code, spends a nonce or issues an offer. The
-//! decisions that do not depend on the database (which status index to try next, how a token is
-//! hashed) are made here, once, for both backends; `runtime/tests/store.rs` runs the same
-//! scenarios on both.
+//! share a database: exactly one caller redeems a code, spends a nonce or issues an offer. Codes
+//! and access tokens name their offer (`<offer id>.<secret>`): they are found by the offer's key
+//! and compared in constant time, never looked up by the secret itself. The decisions that do
+//! not depend on the database (whether a code redeems, which status index to try next, how a
+//! token is hashed) are made here, once, for both backends; `runtime/tests/store.rs` runs the
+//! same scenarios on both.
 //!
-//! Migrations (`runtime/migrations`, embedded, the same SQL for both) run on connect: PostgreSQL
-//! serialises concurrent migrators with an advisory lock, SQLite with its write lock.
+//! Migrations (`runtime/migrations`, embedded; SQLite has its own form of a few) run on connect:
+//! PostgreSQL serialises concurrent migrators with an advisory lock, SQLite with its write lock.
 
 /// The columns of an [`Offer`], in the order the backends' row readers expect them.
 macro_rules! offer_columns {
     () => {
         "id, pre_authorized_code, tx_code, credential, claims, state, tx_attempts, created_at, \
-         expires_at, redeemed_at, token_expires_at, issued_at, revoked_at"
+         expires_at, redeemed_at, access_token_hash, token_expires_at, issued_at, revoked_at"
     };
 }
 
@@ -40,6 +42,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::migrate::Migrator;
 
+use crate::secrets::{constant_time_eq, offer_of};
+
 /// Size of the PostgreSQL pool.
 pub const POSTGRES_CONNECTIONS: u32 = 16;
 /// How often an SQLite file's WAL is checkpointed (in the background).
@@ -49,15 +53,22 @@ pub const SQLITE_MAX_BATCH: usize = 256;
 /// Random indices tried in one status list before moving on to the next list.
 pub const INDEX_ATTEMPTS_PER_LIST: u32 = 16;
 
-/// The schema, for both backends.
+/// The schema: `runtime/migrations/NNNN_*.sql`, in PostgreSQL's SQL, which SQLite runs too
+/// unless `runtime/migrations/sqlite/` has its own form of that version ([`SQLITE_FORMS`]).
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 // `migrate!` embeds the migrations at compile time but does not tell cargo to rebuild when they
 // change (build.rs prints `cargo:rerun-if-changed=migrations`); including the files makes cargo
 // track them too.
-const _: [&str; 2] = [
+const _: [&str; 3] = [
     include_str!("../../migrations/0001_store.sql"),
     include_str!("../../migrations/0002_spent_nonces.sql"),
+    include_str!("../../migrations/0003_codes_name_their_offer.sql"),
 ];
+/// SQLite's own form of the migrations whose SQL differs, by version.
+const SQLITE_FORMS: [(i64, &str); 1] = [(
+    3,
+    include_str!("../../migrations/sqlite/0003_codes_name_their_offer.sql"),
+)];
 
 /// A failed store operation; the message says what failed and why.
 #[derive(Debug, Clone)]
@@ -155,6 +166,8 @@ pub struct Offer {
     pub created_at: i64,
     pub expires_at: i64,
     pub redeemed_at: Option<i64>,
+    /// The SHA-256 (hex) of the access token the redemption handed out.
+    pub access_token_hash: Option<String>,
     pub token_expires_at: Option<i64>,
     pub issued_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -167,6 +180,74 @@ pub struct StatusEntry {
     pub idx: i64,
     pub revoked: bool,
     pub issued_at: i64,
+}
+
+/// A pre-authorised code to redeem, for [`Store::redeem`].
+#[derive(Clone, Copy, Debug)]
+pub struct Redeem<'a> {
+    /// The code, `<offer id>.<secret>` ([`crate::secrets::offer_secret`]).
+    pub code: &'a str,
+    /// The transaction code the wallet sent, if any.
+    pub tx_code: Option<&'a str>,
+    /// The access token the redemption hands out (stored only as its SHA-256), and its expiry;
+    /// like the code, it names the offer (`<offer id>.<secret>`).
+    pub access_token: &'a str,
+    pub token_expires_at: i64,
+    pub now: i64,
+    /// Wrong transaction codes after which the offer is locked.
+    pub tx_code_attempts: i64,
+}
+
+/// What [`Store::redeem`] did. Every refusal but [`Redemption::WrongTxCode`] changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// The offer is now `redeemed`: the access token fetches its credential.
+    Redeemed {
+        offer_id: String,
+        credential: String,
+    },
+    /// No offer has this code.
+    UnknownCode,
+    /// The offer's redemption time is over.
+    Expired,
+    /// The offer is not waiting for redemption: `redeemed`/`issued` (the code was used),
+    /// `revoked` or `locked`.
+    NotOffered(OfferState),
+    /// The offer needs a transaction code and none was sent.
+    TxCodeMissing,
+    /// A transaction code was sent for an offer that has none.
+    TxCodeUnexpected,
+    /// The transaction code was wrong. It was counted: `attempts` so far; `locked` once they
+    /// reached the cap (the code can no longer be redeemed).
+    WrongTxCode { attempts: i64, locked: bool },
+}
+
+/// What [`Store::redeem`] does with an offer found by its code, decided before anything changes
+/// (the same rules for both backends).
+enum Verdict {
+    Redeem,
+    Refuse(Redemption),
+    CountWrongTxCode,
+}
+
+/// Checks, in this order: the code is the offer's, the offer waits for redemption and has not
+/// expired, and the transaction code is present exactly when the offer has one, and right.
+fn judge(offer: &Offer, code: &str, tx_code: Option<&str>, now: i64) -> Verdict {
+    if !constant_time_eq(&offer.pre_authorized_code, code) {
+        return Verdict::Refuse(Redemption::UnknownCode);
+    }
+    match offer.state {
+        OfferState::Offered if offer.expires_at > now => {}
+        OfferState::Offered => return Verdict::Refuse(Redemption::Expired),
+        state => return Verdict::Refuse(Redemption::NotOffered(state)),
+    }
+    match (offer.tx_code.as_deref(), tx_code) {
+        (None, None) => Verdict::Redeem,
+        (Some(_), None) => Verdict::Refuse(Redemption::TxCodeMissing),
+        (None, Some(_)) => Verdict::Refuse(Redemption::TxCodeUnexpected),
+        (Some(expected), Some(given)) if constant_time_eq(expected, given) => Verdict::Redeem,
+        (Some(_), Some(_)) => Verdict::CountWrongTxCode,
+    }
 }
 
 /// One credential issuance, for [`Store::issue`].
@@ -277,40 +358,18 @@ impl Store {
         on_backend!(self, offer(id))
     }
 
-    pub async fn offer_by_code(
-        &self,
-        pre_authorized_code: &str,
-    ) -> Result<Option<Offer>, StoreError> {
-        on_backend!(self, offer_by_code(pre_authorized_code))
-    }
-
-    /// Counts one wrong transaction code, in one statement; when the count reaches `cap` an
-    /// offer still `offered` becomes `locked` in that same statement. Returns the attempts so far
-    /// and whether the offer is locked. An unknown offer is an error.
-    pub async fn record_wrong_tx_code(
-        &self,
-        id: &str,
-        cap: i64,
-    ) -> Result<(i64, bool), StoreError> {
-        on_backend!(self, record_wrong_tx_code(id, cap))?.ok_or_else(|| {
-            StoreError(format!(
-                "cannot count a wrong transaction code for offer `{id}`: no such offer"
-            ))
-        })
-    }
-
-    /// `offered` → `redeemed` in one statement guarded by `state = 'offered' AND expires_at >
-    /// now`, storing the SHA-256 (hex) of the access token and its expiry. `true` only for the
-    /// single caller that redeemed it.
-    pub async fn redeem(
-        &self,
-        id: &str,
-        access_token: &str,
-        token_expires_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let hash = token_hash(access_token);
-        on_backend!(self, redeem(id, &hash, token_expires_at, now))
+    /// Redeems a pre-authorised code, atomically: finds its offer, checks it ([`Redemption`]
+    /// lists the refusals, in the order they are checked) and moves it `offered` → `redeemed`
+    /// with the access token's SHA-256 and expiry — or counts a wrong transaction code, locking
+    /// the offer at the cap. Of callers racing with the same code, exactly one redeems it.
+    pub async fn redeem(&self, redeem: &Redeem<'_>) -> Result<Redemption, StoreError> {
+        let Some(offer_id) = offer_of(redeem.code) else {
+            return Ok(Redemption::UnknownCode);
+        };
+        on_backend!(
+            self,
+            redeem(offer_id, redeem, &token_hash(redeem.access_token))
+        )
     }
 
     /// The offer this access token was issued for, while the token has not expired
@@ -320,8 +379,17 @@ impl Store {
         access_token: &str,
         now: i64,
     ) -> Result<Option<Offer>, StoreError> {
+        let Some(offer_id) = offer_of(access_token) else {
+            return Ok(None);
+        };
         let hash = token_hash(access_token);
-        on_backend!(self, offer_by_access_token(&hash, now))
+        Ok(self.offer(offer_id).await?.filter(|offer| {
+            offer
+                .access_token_hash
+                .as_deref()
+                .is_some_and(|stored| constant_time_eq(stored, &hash))
+                && offer.token_expires_at.is_some_and(|t| t > now)
+        }))
     }
 
     /// Issues a `redeemed` offer, atomically: `redeemed` → `issued`, the nonce recorded as spent
@@ -514,6 +582,16 @@ mod tests {
             );
         }
         assert!("used".parse::<OfferState>().is_err());
+    }
+
+    #[test]
+    fn sqlite_forms_replace_migrations_that_exist() {
+        for (version, _) in SQLITE_FORMS {
+            assert!(
+                MIGRATOR.iter().any(|m| m.version == version),
+                "migrations/sqlite has version {version}, migrations/ does not"
+            );
+        }
     }
 
     #[test]

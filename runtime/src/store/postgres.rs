@@ -14,8 +14,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 
 use super::{
-    Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, StatusEntry,
-    StoreError, failed, status_index_candidates,
+    Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, Redeem, Redemption,
+    StatusEntry, StoreError, Verdict, failed, judge, status_index_candidates,
 };
 
 /// A PostgreSQL database. Cheap to clone (the pool is shared).
@@ -122,80 +122,71 @@ impl PgStore {
         row.as_ref().map(offer_from_row).transpose()
     }
 
-    pub(super) async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            offer_columns!(),
-            " FROM offers WHERE pre_authorized_code = $1"
-        ))
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.failed("read an offer by pre-authorized code", e))?;
-        row.as_ref().map(offer_from_row).transpose()
-    }
-
-    pub(super) async fn record_wrong_tx_code(
-        &self,
-        id: &str,
-        cap: i64,
-    ) -> Result<Option<(i64, bool)>, StoreError> {
-        let what = || format!("count a wrong transaction code for offer `{id}`");
-        let row = sqlx::query(
-            "UPDATE offers SET tx_attempts = tx_attempts + 1, state = CASE \
-             WHEN state = 'offered' AND tx_attempts + 1 >= $2 THEN 'locked' ELSE state END \
-             WHERE id = $1 RETURNING tx_attempts, state",
-        )
-        .bind(id)
-        .bind(cap)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.failed(&what(), e))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let attempts: i64 = row.try_get(0).map_err(|e| self.failed(&what(), e))?;
-        let state: String = row.try_get(1).map_err(|e| self.failed(&what(), e))?;
-        Ok(Some((attempts, state == OfferState::Locked.as_str())))
-    }
-
+    /// Two round trips: the offer, then one guarded `UPDATE` (which a racing redeemer
+    /// of the same code waits for and then finds nothing to change).
     pub(super) async fn redeem(
         &self,
-        id: &str,
+        offer_id: &str,
+        redeem: &Redeem<'_>,
         token_hash: &str,
-        token_expires_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE offers SET state = 'redeemed', redeemed_at = $4, access_token_hash = $2, \
-             token_expires_at = $3 WHERE id = $1 AND state = 'offered' AND expires_at > $4",
-        )
-        .bind(id)
-        .bind(token_hash)
-        .bind(token_expires_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| self.failed(&format!("redeem offer `{id}`"), e))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(super) async fn offer_by_access_token(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<Offer>, StoreError> {
+    ) -> Result<Redemption, StoreError> {
+        let what = "redeem a pre-authorized code";
         let row = sqlx::query(concat!(
             "SELECT ",
             offer_columns!(),
-            " FROM offers WHERE access_token_hash = $1 AND token_expires_at > $2"
+            " FROM offers WHERE id = $1"
         ))
-        .bind(token_hash)
-        .bind(now)
+        .bind(offer_id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(|e| self.failed("read an offer by access token", e))?;
-        row.as_ref().map(offer_from_row).transpose()
+        .map_err(|e| self.failed(what, e))?;
+        let Some(offer) = row.as_ref().map(offer_from_row).transpose()? else {
+            return Ok(Redemption::UnknownCode);
+        };
+        match judge(&offer, redeem.code, redeem.tx_code, redeem.now) {
+            Verdict::Refuse(refusal) => Ok(refusal),
+            Verdict::Redeem => {
+                let done = sqlx::query(
+                    "UPDATE offers SET state = 'redeemed', redeemed_at = $2, \
+                     access_token_hash = $3, token_expires_at = $4 \
+                     WHERE id = $1 AND state = 'offered' AND expires_at > $2",
+                )
+                .bind(&offer.id)
+                .bind(redeem.now)
+                .bind(token_hash)
+                .bind(redeem.token_expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.failed(what, e))?;
+                Ok(if done.rows_affected() == 1 {
+                    Redemption::Redeemed {
+                        offer_id: offer.id,
+                        credential: offer.credential,
+                    }
+                } else {
+                    // Another instance redeemed (or revoked) it since it was read.
+                    Redemption::NotOffered(OfferState::Redeemed)
+                })
+            }
+            Verdict::CountWrongTxCode => {
+                let row = sqlx::query(
+                    "UPDATE offers SET tx_attempts = tx_attempts + 1, state = CASE \
+                     WHEN state = 'offered' AND tx_attempts + 1 >= $2 THEN 'locked' ELSE state END \
+                     WHERE id = $1 RETURNING tx_attempts, state",
+                )
+                .bind(&offer.id)
+                .bind(redeem.tx_code_attempts)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| self.failed(what, e))?;
+                let attempts: i64 = row.try_get(0).map_err(|e| self.failed(what, e))?;
+                let state: String = row.try_get(1).map_err(|e| self.failed(what, e))?;
+                Ok(Redemption::WrongTxCode {
+                    attempts,
+                    locked: state == OfferState::Locked.as_str(),
+                })
+            }
+        }
     }
 
     pub(super) async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
@@ -362,9 +353,10 @@ fn offer_from_row(row: &PgRow) -> Result<Offer, StoreError> {
         created_at: row.try_get(7).map_err(decode)?,
         expires_at: row.try_get(8).map_err(decode)?,
         redeemed_at: row.try_get(9).map_err(decode)?,
-        token_expires_at: row.try_get(10).map_err(decode)?,
-        issued_at: row.try_get(11).map_err(decode)?,
-        revoked_at: row.try_get(12).map_err(decode)?,
+        access_token_hash: row.try_get(10).map_err(decode)?,
+        token_expires_at: row.try_get(11).map_err(decode)?,
+        issued_at: row.try_get(12).map_err(decode)?,
+        revoked_at: row.try_get(13).map_err(decode)?,
     })
 }
 

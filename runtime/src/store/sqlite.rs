@@ -28,8 +28,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
 use super::{
-    CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, SQLITE_MAX_BATCH,
-    StatusEntry, StoreError, failed, status_index_candidates,
+    CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, Redeem, Redemption,
+    SQLITE_FORMS, SQLITE_MAX_BATCH, StatusEntry, StoreError, Verdict, failed, judge,
+    status_index_candidates,
 };
 
 /// Where an SQLite store lives.
@@ -86,20 +87,26 @@ trait Job: Send {
     fn answer(self: Box<Self>, batch: Result<(), &str>);
 }
 
-struct WriteJob<T, F> {
+struct QueuedJob<T, F> {
     work: Option<F>,
+    /// Whether the work may change the database (and so runs in a savepoint).
+    writes: bool,
     result: Option<JobResult<T>>,
     reply: oneshot::Sender<JobResult<T>>,
 }
 
-impl<T, F> Job for WriteJob<T, F>
+impl<T, F> Job for QueuedJob<T, F>
 where
     T: Send,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
 {
     fn run(&mut self, conn: &Connection) {
         if let Some(work) = self.work.take() {
-            self.result = Some(in_savepoint(conn, work));
+            self.result = Some(if self.writes {
+                in_savepoint(conn, work)
+            } else {
+                work(conn).map_err(|e| e.to_string())
+            });
         }
     }
 
@@ -250,16 +257,40 @@ impl SqliteStore {
         &self.url
     }
 
-    /// Runs `work` on the writer thread, in a savepoint of the next batch; returns once the batch
-    /// is committed.
-    async fn run<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
+    /// Runs `work`, which changes the database, on the writer thread in a savepoint of the next
+    /// batch; returns once the batch is committed.
+    async fn write<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.run(what, work, true).await
+    }
+
+    /// Runs `work`, which only reads, on the writer thread in the next batch; returns once the
+    /// batch is committed (what it read is then durable).
+    async fn read<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.run(what, work, false).await
+    }
+
+    async fn run<T, F>(
+        &self,
+        what: impl FnOnce() -> String,
+        work: F,
+        writes: bool,
+    ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(WriteJob {
+        let job = Box::new(QueuedJob {
             work: Some(work),
+            writes,
             result: None,
             reply,
         });
@@ -301,7 +332,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        self.run(
+        self.read(
             || "reach the database".into(),
             |conn| conn.query_row("SELECT 1", [], |_| Ok(())),
         )
@@ -311,7 +342,7 @@ impl SqliteStore {
     pub(super) async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
         let offer = offer.clone();
         let id = offer.id.clone();
-        self.run(
+        self.write(
             || format!("create offer `{id}`"),
             move |conn| {
                 conn.prepare_cached(
@@ -336,7 +367,7 @@ impl SqliteStore {
 
     pub(super) async fn offer(&self, id: &str) -> Result<Option<Offer>, StoreError> {
         let key = id.to_owned();
-        self.run(
+        self.read(
             || format!("read offer `{id}`"),
             move |conn| {
                 conn.prepare_cached(concat!(
@@ -351,87 +382,66 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>, StoreError> {
-        let code = code.to_owned();
-        self.run(
-            || "read an offer by pre-authorized code".into(),
-            move |conn| {
-                conn.prepare_cached(concat!(
-                    "SELECT ",
-                    offer_columns!(),
-                    " FROM offers WHERE pre_authorized_code = ?1"
-                ))?
-                .query_row([code], offer_from_row)
-                .optional()
-            },
-        )
-        .await
-    }
-
-    pub(super) async fn record_wrong_tx_code(
-        &self,
-        id: &str,
-        cap: i64,
-    ) -> Result<Option<(i64, bool)>, StoreError> {
-        let key = id.to_owned();
-        self.run(
-            || format!("count a wrong transaction code for offer `{id}`"),
-            move |conn| {
-                conn.prepare_cached(
-                    "UPDATE offers SET tx_attempts = tx_attempts + 1, state = CASE \
-                     WHEN state = 'offered' AND tx_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
-                     WHERE id = ?1 RETURNING tx_attempts, state",
-                )?
-                .query_row(params![key, cap], |row| {
-                    let state: String = row.get(1)?;
-                    Ok((row.get(0)?, state == OfferState::Locked.as_str()))
-                })
-                .optional()
-            },
-        )
-        .await
-    }
-
     pub(super) async fn redeem(
         &self,
-        id: &str,
+        offer_id: &str,
+        redeem: &Redeem<'_>,
         token_hash: &str,
-        token_expires_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let (key, hash) = (id.to_owned(), token_hash.to_owned());
-        self.run(
-            || format!("redeem offer `{id}`"),
+    ) -> Result<Redemption, StoreError> {
+        let (id, code, tx_code, hash) = (
+            offer_id.to_owned(),
+            redeem.code.to_owned(),
+            redeem.tx_code.map(str::to_owned),
+            token_hash.to_owned(),
+        );
+        let Redeem {
+            token_expires_at,
+            now,
+            tx_code_attempts,
+            ..
+        } = *redeem;
+        self.write(
+            || "redeem a pre-authorized code".into(),
             move |conn| {
-                let changed = conn
-                    .prepare_cached(
-                        "UPDATE offers SET state = 'redeemed', redeemed_at = ?4, \
-                         access_token_hash = ?2, token_expires_at = ?3 \
-                         WHERE id = ?1 AND state = 'offered' AND expires_at > ?4",
-                    )?
-                    .execute(params![key, hash, token_expires_at, now])?;
-                Ok(changed == 1)
-            },
-        )
-        .await
-    }
-
-    pub(super) async fn offer_by_access_token(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<Offer>, StoreError> {
-        let hash = token_hash.to_owned();
-        self.run(
-            || "read an offer by access token".into(),
-            move |conn| {
-                conn.prepare_cached(concat!(
-                    "SELECT ",
-                    offer_columns!(),
-                    " FROM offers WHERE access_token_hash = ?1 AND token_expires_at > ?2"
-                ))?
-                .query_row(params![hash, now], offer_from_row)
-                .optional()
+                let Some(offer) = conn
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        offer_columns!(),
+                        " FROM offers WHERE id = ?1"
+                    ))?
+                    .query_row([&id], offer_from_row)
+                    .optional()?
+                else {
+                    return Ok(Redemption::UnknownCode);
+                };
+                match judge(&offer, &code, tx_code.as_deref(), now) {
+                    Verdict::Refuse(refusal) => Ok(refusal),
+                    Verdict::Redeem => {
+                        // The writer holds the write lock: the offer is still what was judged.
+                        conn.prepare_cached(
+                            "UPDATE offers SET state = 'redeemed', redeemed_at = ?2, \
+                             access_token_hash = ?3, token_expires_at = ?4 WHERE id = ?1",
+                        )?
+                        .execute(params![offer.id, now, hash, token_expires_at])?;
+                        Ok(Redemption::Redeemed {
+                            offer_id: offer.id,
+                            credential: offer.credential,
+                        })
+                    }
+                    Verdict::CountWrongTxCode => conn
+                        .prepare_cached(
+                            "UPDATE offers SET tx_attempts = tx_attempts + 1, state = CASE \
+                             WHEN state = 'offered' AND tx_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
+                             WHERE id = ?1 RETURNING tx_attempts, state",
+                        )?
+                        .query_row(params![offer.id, tx_code_attempts], |row| {
+                            let state: String = row.get(1)?;
+                            Ok(Redemption::WrongTxCode {
+                                attempts: row.get(0)?,
+                                locked: state == OfferState::Locked.as_str(),
+                            })
+                        }),
+                }
             },
         )
         .await
@@ -447,7 +457,7 @@ impl SqliteStore {
             list_size,
             ..
         } = *issue;
-        self.run(
+        self.write(
             || format!("issue offer `{}`", issue.offer_id),
             move |conn| {
                 // The writer holds the write lock: what these reads find stays true until commit.
@@ -505,7 +515,7 @@ impl SqliteStore {
         now: i64,
     ) -> Result<Option<Vec<StatusEntry>>, StoreError> {
         let key = id.to_owned();
-        self.run(
+        self.write(
             || format!("revoke offer `{id}`"),
             move |conn| {
                 let moved = conn
@@ -534,7 +544,7 @@ impl SqliteStore {
 
     pub(super) async fn statuses_of_offer(&self, id: &str) -> Result<Vec<StatusEntry>, StoreError> {
         let key = id.to_owned();
-        self.run(
+        self.read(
             || format!("read the status entries of offer `{id}`"),
             move |conn| entries_of(conn, &key),
         )
@@ -545,7 +555,7 @@ impl SqliteStore {
         &self,
         list_id: i64,
     ) -> Result<(bool, Vec<i64>), StoreError> {
-        self.run(
+        self.read(
             || format!("read status list {list_id}"),
             move |conn| {
                 let revoked = conn
@@ -570,7 +580,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
-        self.run(
+        self.write(
             || "forget expired spent nonces".into(),
             move |conn| {
                 conn.prepare_cached("DELETE FROM spent_nonces WHERE expires_at <= ?1")?
@@ -659,7 +669,11 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             .iter()
             .filter(|m| m.version > current && m.migration_type.is_up_migration())
         {
-            conn.execute_batch(migration.sql.as_str())?;
+            let sqlite_form = SQLITE_FORMS
+                .iter()
+                .find(|(version, _)| *version == migration.version)
+                .map(|(_, sql)| *sql);
+            conn.execute_batch(sqlite_form.unwrap_or(migration.sql.as_str()))?;
         }
         conn.pragma_update(None, "user_version", latest.max(current))
     })();
@@ -711,9 +725,10 @@ fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
         created_at: row.get(7)?,
         expires_at: row.get(8)?,
         redeemed_at: row.get(9)?,
-        token_expires_at: row.get(10)?,
-        issued_at: row.get(11)?,
-        revoked_at: row.get(12)?,
+        access_token_hash: row.get(10)?,
+        token_expires_at: row.get(11)?,
+        issued_at: row.get(12)?,
+        revoked_at: row.get(13)?,
     })
 }
 
