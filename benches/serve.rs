@@ -151,7 +151,7 @@ async fn store_alone(url: &str, tasks: usize, duration: Duration) -> (f64, Optio
     let measuring = Arc::new(AtomicBool::new(false));
     let issued = Arc::new(AtomicU64::new(0));
     let mut running = Vec::new();
-    for task in 0..tasks {
+    for _ in 0..tasks {
         let (store, stop, measuring, issued) = (
             store.clone(),
             stop.clone(),
@@ -159,11 +159,8 @@ async fn store_alone(url: &str, tasks: usize, duration: Duration) -> (f64, Optio
             issued.clone(),
         );
         running.push(tokio::spawn(async move {
-            for n in 0.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                store_issuance(&store, &format!("s{task}-{n}")).await;
+            while !stop.load(Ordering::Relaxed) {
+                store_issuance(&store).await;
                 if measuring.load(Ordering::Relaxed) {
                     issued.fetch_add(1, Ordering::Relaxed);
                 }
@@ -189,14 +186,16 @@ async fn store_alone(url: &str, tasks: usize, duration: Duration) -> (f64, Optio
     (count as f64 / elapsed.as_secs_f64(), cpu)
 }
 
-/// The store calls `trustc serve` makes for one issuance.
-async fn store_issuance(store: &trustc_runtime::Store, id: &str) {
+/// The store calls `trustc serve` makes for one issuance, with the ids and secrets it makes.
+async fn store_issuance(store: &trustc_runtime::Store) {
+    use trustc_runtime::secrets::{new_offer_id, offer_secret, random_token};
     use trustc_runtime::store::{Issue, Issued, NewOffer, Redeem, Redemption};
     let now = 1_800_000_000;
-    let code = format!("{id}.code");
+    let id = new_offer_id();
+    let code = offer_secret(&id);
     store
         .create_offer(&NewOffer {
-            id: id.to_owned(),
+            id: id.clone(),
             pre_authorized_code: code.clone(),
             tx_code: Some("493536".into()),
             credential: "person".into(),
@@ -206,8 +205,8 @@ async fn store_issuance(store: &trustc_runtime::Store, id: &str) {
         })
         .await
         .expect("an offer is stored");
-    assert!(store.offer(id).await.expect("an offer is read").is_some());
-    let token = format!("{id}.token");
+    assert!(store.offer(&id).await.expect("an offer is read").is_some());
+    let token = offer_secret(&id);
     let redeemed = store
         .redeem(&Redeem {
             code: &code,
@@ -229,7 +228,7 @@ async fn store_issuance(store: &trustc_runtime::Store, id: &str) {
         .issue(&Issue {
             offer_id: &offer.id,
             now,
-            nonce: &format!("{id}.nonce"),
+            nonce: &random_token(),
             nonce_expires_at: now + 300,
             revocable: true,
             list_id: 1,

@@ -16,6 +16,23 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A new offer id: the creation time in milliseconds (12 hex digits), then 22 base64url
+/// characters (132 random bits).
+///
+/// The offer's URI carries the id, and whoever has that URI can fetch the offer's pre-authorised
+/// code, so the random part makes it as unguessable as a code. The time in front makes ids made
+/// close together sort close together: the store's B-trees keyed by offer id take new ids on a
+/// few pages instead of a random page each (measured by the serve bench's "store alone": ~30%
+/// more issuances per second on SQLite).
+pub fn new_offer_id() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let mut id = format!("{millis:012x}");
+    id.push_str(&random_token()[..22]);
+    id
+}
+
 /// A secret bound to an offer: `<offer id>.<random token>`. Pre-authorised codes and access
 /// tokens have this form, so the store finds the offer by its key ([`offer_of`]) and compares
 /// the whole value in constant time, instead of looking the secret up in an index (whose timing
@@ -55,6 +72,23 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
             "{a}"
         );
+    }
+
+    #[test]
+    fn offer_ids_sort_by_time_and_are_unguessable() {
+        let first = new_offer_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = new_offer_id();
+        assert_eq!(first.len(), 34);
+        assert!(first < second, "{first} then {second}");
+        assert_ne!(first[12..], second[12..]);
+        assert!(
+            first
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
+            "{first}"
+        );
+        assert_eq!(offer_of(&offer_secret(&first)), Some(first.as_str()));
     }
 
     #[test]

@@ -415,9 +415,9 @@ async fn the_document_is_a_well_formed_openapi_3_1_description() {
     // The validator really validates: an answer changed in shape no longer fits.
     let created = "/paths/~1admin~1offers/post/responses/201/content/application~1json/schema";
     let answer = json!({
-        "id": "Kx7dQp2vN9sLw4Rt0aB3cE",
+        "id": "019ae4c3f2a1Kx7dQp2vN9sLw4Rt0aB3cE",
         "credential_offer": "openid-credential-offer://?credential_offer_uri=x",
-        "credential_offer_uri": "https://issuer.example/credential-offers/Kx7dQp2vN9sLw4Rt0aB3cE",
+        "credential_offer_uri": "https://issuer.example/credential-offers/019ae4c3f2a1Kx7dQp2vN9sLw4Rt0aB3cE",
         "tx_code": "123456",
         "expires_at": 1
     });

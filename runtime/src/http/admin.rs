@@ -17,7 +17,7 @@ use super::oid4vci::bearer_token;
 use crate::Issuer;
 use crate::claims::{ClaimProblem, check_claims};
 use crate::compiled::CREDENTIAL_OFFERS_PATH;
-use crate::secrets::{constant_time_eq, offer_secret, random_token};
+use crate::secrets::{constant_time_eq, new_offer_id, offer_secret};
 use crate::store::{NewOffer, Offer, StatusEntry};
 
 /// Length of a transaction code when the governance does not set one.
@@ -132,7 +132,7 @@ pub async fn create_offer(
         )
     })?;
     let now = issuer.clock.now();
-    let id = random_token()[..22].to_string();
+    let id = new_offer_id();
     let offer = NewOffer {
         pre_authorized_code: offer_secret(&id),
         id,
