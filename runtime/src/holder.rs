@@ -4,7 +4,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey};
 use p256::ecdsa::SigningKey;
 use p256::ecdsa::signature::Signer;
 use serde_json::{Value, json};
@@ -12,10 +11,10 @@ use serde_json::{Value, json};
 /// `typ` of an OpenID4VCI key proof JWT.
 pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
 
-/// A holder's key pair.
+/// A holder's key pair, kept ready to sign as a wallet keeps it.
 pub enum HolderKey {
     Es256(SigningKey),
-    EdDsa(EncodingKey, Value),
+    EdDsa(ed25519_dalek::SigningKey),
 }
 
 impl HolderKey {
@@ -26,19 +25,7 @@ impl HolderKey {
 
     /// A fresh Ed25519 key (proofs with `alg: EdDSA`).
     pub fn ed25519() -> HolderKey {
-        let seed: [u8; 32] = rand::random();
-        // PKCS#8 v1 (RFC 8410) around the seed: the form jsonwebtoken reads.
-        let mut der = vec![
-            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-            0x04, 0x20,
-        ];
-        der.extend_from_slice(&seed);
-        let key = EncodingKey::from_ed_der(&der);
-        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::EdDSA)
-            .map(|jwk| serde_json::to_value(jwk).unwrap_or(Value::Null))
-            .unwrap_or(Value::Null);
-        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": jwk["x"]});
-        HolderKey::EdDsa(key, jwk)
+        HolderKey::EdDsa(ed25519_dalek::SigningKey::from_bytes(&rand::random()))
     }
 
     /// `ES256` or `EdDSA`.
@@ -60,7 +47,8 @@ impl HolderKey {
                 json!({"kty": "EC", "crv": "P-256",
                        "x": coordinate(point.x()), "y": coordinate(point.y())})
             }
-            HolderKey::EdDsa(_, jwk) => jwk.clone(),
+            HolderKey::EdDsa(key) => json!({"kty": "OKP", "crv": "Ed25519",
+                "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes())}),
         }
     }
 
@@ -82,8 +70,9 @@ impl HolderKey {
                 let signature: p256::ecdsa::Signature = key.sign(message);
                 URL_SAFE_NO_PAD.encode(signature.to_bytes())
             }
-            HolderKey::EdDsa(key, _) => {
-                jsonwebtoken::crypto::sign(message, key, Algorithm::EdDSA).unwrap_or_default()
+            HolderKey::EdDsa(key) => {
+                use ed25519_dalek::Signer as _;
+                URL_SAFE_NO_PAD.encode(key.sign(message).to_bytes())
             }
         }
     }

@@ -59,7 +59,7 @@ impl Nonces {
     pub fn issue(&self, expires_at: i64) -> String {
         let mut bytes = [0u8; LENGTH];
         bytes[..EXPIRY].copy_from_slice(&expires_at.to_be_bytes());
-        rand::rngs::OsRng.fill_bytes(&mut bytes[EXPIRY..EXPIRY + RANDOM]);
+        rand::thread_rng().fill_bytes(&mut bytes[EXPIRY..EXPIRY + RANDOM]);
         let tag = self.tag(&bytes[..EXPIRY + RANDOM]);
         bytes[EXPIRY + RANDOM..].copy_from_slice(&tag[..TAG]);
         URL_SAFE_NO_PAD.encode(bytes)

@@ -238,7 +238,7 @@ fn new_tx_code(length: u32, text: bool) -> String {
     const DIGITS: &[u8] = b"0123456789";
     const TEXT: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let alphabet = if text { TEXT } else { DIGITS };
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = rand::thread_rng();
     (0..length.max(1))
         .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
         .collect()

@@ -21,7 +21,7 @@
 //! and no checkpointer.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
@@ -147,18 +147,81 @@ fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-/// The writer thread: takes the waiting jobs, runs them in one transaction, commits, answers.
-/// Ends when every sender is gone (the store is closed or dropped), after the jobs already queued.
-fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, finished: oneshot::Sender<()>) {
-    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(SQLITE_MAX_BATCH);
-    while let Ok(first) = jobs.recv() {
-        batch.push(first);
-        while batch.len() < SQLITE_MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+/// The writer thread's queue of jobs. A plain mutex and condition variable rather than a
+/// channel: the writer takes every waiting job with one lock, and sleeps at once when there is
+/// none (a channel's receiver spins first, which on a machine with few cores takes the CPU from
+/// the request handlers); a sender wakes it only when it sleeps.
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: Vec<Box<dyn Job>>,
+    /// The writer is waiting for a job.
+    idle: bool,
+    /// No more jobs will come; the writer ends once the queue is empty.
+    closed: bool,
+}
+
+impl Queue {
+    fn new() -> Arc<Queue> {
+        Arc::new(Queue {
+            state: Mutex::new(QueueState::default()),
+            ready: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a job; gives it back when the store is closed.
+    fn push(&self, job: Box<dyn Job>) -> Result<(), Box<dyn Job>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(job);
         }
+        state.jobs.push(job);
+        let wake = std::mem::take(&mut state.idle);
+        drop(state);
+        if wake {
+            self.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Moves up to [`SQLITE_MAX_BATCH`] waiting jobs into `batch`, waiting for one if there is
+    /// none; `false` once the queue is closed and empty.
+    fn take(&self, batch: &mut Vec<Box<dyn Job>>) -> bool {
+        let mut state = self.lock();
+        while state.jobs.is_empty() {
+            if state.closed {
+                return false;
+            }
+            state.idle = true;
+            state = self
+                .ready
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let take = state.jobs.len().min(SQLITE_MAX_BATCH);
+        batch.extend(state.jobs.drain(..take));
+        true
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+    }
+}
+
+/// The writer thread: takes the waiting jobs, runs them in one transaction, commits, answers.
+/// Ends when the store is closed or dropped, after the jobs already queued.
+fn write_loop(conn: Connection, queue: Arc<Queue>, finished: oneshot::Sender<()>) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(SQLITE_MAX_BATCH);
+    while queue.take(&mut batch) {
         let outcome = commit_batch(&conn, &mut batch);
         for job in batch.drain(..) {
             job.answer(outcome.as_ref().copied().map_err(String::as_str));
@@ -183,12 +246,19 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Str
 pub(super) struct SqliteStore {
     /// The URL, for messages.
     url: String,
-    /// The writer thread's queue; `None` once closed.
-    writer: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    /// The writer thread's queue.
+    queue: Arc<Queue>,
     /// Answered when the writer thread has finished (its connection closed).
     writer_finished: Mutex<Option<oneshot::Receiver<()>>>,
     /// Dropping it stops the checkpointer thread (a file only).
     checkpoints: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+impl Drop for SqliteStore {
+    /// The last handle gone: the writer finishes the jobs queued and stops.
+    fn drop(&mut self) {
+        self.queue.close();
+    }
 }
 
 impl SqliteStore {
@@ -239,15 +309,16 @@ impl SqliteStore {
                 "cannot run the database migrations on `{url}`: {e}"
             ))
         })?;
-        let (jobs, queue) = mpsc::channel();
+        let queue = Queue::new();
         let (finished, writer_finished) = oneshot::channel();
+        let jobs = queue.clone();
         std::thread::Builder::new()
             .name("trustc-sqlite-writer".into())
-            .spawn(move || write_loop(conn, queue, finished))
+            .spawn(move || write_loop(conn, jobs, finished))
             .map_err(|e| StoreError(format!("cannot open the database `{url}`: {e}")))?;
         Ok(SqliteStore {
             url,
-            writer: Mutex::new(Some(jobs)),
+            queue,
             writer_finished: Mutex::new(Some(writer_finished)),
             checkpoints: Mutex::new(checkpoints),
         })
@@ -294,13 +365,7 @@ impl SqliteStore {
             result: None,
             reply,
         });
-        let queued = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|writer| writer.send(job).is_ok());
-        if !queued {
+        if self.queue.push(job).is_err() {
             return Err(failed(&self.url, &what(), "the store is closed"));
         }
         match answer.await {
@@ -311,12 +376,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn close(&self) {
-        let writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        drop(writer);
+        self.queue.close();
         self.checkpoints
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
