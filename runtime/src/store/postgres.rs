@@ -122,8 +122,12 @@ impl PgStore {
         row.as_ref().map(offer_from_row).transpose()
     }
 
-    /// Two round trips: the offer, then one guarded `UPDATE` (which a racing redeemer
-    /// of the same code waits for and then finds nothing to change).
+    /// One round trip when the code redeems: an `UPDATE` guarded by exactly the conditions
+    /// under which [`judge`] redeems (a racing redeemer of the same code waits for it and then
+    /// finds nothing to change). Otherwise the offer is read and judged, to say why, or to count
+    /// a wrong transaction code. (The comparisons in SQL are not constant-time, and need not be:
+    /// the code is in the offer document its id serves, and a transaction code gets a handful of
+    /// attempts, each counted.)
     pub(super) async fn redeem(
         &self,
         offer_id: &str,
@@ -131,6 +135,27 @@ impl PgStore {
         token_hash: &str,
     ) -> Result<Redemption, StoreError> {
         let what = "redeem a pre-authorized code";
+        let redeemed: Option<String> = sqlx::query_scalar(
+            "UPDATE offers SET state = 'redeemed', redeemed_at = $3, access_token_hash = $5, \
+             token_expires_at = $6 WHERE id = $1 AND pre_authorized_code = $2 \
+             AND state = 'offered' AND expires_at > $3 AND tx_code IS NOT DISTINCT FROM $4 \
+             RETURNING credential",
+        )
+        .bind(offer_id)
+        .bind(redeem.code)
+        .bind(redeem.now)
+        .bind(redeem.tx_code)
+        .bind(token_hash)
+        .bind(redeem.token_expires_at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed(what, e))?;
+        if let Some(credential) = redeemed {
+            return Ok(Redemption::Redeemed {
+                offer_id: offer_id.to_owned(),
+                credential,
+            });
+        }
         let row = sqlx::query(concat!(
             "SELECT ",
             offer_columns!(),
@@ -145,6 +170,8 @@ impl PgStore {
         };
         match judge(&offer, redeem.code, redeem.tx_code, redeem.now) {
             Verdict::Refuse(refusal) => Ok(refusal),
+            // Redeemable now, so another instance changed it since the `UPDATE` above: redeem
+            // with the same guard again.
             Verdict::Redeem => {
                 let done = sqlx::query(
                     "UPDATE offers SET state = 'redeemed', redeemed_at = $2, \
