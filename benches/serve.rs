@@ -10,16 +10,19 @@
 //! signs their proofs, sharing the machine's cores with the server.
 //!
 //! "Crypto alone" runs, on every core, what one issuance costs in signatures and nothing else: the
-//! holder signs a proof, the issuer verifies it and signs the SD-JWT VC (with its disclosures).
+//! holder signs a proof, the issuer verifies it and signs the SD-JWT VC (with its disclosures);
+//! it is measured before and after the load runs, and their mean is the "vs crypto" base.
 //! "Store alone" makes the store calls of one issuance (create, read the offer, redeem, read it
 //! by token, issue) from as many tasks as there are holders, in this process: the database's
 //! share, and on SQLite its CPU time per issuance (the whole store runs in this process).
+//! "CPU server+load" is the CPU time (user and system) the server process and this one spent per
+//! issuance (Linux): steadier than throughput on a shared machine, and it says where time goes.
 //!
 //! Run: `cargo bench --bench serve` (both backends), `cargo bench --bench serve -- sqlite`.
 //! `TRUSTC_BENCH_SECONDS` (default 10) sets the measured time per backend, after 2 s of warm-up;
 //! `TRUSTC_BENCH_HOLDERS` (default 64) the concurrency; `TRUSTC_BENCH_PROOF_ALG` (`EdDSA`, the
-//! default, as BC Wallet signs; or `ES256`) the holders' proof algorithm. PostgreSQL is a private throwaway
-//! cluster (skipped with a message when the server binaries are missing).
+//! default, as BC Wallet signs; or `ES256`) the holders' proof algorithm. PostgreSQL is a
+//! private throwaway cluster (skipped with a message when the server binaries are missing).
 
 #[path = "../runtime/tests/support/postgres.rs"]
 #[allow(dead_code)]
@@ -62,12 +65,9 @@ fn main() {
         Ok("ES256") => "ES256",
         _ => "EdDSA",
     };
-    let crypto = crypto_alone(Duration::from_secs(3), proof_alg);
-    println!(
-        "crypto alone (holder {proof_alg} proof + issuer verify + ES256 SD-JWT VC), {} threads: {:.0} issuances/s\n",
-        cores(),
-        crypto
-    );
+    // Measured before and after the load runs; their mean is what the runs are compared with,
+    // so a machine whose speed drifts during the run (shared hosts do) skews the ratio less.
+    let crypto_before = crypto_alone(Duration::from_secs(3), proof_alg);
     let backends: Vec<&str> = ["sqlite", "postgres"]
         .into_iter()
         .filter(|b| settings.selected(b))
@@ -83,7 +83,29 @@ fn main() {
         };
         println!("store alone ({name}, {holders} tasks): {rate:.0} issuances/s{cpu}");
     }
-    println!();
+    let mut rows = Vec::new();
+    for name in backends {
+        let Some(db) = new_database(name, &settings.work, "bench_issuer") else {
+            rows.push((name, None));
+            continue;
+        };
+        let server = Server::start(&settings.work, &db);
+        let result = runtime.block_on(load(
+            &server,
+            holders,
+            Duration::from_secs(seconds),
+            proof_alg,
+        ));
+        drop(server);
+        rows.push((name, Some(result)));
+    }
+    let crypto_after = crypto_alone(Duration::from_secs(3), proof_alg);
+    let crypto = (crypto_before + crypto_after) / 2.0;
+    println!(
+        "crypto alone (holder {proof_alg} proof + issuer verify + ES256 SD-JWT VC), {} threads: \
+         {crypto:.0} issuances/s ({crypto_before:.0} before the runs, {crypto_after:.0} after)\n",
+        cores(),
+    );
     println!(
         "{:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>16}",
         "backend",
@@ -95,19 +117,11 @@ fn main() {
         "vs crypto",
         "CPU server+load"
     );
-    for name in backends {
-        let Some(db) = new_database(name, &settings.work, "bench_issuer") else {
+    for (name, result) in rows {
+        let Some(result) = result else {
             println!("{name:<10} SKIPPED (no PostgreSQL server binaries)");
             continue;
         };
-        let server = Server::start(&settings.work, &db);
-        let result = runtime.block_on(load(
-            &server,
-            holders,
-            Duration::from_secs(seconds),
-            proof_alg,
-        ));
-        drop(server);
         println!(
             "{:<10} {:>12.0} {:>10.0} {:>10} {:>10} {:>12} {:>9.0}% {:>16}",
             name,
