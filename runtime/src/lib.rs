@@ -153,8 +153,8 @@ const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// than this cannot accept it again.
 pub const SPENT_NONCE_GRACE: i64 = 300;
 
-/// Serves the issuer on `listener` until Ctrl-C or SIGTERM, finishing requests in flight; forgets
-/// expired spent nonces in the background.
+/// Serves the issuer on `listener` until Ctrl-C or SIGTERM, finishing requests in flight, then
+/// closes the store; forgets expired spent nonces in the background.
 pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> std::io::Result<()> {
     let sweeper = {
         let issuer = issuer.clone();
@@ -171,10 +171,12 @@ pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> st
             }
         })
     };
-    let result = axum::serve(listener, router(issuer))
+    let result = axum::serve(listener, router(issuer.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await;
     sweeper.abort();
+    // The requests are answered; let the store finish its writes and close the database.
+    issuer.store.close().await;
     result
 }
 
