@@ -590,7 +590,12 @@ async fn admin_answers_fit_the_document() {
     let big = json!({"credential": "person", "claims": {"given_names": "x".repeat(70_000)}});
     let reply = create(Some(ADMIN_TOKEN), big).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-    api.check("post", "/admin/offers", &reply);
+    let problem = api.check("post", "/admin/offers", &reply);
+    assert_eq!(problem["type"], "urn:trustc:problem:payload-too-large");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("64 KiB"),
+        "{problem}"
+    );
 
     // The offer's view, 401 and 404.
     let id = lawyer["id"].as_str().unwrap();
@@ -700,6 +705,20 @@ async fn wallet_answers_fit_the_document() {
             ["invalid_grant", "invalid_request", "unsupported_grant_type"].map(String::from)
         )
     );
+    // A body declared over the limit is refused before it is read, as a problem too.
+    let big = "x".repeat(70_000);
+    let reply = instance
+        .send(
+            Request::post("/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::CONTENT_LENGTH, big.len())
+                .body(Body::from(big))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let problem = api.check("post", "/token", &reply);
+    assert_eq!(problem["type"], "urn:trustc:problem:payload-too-large");
     let reply = instance.token(&code, Some(tx_code)).await;
     assert_eq!(reply.status, StatusCode::OK);
     let form = json!({

@@ -89,6 +89,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::map_response(too_large_as_problem))
         .layer(TraceLayer::new_for_http());
     app.with_state(issuer)
 }
@@ -134,6 +135,21 @@ async fn openapi() -> Response {
         OPENAPI,
     )
         .into_response()
+}
+
+/// The body limit answers 413 in plain text (from the limit layer, or from a handler's body
+/// extractor when a body without `Content-Length` runs over); every error of this API is JSON.
+async fn too_large_as_problem(response: Response) -> Response {
+    if response.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    errors::Problem::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "payload-too-large",
+        "Request body too large",
+        format!("request bodies are limited to {} KiB", BODY_LIMIT / 1024),
+    )
+    .into_response()
 }
 
 async fn not_found(uri: axum::http::Uri) -> errors::Problem {
