@@ -592,6 +592,18 @@ mod tests {
                 "migrations/sqlite has version {version}, migrations/ does not"
             );
         }
+        // Every file in migrations/sqlite/ is one of SQLITE_FORMS (a file added there but not
+        // registered would silently not run).
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let version: i64 = name.split('_').next().unwrap().parse().unwrap();
+            let sql = std::fs::read_to_string(dir.join(&name)).unwrap();
+            assert!(
+                SQLITE_FORMS.contains(&(version, sql.as_str())),
+                "migrations/sqlite/{name} is not in SQLITE_FORMS"
+            );
+        }
     }
 
     #[test]
