@@ -61,9 +61,10 @@ pub struct Compiled {
     pub issuer_metadata: Value,
     /// `/.well-known/oauth-authorization-server`, as served.
     pub authorization_server_metadata: Value,
-    /// The two documents serialised once, so serving them costs no JSON work per request.
-    pub issuer_metadata_json: String,
-    pub authorization_server_metadata_json: String,
+    /// The two documents serialised once, so serving them costs no JSON work (and, being
+    /// shared bytes, no copy) per request.
+    pub issuer_metadata_json: axum::body::Bytes,
+    pub authorization_server_metadata_json: axum::body::Bytes,
     credentials: HashMap<String, Credential>,
 }
 
@@ -202,8 +203,8 @@ impl Compiled {
         }
         Ok(Compiled {
             config,
-            issuer_metadata_json: issuer_metadata.to_string(),
-            authorization_server_metadata_json: authorization_server_metadata.to_string(),
+            issuer_metadata_json: issuer_metadata.to_string().into(),
+            authorization_server_metadata_json: authorization_server_metadata.to_string().into(),
             issuer_metadata,
             authorization_server_metadata,
             credentials,

@@ -33,13 +33,13 @@ pub async fn authorization_server_metadata(State(issuer): State<Arc<Issuer>>) ->
 }
 
 /// An `application/json` answer from already serialised JSON.
-fn json_text(text: String) -> Response {
+fn json_text(text: impl Into<axum::body::Body>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        text,
+        text.into(),
     )
         .into_response()
 }
