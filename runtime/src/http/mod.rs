@@ -167,7 +167,11 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 
 /// A `Cache-Control: no-store` JSON answer.
 pub fn no_store_json(value: serde_json::Value) -> Response {
-    let mut response = axum::Json(value).into_response();
+    no_store(axum::Json(value).into_response())
+}
+
+/// `response` with `Cache-Control: no-store` (it carries a secret or a single-use value).
+pub fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::errors::{OAuthError, Problem};
-use super::no_store_json;
+use super::{no_store, no_store_json};
 use crate::Issuer;
 use crate::nonce::NonceError;
 use crate::proof::{ProofPolicy, verify_proof};
@@ -445,14 +445,10 @@ pub async fn credential(
     );
     // Written directly: the answer is one long string, and building a JSON value around it
     // only to serialise it again costs more than the rest of this function's JSON.
-    let mut response = json_text(format!(
+    Ok(no_store(json_text(format!(
         r#"{{"credentials":[{{"credential":{}}}]}}"#,
         Value::String(issued)
-    ));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    ))))
 }
 
 /// The one `jwt` proof of `proofs` (this issuer has no batch issuance).

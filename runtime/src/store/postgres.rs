@@ -156,45 +156,14 @@ impl PgStore {
                 credential,
             });
         }
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            offer_columns!(),
-            " FROM offers WHERE id = $1"
-        ))
-        .bind(offer_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.failed(what, e))?;
-        let Some(offer) = row.as_ref().map(offer_from_row).transpose()? else {
+        let Some(offer) = self.offer(offer_id).await? else {
             return Ok(Redemption::UnknownCode);
         };
         match judge(&offer, redeem.code, redeem.tx_code, redeem.now) {
             Verdict::Refuse(refusal) => Ok(refusal),
-            // Redeemable now, so another instance changed it since the `UPDATE` above: redeem
-            // with the same guard again.
-            Verdict::Redeem => {
-                let done = sqlx::query(
-                    "UPDATE offers SET state = 'redeemed', redeemed_at = $2, \
-                     access_token_hash = $3, token_expires_at = $4 \
-                     WHERE id = $1 AND state = 'offered' AND expires_at > $2",
-                )
-                .bind(&offer.id)
-                .bind(redeem.now)
-                .bind(token_hash)
-                .bind(redeem.token_expires_at)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| self.failed(what, e))?;
-                Ok(if done.rows_affected() == 1 {
-                    Redemption::Redeemed {
-                        offer_id: offer.id,
-                        credential: offer.credential,
-                    }
-                } else {
-                    // Another instance redeemed (or revoked) it since it was read.
-                    Redemption::NotOffered(OfferState::Redeemed)
-                })
-            }
+            // The guarded `UPDATE` above found it otherwise, and an offer never becomes
+            // `offered` again: another instance redeemed it in between.
+            Verdict::Redeem => Ok(Redemption::NotOffered(OfferState::Redeemed)),
             Verdict::CountWrongTxCode => {
                 let row = sqlx::query(
                     "UPDATE offers SET tx_attempts = tx_attempts + 1, state = CASE \

@@ -429,15 +429,7 @@ impl SqliteStore {
         let key = id.to_owned();
         self.read(
             || format!("read offer `{id}`"),
-            move |conn| {
-                conn.prepare_cached(concat!(
-                    "SELECT ",
-                    offer_columns!(),
-                    " FROM offers WHERE id = ?1"
-                ))?
-                .query_row([key], offer_from_row)
-                .optional()
-            },
+            move |conn| offer_by_id(conn, &key),
         )
         .await
     }
@@ -463,15 +455,7 @@ impl SqliteStore {
         self.write(
             || "redeem a pre-authorized code".into(),
             move |conn| {
-                let Some(offer) = conn
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        offer_columns!(),
-                        " FROM offers WHERE id = ?1"
-                    ))?
-                    .query_row([&id], offer_from_row)
-                    .optional()?
-                else {
+                let Some(offer) = offer_by_id(conn, &id)? else {
                     return Ok(Redemption::UnknownCode);
                 };
                 match judge(&offer, &code, tx_code.as_deref(), now) {
@@ -767,6 +751,16 @@ fn applied(conn: &Connection) -> rusqlite::Result<i64> {
         [],
         |row| row.get(0),
     )
+}
+
+fn offer_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<Offer>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        offer_columns!(),
+        " FROM offers WHERE id = ?1"
+    ))?
+    .query_row([id], offer_from_row)
+    .optional()
 }
 
 fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
