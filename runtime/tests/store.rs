@@ -189,6 +189,7 @@ on_every_backend!(
     full_lists_move_on_to_the_next_list,
     sweep_forgets_expired_spent_nonces_only,
     a_failing_write_leaves_the_others_of_its_batch,
+    a_write_failing_part_way_keeps_none_of_its_changes,
     closed_stores_refuse_work,
 );
 
@@ -629,6 +630,36 @@ async fn a_failing_write_leaves_the_others_of_its_batch(store: Store) {
     }
     let taken = store.offer("taken").await.unwrap().unwrap();
     assert_eq!(taken.pre_authorized_code, "taken.code");
+}
+
+/// An issuance that finds no room in the last status list fails after it has marked its offer
+/// issued and spent its nonce (SQLite), or in the one statement that would (PostgreSQL): it
+/// keeps neither, alone in its transaction as among others.
+async fn a_write_failing_part_way_keeps_none_of_its_changes(store: Store) {
+    issue_one(&store, "first", i64::MAX, 1).await;
+    redeemed(&store, "second").await;
+    let e = store
+        .issue(&Issue {
+            offer_id: "second",
+            now: T0 + 1,
+            nonce: "nonce-second",
+            nonce_expires_at: T0 + 61,
+            revocable: true,
+            list_id: i64::MAX,
+            list_size: 1,
+        })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no status list has room"), "{e}");
+    assert_eq!(
+        store.offer("second").await.unwrap().unwrap().state,
+        OfferState::Redeemed
+    );
+    // Nor was its nonce spent: the issuance succeeds with it where a list has room.
+    assert!(matches!(
+        issue(&store, "second", T0 + 1, "nonce-second", true).await,
+        Issued::Issued(Some(_))
+    ));
 }
 
 async fn closed_stores_refuse_work(store: Store) {

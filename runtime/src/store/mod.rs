@@ -3,10 +3,11 @@
 //! a load balancer sharing state). One API, two backends, each built the way its database is
 //! fastest:
 //!
-//! - [`sqlite`]: in-process (rusqlite). Every operation is a job for ONE thread owning the
-//!   connection, which runs all the jobs waiting in one transaction, each in its own savepoint,
-//!   and commits once (group commit): one lock, one commit and one wake-up for a whole batch
-//!   instead of for every statement, on a page cache that stays warm.
+//! - [`sqlite`]: in-process (rusqlite). Every operation is a job for ONE connection; whichever
+//!   request finds it free runs all the jobs waiting in one transaction, each in its own
+//!   savepoint, and commits once (group commit by flat combining): one lock and one commit for
+//!   a whole batch instead of for every statement, no thread hand-off, on a page cache that
+//!   stays warm.
 //! - [`postgres`]: sqlx pool; every change is one statement (the credential issuance one statement
 //!   with data-modifying CTEs), so a request costs as few round trips as possible.
 //!
@@ -48,7 +49,7 @@ use crate::secrets::{constant_time_eq, offer_of};
 pub const POSTGRES_CONNECTIONS: u32 = 16;
 /// How often an SQLite file's WAL is checkpointed (in the background).
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
-/// The most jobs the SQLite writer commits in one transaction.
+/// The most jobs an SQLite batch commits in one transaction.
 pub const SQLITE_MAX_BATCH: usize = 256;
 /// Random indices tried in one status list before moving on to the next list.
 pub const INDEX_ATTEMPTS_PER_LIST: u32 = 16;
@@ -278,7 +279,7 @@ pub enum Issued {
     NonceSpent,
 }
 
-/// The issuer's store. Cheap to clone (connections and the writer are shared).
+/// The issuer's store. Cheap to clone (its connections are shared).
 #[derive(Clone)]
 pub struct Store {
     inner: Inner,
