@@ -10,8 +10,10 @@
 //! signs their proofs, sharing the machine's cores with the server.
 //!
 //! "Crypto alone" runs, on every core, what one issuance costs in signatures and nothing else: the
-//! holder signs a proof, the issuer verifies it and signs the SD-JWT VC (with its disclosures);
-//! it is measured before and after the load runs, and their mean is the "vs crypto" base.
+//! holder signs a proof, the issuer verifies it and signs the SD-JWT VC (with its disclosures).
+//! It is measured in 1 s windows between the 2 s load windows of each backend (the holders
+//! paused, the server idle), so that a shared host whose speed drifts during a run (seen here:
+//! ±15% within minutes) moves both alike; the load's rate over it is "vs crypto".
 //! "Store alone" makes the store calls of one issuance (create, read the offer, redeem, read it
 //! by token, issue) from as many tasks as there are holders, in this process: the database's
 //! share, and on SQLite its CPU time per issuance (the whole store runs in this process).
@@ -19,9 +21,10 @@
 //! issuance (Linux): steadier than throughput on a shared machine, and it says where time goes.
 //!
 //! Run: `cargo bench --bench serve` (both backends), `cargo bench --bench serve -- sqlite`.
-//! `TRUSTC_BENCH_SECONDS` (default 10) sets the measured time per backend, after 2 s of warm-up;
+//! `TRUSTC_BENCH_SECONDS` (default 10) sets the measured load time per backend (in 2 s windows),
+//! after 2 s of warm-up;
 //! `TRUSTC_BENCH_HOLDERS` (default 64) the concurrency; `TRUSTC_BENCH_PROOF_ALG` (`EdDSA`, the
-//! default, as BC Wallet signs; or `ES256`) the holders' proof algorithm. PostgreSQL is a
+//! default; or `ES256`) the holders' proof algorithm. PostgreSQL is a
 //! private throwaway cluster (skipped with a message when the server binaries are missing).
 
 #[path = "../runtime/tests/support/postgres.rs"]
@@ -44,6 +47,16 @@ use trustc_runtime::holder::HolderKey;
 use trustc_runtime::proof::{ProofPolicy, verify_proof};
 use trustc_runtime::sdjwt::{Issuance, issue};
 
+/// The allocator `trustc` itself runs with (src/main.rs), so "crypto alone" measures the code the
+/// server runs, and the load generator costs the shared cores no more than it must.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A load window: measured load between two windows of crypto alone.
+const LOAD_WINDOW: Duration = Duration::from_secs(2);
+/// A window of crypto alone, the holders paused.
+const CRYPTO_WINDOW: Duration = Duration::from_secs(1);
+
 const ADMIN_TOKEN: &str = "bench-admin-token-0123456789abcdef";
 
 fn main() {
@@ -55,19 +68,23 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    // The holders run on one thread, as an event-loop load generator does (wrk): waiting on
+    // the server, they need a fraction of a core, and one thread wakes no other to share it.
+    let holders_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
 
     println!(
         "trustc serve load benchmark: {} cores, {holders} concurrent holders, {seconds} s per backend\n",
         cores()
     );
-    // BC Wallet (Bifold) signs proofs with EdDSA when the issuer accepts it, ES256 otherwise.
+    // EdDSA by default: the cheaper proof to verify, so the larger share of non-crypto work
+    // and the harder case for the "vs crypto" ratio.
     let proof_alg: &'static str = match std::env::var("TRUSTC_BENCH_PROOF_ALG").as_deref() {
         Ok("ES256") => "ES256",
         _ => "EdDSA",
     };
-    // Measured before and after the load runs; their mean is what the runs are compared with,
-    // so a machine whose speed drifts during the run (shared hosts do) skews the ratio less.
-    let crypto_before = crypto_alone(Duration::from_secs(3), proof_alg);
     let backends: Vec<&str> = ["sqlite", "postgres"]
         .into_iter()
         .filter(|b| settings.selected(b))
@@ -90,7 +107,7 @@ fn main() {
             continue;
         };
         let server = Server::start(&settings.work, &db);
-        let result = runtime.block_on(load(
+        let result = holders_runtime.block_on(load(
             &server,
             holders,
             Duration::from_secs(seconds),
@@ -99,21 +116,21 @@ fn main() {
         drop(server);
         rows.push((name, Some(result)));
     }
-    let crypto_after = crypto_alone(Duration::from_secs(3), proof_alg);
-    let crypto = (crypto_before + crypto_after) / 2.0;
     println!(
-        "crypto alone (holder {proof_alg} proof + issuer verify + ES256 SD-JWT VC), {} threads: \
-         {crypto:.0} issuances/s ({crypto_before:.0} before the runs, {crypto_after:.0} after)\n",
+        "\ncrypto alone: holder {proof_alg} proof + issuer verify + ES256 SD-JWT VC on {} threads, \
+         in 1 s windows between the {} s load windows\n",
         cores(),
+        LOAD_WINDOW.as_secs()
     );
     println!(
-        "{:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>16}",
+        "{:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>13} {:>10} {:>16}",
         "backend",
         "issuances/s",
         "requests/s",
         "p50",
         "p99",
         "p99 issuance",
+        "crypto alone",
         "vs crypto",
         "CPU server+load"
     );
@@ -123,14 +140,15 @@ fn main() {
             continue;
         };
         println!(
-            "{:<10} {:>12.0} {:>10.0} {:>10} {:>10} {:>12} {:>9.0}% {:>16}",
+            "{:<10} {:>12.0} {:>10.0} {:>10} {:>10} {:>12} {:>13.0} {:>9.0}% {:>16}",
             name,
             result.issuances_per_second,
             result.requests_per_second,
             ms(result.request_p50),
             ms(result.request_p99),
             ms(result.issuance_p99),
-            100.0 * result.issuances_per_second / crypto,
+            result.crypto_per_second,
+            100.0 * result.issuances_per_second / result.crypto_per_second,
             result
                 .cpu_per_issuance
                 .map_or("-".into(), |(server, load)| format!(
@@ -336,6 +354,8 @@ struct LoadResult {
     request_p50: Duration,
     request_p99: Duration,
     issuance_p99: Duration,
+    /// Issuances per second that the cryptography alone allowed, in the windows between.
+    crypto_per_second: f64,
     /// CPU time per issuance of the server process and of this one (the load generator), where
     /// the system says (Linux).
     cpu_per_issuance: Option<(Duration, Duration)>,
@@ -369,15 +389,25 @@ async fn load(
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let issued = Arc::new(AtomicU64::new(0));
+    // Holders pause at the start of an issuance while `paused` is true; `idle` counts them.
+    let (pause, paused) = tokio::sync::watch::channel(false);
+    let idle = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..holders {
         let (measuring, stop, issued) = (measuring.clone(), stop.clone(), issued.clone());
+        let (mut paused, idle) = (paused.clone(), idle.clone());
         tasks.push(tokio::spawn(async move {
             let mut client = Client::connect(addr).await;
             let holder = holder_key(proof_alg);
             let mut requests = Vec::new();
             let mut issuances = Vec::new();
             while !stop.load(Ordering::Relaxed) {
+                if *paused.borrow() {
+                    idle.fetch_add(1, Ordering::SeqCst);
+                    let _ = paused.wait_for(|paused| !paused).await;
+                    idle.fetch_sub(1, Ordering::SeqCst);
+                    continue;
+                }
                 let started = Instant::now();
                 let timings = client.full_issuance(&holder).await;
                 if measuring.load(Ordering::Relaxed) {
@@ -390,15 +420,47 @@ async fn load(
         }));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    measuring.store(true, Ordering::SeqCst);
-    let started = Instant::now();
-    let cpu_before = cpu_times(server);
-    tokio::time::sleep(duration).await;
-    measuring.store(false, Ordering::SeqCst);
-    let cpu_after = cpu_times(server);
-    let elapsed = started.elapsed();
+    // Load windows alternate with windows of crypto alone (the holders paused, the server
+    // idle), so that a shared host whose speed drifts during the run drifts both alike.
+    let windows = (duration.as_secs_f64() / LOAD_WINDOW.as_secs_f64())
+        .ceil()
+        .max(1.0) as u32;
+    let (mut elapsed, mut cpu, mut crypto_count, mut crypto_time) = (
+        Duration::ZERO,
+        Some((Duration::ZERO, Duration::ZERO)),
+        0u64,
+        Duration::ZERO,
+    );
+    for _ in 0..windows {
+        let _ = pause.send(true);
+        while idle.load(Ordering::SeqCst) < holders as u64 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let (count, time) = crypto_alone(CRYPTO_WINDOW, proof_alg);
+        crypto_count += count;
+        crypto_time += time;
+        let _ = pause.send(false);
+        // Back to full load before measuring: every holder is on its way again.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        measuring.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        let cpu_before = cpu_times(server);
+        tokio::time::sleep(LOAD_WINDOW).await;
+        measuring.store(false, Ordering::SeqCst);
+        let cpu_after = cpu_times(server);
+        elapsed += started.elapsed();
+        cpu = cpu.zip(cpu_before.zip(cpu_after)).map(
+            |((server, load), ((server_before, load_before), (server_after, load_after)))| {
+                (
+                    server + (server_after - server_before),
+                    load + (load_after - load_before),
+                )
+            },
+        );
+    }
     let count = issued.load(Ordering::SeqCst);
     stop.store(true, Ordering::SeqCst);
+    let _ = pause.send(false);
     let mut requests = Vec::new();
     let mut issuances = Vec::new();
     for task in tasks {
@@ -420,14 +482,10 @@ async fn load(
         request_p50: percentile(&requests, 0.50),
         request_p99: percentile(&requests, 0.99),
         issuance_p99: percentile(&issuances, 0.99),
-        cpu_per_issuance: cpu_before.zip(cpu_after).filter(|_| count > 0).map(
-            |((server_before, load_before), (server_after, load_after))| {
-                (
-                    (server_after - server_before) / count as u32,
-                    (load_after - load_before) / count as u32,
-                )
-            },
-        ),
+        crypto_per_second: crypto_count as f64 / crypto_time.as_secs_f64(),
+        cpu_per_issuance: cpu
+            .filter(|_| count > 0)
+            .map(|(server, load)| (server / count as u32, load / count as u32)),
     }
 }
 
@@ -661,7 +719,7 @@ fn holder_key(alg: &str) -> HolderKey {
 
 /// Issuances per second that the signatures alone allow on every core: holder proof,
 /// issuer proof verification, issuer SD-JWT VC (ES256, seven disclosures as for Person).
-fn crypto_alone(duration: Duration, proof_alg: &'static str) -> f64 {
+fn crypto_alone(duration: Duration, proof_alg: &'static str) -> (u64, Duration) {
     let key = Arc::new(IssuerKey::generate());
     let threads: Vec<_> = (0..cores())
         .map(|_| {
@@ -709,9 +767,14 @@ fn crypto_alone(duration: Duration, proof_alg: &'static str) -> f64 {
                     assert!(issued.is_ok());
                     count += 1;
                 }
-                count as f64 / started.elapsed().as_secs_f64()
+                (count, started.elapsed())
             })
         })
         .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).sum()
+    // Issuances per second on all cores = the sum of each thread's count over its time: the
+    // total count over the mean time.
+    let results: Vec<(u64, Duration)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let count = results.iter().map(|(n, _)| n).sum();
+    let mean = results.iter().map(|(_, t)| *t).sum::<Duration>() / results.len().max(1) as u32;
+    (count, mean)
 }
