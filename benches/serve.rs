@@ -14,6 +14,9 @@
 //! It is measured in 1 s windows between the 2 s load windows of each backend (the holders
 //! paused, the server idle), so that a shared host whose speed drifts during a run (seen here:
 //! ±15% within minutes) moves both alike; the load's rate over it is "vs crypto".
+//! "Request floor" has each holder send five `POST /nonce` per issuance instead (no store, no
+//! signatures): what the five requests cost in HTTP and loopback TCP on both sides, the floor
+//! under everything else. Crypto alone, the floor and the store alone together bound the ratio.
 //! "Store alone" makes the store calls of one issuance (create, read the offer, redeem, read it
 //! by token, issue) from as many tasks as there are holders, in this process: the database's
 //! share, and on SQLite its CPU time per issuance (the whole store runs in this process).
@@ -100,6 +103,31 @@ fn main() {
         };
         println!("store alone ({name}, {holders} tasks): {rate:.0} issuances/s{cpu}");
     }
+    if settings.selected("sqlite") {
+        if let Some(db) = new_database("sqlite", &settings.work, "request_floor") {
+            let server = Server::start(&settings.work, &db);
+            let floor = holders_runtime.block_on(load(
+                &server,
+                holders,
+                Duration::from_secs(4),
+                proof_alg,
+                Flow::RequestFloor,
+            ));
+            drop(server);
+            println!(
+                "request floor (five POST /nonce per issuance: HTTP and loopback TCP alone): \
+                 {:.0} issuances/s, CPU server+load {}",
+                floor.issuances_per_second,
+                floor
+                    .cpu_per_issuance
+                    .map_or("-".into(), |(server, load)| format!(
+                        "{:.0}+{:.0} µs",
+                        server.as_secs_f64() * 1e6,
+                        load.as_secs_f64() * 1e6
+                    ))
+            );
+        }
+    }
     let mut rows = Vec::new();
     for name in backends {
         let Some(db) = new_database(name, &settings.work, "bench_issuer") else {
@@ -112,6 +140,7 @@ fn main() {
             holders,
             Duration::from_secs(seconds),
             proof_alg,
+            Flow::Issuance,
         ));
         drop(server);
         rows.push((name, Some(result)));
@@ -379,11 +408,22 @@ fn cpu_times(server: &Server) -> Option<(Duration, Duration)> {
 }
 
 /// Runs `holders` concurrent holders for 2 s of warm-up and then `duration`.
+/// What each holder does in a loop.
+#[derive(Clone, Copy)]
+enum Flow {
+    /// Full issuances.
+    Issuance,
+    /// Five `POST /nonce` per "issuance": the five requests' HTTP and loopback cost and nothing
+    /// else (the nonce endpoint touches no store and signs nothing), the floor under the rest.
+    RequestFloor,
+}
+
 async fn load(
     server: &Server,
     holders: usize,
     duration: Duration,
     proof_alg: &'static str,
+    flow: Flow,
 ) -> LoadResult {
     let addr = server.addr;
     let measuring = Arc::new(AtomicBool::new(false));
@@ -409,7 +449,10 @@ async fn load(
                     continue;
                 }
                 let started = Instant::now();
-                let timings = client.full_issuance(&holder).await;
+                let timings = match flow {
+                    Flow::Issuance => client.full_issuance(&holder).await,
+                    Flow::RequestFloor => client.request_floor().await,
+                };
                 if measuring.load(Ordering::Relaxed) {
                     issued.fetch_add(1, Ordering::Relaxed);
                     requests.extend(timings);
@@ -633,6 +676,17 @@ impl Client {
                 "{method} {path}: the server closed the connection"
             );
         }
+    }
+
+    /// Five `POST /nonce`; the latency of each.
+    async fn request_floor(&mut self) -> Vec<Duration> {
+        let mut timings = Vec::with_capacity(5);
+        for _ in 0..5 {
+            let body = self.send("POST", "/nonce", &[], b"", &mut timings).await;
+            let nonce: NonceResponse = serde_json::from_slice(&body).expect("a nonce");
+            assert!(!nonce.c_nonce.is_empty());
+        }
+        timings
     }
 
     /// One full issuance; the latency of each of its requests.
