@@ -103,30 +103,30 @@ fn main() {
         };
         println!("store alone ({name}, {holders} tasks): {rate:.0} issuances/s{cpu}");
     }
-    if settings.selected("sqlite") {
-        if let Some(db) = new_database("sqlite", &settings.work, "request_floor") {
-            let server = Server::start(&settings.work, &db);
-            let floor = holders_runtime.block_on(load(
-                &server,
-                holders,
-                Duration::from_secs(4),
-                proof_alg,
-                Flow::RequestFloor,
-            ));
-            drop(server);
-            println!(
-                "request floor (five POST /nonce per issuance: HTTP and loopback TCP alone): \
-                 {:.0} issuances/s, CPU server+load {}",
-                floor.issuances_per_second,
-                floor
-                    .cpu_per_issuance
-                    .map_or("-".into(), |(server, load)| format!(
-                        "{:.0}+{:.0} µs",
-                        server.as_secs_f64() * 1e6,
-                        load.as_secs_f64() * 1e6
-                    ))
-            );
-        }
+    if settings.selected("sqlite")
+        && let Some(db) = new_database("sqlite", &settings.work, "request_floor")
+    {
+        let server = Server::start(&settings.work, &db);
+        let floor = holders_runtime.block_on(load(
+            &server,
+            holders,
+            Duration::from_secs(4),
+            proof_alg,
+            Flow::RequestFloor,
+        ));
+        drop(server);
+        println!(
+            "request floor (five POST /nonce per issuance: HTTP and loopback TCP alone): \
+             {:.0} issuances/s, CPU server+load {}",
+            floor.issuances_per_second,
+            floor
+                .cpu_per_issuance
+                .map_or("-".into(), |(server, load)| format!(
+                    "{:.0}+{:.0} µs",
+                    server.as_secs_f64() * 1e6,
+                    load.as_secs_f64() * 1e6
+                ))
+        );
     }
     let mut rows = Vec::new();
     for name in backends {
