@@ -239,14 +239,10 @@ impl Queue {
             if batch.is_empty() {
                 return;
             }
-            let outcome = match conn.as_ref() {
-                Some(conn) => commit_batch(conn, &mut batch),
-                None => Err("the store is closed".to_owned()),
-            };
+            let outcome = commit_batch(conn.as_ref(), &mut batch);
+            // Answered after letting the connection go: the next batch need not wait for it.
             drop(conn);
-            for job in batch.drain(..) {
-                job.answer(outcome.as_ref().copied().map_err(String::as_str));
-            }
+            answer_all(&mut batch, outcome);
         }
     }
 
@@ -256,21 +252,27 @@ impl Queue {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let mut batch: Vec<Box<dyn Job>> = std::mem::take(&mut self.lock().jobs);
         if !batch.is_empty() {
-            let outcome = match conn.as_ref() {
-                Some(conn) => commit_batch(conn, &mut batch),
-                None => Err("the store is closed".to_owned()),
-            };
-            for job in batch.drain(..) {
-                job.answer(outcome.as_ref().copied().map_err(String::as_str));
-            }
+            let outcome = commit_batch(conn.as_ref(), &mut batch);
+            answer_all(&mut batch, outcome);
         }
         conn.take();
     }
 }
 
+/// Answers every job of a batch (emptying it) with the batch's outcome.
+fn answer_all(batch: &mut Vec<Box<dyn Job>>, outcome: Result<(), String>) {
+    for job in batch.drain(..) {
+        job.answer(outcome.as_ref().copied().map_err(String::as_str));
+    }
+}
+
 /// Runs a batch in one transaction: `BEGIN IMMEDIATE` (the write lock) when a job of it writes;
-/// a batch of reads takes only a read snapshot, and its commit writes nothing.
-fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+/// a batch of reads takes only a read snapshot, and its commit writes nothing. Without a
+/// connection (the store closed) the batch fails.
+fn commit_batch(conn: Option<&Connection>, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    let Some(conn) = conn else {
+        return Err("the store is closed".to_owned());
+    };
     let begin = if batch.iter().any(|job| job.writes()) {
         "BEGIN IMMEDIATE"
     } else {
