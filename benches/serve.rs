@@ -119,13 +119,7 @@ fn main() {
             "request floor (five POST /nonce per issuance: HTTP and loopback TCP alone): \
              {:.0} issuances/s, CPU server+load {}",
             floor.issuances_per_second,
-            floor
-                .cpu_per_issuance
-                .map_or("-".into(), |(server, load)| format!(
-                    "{:.0}+{:.0} µs",
-                    server.as_secs_f64() * 1e6,
-                    load.as_secs_f64() * 1e6
-                ))
+            floor.cpu_column()
         );
     }
     let mut rows = Vec::new();
@@ -178,13 +172,7 @@ fn main() {
             ms(result.issuance_p99),
             result.crypto_per_second,
             100.0 * result.issuances_per_second / result.crypto_per_second,
-            result
-                .cpu_per_issuance
-                .map_or("-".into(), |(server, load)| format!(
-                    "{:.0}+{:.0} µs",
-                    server.as_secs_f64() * 1e6,
-                    load.as_secs_f64() * 1e6
-                ))
+            result.cpu_column()
         );
     }
 }
@@ -388,6 +376,19 @@ struct LoadResult {
     /// CPU time per issuance of the server process and of this one (the load generator), where
     /// the system says (Linux).
     cpu_per_issuance: Option<(Duration, Duration)>,
+}
+
+impl LoadResult {
+    /// "CPU server+load": `523+108 µs`, or `-` where the system does not say.
+    fn cpu_column(&self) -> String {
+        self.cpu_per_issuance.map_or("-".into(), |(server, load)| {
+            format!(
+                "{:.0}+{:.0} µs",
+                server.as_secs_f64() * 1e6,
+                load.as_secs_f64() * 1e6
+            )
+        })
+    }
 }
 
 /// CPU time (user + system) used so far by the server and by this process.
