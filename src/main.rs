@@ -3,10 +3,6 @@
 
 use std::process::ExitCode;
 
-#[cfg(feature = "serve")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     trustc::cli::main()
 }
