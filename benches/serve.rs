@@ -50,11 +50,6 @@ use trustc_runtime::holder::HolderKey;
 use trustc_runtime::proof::{ProofPolicy, verify_proof};
 use trustc_runtime::sdjwt::{Issuance, issue};
 
-/// The allocator `trustc` itself runs with (src/main.rs), so "crypto alone" measures the code the
-/// server runs, and the load generator costs the shared cores no more than it must.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A load window: measured load between two windows of crypto alone.
 const LOAD_WINDOW: Duration = Duration::from_secs(2);
 /// A window of crypto alone, the holders paused.
