@@ -188,6 +188,7 @@ on_every_backend!(
     random_indices_are_unique_and_in_range,
     full_lists_move_on_to_the_next_list,
     sweep_forgets_expired_spent_nonces_only,
+    sweep_forgets_in_chunks,
     a_failing_write_leaves_the_others_of_its_batch,
     a_write_failing_part_way_keeps_none_of_its_changes,
     closed_stores_refuse_work,
@@ -569,11 +570,17 @@ async fn full_lists_move_on_to_the_next_list(store: Store) {
 }
 
 async fn sweep_forgets_expired_spent_nonces_only(store: Store) {
-    // Nonces spent at T0 + 40, + 140 and + 240, each valid for 60 s.
+    // Nonces spent at T0 + 40, + 140 and + 240, each valid for 60 s (a nonce carries its
+    // expiry, so it always comes with the same one).
+    let expiry = |nonce: &str| match nonce {
+        "a" => T0 + 100,
+        "b" => T0 + 200,
+        _ => T0 + 300,
+    };
     for (n, at) in [("a", 40), ("b", 140), ("c", 240)] {
         redeemed(&store, n).await;
         assert!(matches!(
-            issue(&store, n, T0 + at, n, true).await,
+            issue_expiring(&store, n, T0 + at, n, expiry(n)).await,
             Issued::Issued(_)
         ));
     }
@@ -583,11 +590,11 @@ async fn sweep_forgets_expired_spent_nonces_only(store: Store) {
     // `b` is forgotten (refused by its expiry from now on), `c` still remembered.
     redeemed(&store, "d").await;
     assert_eq!(
-        issue(&store, "d", T0 + 250, "c", true).await,
+        issue_expiring(&store, "d", T0 + 250, "c", expiry("c")).await,
         Issued::NonceSpent
     );
     assert!(matches!(
-        issue(&store, "d", T0 + 250, "b", true).await,
+        issue_expiring(&store, "d", T0 + 250, "b", expiry("b")).await,
         Issued::Issued(_)
     ));
     assert_eq!(
@@ -595,6 +602,46 @@ async fn sweep_forgets_expired_spent_nonces_only(store: Store) {
         OfferState::Issued,
         "offers are kept"
     );
+}
+
+/// A sweep larger than its chunk goes on, oldest first, until every expired nonce is forgotten
+/// and nothing else.
+async fn sweep_forgets_in_chunks(store: Store) {
+    for i in 0..25 {
+        let id = format!("s{i}");
+        redeemed(&store, &id).await;
+        // Expiring at T0 + 100 + i: the first twenty expire by T0 + 119.
+        let issued = issue_expiring(&store, &id, T0 + 1, &format!("n{i}"), T0 + 100 + i).await;
+        assert!(matches!(issued, Issued::Issued(_)), "{id}: {issued:?}");
+    }
+    assert_eq!(store.sweep_in_chunks(T0 + 119, 3).await.unwrap(), 20);
+    assert_eq!(store.sweep_in_chunks(T0 + 119, 3).await.unwrap(), 0);
+    // The five that had not expired are still spent.
+    redeemed(&store, "t").await;
+    for i in 20..25 {
+        assert_eq!(
+            issue_expiring(&store, "t", T0 + 1, &format!("n{i}"), T0 + 100 + i).await,
+            Issued::NonceSpent,
+            "n{i}"
+        );
+    }
+    assert_eq!(store.sweep_in_chunks(T0 + 200, 3).await.unwrap(), 5);
+}
+
+/// Issues offer `id` at `now` with `nonce` expiring at `expires_at`, without a status entry.
+async fn issue_expiring(store: &Store, id: &str, now: i64, nonce: &str, expires_at: i64) -> Issued {
+    store
+        .issue(&Issue {
+            offer_id: id,
+            now,
+            nonce,
+            nonce_expires_at: expires_at,
+            revocable: false,
+            list_id: 1,
+            list_size: 4096,
+        })
+        .await
+        .unwrap()
 }
 
 /// Many writes at once share the writer's transactions; the ones that fail (an id already
@@ -1028,7 +1075,7 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4, "every migration applied");
     let nonces_table: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'nonces'",

@@ -49,6 +49,16 @@ use crate::secrets::{constant_time_eq, offer_of};
 pub const POSTGRES_CONNECTIONS: u32 = 16;
 /// How often an SQLite file's WAL is checkpointed (in the background).
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+/// The most spent nonces one step of [`Store::sweep`] forgets.
+pub const SWEEP_CHUNK: i64 = 5_000;
+
+/// One step of [`Store::sweep`]: the oldest spent nonces expired at or before `$1`, at most `$2`
+/// of them, a leading range of the table's key. The same SQL on both backends (SQLite binds
+/// `$1`, `$2` by position too).
+const SWEEP_STEP: &str = "DELETE FROM spent_nonces WHERE (expires_at, nonce) IN \
+     (SELECT expires_at, nonce FROM spent_nonces WHERE expires_at <= $1 \
+     ORDER BY expires_at, nonce LIMIT $2)";
+
 /// The most jobs an SQLite batch commits in one transaction.
 pub const SQLITE_MAX_BATCH: usize = 256;
 /// Random indices tried in one status list before moving on to the next list.
@@ -60,16 +70,23 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 // `migrate!` embeds the migrations at compile time but does not tell cargo to rebuild when they
 // change (build.rs prints `cargo:rerun-if-changed=migrations`); including the files makes cargo
 // track them too.
-const _: [&str; 3] = [
+const _: [&str; 4] = [
     include_str!("../../migrations/0001_store.sql"),
     include_str!("../../migrations/0002_spent_nonces.sql"),
     include_str!("../../migrations/0003_codes_name_their_offer.sql"),
+    include_str!("../../migrations/0004_spent_nonces_by_expiry.sql"),
 ];
 /// SQLite's own form of the migrations whose SQL differs, by version.
-const SQLITE_FORMS: [(i64, &str); 1] = [(
-    3,
-    include_str!("../../migrations/sqlite/0003_codes_name_their_offer.sql"),
-)];
+const SQLITE_FORMS: [(i64, &str); 2] = [
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_codes_name_their_offer.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_spent_nonces_by_expiry.sql"),
+    ),
+];
 
 /// A failed store operation; the message says what failed and why.
 #[derive(Debug, Clone)]
@@ -258,7 +275,9 @@ pub struct Issue<'a> {
     pub offer_id: &'a str,
     pub now: i64,
     /// The `c_nonce` of the key proof, spent by this issuance, and when it expires (it is
-    /// remembered as spent until [`Store::sweep`] forgets it after that).
+    /// remembered as spent until [`Store::sweep`] forgets it after that). The expiry is part of
+    /// the nonce (it carries it, [`crate::nonce`]): a nonce is spent as the pair, so the same
+    /// nonce must always come with the same expiry.
     pub nonce: &'a str,
     pub nonce_expires_at: i64,
     /// Whether the credential gets a status-list entry, drawn at random from list `list_id`
@@ -429,9 +448,25 @@ impl Store {
     }
 
     /// Forgets the spent nonces that expired at or before `before` (they are refused by their
-    /// expiry from then on); returns how many. Offers are kept.
+    /// expiry from then on); returns how many. Offers are kept. The oldest go first, in chunks of
+    /// [`SWEEP_CHUNK`], each its own short step, so that a large sweep never holds the database
+    /// for long.
     pub async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
-        on_backend!(self, sweep(before))
+        self.sweep_in_chunks(before, SWEEP_CHUNK).await
+    }
+
+    /// [`Store::sweep`] with chunks of `chunk` nonces (tests use small ones).
+    #[doc(hidden)]
+    pub async fn sweep_in_chunks(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
+        let chunk = chunk.max(1);
+        let mut total = 0;
+        loop {
+            let swept = on_backend!(self, sweep(before, chunk))?;
+            total += swept;
+            if swept < chunk as u64 {
+                return Ok(total);
+            }
+        }
     }
 }
 

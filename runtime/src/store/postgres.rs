@@ -15,7 +15,7 @@ use sqlx::{Connection, Row};
 
 use super::{
     Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, Redeem, Redemption,
-    StatusEntry, StoreError, Verdict, failed, judge, status_index_candidates,
+    SWEEP_STEP, StatusEntry, StoreError, Verdict, failed, judge, status_index_candidates,
 };
 
 /// A PostgreSQL database. Cheap to clone (the pool is shared).
@@ -319,9 +319,10 @@ impl PgStore {
         Ok((exists, revoked))
     }
 
-    pub(super) async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM spent_nonces WHERE expires_at <= $1")
+    pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(SWEEP_STEP)
             .bind(before)
+            .bind(chunk)
             .execute(&self.pool)
             .await
             .map_err(|e| self.failed("forget expired spent nonces", e))?;

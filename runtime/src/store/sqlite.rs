@@ -36,7 +36,7 @@ use tokio::sync::oneshot;
 
 use super::{
     CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, Redeem, Redemption,
-    SQLITE_FORMS, SQLITE_MAX_BATCH, StatusEntry, StoreError, Verdict, failed, judge,
+    SQLITE_FORMS, SQLITE_MAX_BATCH, SWEEP_STEP, StatusEntry, StoreError, Verdict, failed, judge,
     status_index_candidates,
 };
 
@@ -551,8 +551,11 @@ impl SqliteStore {
                     return Ok(Issued::NotRedeemed);
                 }
                 let spent: bool = conn
-                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM spent_nonces WHERE nonce = ?1)")?
-                    .query_row([&nonce], |row| row.get(0))?;
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM spent_nonces \
+                         WHERE expires_at = ?1 AND nonce = ?2)",
+                    )?
+                    .query_row(params![nonce_expires_at, nonce], |row| row.get(0))?;
                 if spent {
                     return Ok(Issued::NonceSpent);
                 }
@@ -661,12 +664,12 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
+    pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
         self.write(
             || "forget expired spent nonces".into(),
             move |conn| {
-                conn.prepare_cached("DELETE FROM spent_nonces WHERE expires_at <= ?1")?
-                    .execute([before])
+                conn.prepare_cached(SWEEP_STEP)?
+                    .execute([before, chunk])
                     .map(|n| n as u64)
             },
         )
