@@ -101,7 +101,8 @@ trait Job: Send {
 
 struct QueuedJob<T, F> {
     work: Option<F>,
-    /// Whether the work may change the database (and so runs in a savepoint).
+    /// Whether the work may change the database (and so runs in a savepoint, unless it is alone
+    /// in its batch).
     writes: bool,
     result: Option<JobResult<T>>,
     reply: oneshot::Sender<JobResult<T>>,
@@ -335,8 +336,8 @@ impl SqliteStore {
                 if create {
                     flags |= OpenFlags::SQLITE_OPEN_CREATE;
                 }
-                // The store's connection first: it creates the file and switches it to WAL before any other
-                // connection opens it.
+                // The store's connection first: it creates the file and switches it to WAL
+                // before any other connection opens it.
                 let conn = Connection::open_with_flags(&path, flags).map_err(open_failed)?;
                 pragmas(&conn).map_err(open_failed)?;
                 wal(&conn).map_err(open_failed)?;
@@ -370,8 +371,8 @@ impl SqliteStore {
         &self.url
     }
 
-    /// Runs `work`, which changes the database, in a savepoint of the next
-    /// batch; returns once the batch is committed.
+    /// Runs `work`, which changes the database, in a savepoint of the next batch; returns once
+    /// the batch is committed.
     async fn write<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -380,8 +381,8 @@ impl SqliteStore {
         self.run(what, work, true).await
     }
 
-    /// Runs `work`, which only reads, in the next batch; returns once the
-    /// batch is committed (what it read is then durable).
+    /// Runs `work`, which only reads, in the next batch; returns once the batch is committed
+    /// (what it read is then durable).
     async fn read<T, F>(&self, what: impl FnOnce() -> String, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
