@@ -4,7 +4,8 @@
 //! The data flows load config → HTTP → issue → store: [`compiled`] reads what `trustc build`
 //! wrote; [`http`] answers wallets (pre-authorised code flow) and the issuer's back end (admin
 //! API); [`claims`], [`proof`], [`sdjwt`] and [`status`] decide and produce what is issued, signed
-//! with [`keys`]; [`nonce`] hands out `c_nonce`s that need no storage until they are spent;
+//! with [`keys`]; [`sealed`] makes the `c_nonce`s and access tokens that prove their own origin,
+//! so that neither needs the store to be checked;
 //! [`store`] keeps offers, spent nonces and issued statuses in SQLite or PostgreSQL, changing each
 //! atomically so several instances can share a database.
 
@@ -13,9 +14,9 @@ pub mod compiled;
 pub mod holder;
 pub mod http;
 pub mod keys;
-pub mod nonce;
 pub mod proof;
 pub mod sdjwt;
+pub mod sealed;
 pub mod secrets;
 pub mod status;
 pub mod store;
@@ -104,7 +105,9 @@ pub struct Issuer {
     pub settings: Settings,
     pub clock: Clock,
     /// Makes and checks `c_nonce`s (keyed by `key`).
-    pub nonces: nonce::Nonces,
+    pub nonces: sealed::Nonces,
+    /// Makes and checks access tokens (keyed by `key`).
+    pub tokens: sealed::AccessTokens,
     /// The status list new credentials go to; moves on when a list is full.
     current_list: AtomicI64,
 }
@@ -120,7 +123,8 @@ impl Issuer {
         Arc::new(Issuer {
             compiled,
             store,
-            nonces: nonce::Nonces::new(&key),
+            nonces: sealed::Nonces::new(&key),
+            tokens: sealed::AccessTokens::new(&key),
             key,
             settings,
             clock,

@@ -82,6 +82,7 @@ async fn issue_in(
     store
         .issue(&Issue {
             offer_id: id,
+            credential: "membership_card",
             now,
             nonce,
             nonce_expires_at: now + 60,
@@ -108,7 +109,10 @@ async fn issue_one(store: &Store, id: &str, list_id: i64, list_size: i64) -> Sta
     )
     .await
     {
-        Issued::Issued(Some(entry)) => entry,
+        Issued::Issued {
+            status: Some(entry),
+            ..
+        } => entry,
         other => panic!("offer {id}: {other:?}"),
     }
 }
@@ -307,9 +311,37 @@ async fn offer_lifecycle(store: Store) {
         "an offer that was not redeemed"
     );
     assert_eq!(store.statuses_of_offer("o3").await.unwrap(), vec![]);
-    let Issued::Issued(Some(entry)) = issue(&store, "o1", T0 + 2, "n-o1", true).await else {
+    // Only for the credential it offers, and a refusal changes nothing.
+    let other_credential = store
+        .issue(&Issue {
+            offer_id: "o1",
+            credential: "other_card",
+            now: T0 + 2,
+            nonce: "n-o1",
+            nonce_expires_at: T0 + 62,
+            revocable: true,
+            list_id: 1,
+            list_size: 4096,
+        })
+        .await
+        .unwrap();
+    assert_eq!(other_credential, Issued::NotRedeemed);
+    assert_eq!(
+        store.offer("o1").await.unwrap().unwrap().state,
+        OfferState::Redeemed
+    );
+    let Issued::Issued {
+        claims,
+        status: Some(entry),
+    } = issue(&store, "o1", T0 + 2, "n-o1", true).await
+    else {
         panic!("the redeemed offer is issued, with a status entry (it is revocable)");
     };
+    assert_eq!(
+        claims,
+        new_offer("o1", None, T0, T0 + 300).claims,
+        "as stored"
+    );
     assert_eq!(entry.list_id, 1);
     assert!((0..4096).contains(&entry.idx));
     assert!(!entry.revoked);
@@ -328,7 +360,10 @@ async fn offer_lifecycle(store: Store) {
     // Without revocation: issued, no status entry.
     assert_eq!(
         issue(&store, "o2", T0 + 2, "n-o2", false).await,
-        Issued::Issued(None)
+        Issued::Issued {
+            claims: new_offer("o2", None, T0, T0 + 300).claims,
+            status: None
+        }
     );
     assert_eq!(store.statuses_of_offer("o2").await.unwrap(), vec![]);
     assert_eq!(
@@ -463,7 +498,10 @@ async fn spent_nonces_are_refused(store: Store) {
     redeemed(&store, "b").await;
     assert!(matches!(
         issue(&store, "a", T0 + 1, "n", true).await,
-        Issued::Issued(Some(_))
+        Issued::Issued {
+            status: Some(_),
+            ..
+        }
     ));
     // The nonce is spent: another offer cannot be issued with it, and nothing changes.
     assert_eq!(
@@ -485,7 +523,7 @@ async fn spent_nonces_are_refused(store: Store) {
     // ... and a refused issuance does not spend its nonce.
     assert!(matches!(
         issue(&store, "b", T0 + 1, "m", false).await,
-        Issued::Issued(None)
+        Issued::Issued { status: None, .. }
     ));
 }
 
@@ -557,6 +595,7 @@ async fn full_lists_move_on_to_the_next_list(store: Store) {
     let zero = store
         .issue(&Issue {
             offer_id: "x",
+            credential: "membership_card",
             now: T0,
             nonce: "n",
             nonce_expires_at: T0 + 60,
@@ -581,7 +620,7 @@ async fn sweep_forgets_expired_spent_nonces_only(store: Store) {
         redeemed(&store, n).await;
         assert!(matches!(
             issue_expiring(&store, n, T0 + at, n, expiry(n)).await,
-            Issued::Issued(_)
+            Issued::Issued { .. }
         ));
     }
     assert_eq!(store.sweep(T0 + 99).await.unwrap(), 0);
@@ -595,7 +634,7 @@ async fn sweep_forgets_expired_spent_nonces_only(store: Store) {
     );
     assert!(matches!(
         issue_expiring(&store, "d", T0 + 250, "b", expiry("b")).await,
-        Issued::Issued(_)
+        Issued::Issued { .. }
     ));
     assert_eq!(
         store.offer("a").await.unwrap().unwrap().state,
@@ -612,7 +651,7 @@ async fn sweep_forgets_in_chunks(store: Store) {
         redeemed(&store, &id).await;
         // Expiring at T0 + 100 + i: the first twenty expire by T0 + 119.
         let issued = issue_expiring(&store, &id, T0 + 1, &format!("n{i}"), T0 + 100 + i).await;
-        assert!(matches!(issued, Issued::Issued(_)), "{id}: {issued:?}");
+        assert!(matches!(issued, Issued::Issued { .. }), "{id}: {issued:?}");
     }
     assert_eq!(store.sweep_in_chunks(T0 + 119, 3).await.unwrap(), 20);
     assert_eq!(store.sweep_in_chunks(T0 + 119, 3).await.unwrap(), 0);
@@ -633,6 +672,7 @@ async fn issue_expiring(store: &Store, id: &str, now: i64, nonce: &str, expires_
     store
         .issue(&Issue {
             offer_id: id,
+            credential: "membership_card",
             now,
             nonce,
             nonce_expires_at: expires_at,
@@ -688,6 +728,7 @@ async fn a_write_failing_part_way_keeps_none_of_its_changes(store: Store) {
     let e = store
         .issue(&Issue {
             offer_id: "second",
+            credential: "membership_card",
             now: T0 + 1,
             nonce: "nonce-second",
             nonce_expires_at: T0 + 61,
@@ -705,7 +746,10 @@ async fn a_write_failing_part_way_keeps_none_of_its_changes(store: Store) {
     // Nor was its nonce spent: the issuance succeeds with it where a list has room.
     assert!(matches!(
         issue(&store, "second", T0 + 1, "nonce-second", true).await,
-        Issued::Issued(Some(_))
+        Issued::Issued {
+            status: Some(_),
+            ..
+        }
     ));
 }
 
@@ -809,7 +853,15 @@ async fn race_spend_nonce(a: Store, b: Store) {
         .await;
         let winners: Vec<&String> = results
             .iter()
-            .filter(|(_, r)| matches!(r, Issued::Issued(Some(_))))
+            .filter(|(_, r)| {
+                matches!(
+                    r,
+                    Issued::Issued {
+                        status: Some(_),
+                        ..
+                    }
+                )
+            })
             .map(|(id, _)| id)
             .collect();
         assert_eq!(winners.len(), 1, "round {round}: {results:?}");
@@ -839,7 +891,7 @@ async fn race_issue(a: Store, b: Store) {
         let issued: Vec<StatusEntry> = results
             .iter()
             .filter_map(|r| match r {
-                Issued::Issued(entry) => *entry,
+                Issued::Issued { status, .. } => *status,
                 _ => None,
             })
             .collect();
@@ -861,7 +913,7 @@ async fn race_issue(a: Store, b: Store) {
         redeemed(&b, &spare).await;
         assert!(matches!(
             issue(&b, &spare, T0 + 1, &format!("n{round}-{}", losers[0]), true).await,
-            Issued::Issued(_)
+            Issued::Issued { .. }
         ));
     }
 }
@@ -1068,7 +1120,10 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
     redeemed(&store, "o").await;
     assert!(matches!(
         issue(&store, "o", T0 + 1, "n", true).await,
-        Issued::Issued(Some(_))
+        Issued::Issued {
+            status: Some(_),
+            ..
+        }
     ));
     store.close().await;
     let conn = rusqlite::Connection::open(&db.path).unwrap();

@@ -486,6 +486,16 @@ async fn access_tokens_are_checked() {
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
 
     let token = redeemed(&instance).await;
+    // A token names its offer under the issuer's seal: moved to another offer, it is no token.
+    let (_, sealed) = token.split_once('.').unwrap();
+    instance
+        .post_json(
+            "/credential",
+            Some(&format!("0190a1b2c3d4moved.{sealed}")),
+            &body,
+        )
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
     instance
         .post_json(&format!("/credential?access_token={token}"), None, &body)
         .await

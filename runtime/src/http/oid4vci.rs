@@ -15,10 +15,10 @@ use serde_json::{Map, Value, json};
 use super::errors::{OAuthError, Problem};
 use super::{no_store, no_store_json};
 use crate::Issuer;
-use crate::nonce::NonceError;
 use crate::proof::{ProofPolicy, verify_proof};
 use crate::sdjwt::{Issuance, issue};
-use crate::secrets::{offer_of, offer_secret};
+use crate::sealed::{NonceError, SealError};
+use crate::secrets::offer_of;
 use crate::status::{INVALID, StatusList, status_list_token};
 use crate::store::{Issue, Issued, OfferState, Redeem, Redemption};
 
@@ -151,8 +151,8 @@ pub async fn token(
         return Err(invalid_grant("the pre-authorized code is not valid"));
     };
     let now = issuer.clock.now();
-    let access_token = offer_secret(offer_id);
     let lifetime = issuer.settings.access_token_lifetime;
+    let access_token = issuer.tokens.issue(offer_id, now + lifetime);
     let redemption = issuer
         .store
         .redeem(&Redeem {
@@ -219,7 +219,7 @@ pub async fn token(
 }
 
 /// `POST /nonce`: a fresh single-use `c_nonce` for a key proof. Nothing is stored: the nonce
-/// proves its origin and expiry itself ([`crate::nonce`]) and is recorded only when spent.
+/// proves its origin and expiry itself ([`crate::sealed`]) and is recorded only when spent.
 pub async fn nonce(State(issuer): State<Arc<Issuer>>) -> Response {
     let expires_at = issuer.clock.now() + issuer.settings.nonce_lifetime;
     no_store_json(json!({"c_nonce": issuer.nonces.issue(expires_at)}))
@@ -247,12 +247,13 @@ pub async fn credential(
         )
     })?;
     let now = issuer.clock.now();
-    let offer = issuer
-        .store
-        .offer_by_access_token(token, now)
-        .await
-        .map_err(OAuthError::server)?
-        .ok_or_else(|| OAuthError::invalid_token("the access token is unknown or has expired"))?;
+    // The token proves itself: the store is asked nothing until the issuing step.
+    let offer_id = issuer.tokens.check(token, now).map_err(|e| {
+        OAuthError::invalid_token(match e {
+            SealError::Expired => "the access token has expired",
+            SealError::Unknown => "the access token is unknown",
+        })
+    })?;
 
     let request: Value = serde_json::from_slice(&body).map_err(|e| {
         OAuthError::bad_request(
@@ -320,31 +321,6 @@ pub async fn credential(
             ),
         ));
     };
-    if configuration_id != offer.credential {
-        return Err(OAuthError::bad_request(
-            "invalid_credential_request",
-            format!(
-                "the access token was issued for `{}`, not `{configuration_id}`",
-                offer.credential
-            ),
-        ));
-    }
-    match offer.state {
-        OfferState::Redeemed => {}
-        OfferState::Revoked => {
-            return Err(OAuthError::bad_request(
-                "credential_request_denied",
-                "the issuer withdrew this offer",
-            ));
-        }
-        _ => {
-            return Err(OAuthError::bad_request(
-                "credential_request_denied",
-                "this access token already obtained its credential",
-            ));
-        }
-    }
-
     let proof = single_jwt_proof(request.get("proofs"))?;
     let policy = ProofPolicy {
         audience: &issuer.settings.public_url,
@@ -375,13 +351,12 @@ pub async fn credential(
         )
     })?;
 
-    let claims: Map<String, Value> =
-        serde_json::from_str(&offer.claims).map_err(OAuthError::server)?;
     let revocable = credential.kind.revocation == trustc_artifact::Revocation::StatusList;
     let issued = issuer
         .store
         .issue(&Issue {
-            offer_id: &offer.id,
+            offer_id,
+            credential: configuration_id,
             now,
             nonce,
             nonce_expires_at,
@@ -391,22 +366,19 @@ pub async fn credential(
         })
         .await
         .map_err(OAuthError::server)?;
-    let status = match issued {
-        Issued::Issued(status) => status,
+    let (claims, status) = match issued {
+        Issued::Issued { claims, status } => (claims, status),
         Issued::NonceSpent => {
             return Err(OAuthError::bad_request(
                 "invalid_nonce",
                 "the proof's nonce was already used; get a new one from the nonce endpoint",
             ));
         }
-        // The offer changed since it was read: another request issued it, or it was revoked.
         Issued::NotRedeemed => {
-            return Err(OAuthError::bad_request(
-                "credential_request_denied",
-                "this access token already obtained its credential, or the offer was withdrawn",
-            ));
+            return Err(not_issued(&issuer, token, offer_id, configuration_id, now).await);
         }
     };
+    let claims: Map<String, Value> = serde_json::from_str(&claims).map_err(OAuthError::server)?;
     let status_uri = status.as_ref().map(|entry| {
         issuer.list_used(entry.list_id);
         (entry.idx as u64, issuer.status_list_uri(entry.list_id))
@@ -437,7 +409,7 @@ pub async fn credential(
     .await
     .map_err(|e| OAuthError::server(e.0))?;
     tracing::info!(
-        offer = %offer.id,
+        offer = %offer_id,
         credential = %configuration_id,
         proof_alg = %verified.alg,
         status_index = status_uri.as_ref().map(|s| s.0),
@@ -449,6 +421,42 @@ pub async fn credential(
         r#"{{"credentials":[{{"credential":{}}}]}}"#,
         Value::String(issued)
     ))))
+}
+
+/// Why the store would not issue the offer that an access token of this issuer names, for
+/// `configuration_id`. Read only on this failure path, so that issuing reads nothing first.
+async fn not_issued(
+    issuer: &Issuer,
+    token: &str,
+    offer_id: &str,
+    configuration_id: &str,
+    now: i64,
+) -> OAuthError {
+    let offer = match issuer.store.offer_by_access_token(token, now).await {
+        Ok(Some(offer)) => offer,
+        Ok(None) => {
+            tracing::warn!(offer = %offer_id, "an access token of this issuer names no redeemed offer");
+            return OAuthError::invalid_token("the access token is unknown");
+        }
+        Err(error) => return OAuthError::server(error),
+    };
+    if offer.credential != configuration_id {
+        return OAuthError::bad_request(
+            "invalid_credential_request",
+            format!(
+                "the access token was issued for `{}`, not `{configuration_id}`",
+                offer.credential
+            ),
+        );
+    }
+    OAuthError::bad_request(
+        "credential_request_denied",
+        if offer.state == OfferState::Revoked {
+            "the issuer withdrew this offer"
+        } else {
+            "this access token already obtained its credential"
+        },
+    )
 }
 
 /// The one `jwt` proof of `proofs` (this issuer has no batch issuance).

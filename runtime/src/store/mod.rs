@@ -271,12 +271,13 @@ fn judge(offer: &Offer, code: &str, tx_code: Option<&str>, now: i64) -> Verdict 
 /// One credential issuance, for [`Store::issue`].
 #[derive(Clone, Copy, Debug)]
 pub struct Issue<'a> {
-    /// The offer, which must be `redeemed`.
+    /// The offer, which must be `redeemed`, for credential configuration `credential`.
     pub offer_id: &'a str,
+    pub credential: &'a str,
     pub now: i64,
     /// The `c_nonce` of the key proof, spent by this issuance, and when it expires (it is
     /// remembered as spent until [`Store::sweep`] forgets it after that). The expiry is part of
-    /// the nonce (it carries it, [`crate::nonce`]): a nonce is spent as the pair, so the same
+    /// the nonce (it carries it, [`crate::sealed`]): a nonce is spent as the pair, so the same
     /// nonce must always come with the same expiry.
     pub nonce: &'a str,
     pub nonce_expires_at: i64,
@@ -288,11 +289,16 @@ pub struct Issue<'a> {
 }
 
 /// What [`Store::issue`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Issued {
-    /// The offer is now `issued`, the nonce spent; the credential's status entry, if revocable.
-    Issued(Option<StatusEntry>),
-    /// Nothing changed: the offer is not `redeemed` (unknown, issued already, revoked).
+    /// The offer is now `issued`, the nonce spent: the offer's claims (as stored, JSON) and the
+    /// credential's status entry, if revocable.
+    Issued {
+        claims: String,
+        status: Option<StatusEntry>,
+    },
+    /// Nothing changed: there is no `redeemed` offer of that id for that credential
+    /// configuration (unknown, issued already, revoked, offered for another credential).
     NotRedeemed,
     /// Nothing changed: the nonce was spent before.
     NonceSpent,
@@ -412,10 +418,11 @@ impl Store {
         }))
     }
 
-    /// Issues a `redeemed` offer, atomically: `redeemed` → `issued`, the nonce recorded as spent
-    /// and (when revocable) a status-list entry with a random index that no other credential has
-    /// — all of it or nothing. See [`Issued`] for the refusals. The index is drawn from
-    /// [`status_index_candidates`].
+    /// Issues a `redeemed` offer of the credential configuration asked for, atomically:
+    /// `redeemed` → `issued`, the nonce recorded as spent and (when revocable) a status-list
+    /// entry with a random index that no other credential has — all of it or nothing — and
+    /// returns the offer's claims, so that issuing needs no read of the offer before it. See
+    /// [`Issued`] for the refusals. The index is drawn from [`status_index_candidates`].
     pub async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
         if issue.revocable && issue.list_size < 1 {
             return Err(StoreError(format!(

@@ -26,22 +26,23 @@ pub(super) struct PgStore {
     url: String,
 }
 
-/// The issuance statement: the offer moves to `issued` only if it is `redeemed`; the nonce and
-/// the status entry are inserted only for an offer that moved (`FROM issued`). `$5`/`$6` are the
-/// status entry's list and index.
+/// The issuance statement: the offer moves to `issued` only if it is a `redeemed` offer of
+/// credential configuration `$5`; the nonce and the status entry are inserted only for an offer
+/// that moved (`FROM issued`); the offer's claims come back, or no row. `$6`/`$7` are the status
+/// entry's list and index.
 const ISSUE_REVOCABLE: &str = "WITH issued AS (\
          UPDATE offers SET state = 'issued', issued_at = $2 \
-         WHERE id = $1 AND state = 'redeemed' RETURNING id), \
+         WHERE id = $1 AND state = 'redeemed' AND credential = $5 RETURNING id, claims), \
      spent AS (INSERT INTO spent_nonces (nonce, expires_at) SELECT $3, $4 FROM issued), \
      entry AS (INSERT INTO status_entries (list_id, idx, offer_id, revoked, issued_at) \
-         SELECT $5, $6, id, 0, $2 FROM issued) \
-     SELECT count(*) FROM issued";
+         SELECT $6, $7, id, 0, $2 FROM issued) \
+     SELECT claims FROM issued";
 /// [`ISSUE_REVOCABLE`] without a status entry.
 const ISSUE_PLAIN: &str = "WITH issued AS (\
          UPDATE offers SET state = 'issued', issued_at = $2 \
-         WHERE id = $1 AND state = 'redeemed' RETURNING id), \
+         WHERE id = $1 AND state = 'redeemed' AND credential = $5 RETURNING id, claims), \
      spent AS (INSERT INTO spent_nonces (nonce, expires_at) SELECT $3, $4 FROM issued) \
-     SELECT count(*) FROM issued";
+     SELECT claims FROM issued";
 
 impl PgStore {
     pub(super) async fn open(url: &str, shown: String) -> Result<PgStore, StoreError> {
@@ -196,7 +197,7 @@ impl PgStore {
             } else {
                 None
             };
-            let query = sqlx::query_scalar::<_, i64>(if slot.is_some() {
+            let query = sqlx::query_scalar::<_, String>(if slot.is_some() {
                 ISSUE_REVOCABLE
             } else {
                 ISSUE_PLAIN
@@ -204,20 +205,24 @@ impl PgStore {
             .bind(issue.offer_id)
             .bind(issue.now)
             .bind(issue.nonce)
-            .bind(issue.nonce_expires_at);
+            .bind(issue.nonce_expires_at)
+            .bind(issue.credential);
             let query = match slot {
                 Some((list, idx)) => query.bind(list).bind(idx),
                 None => query,
             };
-            match query.fetch_one(&self.pool).await {
-                Ok(0) => return Ok(Issued::NotRedeemed),
-                Ok(_) => {
-                    return Ok(Issued::Issued(slot.map(|(list_id, idx)| StatusEntry {
-                        list_id,
-                        idx,
-                        revoked: false,
-                        issued_at: issue.now,
-                    })));
+            match query.fetch_optional(&self.pool).await {
+                Ok(None) => return Ok(Issued::NotRedeemed),
+                Ok(Some(claims)) => {
+                    return Ok(Issued::Issued {
+                        claims,
+                        status: slot.map(|(list_id, idx)| StatusEntry {
+                            list_id,
+                            idx,
+                            revoked: false,
+                            issued_at: issue.now,
+                        }),
+                    });
                 }
                 Err(e) if violates(&e, "spent_nonces_pkey") => return Ok(Issued::NonceSpent),
                 // Another credential has that index: nothing was kept, try the next candidate.

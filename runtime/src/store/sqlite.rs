@@ -531,7 +531,11 @@ impl SqliteStore {
     }
 
     pub(super) async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
-        let (offer_id, nonce) = (issue.offer_id.to_owned(), issue.nonce.to_owned());
+        let (offer_id, credential, nonce) = (
+            issue.offer_id.to_owned(),
+            issue.credential.to_owned(),
+            issue.nonce.to_owned(),
+        );
         let Issue {
             now,
             nonce_expires_at,
@@ -544,13 +548,16 @@ impl SqliteStore {
             || format!("issue offer `{}`", issue.offer_id),
             move |conn| {
                 // The batch holds the write lock: what these reads find stays true until commit.
-                let state: Option<String> = conn
-                    .prepare_cached("SELECT state FROM offers WHERE id = ?1")?
-                    .query_row([&offer_id], |row| row.get(0))
+                let claims: Option<String> = conn
+                    .prepare_cached(
+                        "SELECT claims FROM offers \
+                         WHERE id = ?1 AND state = 'redeemed' AND credential = ?2",
+                    )?
+                    .query_row([&offer_id, &credential], |row| row.get(0))
                     .optional()?;
-                if state.as_deref() != Some(OfferState::Redeemed.as_str()) {
+                let Some(claims) = claims else {
                     return Ok(Issued::NotRedeemed);
-                }
+                };
                 let spent: bool = conn
                     .prepare_cached(
                         "SELECT EXISTS (SELECT 1 FROM spent_nonces \
@@ -570,7 +577,10 @@ impl SqliteStore {
                 )?
                 .execute(params![nonce, nonce_expires_at])?;
                 if !revocable {
-                    return Ok(Issued::Issued(None));
+                    return Ok(Issued::Issued {
+                        claims,
+                        status: None,
+                    });
                 }
                 let mut insert = conn.prepare_cached(
                     "INSERT INTO status_entries (list_id, idx, offer_id, revoked, issued_at) \
@@ -578,12 +588,15 @@ impl SqliteStore {
                 )?;
                 for (list, idx) in status_index_candidates(list_id, list_size) {
                     if insert.execute(params![list, idx, offer_id, now])? == 1 {
-                        return Ok(Issued::Issued(Some(StatusEntry {
-                            list_id: list,
-                            idx,
-                            revoked: false,
-                            issued_at: now,
-                        })));
+                        return Ok(Issued::Issued {
+                            claims,
+                            status: Some(StatusEntry {
+                                list_id: list,
+                                idx,
+                                revoked: false,
+                                issued_at: now,
+                            }),
+                        });
                     }
                 }
                 Err(rusqlite::Error::SqliteFailure(
