@@ -1,5 +1,6 @@
-//! Unguessable values and comparing them: the offer ids, pre-authorised codes and access tokens
-//! the runtime hands out, and the one comparison every secret check uses.
+//! Unguessable values and comparing them: the offer ids and pre-authorised codes the runtime
+//! hands out, and the one comparison every secret check uses. (Nonces and access tokens prove
+//! their own origin: [`crate::sealed`].)
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,10 +34,10 @@ pub fn new_offer_id() -> String {
     id
 }
 
-/// A secret bound to an offer: `<offer id>.<random token>`. Pre-authorised codes and access
-/// tokens have this form, so the store finds the offer by its key ([`offer_of`]) and compares
-/// the whole value in constant time, instead of looking the secret up in an index (whose timing
-/// would depend on it).
+/// A secret bound to an offer: `<offer id>.<random token>`. Pre-authorised codes have this form
+/// (and access tokens its shape, [`crate::sealed::AccessTokens`]), so the store finds the offer
+/// by its key ([`offer_of`]) and compares the whole value in constant time, instead of looking
+/// the secret up in an index (whose timing would depend on it).
 pub fn offer_secret(offer_id: &str) -> String {
     format!("{offer_id}.{}", random_token())
 }

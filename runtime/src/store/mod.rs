@@ -208,7 +208,7 @@ pub struct Redeem<'a> {
     /// The transaction code the wallet sent, if any.
     pub tx_code: Option<&'a str>,
     /// The access token the redemption hands out (stored only as its SHA-256), and its expiry;
-    /// like the code, it names the offer (`<offer id>.<secret>`).
+    /// like the code, it names the offer (`<offer id>.<secret>`, [`crate::sealed::AccessTokens`]).
     pub access_token: &'a str,
     pub token_expires_at: i64,
     pub now: i64,
