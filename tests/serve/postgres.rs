@@ -21,12 +21,13 @@ async fn pair(db: &str) -> (Instance, Instance) {
     (first, second)
 }
 
-/// A flow whose every step alternates between the instances, then revocation seen by both.
+/// A flow that changes instance at every hand-over (the offer, the access token and the nonce
+/// are each used on the instance that did not make them), then revocation seen by both.
 async fn alternating_flow(a: &Instance, b: &Instance) {
     let holder = HolderKey::es256();
     let offer = a.offer("person", person_claims()).await;
     let resolved = b.resolve_offer(&offer).await;
-    let token = a
+    let token = b
         .token(&pre_authorized_code(&resolved), offer["tx_code"].as_str())
         .await;
     assert_eq!(token.status, StatusCode::OK, "{}", token.text());
