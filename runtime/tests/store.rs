@@ -81,17 +81,28 @@ async fn issue_in(
 ) -> Issued {
     store
         .issue(&Issue {
-            offer_id: id,
-            credential: "membership_card",
-            now,
-            nonce,
-            nonce_expires_at: now + 60,
             revocable,
             list_id,
             list_size,
+            ..issuance(id, now, nonce)
         })
         .await
         .unwrap()
+}
+
+/// The issuance of offer `id` (of the test credential) at `now` with `nonce`, valid for a
+/// minute; revocable, a status entry from list 1 of 4096.
+fn issuance<'a>(id: &'a str, now: i64, nonce: &'a str) -> Issue<'a> {
+    Issue {
+        offer_id: id,
+        credential: "membership_card",
+        now,
+        nonce,
+        nonce_expires_at: now + 60,
+        revocable: true,
+        list_id: 1,
+        list_size: 4096,
+    }
 }
 
 /// Creates, redeems (token `<id>.token`) and issues an offer (nonce `nonce-<id>`); its status
@@ -314,14 +325,8 @@ async fn offer_lifecycle(store: Store) {
     // Only for the credential it offers, and a refusal changes nothing.
     let other_credential = store
         .issue(&Issue {
-            offer_id: "o1",
             credential: "other_card",
-            now: T0 + 2,
-            nonce: "n-o1",
-            nonce_expires_at: T0 + 62,
-            revocable: true,
-            list_id: 1,
-            list_size: 4096,
+            ..issuance("o1", T0 + 2, "n-o1")
         })
         .await
         .unwrap();
@@ -594,14 +599,8 @@ async fn full_lists_move_on_to_the_next_list(store: Store) {
     assert_eq!(store.revoked_indices(7).await.unwrap(), (true, vec![]));
     let zero = store
         .issue(&Issue {
-            offer_id: "x",
-            credential: "membership_card",
-            now: T0,
-            nonce: "n",
-            nonce_expires_at: T0 + 60,
-            revocable: true,
-            list_id: 1,
             list_size: 0,
+            ..issuance("x", T0, "n")
         })
         .await
         .unwrap_err();
@@ -671,14 +670,9 @@ async fn sweep_forgets_in_chunks(store: Store) {
 async fn issue_expiring(store: &Store, id: &str, now: i64, nonce: &str, expires_at: i64) -> Issued {
     store
         .issue(&Issue {
-            offer_id: id,
-            credential: "membership_card",
-            now,
-            nonce,
             nonce_expires_at: expires_at,
             revocable: false,
-            list_id: 1,
-            list_size: 4096,
+            ..issuance(id, now, nonce)
         })
         .await
         .unwrap()
@@ -727,14 +721,9 @@ async fn a_write_failing_part_way_keeps_none_of_its_changes(store: Store) {
     redeemed(&store, "second").await;
     let e = store
         .issue(&Issue {
-            offer_id: "second",
-            credential: "membership_card",
-            now: T0 + 1,
-            nonce: "nonce-second",
-            nonce_expires_at: T0 + 61,
-            revocable: true,
             list_id: i64::MAX,
             list_size: 1,
+            ..issuance("second", T0 + 1, "nonce-second")
         })
         .await
         .unwrap_err();
