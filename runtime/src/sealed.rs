@@ -87,10 +87,8 @@ impl Sealer {
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or(SealError::Unknown)?;
         let (signed, tag) = bytes.split_at(EXPIRY + RANDOM);
-        let mut mac = self.mac.clone();
-        mac.update(signed);
-        mac.update(bound_to);
-        mac.verify_truncated_left(tag)
+        self.mac_over(signed, bound_to)
+            .verify_truncated_left(tag)
             .map_err(|_| SealError::Unknown)?;
         let mut expiry = [0u8; EXPIRY];
         expiry.copy_from_slice(&signed[..EXPIRY]);
@@ -102,10 +100,18 @@ impl Sealer {
     }
 
     fn tag(&self, signed: &[u8], bound_to: &[u8]) -> [u8; 32] {
+        self.mac_over(signed, bound_to)
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// The MAC over what a tag covers: the sealed bytes before it, then what they are bound to.
+    fn mac_over(&self, signed: &[u8], bound_to: &[u8]) -> Hmac<Sha256> {
         let mut mac = self.mac.clone();
         mac.update(signed);
         mac.update(bound_to);
-        mac.finalize().into_bytes().into()
+        mac
     }
 }
 
