@@ -22,6 +22,9 @@
 //! SQLite its CPU time per issuance (the whole store runs in this process).
 //! "CPU server+load" is the CPU time (user and system) the server process and this one spent per
 //! issuance (Linux): steadier than throughput on a shared machine, and it says where time goes.
+//! "The server's own share" leaves the load generator out: the cores over the server's CPU time
+//! per issuance (what it would do on cores of its own) beside the issuer's cryptography alone
+//! (the crypto-alone windows without the time of the holder's signature).
 //!
 //! Run: `cargo bench --bench serve` (both backends), `cargo bench --bench serve -- sqlite`.
 //! `TRUSTC_BENCH_SECONDS` (default 10) sets the measured load time per backend (in 2 s windows),
@@ -153,7 +156,7 @@ fn main() {
         "vs crypto",
         "CPU server+load"
     );
-    for (name, result) in rows {
+    for (name, result) in &rows {
         let Some(result) = result else {
             println!("{name:<10} SKIPPED (no PostgreSQL server binaries)");
             continue;
@@ -170,6 +173,37 @@ fn main() {
             100.0 * result.issuances_per_second / result.crypto_per_second,
             result.cpu_column()
         );
+    }
+    // The load generator shares the two cores above; a server's own figures leave it out: what
+    // `trustc serve` would do on two cores of its own (its CPU time per issuance), beside its
+    // own cryptography alone (verifying the proof, signing the SD-JWT VC).
+    let own: Vec<_> = rows
+        .iter()
+        .filter_map(|(name, result)| {
+            let result = result.as_ref()?;
+            let (server, _) = result.cpu_per_issuance?;
+            Some((name, cores() as f64 / server.as_secs_f64(), result))
+        })
+        .collect();
+    if !own.is_empty() {
+        println!(
+            "\nthe server's own share (its CPU time per issuance, as if the {} cores were its own; \
+             its crypto: proof verification + ES256 SD-JWT VC)\n",
+            cores()
+        );
+        println!(
+            "{:<10} {:>12} {:>20} {:>10}",
+            "backend", "issuances/s", "issuer crypto alone", "vs crypto"
+        );
+        for (name, capacity, result) in own {
+            println!(
+                "{:<10} {:>12.0} {:>20.0} {:>9.0}%",
+                name,
+                capacity,
+                result.issuer_crypto_per_second,
+                100.0 * capacity / result.issuer_crypto_per_second
+            );
+        }
     }
 }
 
@@ -372,6 +406,9 @@ struct LoadResult {
     /// Issuances per second that the cryptography alone allowed, in the windows between (NaN for
     /// the request floor, which has none).
     crypto_per_second: f64,
+    /// The same for the issuer's own cryptography (verifying the proof, signing the SD-JWT VC),
+    /// without the holder's signature.
+    issuer_crypto_per_second: f64,
     /// CPU time per issuance of the server process and of this one (the load generator), where
     /// the system says (Linux).
     cpu_per_issuance: Option<(Duration, Duration)>,
@@ -469,12 +506,8 @@ async fn load(
     let windows = (duration.as_secs_f64() / LOAD_WINDOW.as_secs_f64())
         .ceil()
         .max(1.0) as u32;
-    let (mut elapsed, mut cpu, mut crypto_count, mut crypto_time) = (
-        Duration::ZERO,
-        Some((Duration::ZERO, Duration::ZERO)),
-        0u64,
-        Duration::ZERO,
-    );
+    let (mut elapsed, mut cpu) = (Duration::ZERO, Some((Duration::ZERO, Duration::ZERO)));
+    let mut crypto = CryptoWindow::default();
     for _ in 0..windows {
         // The request floor is not compared with the crypto: no windows of it there.
         if matches!(flow, Flow::Issuance) {
@@ -482,9 +515,7 @@ async fn load(
             while idle.load(Ordering::SeqCst) < holders as u64 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            let (count, time) = crypto_alone(CRYPTO_WINDOW, proof_alg);
-            crypto_count += count;
-            crypto_time += time;
+            crypto.add(crypto_alone(CRYPTO_WINDOW, proof_alg));
             let _ = pause.send(false);
             // Back to full load before measuring: every holder is on its way again.
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -529,7 +560,8 @@ async fn load(
         request_p50: percentile(&requests, 0.50),
         request_p99: percentile(&requests, 0.99),
         issuance_p99: percentile(&issuances, 0.99),
-        crypto_per_second: crypto_count as f64 / crypto_time.as_secs_f64(),
+        crypto_per_second: crypto.count as f64 / crypto.time.as_secs_f64(),
+        issuer_crypto_per_second: crypto.count as f64 / crypto.issuer_time.as_secs_f64(),
         cpu_per_issuance: cpu
             .filter(|_| count > 0)
             .map(|(server, load)| (server / count as u32, load / count as u32)),
@@ -775,9 +807,26 @@ fn holder_key(alg: &str) -> HolderKey {
     }
 }
 
-/// Issuances per second that the signatures alone allow on every core: holder proof,
+/// Windows of crypto alone, added up: issuances, and the mean time of a thread in them, in all
+/// and in the issuer's part (verifying the proof and signing the SD-JWT VC).
+#[derive(Default, Clone, Copy)]
+struct CryptoWindow {
+    count: u64,
+    time: Duration,
+    issuer_time: Duration,
+}
+
+impl CryptoWindow {
+    fn add(&mut self, other: CryptoWindow) {
+        self.count += other.count;
+        self.time += other.time;
+        self.issuer_time += other.issuer_time;
+    }
+}
+
+/// Issuances that the signatures alone allow on every core in `duration`: holder proof,
 /// issuer proof verification, issuer SD-JWT VC (ES256, seven disclosures as for Person).
-fn crypto_alone(duration: Duration, proof_alg: &'static str) -> (u64, Duration) {
+fn crypto_alone(duration: Duration, proof_alg: &'static str) -> CryptoWindow {
     let key = Arc::new(IssuerKey::generate());
     let threads: Vec<_> = (0..cores())
         .map(|_| {
@@ -796,8 +845,11 @@ fn crypto_alone(duration: Duration, proof_alg: &'static str) -> (u64, Duration) 
                 let algorithms = ["ES256", "EdDSA"];
                 let started = Instant::now();
                 let mut count = 0u64;
+                let mut holder_time = Duration::ZERO;
                 while started.elapsed() < duration {
+                    let signing = Instant::now();
                     let proof = holder.proof("http://127.0.0.1:8080", Some("nonce"), 1_800_000_000);
+                    holder_time += signing.elapsed();
                     let verified = verify_proof(
                         &proof,
                         &ProofPolicy {
@@ -825,14 +877,19 @@ fn crypto_alone(duration: Duration, proof_alg: &'static str) -> (u64, Duration) 
                     assert!(issued.is_ok());
                     count += 1;
                 }
-                (count, started.elapsed())
+                let time = started.elapsed();
+                (count, time, time.saturating_sub(holder_time))
             })
         })
         .collect();
     // Issuances per second on all cores = the sum of each thread's count over its time: the
     // total count over the mean time.
-    let results: Vec<(u64, Duration)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    let count = results.iter().map(|(n, _)| n).sum();
-    let mean = results.iter().map(|(_, t)| *t).sum::<Duration>() / results.len().max(1) as u32;
-    (count, mean)
+    let results: Vec<(u64, Duration, Duration)> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let threads = results.len().max(1) as u32;
+    CryptoWindow {
+        count: results.iter().map(|(n, _, _)| n).sum(),
+        time: results.iter().map(|(_, t, _)| *t).sum::<Duration>() / threads,
+        issuer_time: results.iter().map(|(_, _, t)| *t).sum::<Duration>() / threads,
+    }
 }
