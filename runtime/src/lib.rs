@@ -175,6 +175,13 @@ pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> st
             }
         })
     };
+    // Every answer is written in one piece: send it at once rather than wait (Nagle) for the
+    // acknowledgement of the previous one.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, router(issuer.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await;
