@@ -53,6 +53,13 @@ pub struct Settings {
     pub status_list_ttl: i64,
     /// The bearer token of the admin API; `None` leaves it open (`--dev` only).
     pub admin_token: Option<String>,
+    /// How long a connection may take to send a request's head, and may sit idle between
+    /// requests; then it is closed. A client that trickles its headers, or opens connections
+    /// and sends nothing, cannot hold them for ever.
+    pub header_read_timeout: std::time::Duration,
+    /// How long a request may take from its head to its answer (reading its body included);
+    /// then it is answered 408 with a problem body.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -68,6 +75,8 @@ impl Settings {
             status_list_size: 131_072,
             status_list_ttl: 300,
             admin_token: None,
+            header_read_timeout: std::time::Duration::from_secs(30),
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -175,20 +184,61 @@ pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> st
             }
         })
     };
-    // Every answer is written in one piece: send it at once rather than wait (Nagle) for the
-    // acknowledgement of the previous one.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let app = router(issuer.clone());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(issuer.settings.header_read_timeout);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(error) => {
+                    wait_after_accept_error(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Every answer is written in one piece: send it at once rather than wait (Nagle) for
+        // the acknowledgement of the previous one.
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-    });
-    let result = axum::serve(listener, router(issuer.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection =
+            connections.watch(http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                // A client that went away, or one closed for taking too long to send its head.
+                tracing::debug!(%error, "connection ended");
+            }
+        });
+    }
+    // No new connections; the idle ones close, those with a request in flight finish it.
+    drop(listener);
+    connections.shutdown().await;
     sweeper.abort();
     // The requests are answered; let the store finish its writes and close the database.
     issuer.store.close().await;
-    result
+    Ok(())
+}
+
+/// After a failed `accept`: a connection the client gave up on is nothing; running out of file
+/// descriptors (or any other failure) is logged and waited out for a second, instead of
+/// spinning on an error that the next call returns again.
+async fn wait_after_accept_error(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused
+    ) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept a connection; trying again in a second");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 //! and every error the issue and the specifications name, on SQLite; `postgres` runs the flow with
 //! two instances sharing one throwaway PostgreSQL cluster and races single-use secrets.
 
+mod connections;
 mod openapi;
 mod postgres;
 mod protocol;
@@ -126,6 +127,16 @@ impl Instance {
     }
 
     pub async fn start_at(db: &str, key: IssuerKey, public_url: &str) -> Instance {
+        Instance::start_with(db, key, public_url, |_| {}).await
+    }
+
+    /// [`Instance::start_at`] with settings of the test's own (`configure` changes the defaults).
+    pub async fn start_with(
+        db: &str,
+        key: IssuerKey,
+        public_url: &str,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Instance {
         let outputs = example_outputs(public_url);
         let compiled = Compiled::from_files(
             |path| {
@@ -141,6 +152,7 @@ impl Instance {
         let store = Store::connect(db).await.expect("the store opens");
         let mut settings = Settings::new(public_url);
         settings.admin_token = Some(ADMIN_TOKEN.to_string());
+        configure(&mut settings);
         let (clock, hand) = Clock::manual();
         let issuer = Issuer::new(compiled, store, key, settings, clock);
         Instance {

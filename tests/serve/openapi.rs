@@ -45,13 +45,13 @@ const METHODS: [&str; 8] = [
 ];
 
 /// The OpenAPI document and a registry that holds it, for validators that `$ref` into it.
-struct Api {
+pub(super) struct Api {
     doc: Value,
     registry: Registry<'static>,
 }
 
 impl Api {
-    fn load() -> Api {
+    pub(super) fn load() -> Api {
         let doc: Value = serde_json::from_str(trustc_runtime::http::OPENAPI)
             .expect("runtime/openapi.json is JSON");
         let registry = Registry::new()
@@ -117,7 +117,7 @@ impl Api {
     /// one the response lists, its required headers are present and fit their schemas, and its
     /// body fits the response schema. Returns the body (JSON, or the text as a JSON string).
     #[track_caller]
-    fn check(&self, method: &str, path: &str, reply: &Reply) -> Value {
+    pub(super) fn check(&self, method: &str, path: &str, reply: &Reply) -> Value {
         let operation = format!("/paths/{}/{method}", escape(path));
         assert!(
             self.doc.pointer(&operation).is_some(),

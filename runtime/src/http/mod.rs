@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Issuer;
@@ -33,6 +34,7 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// OpenID4VCI 1.0 and RFC 8414 require, and also below the prefix for draft-13 wallets.
 pub fn router(issuer: Arc<Issuer>) -> Router {
     let prefix = url_path(&issuer.settings.public_url);
+    let request_timeout = issuer.settings.request_timeout;
     let admin = Router::new()
         .route("/admin/offers", post(admin::create_offer))
         .route("/admin/offers/{id}", get(admin::show_offer))
@@ -89,7 +91,15 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(middleware::map_response(too_large_as_problem))
+        // A request whose body trickles in (or whose answer cannot be had) in time: 408.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(middleware::map_response_with_state(
+            request_timeout,
+            plain_errors_as_problems,
+        ))
         .layer(TraceLayer::new_for_http());
     app.with_state(issuer)
 }
@@ -138,18 +148,32 @@ async fn openapi() -> Response {
 }
 
 /// The body limit answers 413 in plain text (from the limit layer, or from a handler's body
-/// extractor when a body without `Content-Length` runs over); every error of this API is JSON.
-async fn too_large_as_problem(response: Response) -> Response {
-    if response.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        return response;
+/// extractor when a body without `Content-Length` runs over), the timeout 408 with no body at
+/// all; every error of this API is JSON.
+async fn plain_errors_as_problems(
+    axum::extract::State(request_timeout): axum::extract::State<std::time::Duration>,
+    response: Response,
+) -> Response {
+    match response.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => errors::Problem::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Request body too large",
+            format!("request bodies are limited to {} KiB", BODY_LIMIT / 1024),
+        )
+        .into_response(),
+        axum::http::StatusCode::REQUEST_TIMEOUT => errors::Problem::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request timeout",
+            format!(
+                "the request was not received and answered within {} s",
+                request_timeout.as_secs_f64()
+            ),
+        )
+        .into_response(),
+        _ => response,
     }
-    errors::Problem::new(
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "payload-too-large",
-        "Request body too large",
-        format!("request bodies are limited to {} KiB", BODY_LIMIT / 1024),
-    )
-    .into_response()
 }
 
 async fn not_found(uri: axum::http::Uri) -> errors::Problem {

@@ -1,0 +1,158 @@
+//! `trustc serve` on a real socket against clients that take too long: one that never completes
+//! a request head, one that keeps a connection open and sends nothing more, one whose body never
+//! arrives. None of them may hold the server's connections for ever, and the one that sent a
+//! head gets an answer that says why (408, a problem body the OpenAPI document describes). The
+//! limits are shortened here; the defaults (30 s) are in `Settings::new`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use trustc_runtime::IssuerKey;
+
+use super::openapi::Api;
+use super::{Instance, PUBLIC_URL, Reply};
+
+/// The shortened limits of these tests.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_millis(300);
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(300);
+/// Far longer than either limit: a connection still open after this was not going to close.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// `trustc serve` (the example, SQLite in memory) on a loopback port, with the short limits; it
+/// stops when the returned handle is dropped.
+async fn serving() -> (SocketAddr, AbortOnDrop) {
+    let instance = Instance::start_with(
+        "sqlite::memory:",
+        IssuerKey::generate(),
+        PUBLIC_URL,
+        |settings| {
+            settings.header_read_timeout = HEADER_READ_TIMEOUT;
+            settings.request_timeout = REQUEST_TIMEOUT;
+        },
+    )
+    .await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(trustc_runtime::serve(listener, instance.issuer.clone()));
+    (addr, AbortOnDrop(server))
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<std::io::Result<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Everything the server sends until it closes the connection; `None` if it is still open after
+/// [`PATIENCE`].
+async fn until_closed(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut sent = Vec::new();
+    match tokio::time::timeout(PATIENCE, stream.read_to_end(&mut sent)).await {
+        Ok(_) => Some(sent),
+        Err(_) => None,
+    }
+}
+
+/// Reads one response (it must have a `Content-Length`, as every answer of `trustc serve` has).
+async fn response(stream: &mut TcpStream) -> Reply {
+    let mut buffer = Vec::new();
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut parsed = httparse::Response::new(&mut headers);
+        if let httparse::Status::Complete(head) = parsed.parse(&buffer).expect("an HTTP response") {
+            let mut map = HeaderMap::new();
+            for h in parsed.headers.iter() {
+                map.append(
+                    HeaderName::from_bytes(h.name.as_bytes()).unwrap(),
+                    HeaderValue::from_bytes(h.value).unwrap(),
+                );
+            }
+            let length: usize = map["content-length"].to_str().unwrap().parse().unwrap();
+            if buffer.len() >= head + length {
+                return Reply {
+                    status: StatusCode::from_u16(parsed.code.unwrap()).unwrap(),
+                    headers: map,
+                    body: Bytes::copy_from_slice(&buffer[head..head + length]),
+                };
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut chunk))
+            .await
+            .expect("the server answers")
+            .expect("the response is read");
+        assert!(
+            read > 0,
+            "the server closed the connection without an answer"
+        );
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+}
+
+const NONCE_REQUEST: &[u8] = b"POST /nonce HTTP/1.1\r\nhost: issuer\r\ncontent-length: 0\r\n\r\n";
+
+#[tokio::test]
+async fn a_request_head_that_never_completes_loses_its_connection() {
+    let (addr, _server) = serving().await;
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /nonce HTTP/1.1\r\nhost: issuer\r\n")
+        .await
+        .unwrap();
+    let sent = until_closed(&mut slow)
+        .await
+        .expect("the server closes a connection whose request head does not arrive");
+    assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
+
+    // The server goes on serving others.
+    let mut other = TcpStream::connect(addr).await.unwrap();
+    other.write_all(NONCE_REQUEST).await.unwrap();
+    assert_eq!(response(&mut other).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed() {
+    let (addr, _server) = serving().await;
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    // Kept alive: the second request on the connection is answered too.
+    for _ in 0..2 {
+        client.write_all(NONCE_REQUEST).await.unwrap();
+        assert_eq!(response(&mut client).await.status, StatusCode::OK);
+    }
+    // Then nothing more is sent: the server closes the connection, saying nothing more.
+    let sent = until_closed(&mut client)
+        .await
+        .expect("the server closes a connection that sits idle");
+    assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_answered_408() {
+    let (addr, _server) = serving().await;
+    let api = Api::load();
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    // 100 bytes announced, 30 sent.
+    client
+        .write_all(
+            b"POST /token HTTP/1.1\r\nhost: issuer\r\n\
+              content-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\n\
+              grant_type=urn%3Aietf%3Aparams",
+        )
+        .await
+        .unwrap();
+    let reply = response(&mut client).await;
+    assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+    let problem = api.check("post", "/token", &reply);
+    assert_eq!(problem["type"], "urn:trustc:problem:request-timeout");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("0.3 s"),
+        "{problem}"
+    );
+    // The rest of that body can never be told from a next request: the connection ends.
+    assert!(until_closed(&mut client).await.is_some());
+}
