@@ -169,6 +169,16 @@ pub const SPENT_NONCE_GRACE: i64 = 300;
 /// Serves the issuer on `listener` until Ctrl-C or SIGTERM, finishing requests in flight, then
 /// closes the store; forgets expired spent nonces in the background.
 pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> std::io::Result<()> {
+    serve_until(listener, issuer, shutdown_signal()).await
+}
+
+/// [`serve`] until `shutdown` completes instead of a signal: then no connection is accepted,
+/// idle ones are closed, and the requests in flight are answered before the store is closed.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    issuer: Arc<Issuer>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let sweeper = {
         let issuer = issuer.clone();
         tokio::spawn(async move {
@@ -189,7 +199,6 @@ pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> st
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(issuer.settings.header_read_timeout);
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
@@ -218,6 +227,7 @@ pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> st
         });
     }
     // No new connections; the idle ones close, those with a request in flight finish it.
+    tracing::info!("shutting down");
     drop(listener);
     connections.shutdown().await;
     sweeper.abort();
@@ -260,5 +270,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down");
 }

@@ -2,7 +2,8 @@
 //! a request head, one that keeps a connection open and sends nothing more, one whose body never
 //! arrives. None of them may hold the server's connections for ever, and the one that sent a
 //! head gets an answer that says why (408, a problem body the OpenAPI document describes). The
-//! limits are shortened here; the defaults (30 s) are in `Settings::new`.
+//! limits are shortened here; the defaults (30 s) are in `Settings::new`. And shutting down:
+//! idle connections close, the request in flight is answered, then `serve_until` returns.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -155,4 +156,59 @@ async fn a_body_that_does_not_arrive_in_time_is_answered_408() {
     );
     // The rest of that body can never be told from a next request: the connection ends.
     assert!(until_closed(&mut client).await.is_some());
+}
+
+#[tokio::test]
+async fn shutting_down_answers_the_request_in_flight_and_closes_idle_connections() {
+    let instance = Instance::start("sqlite::memory:", IssuerKey::generate()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(trustc_runtime::serve_until(
+        listener,
+        instance.issuer.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(NONCE_REQUEST).await.unwrap();
+    assert_eq!(response(&mut idle).await.status, StatusCode::OK);
+    // A request in flight: its head and half its body are in when the shutdown begins.
+    let body = b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code\
+                 &pre-authorized_code=unknown.code";
+    let (first, rest) = body.split_at(20);
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    busy.write_all(
+        format!(
+            "POST /token HTTP/1.1\r\nhost: issuer\r\n\
+             content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    busy.write_all(first).await.unwrap();
+    // Let the server read the head before it is told to stop.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    // The idle connection is closed at once; the busy one gets its answer, then is closed.
+    assert_eq!(until_closed(&mut idle).await, Some(Vec::new()));
+    busy.write_all(rest).await.unwrap();
+    let answer = response(&mut busy).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:?}", answer.body);
+    assert!(
+        String::from_utf8_lossy(&answer.body).contains("invalid_grant"),
+        "{:?}",
+        answer.body
+    );
+    assert!(until_closed(&mut busy).await.is_some());
+    // Then the server returns, and takes no new connection.
+    tokio::time::timeout(PATIENCE, server)
+        .await
+        .expect("serve_until returns once the requests are answered")
+        .unwrap()
+        .unwrap();
+    assert!(TcpStream::connect(addr).await.is_err());
 }
