@@ -168,8 +168,8 @@ pub const SPENT_NONCE_GRACE: i64 = 300;
 
 /// Serves the issuer on `listener` until Ctrl-C or SIGTERM, finishing requests in flight, then
 /// closes the store; forgets expired spent nonces in the background.
-pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) -> std::io::Result<()> {
-    serve_until(listener, issuer, shutdown_signal()).await
+pub async fn serve(listener: tokio::net::TcpListener, issuer: Arc<Issuer>) {
+    serve_until(listener, issuer, shutdown_signal()).await;
 }
 
 /// [`serve`] until `shutdown` completes instead of a signal: then no connection is accepted,
@@ -178,7 +178,7 @@ pub async fn serve_until(
     listener: tokio::net::TcpListener,
     issuer: Arc<Issuer>,
     shutdown: impl std::future::Future<Output = ()>,
-) -> std::io::Result<()> {
+) {
     let sweeper = {
         let issuer = issuer.clone();
         tokio::spawn(async move {
@@ -233,7 +233,6 @@ pub async fn serve_until(
     sweeper.abort();
     // The requests are answered; let the store finish its writes and close the database.
     issuer.store.close().await;
-    Ok(())
 }
 
 /// After a failed `accept`: a connection the client gave up on is nothing; running out of file
