@@ -205,8 +205,10 @@ pub async fn serve_until(
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
                 Err(error) => {
-                    wait_after_accept_error(error).await;
-                    continue;
+                    tokio::select! {
+                        () = wait_after_accept_error(error) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
