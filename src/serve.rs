@@ -46,12 +46,27 @@ pub struct ServeArgs {
     /// How long an offer can be redeemed, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub offer_lifetime: i64,
+    /// How long a connection may sit idle between requests, or take to send a request's head,
+    /// before it is closed, in seconds. Behind a load balancer or reverse proxy, keep it longer
+    /// than the proxy's own idle timeout (60 s for AWS load balancers and nginx by default), so
+    /// that the proxy never sends a request on a connection that is being closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 75, value_parser = idle_seconds)]
+    pub idle_timeout: u64,
     /// Development mode: the admin API may run without `TRUSTC_ADMIN_TOKEN`.
     #[arg(long)]
     pub dev: bool,
     /// Log lines as JSON objects (one per line) instead of text.
     #[arg(long)]
     pub log_json: bool,
+}
+
+/// `--idle-timeout`: whole seconds, at least one, at most a day (a timer beyond that is no
+/// limit, and far enough out it would not fit in the clock).
+fn idle_seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(seconds @ 1..=86_400) => Ok(seconds),
+        _ => Err("must be a whole number of seconds from 1 to 86400".into()),
+    }
 }
 
 /// Runs `trustc serve` and returns the exit status.
@@ -108,6 +123,7 @@ pub fn run(args: ServeArgs) -> u8 {
     let mut settings = Settings::new(&public_url);
     settings.admin_token = admin_token;
     settings.offer_lifetime = args.offer_lifetime;
+    settings.header_read_timeout = std::time::Duration::from_secs(args.idle_timeout);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -127,8 +143,10 @@ pub fn run(args: ServeArgs) -> u8 {
         };
         let credentials = compiled.credential_ids().join(", ");
         let issuer = Issuer::new(compiled, store, key, settings, Clock::System);
+        // The address bound, which says the port when `--listen` asked for any (`:0`).
+        let listening = listener.local_addr().unwrap_or(args.listen);
         tracing::info!(
-            listen = %args.listen,
+            listen = %listening,
             public_url = %public_url,
             credentials = %credentials,
             configuration = %issuer.compiled.config.content_hash,

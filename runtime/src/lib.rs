@@ -75,7 +75,8 @@ impl Settings {
             status_list_size: 131_072,
             status_list_ttl: 300,
             admin_token: None,
-            header_read_timeout: std::time::Duration::from_secs(30),
+            // Longer than the 60 s idle timeout of common load balancers and proxies in front.
+            header_read_timeout: std::time::Duration::from_secs(75),
             request_timeout: std::time::Duration::from_secs(30),
         }
     }

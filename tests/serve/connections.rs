@@ -2,7 +2,7 @@
 //! a request head, one that keeps a connection open and sends nothing more, one whose body never
 //! arrives. None of them may hold the server's connections for ever, and the one that sent a
 //! head gets an answer that says why (408, a problem body the OpenAPI document describes). The
-//! limits are shortened here; the defaults (30 s) are in `Settings::new`. And shutting down:
+//! limits are shortened here; the defaults (75 s and 30 s) are in `Settings::new`. Shutting down:
 //! idle connections close, the request in flight is answered, then `serve_until` returns.
 
 use std::net::SocketAddr;

@@ -7,6 +7,7 @@ mod connections;
 mod openapi;
 mod postgres;
 mod protocol;
+mod start;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
