@@ -7,11 +7,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
 
 use crate::build::{BuildOptions, Profile, build};
+use crate::check::Report;
 use crate::cli::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
+use crate::diag::Severity;
 
 /// Where offers, nonces and statuses are kept when `--db` is not given (working directory).
 const DEFAULT_DATABASE: &str = "sqlite:trustc-issuer.db";
@@ -109,7 +112,7 @@ pub fn run(args: ServeArgs) -> u8 {
     let compiled = match compiled {
         Ok(compiled) => compiled,
         Err((status, message)) => {
-            eprintln!("error: {message}");
+            refuse(&message);
             return status;
         }
     };
@@ -167,7 +170,7 @@ fn compile(args: &ServeArgs, public_url: &str) -> Result<Compiled, (u8, String)>
         credential_issuer: public_url.to_string(),
     };
     let outcome = build(&args.path, &options).map_err(|e| (EXIT_ERROR, e.to_string()))?;
-    crate::cli::print_human_report(&outcome.report);
+    print_report(&outcome.report);
     if outcome.outputs.is_empty() {
         return Err((
             EXIT_FAILED,
@@ -193,7 +196,50 @@ fn compile(args: &ServeArgs, public_url: &str) -> Result<Compiled, (u8, String)>
     .map_err(|e| (EXIT_ERROR, e.to_string()))
 }
 
+/// Whether stderr carries JSON lines only (`--log-json`): then what the command says before and
+/// besides its logs (the governance's diagnostics, why it will not start) is log events too, so
+/// that a log collector reading JSON lines gets nothing else.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
+/// The report of the compile on start: as `trustc build` prints it, or with `--log-json` one
+/// event per diagnostic (code, file, line, column, help) and one for the summary.
+fn print_report(report: &Report) {
+    if !JSON_LOGS.load(Ordering::Relaxed) {
+        crate::cli::print_human_report(report);
+        return;
+    }
+    for diagnostic in &report.diagnostics {
+        let (line, column) = diagnostic.line_column();
+        let file = diagnostic.file.as_ref().map(|f| f.to_string());
+        let code = diagnostic.code.name();
+        let help = diagnostic.help.as_deref();
+        let message = &diagnostic.message;
+        match diagnostic.severity {
+            Severity::Error => tracing::error!(code, file, line, column, help, "{message}"),
+            Severity::Warning => tracing::warn!(code, file, line, column, help, "{message}"),
+            Severity::Advice => tracing::info!(code, file, line, column, help, "{message}"),
+        }
+    }
+    let summary = &report.summary;
+    tracing::info!(
+        errors = summary.errors,
+        warnings = summary.warnings,
+        files = summary.files,
+        "checked the governance"
+    );
+}
+
+/// Says why `trustc serve` stops before serving: `error: …`, or an error event with `--log-json`.
+fn refuse(message: &str) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::error!("{message}");
+    } else {
+        eprintln!("error: {message}");
+    }
+}
+
 fn init_logging(json: bool) {
+    JSON_LOGS.store(json, Ordering::Relaxed);
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
@@ -212,6 +258,6 @@ fn init_logging(json: bool) {
 }
 
 fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
+    refuse(&message.to_string());
     EXIT_ERROR
 }
