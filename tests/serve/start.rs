@@ -3,10 +3,13 @@
 //! status 2, and comes before the server listens or writes anything (no database file, no key
 //! left behind); a governance with errors is not served, its diagnostics printed (as JSON events
 //! with `--log-json`). And a server started with the defaults keeps its database and key in the
-//! working directory, logs JSON lines, closes idle connections and stops on SIGTERM.
+//! working directory, logs JSON lines, closes idle connections and stops on SIGTERM; `--config`
+//! serves an earlier build, moved to the URL it is served at, and refuses a draft-13 build.
 
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use crate::common::{repo, status, stderr};
 
@@ -88,91 +91,129 @@ fn settings_out_of_range_are_refused() {
     );
 }
 
+/// A `trustc serve` process on a free loopback port, its stderr kept in a file.
+struct Running {
+    child: std::process::Child,
+    listen: String,
+    logs: tempfile::NamedTempFile,
+}
+
+impl Running {
+    /// Starts `trustc serve ARGS` in `dir` (the admin token set) and waits until it listens.
+    fn start(dir: &Path, args: &[&str]) -> Running {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let logs = tempfile::NamedTempFile::new().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &listen])
+            .current_dir(dir)
+            .env("TRUSTC_ADMIN_TOKEN", TOKEN)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(logs.reopen().unwrap())
+            .spawn()
+            .expect("trustc serve starts");
+        let mut running = Running {
+            child,
+            listen,
+            logs,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(&running.listen).is_err() {
+            if Instant::now() > deadline || running.child.try_wait().unwrap().is_some() {
+                panic!("trustc serve did not start: {}", running.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        running
+    }
+
+    /// A new connection (reads time out after 10 s).
+    fn connect(&self) -> std::net::TcpStream {
+        let stream = std::net::TcpStream::connect(&self.listen).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+    }
+
+    /// `GET path` on a connection of its own: the status code and the body as JSON.
+    fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let mut stream = self.connect();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (
+            status,
+            serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Sends SIGTERM and waits (up to 10 s) for the exit status; `None` if it had to be killed.
+    fn stop(mut self) -> (Option<i32>, String) {
+        // SAFETY: `kill` on the id of a child this struct owns and has not reaped.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let stopped = (0..500).find_map(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            self.child.try_wait().unwrap()
+        });
+        if stopped.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        (stopped.and_then(|status| status.code()), self.log())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.logs.path()).unwrap()
+    }
+}
+
 /// The server as a user starts it, in an empty folder with the defaults: it listens, keeps its
 /// database and key in the working directory, is its own credential issuer at
 /// `http://<listen address>`, logs JSON lines with `--log-json`, closes idle connections after
 /// `--idle-timeout`, and stops cleanly (status 0) on SIGTERM.
 #[test]
 fn a_server_started_with_the_defaults() {
-    use std::io::{Read, Write};
-    use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
-    let logs = tempfile::NamedTempFile::new().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trustc"))
-        .arg("serve")
-        .arg(repo())
-        .args(["--listen", &listen, "--idle-timeout", "1", "--log-json"])
-        .current_dir(dir.path())
-        .env("TRUSTC_ADMIN_TOKEN", TOKEN)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(logs.reopen().unwrap())
-        .spawn()
-        .expect("trustc serve starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let connect = || loop {
-        match std::net::TcpStream::connect(&listen) {
-            Ok(stream) => {
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(10)))
-                    .unwrap();
-                break Some(stream);
-            }
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Err(_) => break None,
-        }
-    };
-    // The metadata, on a connection that asks to be closed after the answer.
-    let metadata = connect().map(|mut stream| {
-        stream
-            .write_all(
-                b"GET /.well-known/openid-credential-issuer HTTP/1.1\r\nhost: x\r\n\
-                  connection: close\r\n\r\n",
-            )
-            .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).map(|_| answer)
-    });
+    let example = repo();
+    let server = Running::start(
+        dir.path(),
+        &[
+            example.to_str().unwrap(),
+            "--idle-timeout",
+            "1",
+            "--log-json",
+        ],
+    );
+    let (code, metadata) = server.get("/.well-known/openid-credential-issuer");
+    assert_eq!(code, 200, "{metadata}");
+    assert_eq!(
+        metadata["credential_issuer"],
+        format!("http://{}", server.listen)
+    );
     // An idle connection, which the server closes after a second.
-    let idle = connect().map(|mut idle| {
-        let mut sent = Vec::new();
-        idle.read_to_end(&mut sent).map(|_| sent)
-    });
-    // SAFETY: `kill` on the id of a child this test owns and has not reaped.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let stopped = (0..500).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        child.try_wait().unwrap()
-    });
-    if stopped.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let log = std::fs::read_to_string(logs.path()).unwrap();
-
-    let metadata = metadata
-        .expect("trustc serve listens")
-        .expect("the metadata is read");
-    assert!(metadata.starts_with("HTTP/1.1 200"), "{metadata}");
-    let body: serde_json::Value =
-        serde_json::from_str(metadata.split_once("\r\n\r\n").unwrap().1).unwrap();
-    assert_eq!(body["credential_issuer"], format!("http://{listen}"));
-    let sent = idle
-        .unwrap()
+    let mut idle = server.connect();
+    let mut sent = Vec::new();
+    idle.read_to_end(&mut sent)
         .expect("the idle connection is closed within 10 s (--idle-timeout 1)");
     assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
-    assert_eq!(
-        stopped.map(|status| status.code()),
-        Some(Some(0)),
-        "SIGTERM stops it cleanly; its log: {log}"
-    );
+    let listen = server.listen.clone();
+    let (exit, log) = server.stop();
+    assert_eq!(exit, Some(0), "SIGTERM stops it cleanly; its log: {log}");
     for file in ["trustc-issuer.db", "trustc-issuer-key.pem"] {
         assert!(
             dir.path().join(file).is_file(),
@@ -198,6 +239,55 @@ fn a_server_started_with_the_defaults() {
         .unwrap_or_else(|| panic!("a ready line: {log}"));
     assert_eq!(ready["fields"]["listen"], listen.as_str());
     assert_eq!(ready["level"], "INFO");
+}
+
+/// `--config` serves an earlier `trustc build` output, moved to the URL it is served at; a
+/// draft-13 build is refused (the runtime speaks OpenID4VCI 1.0 only).
+#[test]
+fn a_build_output_is_served_with_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |profile: &str, out: &str| {
+        let output = crate::common::trustc(
+            dir.path(),
+            &[
+                "build",
+                repo().to_str().unwrap(),
+                "--out",
+                out,
+                "--profile",
+                profile,
+                "--issuer-url",
+                "https://issuer.example",
+            ],
+        );
+        assert_eq!(status(&output), 0, "{}", stderr(&output));
+    };
+    build("1.0", "v1");
+    build("draft-13", "draft13");
+
+    let server = Running::start(dir.path(), &["--config", "v1"]);
+    let (code, metadata) = server.get("/.well-known/openid-credential-issuer");
+    assert_eq!(code, 200, "{metadata}");
+    let here = format!("http://{}", server.listen);
+    assert_eq!(metadata["credential_issuer"], here.as_str());
+    assert_eq!(
+        metadata["credential_endpoint"],
+        format!("{here}/credential")
+    );
+    assert!(
+        !metadata.to_string().contains("issuer.example"),
+        "every compiled URL is moved: {metadata}"
+    );
+    let (exit, log) = server.stop();
+    assert_eq!(exit, Some(0), "{log}");
+
+    let refused = serve(dir.path(), &["--config", "draft13"], Some(TOKEN));
+    let message = stderr(&refused);
+    assert_eq!(status(&refused), 2, "{message}");
+    assert!(
+        message.contains("built with `--profile draft-13`, but trustc serve speaks OpenID4VCI 1.0"),
+        "{message}"
+    );
 }
 
 /// A governance with errors is not served: the diagnostics come as `trustc build` prints them,
