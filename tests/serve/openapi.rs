@@ -844,6 +844,12 @@ async fn metadata_and_operations_answers_fit_the_document() {
     }
     let served = instance.get("/openapi.json").await;
     assert_eq!(served.text(), trustc_runtime::http::OPENAPI);
+    // A database that cannot be reached: the health check says so (503), as documented.
+    instance.issuer.store.close().await;
+    let down = instance.get("/health").await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = api.check("get", "/health", &down);
+    assert_eq!(body, json!({"status": "unavailable", "database": "sqlite"}));
 
     // An issuer identifier with a path: routes below it, well-knowns with the path inserted.
     let public = "https://issuer.example/lsbc";
