@@ -58,6 +58,17 @@ fn without_an_admin_token_it_refuses_unless_dev() {
         dir.path(),
         "TRUSTC_ADMIN_TOKEN is too short: use at least 16 random characters",
     );
+    // With --dev it starts, the admin API open, and says so.
+    let example = repo();
+    let server = Running::start_as(dir.path(), &[example.to_str().unwrap(), "--dev"], None);
+    let (code, offer) = server.get("/admin/offers/no-such-offer");
+    assert_eq!(code, 404, "no bearer token needed: {offer}");
+    let (exit, log) = server.stop();
+    assert_eq!(exit, Some(0), "{log}");
+    assert!(
+        log.contains("--dev without TRUSTC_ADMIN_TOKEN: the admin API is open"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -101,23 +112,31 @@ struct Running {
 impl Running {
     /// Starts `trustc serve ARGS` in `dir` (the admin token set) and waits until it listens.
     fn start(dir: &Path, args: &[&str]) -> Running {
+        Running::start_as(dir, args, Some(TOKEN))
+    }
+
+    /// [`Running::start`] with `admin_token` as `TRUSTC_ADMIN_TOKEN` (none: unset).
+    fn start_as(dir: &Path, args: &[&str], admin_token: Option<&str>) -> Running {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap()
             .port();
         let listen = format!("127.0.0.1:{port}");
         let logs = tempfile::NamedTempFile::new().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trustc"));
+        command
             .arg("serve")
             .args(args)
             .args(["--listen", &listen])
             .current_dir(dir)
-            .env("TRUSTC_ADMIN_TOKEN", TOKEN)
+            .env_remove("TRUSTC_ADMIN_TOKEN")
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
-            .stderr(logs.reopen().unwrap())
-            .spawn()
-            .expect("trustc serve starts");
+            .stderr(logs.reopen().unwrap());
+        if let Some(token) = admin_token {
+            command.env("TRUSTC_ADMIN_TOKEN", token);
+        }
+        let child = command.spawn().expect("trustc serve starts");
         let mut running = Running {
             child,
             listen,
@@ -205,6 +224,8 @@ fn a_server_started_with_the_defaults() {
         metadata["credential_issuer"],
         format!("http://{}", server.listen)
     );
+    // The admin API wants the token (which the back end has, and this request does not).
+    assert_eq!(server.get("/admin/offers/no-such-offer").0, 401);
     // An idle connection, which the server closes after a second.
     let mut idle = server.connect();
     let mut sent = Vec::new();
