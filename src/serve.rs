@@ -239,8 +239,8 @@ fn refuse(message: &str) {
 }
 
 fn init_logging(json: bool) {
-    JSON_LOGS.store(json, Ordering::Relaxed);
     use tracing_subscriber::EnvFilter;
+    JSON_LOGS.store(json, Ordering::Relaxed);
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
