@@ -16,10 +16,20 @@ use crate::common::{repo, status, stderr};
 /// `trustc serve` on the example with `args`, in `dir`, with `admin_token` as
 /// `TRUSTC_ADMIN_TOKEN` (none: unset, whatever the test runner has).
 fn serve(dir: &Path, args: &[&str], admin_token: Option<&str>) -> Output {
+    serve_governance(dir, &repo(), args, admin_token)
+}
+
+/// [`serve`] on the governance repository `governance`.
+fn serve_governance(
+    dir: &Path,
+    governance: &Path,
+    args: &[&str],
+    admin_token: Option<&str>,
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trustc"));
     command
         .arg("serve")
-        .arg(repo())
+        .arg(governance)
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .current_dir(dir)
@@ -317,18 +327,7 @@ fn a_build_output_is_served_with_config() {
 fn a_governance_with_errors_is_not_served_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let broken = repo().join("tests/fixtures/check/duplicate-id");
-    let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_trustc"))
-            .arg("serve")
-            .arg(&broken)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .env("TRUSTC_ADMIN_TOKEN", TOKEN)
-            .output()
-            .expect("the trustc binary runs")
-    };
+    let run = |extra: &[&str]| serve_governance(dir.path(), &broken, extra, Some(TOKEN));
     let human = run(&[]);
     assert_eq!(status(&human), 1, "{}", stderr(&human));
     let text = stderr(&human);
