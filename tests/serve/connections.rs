@@ -23,30 +23,63 @@ const REQUEST_TIMEOUT: Duration = Duration::from_millis(300);
 /// Far longer than either limit: a connection still open after this was not going to close.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// `trustc serve` (the example, SQLite in memory) on a loopback port, with the short limits; it
-/// stops when the returned handle is dropped.
-async fn serving() -> (SocketAddr, AbortOnDrop) {
-    let instance = Instance::start_with(
-        "sqlite::memory:",
-        IssuerKey::generate(),
-        PUBLIC_URL,
-        |settings| {
-            settings.header_read_timeout = HEADER_READ_TIMEOUT;
-            settings.request_timeout = REQUEST_TIMEOUT;
-        },
-    )
-    .await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(trustc_runtime::serve(listener, instance.issuer.clone()));
-    (addr, AbortOnDrop(server))
+/// `trustc serve` (the example, SQLite in memory) on a loopback port, through `serve_until`
+/// stopped by [`Serving::shut_down`] (not `serve`, whose Ctrl-C and SIGTERM handlers would be
+/// the whole test process's); aborted when dropped.
+struct Serving {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+impl Serving {
+    /// With the settings `configure` leaves.
+    async fn start(configure: impl FnOnce(&mut trustc_runtime::Settings)) -> Serving {
+        let instance = Instance::start_with(
+            "sqlite::memory:",
+            IssuerKey::generate(),
+            PUBLIC_URL,
+            configure,
+        )
+        .await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(trustc_runtime::serve_until(
+            listener,
+            instance.issuer.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Serving {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
 
-impl Drop for AbortOnDrop {
+    /// With the shortened limits.
+    async fn with_short_limits() -> Serving {
+        Serving::start(|settings| {
+            settings.header_read_timeout = HEADER_READ_TIMEOUT;
+            settings.request_timeout = REQUEST_TIMEOUT;
+        })
+        .await
+    }
+
+    /// Begins the shutdown; the task ends when `serve_until` returns.
+    fn shut_down(&mut self) -> tokio::task::JoinHandle<()> {
+        let _ = self.stop.take().expect("not shut down yet").send(());
+        self.task.take().expect("not shut down yet")
+    }
+}
+
+impl Drop for Serving {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -100,7 +133,8 @@ const NONCE_REQUEST: &[u8] = b"POST /nonce HTTP/1.1\r\nhost: issuer\r\ncontent-l
 
 #[tokio::test]
 async fn a_request_head_that_never_completes_loses_its_connection() {
-    let (addr, _server) = serving().await;
+    let server = Serving::with_short_limits().await;
+    let addr = server.addr;
     let mut slow = TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"POST /nonce HTTP/1.1\r\nhost: issuer\r\n")
         .await
@@ -118,7 +152,8 @@ async fn a_request_head_that_never_completes_loses_its_connection() {
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
-    let (addr, _server) = serving().await;
+    let server = Serving::with_short_limits().await;
+    let addr = server.addr;
     let mut client = TcpStream::connect(addr).await.unwrap();
     // Kept alive: the second request on the connection is answered too.
     for _ in 0..2 {
@@ -134,7 +169,8 @@ async fn an_idle_kept_alive_connection_is_closed() {
 
 #[tokio::test]
 async fn a_body_that_does_not_arrive_in_time_is_answered_408() {
-    let (addr, _server) = serving().await;
+    let server = Serving::with_short_limits().await;
+    let addr = server.addr;
     let api = Api::load();
     let mut client = TcpStream::connect(addr).await.unwrap();
     // 100 bytes announced, 30 sent.
@@ -160,17 +196,9 @@ async fn a_body_that_does_not_arrive_in_time_is_answered_408() {
 
 #[tokio::test]
 async fn shutting_down_answers_the_request_in_flight_and_closes_idle_connections() {
-    let instance = Instance::start("sqlite::memory:", IssuerKey::generate()).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(trustc_runtime::serve_until(
-        listener,
-        instance.issuer.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    // The default limits: the request in flight must not run into a shortened one.
+    let mut server = Serving::start(|_| {}).await;
+    let addr = server.addr;
     let mut idle = TcpStream::connect(addr).await.unwrap();
     idle.write_all(NONCE_REQUEST).await.unwrap();
     assert_eq!(response(&mut idle).await.status, StatusCode::OK);
@@ -193,7 +221,7 @@ async fn shutting_down_answers_the_request_in_flight_and_closes_idle_connections
     // Let the server read the head before it is told to stop (it does as soon as the bytes
     // arrive; half a second is ample even on a loaded machine).
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.send(()).unwrap();
+    let stopped = server.shut_down();
     // The idle connection is closed at once; the busy one gets its answer, then is closed.
     assert_eq!(until_closed(&mut idle).await, Some(Vec::new()));
     busy.write_all(rest).await.unwrap();
@@ -206,7 +234,7 @@ async fn shutting_down_answers_the_request_in_flight_and_closes_idle_connections
     );
     assert!(until_closed(&mut busy).await.is_some());
     // Then the server returns, and takes no new connection.
-    tokio::time::timeout(PATIENCE, server)
+    tokio::time::timeout(PATIENCE, stopped)
         .await
         .expect("serve_until returns once the requests are answered")
         .unwrap();
