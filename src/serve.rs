@@ -53,8 +53,13 @@ pub struct ServeArgs {
     /// before it is closed, in seconds. Behind a load balancer or reverse proxy, keep it longer
     /// than the proxy's own idle timeout (60 s for AWS load balancers and nginx by default), so
     /// that the proxy never sends a request on a connection that is being closed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 75, value_parser = idle_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 75, value_parser = timeout_seconds)]
     pub idle_timeout: u64,
+    /// How long a request may take from its head to its answer, reading its body included, in
+    /// seconds; then it is answered 408 with a problem body. A client that trickles its body
+    /// cannot hold a request open for ever.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = timeout_seconds)]
+    pub request_timeout: u64,
     /// Development mode: the admin API may run without `TRUSTC_ADMIN_TOKEN`.
     #[arg(long)]
     pub dev: bool,
@@ -63,9 +68,9 @@ pub struct ServeArgs {
     pub log_json: bool,
 }
 
-/// `--idle-timeout`: whole seconds, at least one, at most a day (a timer beyond that is no
-/// limit, and far enough out it would not fit in the clock).
-fn idle_seconds(text: &str) -> Result<u64, String> {
+/// `--idle-timeout` and `--request-timeout`: whole seconds, at least one, at most a day (a timer
+/// beyond that is no limit, and far enough out it would not fit in the clock).
+fn timeout_seconds(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
         Ok(seconds @ 1..=86_400) => Ok(seconds),
         _ => Err("must be a whole number of seconds from 1 to 86400".into()),
@@ -127,6 +132,7 @@ pub fn run(args: ServeArgs) -> u8 {
     settings.admin_token = admin_token;
     settings.offer_lifetime = args.offer_lifetime;
     settings.header_read_timeout = std::time::Duration::from_secs(args.idle_timeout);
+    settings.request_timeout = std::time::Duration::from_secs(args.request_timeout);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -89,12 +89,14 @@ fn settings_out_of_range_are_refused() {
         dir.path(),
         "--offer-lifetime must be a positive number of seconds",
     );
-    for seconds in ["0", "86401", "18446744073709551615", "1.5"] {
-        assert_refused(
-            &serve(dir.path(), &["--idle-timeout", seconds], Some(TOKEN)),
-            dir.path(),
-            "--idle-timeout <SECONDS>': must be a whole number of seconds from 1 to 86400",
-        );
+    for flag in ["--idle-timeout", "--request-timeout"] {
+        for seconds in ["0", "86401", "18446744073709551615", "1.5"] {
+            assert_refused(
+                &serve(dir.path(), &[flag, seconds], Some(TOKEN)),
+                dir.path(),
+                &format!("{flag} <SECONDS>': must be a whole number of seconds from 1 to 86400"),
+            );
+        }
     }
     assert_refused(
         &serve(
@@ -173,12 +175,16 @@ impl Running {
 
     /// `GET path` on a connection of its own: the status code and the body as JSON.
     fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let mut stream = self.connect();
-        write!(
-            stream,
+        self.exchange(&format!(
             "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
-        )
-        .unwrap();
+        ))
+    }
+
+    /// Sends `request` as it is on a connection of its own and reads until the server closes
+    /// it: the status code and the body as JSON.
+    fn exchange(&self, request: &str) -> (u16, serde_json::Value) {
+        let mut stream = self.connect();
+        stream.write_all(request.as_bytes()).unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
         let (head, body) = answer.split_once("\r\n\r\n").unwrap();
@@ -214,7 +220,8 @@ impl Running {
 /// The server as a user starts it, in an empty folder with the defaults: it listens, keeps its
 /// database and key in the working directory, is its own credential issuer at
 /// `http://<listen address>`, logs JSON lines with `--log-json`, closes idle connections after
-/// `--idle-timeout`, and stops cleanly (status 0) on SIGTERM.
+/// `--idle-timeout`, answers 408 to a request still incomplete after `--request-timeout`, and
+/// stops cleanly (status 0) on SIGTERM.
 #[test]
 fn a_server_started_with_the_defaults() {
     let dir = tempfile::tempdir().unwrap();
@@ -224,6 +231,8 @@ fn a_server_started_with_the_defaults() {
         &[
             example.to_str().unwrap(),
             "--idle-timeout",
+            "1",
+            "--request-timeout",
             "1",
             "--log-json",
         ],
@@ -242,6 +251,13 @@ fn a_server_started_with_the_defaults() {
     idle.read_to_end(&mut sent)
         .expect("the idle connection is closed within 10 s (--idle-timeout 1)");
     assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
+    // A body that never arrives in full: 408 after a second, with a problem body.
+    let (code, problem) = server.exchange(
+        "POST /token HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: 40\r\n\r\ngrant_type=",
+    );
+    assert_eq!(code, 408, "{problem}");
+    assert_eq!(problem["type"], "urn:trustc:problem:request-timeout");
     let listen = server.listen.clone();
     let (exit, log) = server.stop();
     assert_eq!(exit, Some(0), "SIGTERM stops it cleanly; its log: {log}");
