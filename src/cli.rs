@@ -196,6 +196,10 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
+            #[cfg(feature = "serve")]
+            if error.use_stderr() && crate::serve::wants_json_logs(std::env::args_os()) {
+                return ExitCode::from(crate::serve::refuse_usage(&error));
+            }
             let _ = error.print();
             return ExitCode::from(if error.use_stderr() {
                 EXIT_ERROR

@@ -244,6 +244,25 @@ fn refuse(message: &str) {
     }
 }
 
+/// Whether a command line that clap refused is `trustc serve … --log-json`: its usage error is
+/// then a JSON log event too, like every other reason `trustc serve` gives for not starting.
+pub(crate) fn wants_json_logs(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let mut args = args.into_iter().skip(1);
+    args.any(|arg| arg == "serve") && args.any(|arg| arg == "--log-json")
+}
+
+/// Reports a usage error of `trustc serve --log-json` as one error event and returns the exit
+/// status 2: what clap would print, its first line (without `error: `) as the message and the
+/// rest (tips, usage) as `help`, as the diagnostics' events have it.
+pub(crate) fn refuse_usage(error: &clap::Error) -> u8 {
+    init_logging(true);
+    let rendered = error.render().to_string();
+    let rendered = rendered.trim().trim_start_matches("error: ");
+    let (message, help) = rendered.split_once('\n').unwrap_or((rendered, ""));
+    tracing::error!(kind = %error.kind(), help = help.trim(), "{message}");
+    EXIT_ERROR
+}
+
 fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
     JSON_LOGS.store(json, Ordering::Relaxed);

@@ -2,7 +2,7 @@
 //! (unless `--dev`) or with settings out of range; each refusal says what is wrong, exits with
 //! status 2, and comes before the server listens or writes anything (no database file, no key
 //! left behind); a governance with errors is not served, its diagnostics printed (as JSON events
-//! with `--log-json`). And a server started with the defaults keeps its database and key in the
+//! with `--log-json`, as are command-line errors). And a server started with the defaults keeps its database and key in the
 //! working directory, logs JSON lines, closes idle connections and stops on SIGTERM; `--config`
 //! serves an earlier build, moved to the URL it is served at, and refuses a draft-13 build.
 
@@ -372,6 +372,50 @@ fn a_governance_with_errors_is_not_served_and_says_why() {
             .as_str()
             .is_some_and(|m| m.contains("fix the errors above first"))),
         "{events:#?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// With `--log-json`, a command line clap refuses (an unknown flag, a value out of range) is one
+/// JSON error event too, with clap's tip and usage as `help`: a log collector reading JSON lines
+/// gets nothing else. Without it, clap's own text.
+#[test]
+fn usage_errors_are_json_events_with_log_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (
+            &["--log-json", "--no-such-flag"][..],
+            "unexpected argument '--no-such-flag' found",
+        ),
+        (
+            &["--idle-timeout", "0", "--log-json"][..],
+            "invalid value '0' for '--idle-timeout <SECONDS>'",
+        ),
+    ] {
+        let output = serve(dir.path(), args, Some(TOKEN));
+        assert_eq!(status(&output), 2, "{}", stderr(&output));
+        let text = stderr(&output);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {text}");
+        let event: serde_json::Value =
+            serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(event["level"], "ERROR");
+        let message = event["fields"]["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{event}");
+        assert!(
+            event["fields"]["help"]
+                .as_str()
+                .is_some_and(|help| help.contains("--help")),
+            "{event}"
+        );
+    }
+    let plain = serve(dir.path(), &["--no-such-flag"], Some(TOKEN));
+    assert_eq!(status(&plain), 2);
+    assert!(
+        stderr(&plain).starts_with("error: unexpected argument '--no-such-flag' found"),
+        "{}",
+        stderr(&plain)
     );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
