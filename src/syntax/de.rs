@@ -362,14 +362,15 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'de> {
     }
 }
 
-/// Feeds `Spanned`'s visitor: start, end, then the value itself.
-struct SpannedDeserializer<'de> {
+/// Feeds `Spanned`'s visitor: start, end, then the value itself (a node's or a key's
+/// deserializer).
+struct SpannedDeserializer<D> {
     span: Span,
-    value: Option<NodeDeserializer<'de>>,
+    value: Option<D>,
     state: u8,
 }
 
-impl<'de> MapAccess<'de> for SpannedDeserializer<'de> {
+impl<'de, D: Deserializer<'de, Error = DeError>> MapAccess<'de> for SpannedDeserializer<D> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -479,8 +480,9 @@ impl<'de> Deserializer<'de> for KeyDeserializer<'de> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         if name == SPANNED {
-            return visitor.visit_map(SpannedKeyDeserializer {
-                key: self,
+            return visitor.visit_map(SpannedDeserializer {
+                span: self.span,
+                value: Some(self),
                 state: 0,
             });
         }
@@ -507,41 +509,6 @@ impl<'de> Deserializer<'de> for KeyDeserializer<'de> {
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf option unit unit_struct seq tuple tuple_struct map identifier ignored_any
-    }
-}
-
-struct SpannedKeyDeserializer<'de> {
-    key: KeyDeserializer<'de>,
-    state: u8,
-}
-
-impl<'de> MapAccess<'de> for SpannedKeyDeserializer<'de> {
-    type Error = DeError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
-        let key = match self.state {
-            0 => SPANNED_START,
-            1 => SPANNED_END,
-            2 => SPANNED_VALUE,
-            _ => return Ok(None),
-        };
-        seed.deserialize(BorrowedStrDeserializer::new(key))
-            .map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        self.state += 1;
-        match self.state {
-            1 => seed.deserialize(self.key.span.start.into_deserializer()),
-            2 => seed.deserialize(self.key.span.end.into_deserializer()),
-            _ => seed.deserialize(KeyDeserializer {
-                key: self.key.key,
-                span: self.key.span,
-            }),
-        }
     }
 }
 
