@@ -20,7 +20,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::check::{Report, load};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
-use crate::images::normalize;
+use crate::images::{normalize, path_inside};
 use crate::oca::{self, Bundle, Meta, Overlay, OverlayBody, OverlayKind};
 use crate::source::slash_path;
 use crate::syntax::{Node, Value};
@@ -618,6 +618,22 @@ impl Places {
 }
 
 /// An absolute path with symbolic links resolved as far as it exists (the rest normalized).
+/// Whether the file at `path` begins like an image wallets display (PNG, JPEG, GIF, WebP).
+fn is_image_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let read = std::fs::File::open(path).and_then(|mut file| file.read(&mut head));
+    read.is_ok_and(|n| {
+        matches!(
+            imagesize::image_type(&head[..n]),
+            Ok(imagesize::ImageType::Png
+                | imagesize::ImageType::Jpeg
+                | imagesize::ImageType::Gif
+                | imagesize::ImageType::Webp)
+        )
+    })
+}
+
 fn resolve(path: &Path) -> PathBuf {
     let path = normalize(path);
     let mut existing = path.as_path();
@@ -1326,6 +1342,29 @@ impl Importer<'_> {
             return Commented {
                 value: relative_to(&places.governance_dir, &image),
                 comment: None,
+            };
+        }
+        // Only an image that belongs to the bundle is copied: a hostile bundle could otherwise
+        // name any local file (`/etc/passwd`, `../../.ssh/id_rsa`) and have it copied into the
+        // new repository.
+        let bundle_dir = resolve(&self.bundle_dir);
+        let refused = if Path::new(reference).is_absolute() || !path_inside(&bundle_dir, &image) {
+            Some(format!(
+                "the {what} `{reference}` lies outside the bundle's folder, so it is not copied; \
+                 put the image into the repository and name it relative to the governance file"
+            ))
+        } else if !is_image_file(&image) {
+            Some(format!(
+                "the {what} `{shown}` is not a PNG, JPEG, GIF or WebP image, so it is not copied"
+            ))
+        } else {
+            None
+        };
+        if let Some(note) = refused {
+            notes.push(note);
+            return Commented {
+                value: relative_to(&places.governance_dir, &image),
+                comment: Some("not copied: see the import's notes".to_string()),
             };
         }
         if places.written {

@@ -784,3 +784,71 @@ fn awkward_bundles_import_to_governance_that_checks_clean() {
     let output = trustc(dir.path(), &["build", ".", "--out", "out"]);
     assert_eq!(status(&output), 0, "{}", stderr(&output));
 }
+
+/// A bundle names its images by path; only images that belong to it are copied into the new
+/// repository. A hostile bundle naming any other local file (absolute, or `../` out of its
+/// folder), or a file that is not an image, has nothing copied and a note saying why.
+#[test]
+fn only_the_bundles_own_images_are_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "not for the repository\n").unwrap();
+    let bundle_dir = dir.path().join("bundle");
+    std::fs::create_dir(&bundle_dir).unwrap();
+    std::fs::write(
+        bundle_dir.join("notes.png"),
+        "a text file named like an image\n",
+    )
+    .unwrap();
+    let original = read_json(&repo().join("oca-bundles/lsbc/lawyer/OCABundle.json"));
+    for (case, logo, note) in [
+        (
+            "absolute",
+            secret.to_str().unwrap(),
+            "lies outside the bundle's folder",
+        ),
+        (
+            "escaping",
+            "../secret.txt",
+            "lies outside the bundle's folder",
+        ),
+        (
+            "not-an-image",
+            "notes.png",
+            "is not a PNG, JPEG, GIF or WebP image",
+        ),
+    ] {
+        let mut bundle = original.clone();
+        for overlay in bundle[0]["overlays"].as_array_mut().unwrap() {
+            if overlay["type"].as_str().unwrap().contains("branding") {
+                overlay["logo"] = Value::from(logo);
+                overlay.as_object_mut().unwrap().remove("background_image");
+                overlay
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("background_image_slice");
+            }
+        }
+        std::fs::write(
+            bundle_dir.join("OCABundle.json"),
+            serde_json::to_string(&bundle).unwrap(),
+        )
+        .unwrap();
+        let out = format!("{case}/governance/lawyer.yaml");
+        let output = trustc(
+            dir.path(),
+            &["import", "oca", "bundle/OCABundle.json", "--out", &out],
+        );
+        assert_eq!(status(&output), 0, "{case}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(note),
+            "{case}: {}",
+            stderr(&output)
+        );
+        let images = dir.path().join(case).join("governance/images");
+        let copied: Vec<_> = std::fs::read_dir(&images)
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        assert!(copied.is_empty(), "{case}: copied {copied:?}");
+    }
+}
