@@ -408,6 +408,32 @@ fn check_bytes(
         );
         return;
     };
+    if dimensions.width == 0 || dimensions.height == 0 {
+        sink.report(
+            Code::ImageUnreadable,
+            span,
+            format!(
+                "{what} is damaged: its header says it is {}×{} pixels",
+                dimensions.width, dimensions.height
+            ),
+            "damaged image",
+            "re-export the image",
+        );
+        return;
+    }
+    if dimensions.width > MAX_SIDE || dimensions.height > MAX_SIDE {
+        sink.report(
+            Code::ImageUnreadable,
+            span,
+            format!(
+                "{what} says it is {}×{} pixels, more than a wallet can decode (at most {MAX_SIDE} a side): it is damaged, or far too large",
+                dimensions.width, dimensions.height
+            ),
+            "implausible size",
+            "re-export the image at the recommended size",
+        );
+        return;
+    }
     let (width, height) = (dimensions.width as f64, dimensions.height as f64);
     let (rec_w, rec_h) = role.recommended();
     let expected = rec_w as f64 / rec_h as f64;
@@ -453,6 +479,10 @@ fn check_bytes(
         );
     }
 }
+
+/// The largest side of an image that phones decode and draw (the usual maximum texture size of
+/// their GPUs); a header claiming more is damaged or hostile.
+const MAX_SIDE: usize = 16_384;
 
 fn ratio_name(role: ImageRole) -> &'static str {
     match role {
@@ -512,5 +542,55 @@ mod tests {
             local_copy_of_url(&root, "https://example.org/other.png"),
             None
         );
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+    use crate::source::{SourceFile, SourcePath};
+
+    /// A PNG of just the signature and an IHDR chunk saying `width`×`height`.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        bytes.extend(width.to_be_bytes());
+        bytes.extend(height.to_be_bytes());
+        bytes.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        bytes
+    }
+
+    fn messages(bytes: &[u8]) -> Vec<(Code, String)> {
+        let file = SourceFile::new(
+            SourcePath::new(Path::new("/r"), Path::new("/r/x.yaml")),
+            String::new(),
+        );
+        let mut sink = FileDiagnostics::new(&file);
+        check_bytes(
+            ImageRole::Logo,
+            bytes,
+            bytes.len() as u64,
+            "the logo",
+            Span::new(0, 0),
+            &mut sink,
+            || imagesize::blob_size(bytes),
+        );
+        sink.diagnostics
+            .into_iter()
+            .map(|d| (d.code, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn headers_claiming_impossible_sizes_are_damaged_images() {
+        for (width, height) in [(0, 0), (0, 512), (u32::MAX, u32::MAX), (16_385, 16_385)] {
+            let found = messages(&png_header(width, height));
+            assert_eq!(found.len(), 1, "{width}×{height}: {found:?}");
+            assert_eq!(found[0].0, Code::ImageUnreadable, "{found:?}");
+            assert!(
+                found[0].1.contains(&format!("{width}×{height}")),
+                "{found:?}"
+            );
+        }
+        assert!(messages(&png_header(512, 512)).is_empty());
     }
 }
