@@ -254,3 +254,60 @@ fn schema_prints_the_governance_schema() {
         shipped
     );
 }
+
+/// The human report heads each snippet with the same `file:line:col` as the JSON report, in
+/// characters of the whole line: after accented text earlier on the line, and on a line so long
+/// (a minified bundle) that the snippet shows only a cut of it. A problem at the very end of a
+/// file (a truncated download), where no line is left to show, still says where it is.
+#[test]
+fn human_positions_match_the_json_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle_dir = dir.path().join("bundle");
+    std::fs::create_dir(&bundle_dir).unwrap();
+    let bundle: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("oca-bundles/lsbc/lawyer/OCABundle.json")).unwrap(),
+    )
+    .unwrap();
+    let mut minified = serde_json::to_string(&bundle).unwrap();
+    // An accented word before the bad colour, and everything on one line of thousands of characters.
+    minified = minified.replacen("\"name\":\"", "\"name\":\"Prénoms é ", 1);
+    minified = minified.replacen(
+        "\"primary_background_color\":\"#",
+        "\"primary_background_color\":\"#zz",
+        1,
+    );
+    std::fs::write(bundle_dir.join("OCABundle.json"), &minified).unwrap();
+    std::fs::write(dir.path().join("truncated.json"), "{\n  \"a\": [\n").unwrap();
+    std::fs::create_dir(dir.path().join("t")).unwrap();
+    std::fs::rename(
+        dir.path().join("truncated.json"),
+        dir.path().join("t/OCABundle.json"),
+    )
+    .unwrap();
+
+    let (_, report) = check_json(dir.path(), &[]);
+    let human = trustc(dir.path(), &["check", ".", "--color", "never"]);
+    let text = stderr(&human) + &stdout(&human);
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "invalid-colour"),
+        "{report:#}"
+    );
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "json-syntax"),
+        "{report:#}"
+    );
+    for d in diagnostics {
+        let place = format!(
+            "{}:{}:{}",
+            d["file"].as_str().unwrap(),
+            d["line"],
+            d["column"]
+        );
+        assert!(
+            text.contains(&place),
+            "{place} ({}) not in:\n{text}",
+            d["code"]
+        );
+    }
+}

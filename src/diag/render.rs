@@ -222,9 +222,12 @@ impl<'a> DiagnosticView<'a> {
         match text {
             Some(text) if !diagnostic.labels.is_empty() => {
                 let (source, labels) = Window::around(name, text, diagnostic);
+                // A label that falls on no line of the window (at the very end of the file,
+                // after its last newline): no snippet, and the message says where instead.
+                let source = (!labels.is_empty()).then_some(source);
                 DiagnosticView {
                     diagnostic,
-                    source: Some(source),
+                    source,
                     labels,
                 }
             }
@@ -299,6 +302,10 @@ struct Window {
     text: String,
     /// 0-based line number of the window's first line in the file.
     first_line: usize,
+    /// The primary label's span in the window, and the diagnostic's own 0-based line and
+    /// column (in characters, of the whole line): miette heads the snippet with the position
+    /// it reads for this span, which it would count in the window's cut lines and in bytes.
+    primary: Option<(SourceSpan, usize, usize)>,
 }
 
 /// Lines longer than this are cut around the labels.
@@ -370,7 +377,7 @@ impl Window {
                 }
             }
         }
-        let labeled = labels
+        let labeled: Vec<LabeledSpan> = labels
             .iter()
             .zip(mapped)
             .enumerate()
@@ -384,11 +391,23 @@ impl Window {
                 })
             })
             .collect();
+        let (line, column) = d.line_column();
+        let primary = labeled
+            .first()
+            .filter(|label| label.primary())
+            .map(|label| {
+                (
+                    *label.inner(),
+                    (line as usize).saturating_sub(1),
+                    (column as usize).saturating_sub(1),
+                )
+            });
         (
             Window {
                 name,
                 text: window,
                 first_line: from - 1,
+                primary,
             },
             labeled,
         )
@@ -413,12 +432,20 @@ impl SourceCode for Window {
             self.text
                 .as_str()
                 .read_span(span, context_lines_before, context_lines_after)?;
+        let (line, column) = match self.primary {
+            Some((primary, line, column))
+                if primary == *span && context_lines_before == 0 && context_lines_after == 0 =>
+            {
+                (line, column)
+            }
+            _ => (inner.line() + self.first_line, inner.column()),
+        };
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
             *inner.span(),
-            inner.line() + self.first_line,
-            inner.column(),
+            line,
+            column,
             inner.line_count(),
         )))
     }
