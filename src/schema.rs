@@ -89,7 +89,8 @@ pub fn validate(schema: &Schema, node: &Node, sink: &mut FileDiagnostics) -> boo
     for error in schema.validator.iter_errors(&json) {
         valid = false;
         let path = split_pointer(error.instance_path().as_str());
-        report(schema, node, &path, error.kind(), &error.to_string(), sink);
+        let message = shortened(&error.to_string(), error.instance());
+        report(schema, node, &path, error.kind(), &message, sink);
     }
     valid
 }
@@ -229,6 +230,36 @@ fn report(
             );
         }
     }
+}
+
+/// jsonschema's message with the instance it quotes (which can be a whole document: a file
+/// holding two bundles is "[{…400 KB…}] has more than 1 item") shortened to what it is.
+fn shortened(message: &str, instance: &Json) -> String {
+    const LONGEST: usize = 80;
+    let quoted = instance.to_string();
+    if quoted.len() <= LONGEST {
+        return message.to_string();
+    }
+    let Some(rest) = message.strip_prefix(&quoted) else {
+        return message.to_string();
+    };
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let short = match instance {
+        Json::Array(items) => format!("a list of {}", plural(items.len(), "item")),
+        Json::Object(members) => format!("a mapping of {}", plural(members.len(), "key")),
+        Json::String(text) => {
+            let cut: String = text.chars().take(40).collect();
+            format!("\"{cut}…\" ({} characters)", text.chars().count())
+        }
+        other => other.to_string(),
+    };
+    format!("{short}{rest}")
 }
 
 /// Splits a JSON pointer into unescaped segments.
@@ -507,6 +538,31 @@ mod issuer_config_schema_tests {
             derived == super::ISSUER_CONFIG_SCHEMA_TEXT,
             "schemas/issuer-config.schema.json is out of date: run \
              `TRUSTC_UPDATE_SCHEMAS=1 cargo test --lib issuer_config_schema` and commit it"
+        );
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_instances_are_shortened_to_what_they_are() {
+        let two = serde_json::json!([{"a": "x".repeat(200)}, {"b": 1}]);
+        let message = format!("{two} has more than 1 item");
+        assert_eq!(
+            shortened(&message, &two),
+            "a list of 2 items has more than 1 item"
+        );
+        let long = Json::String("é".repeat(100));
+        assert!(
+            shortened(&format!("{long} is too long"), &long)
+                .ends_with("(100 characters) is too long")
+        );
+        let small = serde_json::json!([1, 2]);
+        assert_eq!(
+            shortened("[1,2] has more than 1 item", &small),
+            "[1,2] has more than 1 item"
         );
     }
 }

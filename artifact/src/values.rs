@@ -36,6 +36,12 @@ pub fn check_value(
         (AttributeType::Integer, Value::Number(n)) => {
             if n.is_i64() || n.is_u64() {
                 Ok(())
+            } else if n.as_f64().is_some_and(|f| f.fract() == 0.0) {
+                // Whole, but read as a float: beyond what a 64-bit integer holds.
+                Err(format!(
+                    "{n} is too large for an integer (at most {} in magnitude)",
+                    u64::MAX
+                ))
             } else {
                 Err(format!("{n} is not a whole number"))
             }
@@ -185,6 +191,25 @@ pub fn check_datetime(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers() {
+        let check = |v: serde_json::Value| check_value(AttributeType::Integer, &[], None, &v);
+        assert!(check(serde_json::json!(-12)).is_ok());
+        assert!(check(serde_json::json!(u64::MAX)).is_ok());
+        assert!(
+            check(serde_json::json!(1.5))
+                .unwrap_err()
+                .contains("not a whole number")
+        );
+        let huge: serde_json::Value =
+            serde_json::from_str("123456789012345678901234567890").unwrap();
+        assert!(
+            check(huge)
+                .unwrap_err()
+                .contains("too large for an integer")
+        );
+    }
 
     #[test]
     fn dates() {
