@@ -109,10 +109,12 @@ pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError
 
     // Governance: parse and schema-check every file, then find the bundles it names.
     let mut documents = Vec::new();
+    let mut unreadable_governance = false;
     for file in &inventory.governance {
         report.summary.files += 1;
-        if let Some(document) = load_governance(&root, file, &mut diagnostics) {
-            documents.push(document);
+        match load_governance(&root, file, &mut diagnostics) {
+            Some(document) => documents.push(document),
+            None => unreadable_governance = true,
         }
     }
     let wanted: HashSet<PathBuf> = documents
@@ -146,7 +148,13 @@ pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError
 
     report.summary.frameworks = documents.len();
     report.summary.credential_types = documents.iter().map(|d| d.model.credentials.len()).sum();
-    check_all(&root, &documents, &kept, &mut diagnostics);
+    check_all(
+        &root,
+        &documents,
+        &kept,
+        unreadable_governance,
+        &mut diagnostics,
+    );
 
     report.diagnostics = diagnostics
         .into_iter()

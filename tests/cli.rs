@@ -311,3 +311,27 @@ fn human_positions_match_the_json_report() {
         );
     }
 }
+
+/// A framework that cannot be read (here one label of the wrong type) is reported, and the
+/// frameworks that refer to it are not told that its credential types and participants do not
+/// exist: they do, in the file being fixed.
+#[test]
+fn an_unreadable_framework_causes_no_false_unknown_references() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&repo().join("governance"), &dir.path().join("governance"));
+    crate::common::copy_dir(&repo().join("oca-bundles"), &dir.path().join("oca-bundles"));
+    let path = dir.path().join("governance/bc-digital-identity.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let broken = text.replacen("en: Given names", "en: 5", 1);
+    assert_ne!(broken, text, "the example has the label to break");
+    std::fs::write(&path, broken).unwrap();
+    let (status, report) = check_json(dir.path(), &[]);
+    assert_eq!(status, 1);
+    let found: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["wrong-type"], "{report:#}");
+}

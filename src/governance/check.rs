@@ -117,13 +117,22 @@ impl<'a> Index<'a> {
 }
 
 /// Checks all frameworks together.
+///
+/// `incomplete`: some governance file of the repository could not be read (its errors are
+/// reported), so references into frameworks not among `documents` are left unreported rather
+/// than called unknown.
 pub fn check_all(
     root: &Path,
     documents: &[Document],
     bundles: &HashMap<PathBuf, LoadedBundle>,
+    incomplete: bool,
     out: &mut Vec<Diagnostic>,
 ) {
     let index = Index::build(documents);
+    let frameworks: BTreeSet<&str> = documents
+        .iter()
+        .map(|d| d.model.framework.id.value.as_str())
+        .collect();
     let mut framework_ids: HashMap<&str, &Document> = HashMap::new();
     let mut vcts: HashMap<&str, (&Document, Span)> = HashMap::new();
     let mut credential_ids: HashMap<&str, (&Document, Span)> = HashMap::new();
@@ -134,6 +143,8 @@ pub fn check_all(
             index: &index,
             bundles,
             sink: FileDiagnostics::new(&document.file),
+            frameworks: &frameworks,
+            incomplete,
         };
         let framework = &document.model.framework;
         if let Some(first) = framework_ids.get(framework.id.value.as_str()) {
@@ -203,6 +214,11 @@ struct Checker<'a> {
     index: &'a Index<'a>,
     bundles: &'a HashMap<PathBuf, LoadedBundle>,
     sink: FileDiagnostics<'a>,
+    /// The ids of the frameworks read; with `incomplete`, some governance file could not be
+    /// read, and a reference into a framework not read is not reported: that framework may be
+    /// the unreadable one, whose own errors are reported already.
+    frameworks: &'a BTreeSet<&'a str>,
+    incomplete: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -456,6 +472,10 @@ impl<'a> Checker<'a> {
         what: &str,
         mut candidates: Vec<String>,
     ) {
+        let (framework, _) = split_reference(self.framework_id(), &reference.value);
+        if self.incomplete && !self.frameworks.contains(framework) {
+            return;
+        }
         candidates.sort();
         let help = match crate::schema::closest(&reference.value, &candidates) {
             Some(s) => format!("did you mean `{s}`?"),
