@@ -207,6 +207,22 @@ fn syntax_error(text: &str, error: &serde_saphyr::Error) -> SyntaxError {
         .split(", set DuplicateKeyPolicy")
         .next()
         .unwrap_or(message);
+    // The scanner reports a tab at the start of the scalar it was reading (often the line
+    // before); point at the tab itself.
+    if message.contains("found a tab")
+        && let Some(tab) = text
+            .get(span.start as usize..)
+            .and_then(|rest| rest.find('\t'))
+    {
+        let at = span.start + tab as u32;
+        let line_start = text[..at as usize].rfind('\n').map_or(0, |i| i + 1);
+        let message = if text[line_start..at as usize].trim_matches(' ').is_empty() {
+            "a tab indents this line; YAML indents with spaces only".to_string()
+        } else {
+            message.to_string()
+        };
+        return SyntaxError::new(Span::new(at as usize, at as usize + 1), message);
+    }
     SyntaxError::new(span, message.to_string())
 }
 
@@ -398,6 +414,18 @@ mod tests {
         let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert!(e.message.contains("duplicate mapping key"), "{}", e.message);
         assert_eq!(e.span.start, 10);
+    }
+
+    #[test]
+    fn a_tab_indenting_a_line_is_pointed_at() {
+        let text = "a:\n  b: one two\n\tc: 3\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.span.start as usize, text.find('\t').unwrap(), "{e:?}");
+        assert!(
+            e.message.contains("YAML indents with spaces only"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
