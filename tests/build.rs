@@ -521,3 +521,192 @@ fn only_a_governance_repository_can_be_built() {
         "a file"
     );
 }
+
+/// Builds the minimal repository with `files` (path, text) added, in the human and JSON formats.
+/// Returns the human output and the JSON report, after checking that the build failed and wrote
+/// nothing.
+fn failed_build_with(files: &[(&str, &str)]) -> (String, Value) {
+    let dir = minimal_with(None);
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let output = trustc(
+        dir.path(),
+        &["build", ".", "--out", "out", "--color", "never"],
+    );
+    let rendered = stderr(&output);
+    assert_eq!(status(&output), 1, "exit status\n{rendered}");
+    assert!(
+        !dir.path().join("out").exists(),
+        "a failed build wrote its output"
+    );
+    let json_output = trustc(
+        dir.path(),
+        &["build", ".", "--out", "out", "--format", "json"],
+    );
+    assert_eq!(status(&json_output), 1);
+    let report: Value = serde_json::from_str(&stdout(&json_output)).unwrap();
+    assert!(
+        !dir.path().join("out").exists(),
+        "a failed build wrote its output"
+    );
+    (rendered, report)
+}
+
+/// The diagnostics of a JSON report with `code`, as (file, line, column, message).
+fn diagnostics_of(report: &Value, code: &str) -> Vec<(Value, Value, Value, String)> {
+    fn find(value: &Value, code: &str, found: &mut Vec<(Value, Value, Value, String)>) {
+        match value {
+            Value::Object(map) => {
+                if map.get("code").and_then(Value::as_str) == Some(code) {
+                    found.push((
+                        map.get("file").cloned().unwrap_or(Value::Null),
+                        map.get("line").cloned().unwrap_or(Value::Null),
+                        map.get("column").cloned().unwrap_or(Value::Null),
+                        map.get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    ));
+                }
+                map.values().for_each(|v| find(v, code, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| find(v, code, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    find(report, code, &mut found);
+    found
+}
+
+#[test]
+fn partials_that_include_each_other_are_an_error_not_a_crash() {
+    let (rendered, report) = failed_build_with(&[
+        ("templates/partials/pa.hbs", "{{> pb}}\n"),
+        ("templates/partials/pb.hbs", "{{> pa}}\n"),
+        ("templates/x.txt.hbs", "{{> pa}}\n"),
+    ]);
+    assert!(rendered.contains("template-render"), "{rendered}");
+    let found = diagnostics_of(&report, "template-render");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (file, line, column, message) = &found[0];
+    assert_eq!(file, "templates/partials/pb.hbs");
+    assert_eq!((line, column), (&Value::from(1), &Value::from(1)));
+    assert!(message.contains("`pa` → `pb` → `pa`"), "{message}");
+
+    // An inline partial that includes itself.
+    let (_, report) = failed_build_with(&[(
+        "templates/y.txt.hbs",
+        "{{#*inline \"x\"}}{{> x}}{{/inline}}{{> x}}\n",
+    )]);
+    let found = diagnostics_of(&report, "template-render");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "templates/y.txt.hbs");
+    assert_eq!(found[0].2, 17);
+
+    // A partial named by a computed value could do the same unseen.
+    let (_, report) = failed_build_with(&[(
+        "templates/z.txt.hbs",
+        "{{> (lookup this \"environment\")}}\n",
+    )]);
+    let found = diagnostics_of(&report, "template-render");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].3.contains("computed"), "{found:?}");
+}
+
+#[test]
+fn deeply_nested_templates_are_an_error_not_a_crash() {
+    let deep = format!(
+        "{}x{}\n",
+        "{{#if true}}".repeat(5000),
+        "{{/if}}".repeat(5000)
+    );
+    let (rendered, report) = failed_build_with(&[("templates/deep.txt.hbs", &deep)]);
+    assert!(rendered.contains("input-too-complex"), "{rendered}");
+    let found = diagnostics_of(&report, "input-too-complex");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "templates/deep.txt.hbs");
+    // At the first block past the limit.
+    assert_eq!(found[0].2, 1 + 64 * "{{#if true}}".len());
+
+    // `{{else if}}` chains and subexpressions nest too.
+    let chain = format!("{{{{#if a}}}}{}{{{{/if}}}}\n", "{{else if b}}".repeat(3000));
+    let (_, report) = failed_build_with(&[("templates/chain.txt.hbs", &chain)]);
+    assert_eq!(diagnostics_of(&report, "input-too-complex").len(), 1);
+    let parens = format!(
+        "{{{{json {}x{}}}}}\n",
+        "(lookup ".repeat(3000),
+        ")".repeat(3000)
+    );
+    let (_, report) = failed_build_with(&[("templates/parens.txt.hbs", &parens)]);
+    assert_eq!(diagnostics_of(&report, "input-too-complex").len(), 1);
+
+    // Partials count: ten partials of ten levels each, including the next one, nest 100 deep.
+    let mut files: Vec<(String, String)> = (0..10)
+        .map(|i| {
+            (
+                format!("templates/partials/p{i}.hbs"),
+                format!(
+                    "{}{}{}\n",
+                    "{{#if true}}".repeat(10),
+                    if i < 9 {
+                        format!("{{{{> p{}}}}}", i + 1)
+                    } else {
+                        "x".into()
+                    },
+                    "{{/if}}".repeat(10)
+                ),
+            )
+        })
+        .collect();
+    files.push(("templates/top.txt.hbs".into(), "{{> p0}}\n".into()));
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let (_, report) = failed_build_with(&files);
+    let found = diagnostics_of(&report, "input-too-complex");
+    assert_eq!(found.len(), 1, "{found:?}");
+
+    // Within the limit, it builds.
+    let dir = minimal_with(None);
+    let ok = format!("{}x{}\n", "{{#if true}}".repeat(60), "{{/if}}".repeat(60));
+    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+    std::fs::write(dir.path().join("templates/ok.txt.hbs"), ok).unwrap();
+    build_ok(dir.path(), &dir.path().join("out"), &[]);
+    assert_eq!(
+        std::fs::read(dir.path().join("out/ok.txt")).unwrap(),
+        b"x\n"
+    );
+}
+
+#[test]
+fn generated_bundles_that_trustc_check_rejects_are_an_error() {
+    for bundle in [
+        "\"x\"",
+        "{}",
+        "[]",
+        "[{\"capture_base\":{},\"overlays\":[]}]",
+    ] {
+        let (rendered, report) =
+            failed_build_with(&[("templates/oca/[oca]/OCABundle.json.hbs", bundle)]);
+        let found = diagnostics_of(&report, "template-output");
+        assert!(!found.is_empty(), "{bundle}: {rendered}");
+        for (file, line, _, message) in &found {
+            assert_eq!(file, "templates/oca/[oca]/OCABundle.json.hbs", "{bundle}");
+            assert_eq!(line, 1);
+            assert!(message.contains("trustc check"), "{bundle}: {message}");
+        }
+    }
+}
+
+#[test]
+fn an_output_conflict_names_the_template() {
+    let (_, report) = failed_build_with(&[("templates/issuer/config.json.hbs", "{}\n")]);
+    let found = diagnostics_of(&report, "output-conflict");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "templates/issuer/config.json.hbs");
+}

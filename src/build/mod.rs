@@ -11,13 +11,16 @@ pub mod oca;
 pub mod resolve;
 pub mod templates;
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use trustc_artifact::{CredentialFormat, Environment, IssuerConfig};
 
 use crate::check::{Analysis, CheckOptions, Report, RunError, analyse};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
+use crate::source::{SourceFile, SourcePath};
 use resolve::{CredentialExtras, Resolved};
 use templates::{Engine, Template};
 
@@ -61,6 +64,8 @@ pub struct Output {
     pub bytes: Vec<u8>,
     /// What produced it (a template's path), for messages.
     pub source: String,
+    /// The template that rendered it, if a template did.
+    pub template: Option<Arc<SourcePath>>,
 }
 
 /// The outcome of a build: the diagnostics, and the files when there was no error.
@@ -139,6 +144,7 @@ fn generate(
         path: CONFIG_PATH.to_string(),
         bytes: pretty_json(&serde_json::to_value(&config).expect("the config serialises")),
         source: "the issuer configuration".to_string(),
+        template: None,
     }];
     for (credential, extra) in config.credentials.iter().zip(&extras) {
         for (path, bytes) in &extra.copied_images {
@@ -146,6 +152,7 @@ fn generate(
                 path: path.clone(),
                 bytes: bytes.clone(),
                 source: format!("the images of `{}`", credential.id),
+                template: None,
             });
         }
     }
@@ -195,25 +202,99 @@ fn generate(
     }
 
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    check_generated_bundles(&outputs, &templates, options, diagnostics);
     for pair in outputs.windows(2) {
         if pair[0].path == pair[1].path && pair[0].bytes != pair[1].bytes {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::OutputConflict,
-                    format!(
-                        "`{}` would be written by {} and by {}",
-                        pair[0].path, pair[0].source, pair[1].source
-                    ),
-                )
-                .with_help(
-                    "two credentials or templates produce the same output path with different \
-                     content; give the credentials different ids or OCA bundle folders",
+            let diagnostic = Diagnostic::new(
+                Code::OutputConflict,
+                format!(
+                    "`{}` would be written by {} and by {}",
+                    pair[0].path, pair[0].source, pair[1].source
                 ),
+            )
+            .with_help(
+                if pair[0].template.is_none() || pair[1].template.is_none() {
+                    "trustc writes this file itself; give the template another path"
+                } else {
+                    "two credentials or templates produce the same output path with different \
+                     content; give the credentials different ids or OCA bundle folders"
+                },
             );
+            diagnostics.push(match conflict_template(&pair[0], &pair[1], &templates) {
+                Some(file) => diagnostic.in_file(file),
+                None => diagnostic,
+            });
         }
     }
     outputs.dedup_by(|a, b| a.path == b.path);
     Some((outputs, config))
+}
+
+/// The template file a conflict is reported in: a repository's own template (the one the user
+/// can change) before a built-in one.
+fn conflict_template(a: &Output, b: &Output, templates: &[Template]) -> Option<Arc<SourcePath>> {
+    let of = |output: &Output| {
+        let path = output.template.as_ref()?;
+        templates.iter().find(|t| &t.file.path == path)
+    };
+    let (a, b) = (of(a), of(b));
+    [b, a]
+        .into_iter()
+        .flatten()
+        .find(|t| t.from_repository)
+        .or(b)
+        .or(a)
+        .map(|t| t.file.path.clone())
+}
+
+/// Checks every generated OCA bundle as `trustc check` would check it: a bundle the check rejects
+/// is an error of the template that rendered it.
+fn check_generated_bundles(
+    outputs: &[Output],
+    templates: &[Template],
+    options: &BuildOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let paths: BTreeSet<&str> = outputs.iter().map(|o| o.path.as_str()).collect();
+    for output in outputs {
+        if !(output.path.starts_with("oca/") && output.path.ends_with("/OCABundle.json")) {
+            continue;
+        }
+        let Some(template) = output
+            .template
+            .as_ref()
+            .and_then(|path| templates.iter().find(|t| &t.file.path == path))
+        else {
+            continue;
+        };
+        let generated = SourceFile::new(
+            Arc::new(SourcePath {
+                display: output.path.clone(),
+                absolute: output.path.clone().into(),
+            }),
+            String::from_utf8_lossy(&output.bytes).into_owned(),
+        );
+        for found in oca::check_generated(&generated, &paths, &options.check.overrides) {
+            let (line, column) = found.line_column();
+            let mut sink = FileDiagnostics::new(&template.file);
+            sink.report(
+                Code::TemplateOutput,
+                crate::syntax::Span::new(0, 0),
+                format!(
+                    "the template rendered `{}` as an OCA bundle that `trustc check` rejects: \
+                     {} ({} at line {line}, column {column} of the output)",
+                    output.path, found.message, found.code
+                ),
+                "this template",
+                found.help.clone().unwrap_or_else(|| {
+                    "generated bundles must pass `trustc check`: a JSON array holding one \
+                     `{capture_base, overlays}` object, as the built-in template writes it"
+                        .to_string()
+                }),
+            );
+            diagnostics.extend(sink.diagnostics);
+        }
+    }
 }
 
 /// What the per-credential templates rendered.
@@ -295,6 +376,7 @@ fn render(
         path,
         bytes,
         source: format!("`{}`", template.file.path),
+        template: Some(template.file.path.clone()),
     })
 }
 

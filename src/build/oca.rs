@@ -4,13 +4,21 @@
 //! repository's own bundle template can never produce a bundle whose digests are wrong. The
 //! capture base is digested first and every overlay then commits to it.
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Output;
 use super::resolve::{CredentialExtras, LedgerId};
+use crate::diag::{Code, Diagnostic, FileDiagnostics, Severity, SeverityOverrides};
+use crate::images::{ImageContext, normalize};
 use crate::oca::digest;
 use crate::oca::index::sha256_universal;
+use crate::schema;
+use crate::source::{SourceFile, slash_path};
+use crate::syntax::{Span, json};
 
 /// Writes the digests of a bundle (`[{capture_base, overlays}]` or the bare object).
 pub fn seal(bundle: &mut Value) {
@@ -63,4 +71,75 @@ pub fn index_entry(output: &Output, extra: &CredentialExtras) -> IndexEntry {
         name: first.map(|l| l.name.clone()).unwrap_or_default(),
         desc: first.map(|l| l.description.clone()).unwrap_or_default(),
     }
+}
+
+/// Checks a generated bundle the way `trustc check` checks a bundle it reads: bcgov's schema, then
+/// trustc's own checks. Returns the errors found, in the generated text (`file`).
+///
+/// Images are not on disk yet: a local image path is an error only when the build does not
+/// produce the file (`outputs`), and remote images are not looked up. Warnings are left out: the
+/// check of the input already reported what the governance says.
+pub fn check_generated(
+    file: &SourceFile,
+    outputs: &BTreeSet<&str>,
+    overrides: &SeverityOverrides,
+) -> Vec<Diagnostic> {
+    let mut sink = FileDiagnostics::new(file);
+    match json::parse(&file.text) {
+        Ok(node) => {
+            if schema::validate(&schema::OCA_BUNDLE, &node, &mut sink) {
+                match crate::oca::read_bundle(&node) {
+                    Ok(bundle) => {
+                        // No image is read from the disk: a path holding NUL exists nowhere.
+                        let root = PathBuf::from("\0generated");
+                        let base_dir = root.join(bundle_dir(&file.path.display));
+                        let images = ImageContext {
+                            root: &root,
+                            base_dir: &base_dir,
+                        };
+                        crate::oca::check::check_bundle(&node, &bundle, &images, &mut sink);
+                    }
+                    Err(error) => sink.report(
+                        Code::InvalidValue,
+                        error.span.unwrap_or_default(),
+                        format!("this value cannot be read: {}", error.message),
+                        "unreadable value",
+                        "the bundle passed its schema but trustc could not read this value",
+                    ),
+                }
+            }
+        }
+        // The output was parsed before it was formatted, so this cannot happen; report it anyway.
+        Err(error) => sink.report(
+            Code::JsonSyntax,
+            Span::new(0, 0),
+            format!("the generated bundle is not JSON: {error:?}"),
+            "not JSON",
+            "please report this",
+        ),
+    }
+    let text = &file.text;
+    sink.diagnostics
+        .into_iter()
+        .filter_map(|d| overrides.apply(d))
+        .filter(|d| d.severity == Severity::Error)
+        .filter(|d| {
+            d.code != Code::ImageMissing
+                || !d.labels.first().is_some_and(|label| {
+                    let reference = text
+                        .get(label.span.start as usize..label.span.end as usize)
+                        .unwrap_or("");
+                    serde_json::from_str::<String>(reference).is_ok_and(|value| {
+                        let dir = bundle_dir(&file.path.display);
+                        let path = normalize(&Path::new(dir).join(value.trim()));
+                        outputs.contains(slash_path(&path).as_str())
+                    })
+                })
+        })
+        .collect()
+}
+
+/// The output folder of a bundle (`oca/lsbc/lawyer` for `oca/lsbc/lawyer/OCABundle.json`).
+fn bundle_dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }

@@ -120,7 +120,7 @@ codes! {
     // Build.
     TemplateSyntax = "template-syntax", Error, "A build template is not valid handlebars";
     TemplateRender = "template-render", Error, "A build template uses a value the build does not have";
-    TemplateOutput = "template-output", Error, "A build template rendered invalid JSON";
+    TemplateOutput = "template-output", Error, "A build template rendered invalid JSON, or an OCA bundle trustc check rejects";
     OutputConflict = "output-conflict", Error, "Two build outputs would be written to the same file";
 }
 
