@@ -107,6 +107,7 @@ fn main() {
             Flow::RequestFloor,
         ));
         drop(server);
+        forget_database(&db);
         println!(
             "request floor (five POST /nonce per issuance: HTTP and loopback TCP alone): \
              {:.0} issuances/s, CPU server+load {}",
@@ -125,6 +126,7 @@ fn main() {
             ("sqlite", Some(cpu)) => format!(", {:.0} µs CPU each", cpu.as_secs_f64() * 1e6),
             _ => String::new(),
         };
+        forget_database(&db);
         println!("store alone ({name}, {holders} tasks): {rate:.0} issuances/s{cpu}");
         let Some(db) = new_database(name, &settings.work, "bench_issuer") else {
             rows.push((name, None));
@@ -139,6 +141,7 @@ fn main() {
             Flow::Issuance,
         ));
         drop(server);
+        forget_database(&db);
         rows.push((name, Some(result)));
     }
     println!(
@@ -217,11 +220,20 @@ fn new_database(backend: &str, work: &Path, purpose: &str) -> Option<String> {
     if backend == "postgres" {
         return pg::database(purpose);
     }
-    let path = work.join(format!("{purpose}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    let url = format!("sqlite:{}", work.join(format!("{purpose}.db")).display());
+    forget_database(&url);
+    Some(url)
+}
+
+/// Removes an SQLite database once its phase is measured: the kernel writes a file's dirty pages
+/// back in the background, and a large database left behind (the store-alone run writes tens of
+/// thousands of issuances) would be written back during the next phase, on the same cores.
+fn forget_database(url: &str) {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
     }
-    Some(format!("sqlite:{}", path.display()))
 }
 
 /// Issuances per second through the store alone, and (where the system says) the CPU time of
