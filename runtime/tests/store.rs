@@ -1015,6 +1015,31 @@ async fn postgres_harness_stops_its_server_when_dropped() {
     );
 }
 
+/// A write whose request goes away after queuing it (a client that disconnects) still runs at
+/// once: it is not left in the queue until another request happens to run the batch. Another
+/// instance on the file sees it without this one doing anything more.
+#[tokio::test]
+async fn sqlite_writes_of_requests_that_go_away_still_run() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    let db = SqliteFile::new("gone");
+    let store = connect(&db.url).await;
+    let other = connect(&db.url).await;
+    let offer = new_offer("o", None, T0, T0 + 300);
+    let mut write = Box::pin(store.create_offer(&offer));
+    // The first poll queues the job and lets the worker run what else is ready.
+    let polled = write.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    assert!(matches!(polled, Poll::Pending));
+    drop(write);
+    assert_eq!(
+        other.offer("o").await.unwrap().map(|o| o.state),
+        Some(OfferState::Offered)
+    );
+    store.close().await;
+    other.close().await;
+}
+
 #[tokio::test]
 async fn sqlite_file_is_created_in_wal_mode_and_reopened() {
     let db = SqliteFile::new("reopen");

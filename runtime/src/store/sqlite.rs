@@ -1,14 +1,16 @@
 //! The SQLite backend: rusqlite in-process, built for many small requests on few cores.
 //!
 //! Every operation, read or write, is a job for the ONE connection. Jobs are run by flat
-//! combining ([`Queue`]): a request queues its job and, if no one holds the connection, takes it
-//! and runs every job waiting (up to [`SQLITE_MAX_BATCH`]) in one transaction, each write in its
-//! own savepoint (a failing job rolls back only itself; a job alone in its batch has the
-//! transaction to itself), commits once, and answers each: nothing is reported before it is
-//! committed. Under load the jobs queued while a batch runs form the next one — group commit,
-//! one lock and one commit per batch — and no thread is woken to run a job or to hand its answer
-//! back (measured against a dedicated writer thread: ~10% less server CPU per issuance, the
-//! wake-ups and cross-core hand-offs gone).
+//! combining ([`Queue`]): a request queues its job, yields once so that its worker runs what
+//! else is ready (other requests, queuing jobs of their own), and then, if no one holds the
+//! connection, takes it and runs every job waiting (up to [`SQLITE_MAX_BATCH`]) in one
+//! transaction, each write in its own savepoint (a failing job rolls back only itself; a job
+//! alone in its batch has the transaction to itself), commits once, and answers each: nothing is
+//! reported before it is committed. Under load the jobs queued meanwhile form one batch — group
+//! commit, one lock and one commit per batch — and no thread is woken to run a job or to hand
+//! its answer back (measured against a dedicated writer thread: ~10% less server CPU per
+//! issuance, the wake-ups and cross-core hand-offs gone; the yield took batches from ~1.4 to
+//! ~5.5 jobs and another ~9% off).
 //!
 //! Reads go there too, rather than to connections of their own: SQLite drops a connection's page
 //! cache whenever another connection has written, so under a steady stream of writes a separate
@@ -179,11 +181,11 @@ fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// The queue of jobs and the one connection that runs them, by flat combining: a caller queues
-/// its job, then, if no one is running jobs, takes the connection and runs every job waiting
-/// (its own and those queued meanwhile) as one batch, answering each; a caller that finds the
-/// connection taken leaves its job to whoever holds it. No thread is woken to run a job and none
-/// hands its answer back across cores; under load the jobs that queue while a batch runs form
-/// the next batch, so commits still group.
+/// its job, lets its worker run whatever else is ready (see [`SqliteStore::run`]), then, if no
+/// one is running jobs, takes the connection and runs every job waiting (its own and those
+/// queued meanwhile) as one batch, answering each; a caller that finds the connection taken
+/// leaves its job to whoever holds it. No thread is woken to run a job and none hands its answer
+/// back across cores; under load the jobs queued meanwhile form one batch, so commits group.
 struct Queue {
     state: Mutex<QueueState>,
     /// The connection, held by whoever runs a batch; `None` once closed.
@@ -209,8 +211,8 @@ impl Queue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a job and runs the waiting jobs unless someone else is; gives the job back when
-    /// the store is closed.
+    /// Queues a job; gives it back when the store is closed. The caller then runs the waiting
+    /// jobs (through a [`CombineOnDrop`]), unless someone else is.
     fn push(&self, job: Box<dyn Job>) -> Result<(), Box<dyn Job>> {
         {
             let mut state = self.lock();
@@ -219,7 +221,6 @@ impl Queue {
             }
             state.jobs.push(job);
         }
-        self.combine();
         Ok(())
     }
 
@@ -259,6 +260,17 @@ impl Queue {
             answer_all(&mut batch, outcome);
         }
         conn.take();
+    }
+}
+
+/// Runs the waiting jobs ([`Queue::combine`]) when dropped: after its caller let the worker run
+/// what else was ready, or when the caller's request is cancelled before that, so that a queued
+/// job is never left with no one to run it.
+struct CombineOnDrop<'a>(&'a Queue);
+
+impl Drop for CombineOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.combine();
     }
 }
 
@@ -421,6 +433,14 @@ impl SqliteStore {
         if self.queue.push(job).is_err() {
             return Err(failed(&self.url, &what(), "the store is closed"));
         }
+        let combine = CombineOnDrop(&self.queue);
+        // Let this worker first run whatever else is ready (requests read meanwhile, which may
+        // queue jobs of their own): the two workers spend most of their time on signatures, so
+        // jobs otherwise reach an idle connection one at a time and each pays a transaction
+        // (locks, WAL frames) alone. Measured: batches of ~5.5 jobs instead of ~1.4, ~40 µs less
+        // server CPU per issuance. Alone, the job waits only for the worker to look for I/O.
+        tokio::task::yield_now().await;
+        drop(combine);
         match answer.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(why)) => Err(failed(&self.url, &what(), why)),
