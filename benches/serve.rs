@@ -48,6 +48,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 use support::{Settings, cores};
+
+/// The allocator `trustc serve` runs with (src/main.rs): the crypto-alone windows run here, and
+/// their SD-JWT building and proof parsing allocate, so they must allocate as the server does
+/// for the two to be compared.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use trustc_runtime::IssuerKey;
 use trustc_runtime::holder::HolderKey;
 use trustc_runtime::proof::{ProofPolicy, verify_proof};
