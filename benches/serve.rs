@@ -49,15 +49,16 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use support::{Settings, cores};
 
+use trustc_runtime::IssuerKey;
+use trustc_runtime::holder::HolderKey;
+use trustc_runtime::proof::{ProofPolicy, verify_proof};
+use trustc_runtime::sdjwt::{Issuance, issue};
+
 /// The allocator `trustc serve` runs with (src/main.rs): the crypto-alone windows run here, and
 /// their SD-JWT building and proof parsing allocate, so they must allocate as the server does
 /// for the two to be compared.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use trustc_runtime::IssuerKey;
-use trustc_runtime::holder::HolderKey;
-use trustc_runtime::proof::{ProofPolicy, verify_proof};
-use trustc_runtime::sdjwt::{Issuance, issue};
 
 /// A load window: measured load between two windows of crypto alone.
 const LOAD_WINDOW: Duration = Duration::from_secs(2);
@@ -99,8 +100,8 @@ fn main() {
     // The request floor first, then each backend whole (its store alone, then its load): the
     // PostgreSQL cluster starts only after SQLite's measurements, so its background work
     // (autovacuum after the store-alone run, its writer and checkpointer) shares the cores with
-    // its own load only (measured: with the cluster up, the SQLite load cost ~25 µs more server
-    // CPU per issuance).
+    // its own load only (measured: with the cluster up, the SQLite load cost 25–40 µs more
+    // server CPU per issuance).
     if settings.selected("sqlite")
         && let Some(db) = new_database("sqlite", &settings.work, "request_floor")
     {

@@ -283,8 +283,7 @@ fn answer_all(batch: &mut Vec<Box<dyn Job>>, outcome: Result<(), String>) {
 
 /// Runs a batch in one transaction: `BEGIN IMMEDIATE` (the write lock) when a job of it writes;
 /// a batch of reads takes only a read snapshot, and its commit writes nothing; a lone read runs
-/// without a transaction around it. Without a
-/// connection (the store closed) the batch fails.
+/// without a transaction around it. Without a connection (the store closed) the batch fails.
 fn commit_batch(conn: Option<&Connection>, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
     let Some(conn) = conn else {
         return Err("the store is closed".to_owned());
