@@ -48,7 +48,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 use support::{Settings, cores};
-
 use trustc_runtime::IssuerKey;
 use trustc_runtime::holder::HolderKey;
 use trustc_runtime::proof::{ProofPolicy, verify_proof};
