@@ -33,9 +33,6 @@
 //! default; or `ES256`) the holders' proof algorithm. PostgreSQL is a
 //! private throwaway cluster (skipped with a message when the server binaries are missing).
 
-#[path = "../runtime/tests/support/postgres.rs"]
-#[allow(dead_code)]
-mod pg;
 #[allow(dead_code)]
 mod support;
 
@@ -49,9 +46,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use support::{Settings, cores};
 use trustc_runtime::IssuerKey;
-use trustc_runtime::holder::HolderKey;
 use trustc_runtime::proof::{ProofPolicy, verify_proof};
 use trustc_runtime::sdjwt::{Issuance, issue};
+use trustc_testkit::HolderKey;
+use trustc_testkit::postgres as pg;
 
 /// The allocator `trustc serve` runs with (src/main.rs): the crypto-alone windows run here, and
 /// their SD-JWT building and proof parsing allocate, so they must allocate as the server does

@@ -11,8 +11,8 @@
 
 pub mod claims;
 pub mod compiled;
-pub mod holder;
 pub mod http;
+pub mod jose;
 pub mod keys;
 pub mod proof;
 pub mod sdjwt;

@@ -3,30 +3,20 @@
 //! Before issuing a credential bound to a holder key (`cnf.jwk`), the issuer must check that the
 //! wallet controls that key: the wallet signs a short JWT (`typ: openid4vci-proof+jwt`) whose
 //! header carries the public key and whose payload names this issuer (`aud`), a fresh time
-//! (`iat`) and the server's `c_nonce`. This module applies the OpenID4VCI 1.0 rules in a fixed
-//! order (header → `typ` → `alg` → key binding → key → signature → `aud` → `iat` → `nonce`), so
-//! each rejection carries one precise reason that becomes the `error_description` of an
-//! `invalid_proof` error. Only plain `jwk` key binding is supported (what BC Wallet/Bifold send);
-//! `kid` (DID URLs) and `x5c` are refused. The nonce is returned, not checked: the caller consumes
-//! it atomically in the database (unknown or expired → `invalid_nonce`).
-//!
-//! This runs once per issued credential, so the header is decoded once and the signature is
-//! checked directly with `jsonwebtoken`'s crypto provider (no second header parse).
+//! (`iat`) and the server's `c_nonce`. The JWS rules (structure, `typ`, `alg`, the key from the
+//! `jwk` header, the signature, `aud`, `iat`/`exp`/`nbf`) are [`crate::jose`]'s, applied with the
+//! OpenID4VCI 1.0 policy; this module adds the `nonce`. Each rejection carries one precise reason
+//! that becomes the `error_description` of an `invalid_proof` error. Only plain `jwk` key
+//! binding is supported (what BC Wallet/Bifold send); `kid` (DID URLs) and `x5c` are refused. The
+//! nonce is returned, not checked: the caller spends it atomically in the database (unknown or
+//! expired → `invalid_nonce`).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::jose::{self, KeySource, TimeRules, describe};
 
 /// The `typ` header value a proof must carry.
 pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
-
-/// Algorithms this module can verify (whatever the configuration allows).
-const VERIFIABLE: [&str; 2] = ["ES256", "EdDSA"];
-
-/// JWK members that carry private or symmetric key material (RFC 7518 §6).
-const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// What the credential endpoint accepts in a proof.
 #[derive(Debug, Clone, Copy)]
@@ -56,423 +46,58 @@ pub struct VerifiedProof {
     /// endpoint is advertised and consumes `Some` atomically (`invalid_nonce` when unknown).
     pub nonce: Option<String>,
     /// The verified algorithm (`ES256` or `EdDSA`).
-    pub alg: String,
+    pub alg: &'static str,
 }
 
 /// Why a proof was rejected; the text is meant for the `error_description` of `invalid_proof`
 /// (printable ASCII only: values copied from the proof are truncated and sanitized).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProofError(pub String);
+pub type ProofError = jose::JoseError;
 
-impl std::fmt::Display for ProofError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ProofError {}
-
-fn fail<T>(message: impl Into<String>) -> Result<T, ProofError> {
-    Err(ProofError(message.into()))
-}
-
-/// Quotes a value taken from the proof for an error message: at most 60 characters, and only
-/// characters allowed in an OAuth `error_description` (RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E).
-fn show(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .take(60)
-        .map(|c| match c {
-            ' ' | '!' | '#'..='[' | ']'..='~' => c,
-            _ => '?',
-        })
-        .collect();
-    if text.chars().count() > 60 {
-        out.push_str("...");
-    }
-    out
-}
-
-/// A short description of a JSON value's type, or the value itself when it is a short scalar.
-fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("`{}`", show(s)),
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => show(&n.to_string()),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
-
-/// The proof claims this module reads; other claims are ignored.
-#[derive(Deserialize)]
-struct ProofClaims {
-    #[serde(default)]
-    aud: Option<Value>,
-    #[serde(default)]
-    iat: Option<Value>,
-    #[serde(default)]
-    exp: Option<Value>,
-    #[serde(default)]
-    nbf: Option<Value>,
-    #[serde(default)]
-    nonce: Option<Value>,
-}
-
-/// Verifies an OpenID4VCI `jwt` proof against `policy`.
-///
-/// Checks, in this order, each failure returning a [`ProofError`] naming the problem:
-/// 1. three base64url parts; the header is a JSON object;
-/// 2. `typ` is `openid4vci-proof+jwt`;
-/// 3. `alg` is present, not `none`, not a MAC, listed in `policy.algorithms` and verifiable
-///    (ES256 or EdDSA); no `crit` header;
-/// 4. exactly one of `kid`, `jwk`, `x5c`, and it is `jwk`;
-/// 5. the `jwk` has no private members and matches `alg` (EC P-256 for ES256, OKP Ed25519 for
-///    EdDSA) with well-formed coordinates;
-/// 6. the signature verifies with that key;
-/// 7. the payload is a JSON object whose `aud` equals `policy.audience` (a string, or an array
-///    containing it);
-/// 8. `iat` is a number no older than `max_age` and no more than `max_skew` in the future
-///    (an `exp` or `nbf`, when present, must also hold, with `max_skew` leeway);
-/// 9. `nonce`, when present, is a string; it is returned for the caller to consume.
+/// Verifies an OpenID4VCI `jwt` proof against `policy`: the JWS rules of [`jose::verify`] (with
+/// the key from the `jwk` header, the only key reference allowed; `aud` the issuer; `iat`
+/// required and fresh), then `nonce`, which when present must be a string and is returned for
+/// the caller to spend.
 pub fn verify_proof(jwt: &str, policy: &ProofPolicy) -> Result<VerifiedProof, ProofError> {
-    // 1. Structure.
-    let mut parts = jwt.trim().split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        let count = jwt.trim().split('.').count();
-        return fail(format!(
-            "proof is not a compact JWS: expected 3 dot-separated parts, found {count}"
-        ));
-    };
-    let Ok(header_bytes) = URL_SAFE_NO_PAD.decode(header_b64) else {
-        return fail("proof header is not valid base64url (without padding)");
-    };
-    let mut header: Map<String, Value> = match serde_json::from_slice(&header_bytes) {
-        Ok(header) => header,
-        Err(e) => {
-            return fail(format!(
-                "proof header is not a JSON object: {}",
-                show(&e.to_string())
-            ));
-        }
-    };
-
-    // 2. typ.
-    match header.get("typ") {
-        Some(Value::String(typ)) if typ == PROOF_TYP => {}
-        Some(other) => {
-            return fail(format!(
-                "proof `typ` is {}, expected `{PROOF_TYP}`",
-                describe(other)
-            ));
-        }
-        None => return fail(format!("proof header has no `typ`, expected `{PROOF_TYP}`")),
-    }
-
-    // 3. alg.
-    let alg = match header.get("alg") {
-        Some(Value::String(alg)) => alg.as_str(),
-        Some(other) => return fail(format!("proof `alg` is {}, not a string", describe(other))),
-        None => return fail("proof header has no `alg`"),
-    };
-    if alg.eq_ignore_ascii_case("none") {
-        return fail("proof `alg` is `none`: an unsigned proof is not accepted");
-    }
-    if alg.starts_with("HS") {
-        return fail(format!(
-            "proof `alg` is `{}`, a MAC algorithm: the proof must be signed with the holder's \
-             private key",
-            show(alg)
-        ));
-    }
-    if !policy.algorithms.contains(&alg) {
-        return fail(format!(
-            "proof `alg` `{}` is not allowed; allowed: {}",
-            show(alg),
-            policy.algorithms.join(", ")
-        ));
-    }
-    // From here on `alg` is a static name, so the header can be taken apart.
-    let (algorithm, alg) = match alg {
-        "ES256" => (Algorithm::ES256, "ES256"),
-        "EdDSA" => (Algorithm::EdDSA, "EdDSA"),
-        _ => {
-            return fail(format!(
-                "proof `alg` `{}` is not supported by this issuer; supported: {}",
-                show(alg),
-                VERIFIABLE.join(", ")
-            ));
-        }
-    };
-    if header.contains_key("crit") {
-        return fail("proof header `crit` lists extensions this issuer does not understand");
-    }
-
-    // 4. Key binding: exactly one of kid / jwk / x5c, and it must be jwk.
-    let present: Vec<&str> = ["kid", "jwk", "x5c"]
-        .into_iter()
-        .filter(|name| header.contains_key(*name))
-        .collect();
-    match present.as_slice() {
-        ["jwk"] => {}
-        [] => {
-            return fail(
-                "proof header has none of `kid`, `jwk`, `x5c`; exactly one is required \
-                 (only jwk key binding is supported)",
-            );
-        }
-        [one] => {
-            return fail(format!(
-                "only jwk key binding is supported; the proof header has `{one}`"
-            ));
-        }
-        several => {
-            return fail(format!(
-                "proof header has {}; exactly one of `kid`, `jwk`, `x5c` is allowed",
-                several
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            ));
-        }
-    }
-    let jwk = header.remove("jwk").unwrap_or(Value::Null);
-
-    // 5. The key itself.
-    let decoding_key = decoding_key(&jwk, algorithm)?;
-
-    // 6. Signature over `header.payload`, with the bytes as sent.
-    let message = jwt
-        .trim()
-        .rsplit_once('.')
-        .map_or("", |(signing_input, _)| signing_input)
-        .as_bytes();
-    match jsonwebtoken::crypto::verify(signature_b64, message, &decoding_key, algorithm) {
-        Ok(true) => {}
-        Ok(false) => {
-            return fail(format!(
-                "proof signature does not verify with the `jwk` in its header ({alg})"
-            ));
-        }
-        Err(_) if URL_SAFE_NO_PAD.decode(signature_b64).is_err() => {
-            return fail("proof signature is not valid base64url (without padding)");
-        }
-        Err(e) => {
-            return fail(format!(
-                "proof `jwk` cannot be used to verify {alg}: {}",
-                show(&e.to_string())
-            ));
-        }
-    }
-
-    // 7.-9. Claims.
-    let Ok(payload_bytes) = URL_SAFE_NO_PAD.decode(payload_b64) else {
-        return fail("proof payload is not valid base64url (without padding)");
-    };
-    // A derived struct would also accept a JSON array; a JWT claims set must be an object.
-    let is_object = payload_bytes
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{');
-    if !is_object {
-        return fail("proof payload is not a JSON object");
-    }
-    let claims: ProofClaims = match serde_json::from_slice(&payload_bytes) {
-        Ok(claims) => claims,
-        Err(e) => {
-            return fail(format!(
-                "proof payload is not a valid JWT claims set: {}",
-                show(&e.to_string())
-            ));
-        }
-    };
-
-    match &claims.aud {
-        Some(Value::String(aud)) if aud == policy.audience => {}
-        Some(Value::Array(auds)) if auds.iter().any(|a| a.as_str() == Some(policy.audience)) => {}
-        Some(Value::String(aud)) => {
-            return fail(format!(
-                "proof `aud` is `{}`, expected `{}`",
-                show(aud),
-                show(policy.audience)
-            ));
-        }
-        Some(Value::Array(_)) => {
-            return fail(format!(
-                "proof `aud` does not contain `{}`",
-                show(policy.audience)
-            ));
-        }
-        Some(other) => {
-            return fail(format!(
-                "proof `aud` is {}, expected the string `{}`",
-                describe(other),
-                show(policy.audience)
-            ));
-        }
-        None => {
-            return fail(format!(
-                "proof has no `aud` claim; expected `{}`",
-                show(policy.audience)
-            ));
-        }
-    }
-
-    let iat = match &claims.iat {
-        Some(value) => numeric_date(value).ok_or_else(|| {
-            ProofError(format!(
-                "proof `iat` is {}, not a NumericDate (seconds since 1970)",
-                describe(value)
-            ))
-        })?,
-        None => return fail("proof has no `iat` claim"),
-    };
-    let age = policy.now.saturating_sub(iat);
-    if age > policy.max_age {
-        return fail(format!(
-            "proof `iat` is {age} s old; at most {} s is accepted",
-            policy.max_age
-        ));
-    }
-    let ahead = iat.saturating_sub(policy.now);
-    if ahead > policy.max_skew {
-        return fail(format!(
-            "proof `iat` is {ahead} s in the future; at most {} s of clock skew is accepted",
-            policy.max_skew
-        ));
-    }
-    if let Some(value) = &claims.exp {
-        let Some(exp) = numeric_date(value) else {
-            return fail(format!(
-                "proof `exp` is {}, not a NumericDate (seconds since 1970)",
-                describe(value)
-            ));
-        };
-        if exp.saturating_add(policy.max_skew) < policy.now {
-            return fail(format!(
-                "proof expired {} s ago (`exp`)",
-                policy.now.saturating_sub(exp)
-            ));
-        }
-    }
-    if let Some(value) = &claims.nbf {
-        let Some(nbf) = numeric_date(value) else {
-            return fail(format!(
-                "proof `nbf` is {}, not a NumericDate (seconds since 1970)",
-                describe(value)
-            ));
-        };
-        if nbf.saturating_sub(policy.max_skew) > policy.now {
-            return fail(format!(
-                "proof is not valid before {} s from now (`nbf`)",
-                nbf.saturating_sub(policy.now)
-            ));
-        }
-    }
-
-    let nonce = match claims.nonce {
+    let verified = jose::verify(
+        jwt,
+        &jose::Policy {
+            subject: "proof",
+            typ: &[PROOF_TYP],
+            algorithms: policy.algorithms,
+            critical: &[],
+            key: KeySource::HeaderJwk,
+            audience: Some(policy.audience),
+            time: TimeRules {
+                now: policy.now,
+                max_age: Some(policy.max_age),
+                skew: policy.max_skew,
+            },
+        },
+    )?;
+    let mut claims = verified.claims;
+    let nonce = match claims.remove("nonce") {
         None | Some(Value::Null) => None,
         Some(Value::String(nonce)) => Some(nonce),
         Some(other) => {
-            return fail(format!(
+            return Err(jose::JoseError(format!(
                 "proof `nonce` is {}, not a string",
                 describe(&other)
-            ));
+            )));
         }
     };
-
     Ok(VerifiedProof {
-        holder_jwk: jwk,
+        holder_jwk: verified.key,
         nonce,
-        alg: alg.to_owned(),
+        alg: verified.alg,
     })
-}
-
-/// A JWT NumericDate (integer or fractional seconds) as whole seconds.
-fn numeric_date(value: &Value) -> Option<i64> {
-    if let Some(i) = value.as_i64() {
-        return Some(i);
-    }
-    let f = value.as_f64()?;
-    (f.is_finite() && f.abs() < 1e15).then(|| f.floor() as i64)
-}
-
-/// Checks the header `jwk` (public, matching `alg`, well-formed) and builds the verification key.
-fn decoding_key(jwk: &Value, algorithm: Algorithm) -> Result<DecodingKey, ProofError> {
-    let Value::Object(members) = jwk else {
-        return fail(format!(
-            "proof `jwk` is {}, not a JSON object",
-            describe(jwk)
-        ));
-    };
-    let private: Vec<&str> = PRIVATE_JWK_MEMBERS
-        .into_iter()
-        .filter(|m| members.contains_key(*m))
-        .collect();
-    if !private.is_empty() {
-        return fail(format!(
-            "proof `jwk` contains private key material ({}); send the public key only",
-            private
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let text = |name: &str| members.get(name).and_then(Value::as_str);
-    let kty = text("kty");
-    let crv = text("crv");
-    let coordinate = |name: &str| -> Result<&str, ProofError> {
-        let Some(value) = text(name) else {
-            return fail(format!("proof `jwk` has no `{name}` string"));
-        };
-        match URL_SAFE_NO_PAD.decode(value) {
-            Ok(bytes) if bytes.len() == 32 => Ok(value),
-            Ok(bytes) => fail(format!(
-                "proof `jwk` `{name}` is {} bytes long, expected 32",
-                bytes.len()
-            )),
-            Err(_) => fail(format!(
-                "proof `jwk` `{name}` is not valid base64url (without padding)"
-            )),
-        }
-    };
-    let key = match algorithm {
-        Algorithm::ES256 => {
-            if kty != Some("EC") || crv != Some("P-256") {
-                return fail(format!(
-                    "proof `alg` is ES256 but its `jwk` is kty {} crv {}; expected kty `EC` \
-                     crv `P-256`",
-                    kty.map_or("(missing)".into(), |k| format!("`{}`", show(k))),
-                    crv.map_or("(missing)".into(), |c| format!("`{}`", show(c))),
-                ));
-            }
-            DecodingKey::from_ec_components(coordinate("x")?, coordinate("y")?)
-        }
-        Algorithm::EdDSA => {
-            if kty != Some("OKP") || crv != Some("Ed25519") {
-                return fail(format!(
-                    "proof `alg` is EdDSA but its `jwk` is kty {} crv {}; expected kty `OKP` \
-                     crv `Ed25519`",
-                    kty.map_or("(missing)".into(), |k| format!("`{}`", show(k))),
-                    crv.map_or("(missing)".into(), |c| format!("`{}`", show(c))),
-                ));
-            }
-            DecodingKey::from_ed_components(coordinate("x")?)
-        }
-        _ => return fail("proof `alg` is not supported"),
-    };
-    key.map_err(|e| ProofError(format!("proof `jwk` is not a usable key: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::{Map, json};
 
     const AUD: &str = "https://issuer.example/tenant";
     const NOW: i64 = 1_750_000_000;
@@ -493,15 +118,15 @@ mod tests {
     }
 
     /// A holder key that signs proofs: the wallet side the protocol tests and benchmark use too.
-    struct Holder(crate::holder::HolderKey);
+    struct Holder(trustc_testkit::HolderKey);
 
     impl Holder {
         fn es256() -> Holder {
-            Holder(crate::holder::HolderKey::es256())
+            Holder(trustc_testkit::HolderKey::es256())
         }
 
         fn ed25519() -> Holder {
-            Holder(crate::holder::HolderKey::ed25519())
+            Holder(trustc_testkit::HolderKey::ed25519())
         }
 
         fn alg(&self) -> &'static str {

@@ -2,16 +2,14 @@
 //! server; skipped with a message when PostgreSQL is not installed, unless
 //! TRUSTC_REQUIRE_POSTGRES=1). Race tests run two `Store`s (two instances) on one database.
 
-mod support;
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use support::SqliteFile;
 use tokio::sync::Barrier;
 use trustc_runtime::store::{
     Backend, Issue, Issued, NewOffer, OfferState, Redeem, Redemption, StatusEntry, Store,
 };
+use trustc_testkit::{SqliteFile, postgres};
 
 const T0: i64 = 1_700_000_000;
 
@@ -152,7 +150,7 @@ macro_rules! on_every_backend {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                let Some(url) = support::postgres::database(stringify!($scenario)) else {
+                let Some(url) = postgres::database(stringify!($scenario)) else {
                     return;
                 };
                 let store = connect(&url).await;
@@ -183,7 +181,7 @@ macro_rules! on_two_instances {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                let Some(url) = support::postgres::database(stringify!($scenario)) else {
+                let Some(url) = postgres::database(stringify!($scenario)) else {
                     return;
                 };
                 let a = connect(&url).await;
@@ -947,7 +945,7 @@ async fn race_wrong_tx_codes(a: Store, b: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_migrations_run_once_when_instances_start_together() {
-    let Some(url) = support::postgres::database("concurrent_connect") else {
+    let Some(url) = postgres::database("concurrent_connect") else {
         return;
     };
     let starts: Vec<_> = (0..4)
@@ -996,10 +994,10 @@ async fn sqlite_instances_start_together_on_a_new_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_harness_stops_its_server_when_dropped() {
     if std::env::var_os("TRUSTC_TEST_POSTGRES_URL").is_some() {
-        return support::postgres::skipped("the private-server harness test (external server)");
+        return postgres::skipped("the private-server harness test (external server)");
     }
-    let Some(cluster) = support::postgres::PgCluster::start() else {
-        return support::postgres::skipped("the PostgreSQL harness test (no PostgreSQL server)");
+    let Some(cluster) = postgres::PgCluster::start() else {
+        return postgres::skipped("the PostgreSQL harness test (no PostgreSQL server)");
     };
     let dir = cluster.dir().unwrap().to_owned();
     let address = cluster.url_base.rsplit('@').next().unwrap().to_owned();

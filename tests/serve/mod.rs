@@ -21,8 +21,8 @@ use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 use trustc::build::{BuildOptions, Output, Profile, build};
-use trustc_runtime::holder::HolderKey;
 use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
+use trustc_testkit::HolderKey;
 
 use crate::common::repo;
 

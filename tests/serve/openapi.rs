@@ -13,7 +13,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use jsonschema::{Draft, Registry};
 use serde_json::{Value, json};
 use trustc_runtime::IssuerKey;
-use trustc_runtime::holder::HolderKey;
+use trustc_testkit::HolderKey;
 
 use super::{
     ADMIN_TOKEN, Instance, PUBLIC_URL, Reply, lawyer_claims, person_claims, pre_authorized_code,

@@ -2,13 +2,10 @@
 //! share one database, on a throwaway PostgreSQL cluster and on a SQLite file. Every request of a
 //! flow may land on either instance, and single-use secrets raced from both are used once.
 
-#[path = "../../runtime/tests/support/postgres.rs"]
-#[allow(dead_code)]
-mod pg;
-
 use axum::http::StatusCode;
 use trustc_runtime::IssuerKey;
-use trustc_runtime::holder::HolderKey;
+use trustc_testkit::HolderKey;
+use trustc_testkit::postgres as pg;
 
 use super::{Instance, PUBLIC_URL, decode, person_claims, pre_authorized_code, status_in_list};
 

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use trustc_runtime::IssuerKey;
-use trustc_runtime::holder::HolderKey;
+use trustc_testkit::HolderKey;
 
 use super::{
     ADMIN_TOKEN, Instance, PUBLIC_URL, decode, lawyer_claims, person_claims, pre_authorized_code,

@@ -1,10 +1,14 @@
-//! Test support shared by the runtime's integration tests (`mod support;` in each test file).
-//! Not every test file uses every item.
-#![allow(dead_code)]
+//! What trustc's tests and benchmarks need beside the code they test, kept out of the shipped
+//! crates: the wallet's side of key binding ([`holder`]), throwaway PostgreSQL clusters
+//! ([`postgres`]) and SQLite files ([`SqliteFile`]). A dev-dependency of `trustc` and
+//! `trustc-runtime`; the issuer never links it.
 
+pub mod holder;
 pub mod postgres;
 
 use std::path::PathBuf;
+
+pub use holder::HolderKey;
 
 /// A throwaway SQLite database file (removed with the `TempDir`).
 pub struct SqliteFile {
