@@ -1,5 +1,6 @@
 //! Integration tests, in one binary: they run the real `trustc` executable on real input.
 
+mod architecture;
 mod bad_input;
 mod build;
 mod cli;

@@ -63,8 +63,8 @@ pub struct Compiled {
     pub authorization_server_metadata: Value,
     /// The two documents serialised once, so serving them costs no JSON work (and, being
     /// shared bytes, no copy) per request.
-    pub issuer_metadata_json: axum::body::Bytes,
-    pub authorization_server_metadata_json: axum::body::Bytes,
+    pub issuer_metadata_json: bytes::Bytes,
+    pub authorization_server_metadata_json: bytes::Bytes,
     credentials: HashMap<String, Credential>,
 }
 

@@ -96,6 +96,12 @@ impl Problem {
         }
     }
 
+    /// The problem with the claims an offer was refused for.
+    pub fn with_claims(mut self, claims: Vec<ClaimProblem>) -> Self {
+        self.claims = claims;
+        self
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }

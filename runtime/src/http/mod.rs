@@ -1,10 +1,13 @@
 //! The HTTP surface: the wallet-facing OpenID4VCI endpoints ([`oid4vci`]), the issuer back end's
-//! admin API ([`admin`]), metadata, status lists and health. Handlers are thin: they parse, call
-//! the store and the crypto, and map every failure to the error the specifications name.
+//! admin API ([`admin`]), metadata, status lists and health, and the connection loop
+//! ([`server`]). Handlers are thin: they read the wire into a request of [`crate::domain`], call
+//! it, and map its refusals to the error bodies the specifications name ([`errors`]). Nothing
+//! here decides what may be issued, and nothing here reaches the store but through the domain.
 
 pub mod admin;
 pub mod errors;
 pub mod oid4vci;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -18,10 +21,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::Issuer;
 use crate::compiled::{
     CREDENTIAL_OFFERS_PATH, CREDENTIAL_PATH, NONCE_PATH, STATUS_LISTS_PATH, TOKEN_PATH,
 };
+use crate::domain::Issuer;
 
 /// Requests larger than this are refused (413) before they are read.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -114,22 +117,19 @@ fn url_path(url: &str) -> String {
 }
 
 async fn health(axum::extract::State(issuer): axum::extract::State<Arc<Issuer>>) -> Response {
-    let backend = match issuer.store.backend() {
-        crate::store::Backend::Sqlite => "sqlite",
-        crate::store::Backend::Postgres => "postgres",
-    };
-    match issuer.store.ping().await {
+    let health = issuer.health().await;
+    match health.reachable {
         Ok(()) => axum::Json(json!({
             "status": "ok",
-            "database": backend,
-            "configuration": issuer.compiled.config.content_hash,
+            "database": health.database,
+            "configuration": health.configuration,
         }))
         .into_response(),
         Err(error) => {
             tracing::error!(%error, "health check failed");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "unavailable", "database": backend})),
+                axum::Json(json!({"status": "unavailable", "database": health.database})),
             )
                 .into_response()
         }

@@ -1,6 +1,7 @@
 //! The wallet-facing endpoints of the OpenID4VCI 1.0 pre-authorised code flow: metadata, the
 //! credential offer (by reference), token, nonce and credential, plus the issuer's public keys and
-//! its status lists. Errors use the codes and statuses OpenID4VCI §6.3 / §8.3.1 and RFC 6749 /
+//! its status lists. Each handler reads the wire into a request of [`crate::domain`], calls it,
+//! and maps its refusals to the codes and statuses OpenID4VCI §6.3 / §8.3.1 and RFC 6749 /
 //! RFC 6750 define.
 
 use std::sync::Arc;
@@ -14,13 +15,10 @@ use serde_json::{Map, Value, json};
 
 use super::errors::{OAuthError, Problem};
 use super::{no_store, no_store_json};
-use crate::Issuer;
-use crate::proof::{ProofPolicy, verify_proof};
-use crate::sdjwt::{Issuance, issue};
-use crate::sealed::{NonceError, SealError};
-use crate::secrets::offer_of;
-use crate::status::{INVALID, StatusList, status_list_token};
-use crate::store::{Issue, Issued, OfferState, Redeem, Redemption};
+use crate::domain::Issuer;
+use crate::domain::issuance::{CredentialRequest, IssueError};
+use crate::domain::offers::LookupError;
+use crate::domain::redemption::{RedeemError, TokenRequest};
 
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
@@ -59,44 +57,27 @@ pub async fn credential_offer(
     State(issuer): State<Arc<Issuer>>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let now = issuer.clock.now();
-    let offer = issuer.store.offer(&id).await.map_err(Problem::server)?;
-    let Some(offer) = offer.filter(|o| o.state == OfferState::Offered && o.expires_at > now) else {
-        return Err(Problem::not_found(
+    let offer = issuer.offer_for_wallet(&id).await.map_err(|e| match e {
+        LookupError::NotFound => Problem::not_found(
             "no such credential offer, or it was used or has expired; ask the issuer for a new one",
-        ));
-    };
+        ),
+        LookupError::Internal(cause) => Problem::server(cause),
+    })?;
     let mut grant = json!({"pre-authorized_code": offer.pre_authorized_code});
-    if offer.tx_code.is_some() {
-        grant["tx_code"] =
-            tx_code_description(&issuer, &offer.credential, offer.tx_code.as_deref());
+    if let Some(hint) = offer.tx_code {
+        let mut object = Map::new();
+        object.insert("input_mode".into(), hint.input_mode.into());
+        object.insert("length".into(), hint.length.into());
+        if let Some(description) = hint.description {
+            object.insert("description".into(), description.into());
+        }
+        grant["tx_code"] = Value::Object(object);
     }
     Ok(no_store_json(json!({
         "credential_issuer": issuer.settings.public_url,
         "credential_configuration_ids": [offer.credential],
         "grants": {PRE_AUTHORIZED_GRANT: grant},
     })))
-}
-
-/// The offer's `tx_code` object: the governance's length, input mode and description.
-fn tx_code_description(issuer: &Issuer, credential: &str, code: Option<&str>) -> Value {
-    let policy = issuer
-        .compiled
-        .credential(credential)
-        .and_then(|c| c.kind.authentication.tx_code.as_ref());
-    let mut object = Map::new();
-    let input_mode = match policy.map(|p| p.input_mode) {
-        Some(trustc_artifact::InputMode::Text) => "text",
-        _ => "numeric",
-    };
-    object.insert("input_mode".into(), input_mode.into());
-    if let Some(code) = code {
-        object.insert("length".into(), code.chars().count().into());
-    }
-    if let Some(description) = policy.and_then(|p| p.description.as_deref()) {
-        object.insert("description".into(), description.into());
-    }
-    Value::Object(object)
 }
 
 /// `POST /token`: redeems a pre-authorised code (and its transaction code) for an access token.
@@ -146,87 +127,38 @@ pub async fn token(
     let code = field("pre-authorized_code").ok_or_else(|| {
         OAuthError::bad_request("invalid_request", "`pre-authorized_code` is missing")
     })?;
-    let invalid_grant = |description: &str| OAuthError::bad_request("invalid_grant", description);
-    let Some(offer_id) = offer_of(code) else {
-        return Err(invalid_grant("the pre-authorized code is not valid"));
+    let request = TokenRequest {
+        pre_authorized_code: code,
+        tx_code: field("tx_code"),
     };
-    let now = issuer.clock.now();
-    let lifetime = issuer.settings.access_token_lifetime;
-    let access_token = issuer.tokens.issue(offer_id, now + lifetime);
-    let redemption = issuer
-        .store
-        .redeem(&Redeem {
-            code,
-            tx_code: field("tx_code"),
-            access_token: &access_token,
-            token_expires_at: now + lifetime,
-            now,
-            tx_code_attempts: issuer.settings.tx_code_attempts,
-        })
-        .await
-        .map_err(OAuthError::server)?;
-    let (offer_id, credential) = match redemption {
-        Redemption::Redeemed {
-            offer_id,
-            credential,
-        } => (offer_id, credential),
-        Redemption::UnknownCode => {
-            return Err(invalid_grant("the pre-authorized code is not valid"));
+    let token = issuer.redeem(request).await.map_err(|e| match e {
+        RedeemError::Internal(cause) => OAuthError::server(cause),
+        RedeemError::TxCodeMissing | RedeemError::TxCodeUnexpected => {
+            OAuthError::bad_request("invalid_request", e.to_string())
         }
-        Redemption::Expired => {
-            return Err(invalid_grant(
-                "the pre-authorized code has expired; ask the issuer for a new offer",
-            ));
+        RedeemError::UnknownCode
+        | RedeemError::Expired
+        | RedeemError::Locked
+        | RedeemError::Withdrawn
+        | RedeemError::AlreadyUsed
+        | RedeemError::WrongTxCode { .. } => {
+            OAuthError::bad_request("invalid_grant", e.to_string())
         }
-        Redemption::NotOffered(OfferState::Locked) => {
-            return Err(invalid_grant(
-                "the pre-authorized code was invalidated after too many wrong transaction codes",
-            ));
-        }
-        Redemption::NotOffered(OfferState::Revoked) => {
-            return Err(invalid_grant("the offer was withdrawn by the issuer"));
-        }
-        Redemption::NotOffered(_) => {
-            return Err(invalid_grant("the pre-authorized code was already used"));
-        }
-        Redemption::TxCodeMissing => {
-            return Err(OAuthError::bad_request(
-                "invalid_request",
-                "`tx_code` is missing: this offer requires the transaction code sent to the holder",
-            ));
-        }
-        Redemption::TxCodeUnexpected => {
-            return Err(OAuthError::bad_request(
-                "invalid_request",
-                "`tx_code` was sent but this offer has none",
-            ));
-        }
-        Redemption::WrongTxCode { attempts, locked } => {
-            let left = issuer.settings.tx_code_attempts - attempts;
-            return Err(invalid_grant(&if locked {
-                "wrong transaction code; too many attempts, the offer is invalidated".into()
-            } else {
-                format!("wrong transaction code; {left} attempt(s) left")
-            }));
-        }
-    };
-    tracing::info!(offer = %offer_id, credential = %credential, "pre-authorized code redeemed");
+    })?;
     Ok(no_store_json(json!({
-        "access_token": access_token,
+        "access_token": token.access_token,
         "token_type": "Bearer",
-        "expires_in": lifetime,
+        "expires_in": token.expires_in,
     })))
 }
 
-/// `POST /nonce`: a fresh single-use `c_nonce` for a key proof. Nothing is stored: the nonce
-/// proves its origin and expiry itself ([`crate::sealed`]) and is recorded only when spent.
+/// `POST /nonce`: a fresh single-use `c_nonce` for a key proof.
 pub async fn nonce(State(issuer): State<Arc<Issuer>>) -> Response {
-    let expires_at = issuer.clock.now() + issuer.settings.nonce_lifetime;
-    no_store_json(json!({"c_nonce": issuer.nonces.issue(expires_at)}))
+    no_store_json(json!({"c_nonce": issuer.new_nonce()}))
 }
 
-/// `POST /credential`: checks the access token, the request and the key proof, then issues the
-/// SD-JWT VC bound to the proof's key, with a status-list entry when the governance revokes.
+/// `POST /credential`: the access token first (it proves itself, before the body is read), then
+/// the request, then the domain's issuance.
 pub async fn credential(
     State(issuer): State<Arc<Issuer>>,
     headers: HeaderMap,
@@ -246,22 +178,43 @@ pub async fn credential(
             "the credential request needs `Authorization: Bearer <access token>`",
         )
     })?;
-    let now = issuer.clock.now();
-    // The token proves itself: the store is asked nothing until the issuing step.
-    let offer_id = issuer.tokens.check(token, now).map_err(|e| {
-        OAuthError::invalid_token(match e {
-            SealError::Expired => "the access token has expired",
-            SealError::Unknown => "the access token is unknown",
-        })
-    })?;
+    let authorized = issuer
+        .authorize(token)
+        .map_err(|e| OAuthError::invalid_token(e.to_string()))?;
+    let body = credential_body(&body)?;
+    let issued = issuer
+        .issue_credential(&authorized, credential_request(&body)?)
+        .await
+        .map_err(|e| {
+            let error = match &e {
+                IssueError::Internal(cause) => return OAuthError::server(cause),
+                IssueError::InvalidToken(_) => return OAuthError::invalid_token(e.to_string()),
+                IssueError::UnknownConfiguration(_) => "unknown_credential_configuration",
+                IssueError::InvalidProof(_) => "invalid_proof",
+                IssueError::InvalidNonce(_) => "invalid_nonce",
+                IssueError::OfferedForAnother { .. } => "invalid_credential_request",
+                IssueError::Withdrawn | IssueError::AlreadyIssued => "credential_request_denied",
+            };
+            OAuthError::bad_request(error, e.to_string())
+        })?;
+    // Written directly: the answer is one long string, and building a JSON value around it
+    // only to serialise it again costs more than the rest of this function's JSON.
+    Ok(no_store(json_text(format!(
+        r#"{{"credentials":[{{"credential":{}}}]}}"#,
+        Value::String(issued.credential)
+    ))))
+}
 
-    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+/// Parses the body of a credential request: a JSON object without the parameters this issuer
+/// does not support.
+fn credential_body(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
+    let request: Value = serde_json::from_slice(body).map_err(|e| {
         OAuthError::bad_request(
             "invalid_credential_request",
             format!("the credential request is not JSON: {e}"),
         )
     })?;
-    let Some(request) = request.as_object() else {
+    let Value::Object(request) = request else {
         return Err(OAuthError::bad_request(
             "invalid_credential_request",
             "the credential request must be a JSON object",
@@ -279,6 +232,11 @@ pub async fn credential(
             "`proof` is draft-13 syntax; OpenID4VCI 1.0 sends `proofs: {\"jwt\": [...]}`",
         ));
     }
+    Ok(request)
+}
+
+/// The configuration a credential request asks for and its one `jwt` proof.
+fn credential_request(request: &Map<String, Value>) -> Result<CredentialRequest<'_>, OAuthError> {
     let configuration_id = match (
         request.get("credential_configuration_id"),
         request.get("credential_identifier"),
@@ -312,151 +270,10 @@ pub async fn credential(
             ));
         }
     };
-    let Some(credential) = issuer.compiled.credential(configuration_id) else {
-        return Err(OAuthError::bad_request(
-            "unknown_credential_configuration",
-            format!(
-                "`{configuration_id}` is not a credential configuration of this issuer \
-                 (see credential_configurations_supported)"
-            ),
-        ));
-    };
-    let proof = single_jwt_proof(request.get("proofs"))?;
-    let policy = ProofPolicy {
-        audience: &issuer.settings.public_url,
-        algorithms: &credential.proof_algorithms,
-        now,
-        max_age: issuer.settings.proof_max_age,
-        max_skew: issuer.settings.proof_max_skew,
-    };
-    let verified =
-        verify_proof(proof, &policy).map_err(|e| OAuthError::bad_request("invalid_proof", e.0))?;
-    let Some(nonce) = verified.nonce.as_deref() else {
-        return Err(OAuthError::bad_request(
-            "invalid_proof",
-            "the proof has no `nonce`: get one from the nonce endpoint",
-        ));
-    };
-    let nonce_expires_at = issuer.nonces.check(nonce, now).map_err(|e| {
-        OAuthError::bad_request(
-            "invalid_nonce",
-            match e {
-                NonceError::Expired => {
-                    "the proof's nonce has expired; get a new one from the nonce endpoint"
-                }
-                NonceError::Unknown => {
-                    "the proof's nonce was not issued by this issuer; get one from the nonce endpoint"
-                }
-            },
-        )
-    })?;
-
-    let revocable = credential.kind.revocation == trustc_artifact::Revocation::StatusList;
-    let issued = issuer
-        .store
-        .issue(&Issue {
-            offer_id,
-            credential: configuration_id,
-            now,
-            nonce,
-            nonce_expires_at,
-            revocable,
-            list_id: issuer.current_list(),
-            list_size: issuer.settings.status_list_size,
-        })
-        .await
-        .map_err(OAuthError::server)?;
-    let (claims, status) = match issued {
-        Issued::Issued { claims, status } => (claims, status),
-        Issued::NonceSpent => {
-            return Err(OAuthError::bad_request(
-                "invalid_nonce",
-                "the proof's nonce was already used; get a new one from the nonce endpoint",
-            ));
-        }
-        Issued::NotRedeemed => {
-            return Err(not_issued(&issuer, token, offer_id, configuration_id, now).await);
-        }
-    };
-    let claims: Map<String, Value> = serde_json::from_str(&claims).map_err(OAuthError::server)?;
-    let status_uri = status.as_ref().map(|entry| {
-        issuer.list_used(entry.list_id);
-        (entry.idx as u64, issuer.status_list_uri(entry.list_id))
-    });
-    let exp = credential
-        .kind
-        .validity
-        .as_ref()
-        .map(|v| now + v.seconds as i64);
-    let vct = credential
-        .kind
-        .vct
-        .as_deref()
-        .unwrap_or(&credential.kind.id);
-    let issued = issue(
-        &issuer.key,
-        &Issuance {
-            issuer: &issuer.settings.public_url,
-            vct,
-            iat: now,
-            exp,
-            claims: &claims,
-            disclosable: &credential.disclosable,
-            holder_jwk: &verified.holder_jwk,
-            status: status_uri.as_ref().map(|(idx, uri)| (*idx, uri.as_str())),
-        },
-    )
-    .await
-    .map_err(|e| OAuthError::server(e.0))?;
-    tracing::info!(
-        offer = %offer_id,
-        credential = %configuration_id,
-        proof_alg = %verified.alg,
-        status_index = status_uri.as_ref().map(|s| s.0),
-        "credential issued"
-    );
-    // Written directly: the answer is one long string, and building a JSON value around it
-    // only to serialise it again costs more than the rest of this function's JSON.
-    Ok(no_store(json_text(format!(
-        r#"{{"credentials":[{{"credential":{}}}]}}"#,
-        Value::String(issued)
-    ))))
-}
-
-/// Why the store would not issue the offer that an access token of this issuer names, for
-/// `configuration_id`. Read only on this failure path, so that issuing reads nothing first.
-async fn not_issued(
-    issuer: &Issuer,
-    token: &str,
-    offer_id: &str,
-    configuration_id: &str,
-    now: i64,
-) -> OAuthError {
-    let offer = match issuer.store.offer_by_access_token(token, now).await {
-        Ok(Some(offer)) => offer,
-        Ok(None) => {
-            tracing::warn!(offer = %offer_id, "an access token of this issuer names no redeemed offer");
-            return OAuthError::invalid_token("the access token is unknown");
-        }
-        Err(error) => return OAuthError::server(error),
-    };
-    if offer.credential != configuration_id {
-        return OAuthError::bad_request(
-            "invalid_credential_request",
-            format!(
-                "the access token was issued for `{}`, not `{configuration_id}`",
-                offer.credential
-            ),
-        );
-    }
-    OAuthError::bad_request(
-        "credential_request_denied",
-        if offer.state == OfferState::Revoked {
-            "the issuer withdrew this offer"
-        } else {
-            "this access token already obtained its credential"
-        },
-    )
+    Ok(CredentialRequest {
+        configuration_id,
+        proof: single_jwt_proof(request.get("proofs"))?,
+    })
 }
 
 /// The one `jwt` proof of `proofs` (this issuer has no batch issuance).
@@ -497,38 +314,19 @@ pub async fn status_list(
     State(issuer): State<Arc<Issuer>>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let list_id: i64 = id
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| Problem::not_found(format!("no status list `{id}`")))?;
-    let (exists, revoked) = issuer
-        .store
-        .revoked_indices(list_id)
-        .await
-        .map_err(Problem::server)?;
-    if !exists {
-        return Err(Problem::not_found(format!("no status list `{id}`")));
-    }
-    let mut list =
-        StatusList::new(issuer.settings.status_list_size as usize, 1).map_err(Problem::server)?;
-    for idx in revoked {
-        list.set(idx as usize, INVALID).map_err(Problem::server)?;
-    }
-    let token = status_list_token(
-        &issuer.key,
-        &issuer.status_list_uri(list_id),
-        &list,
-        issuer.clock.now(),
-        issuer.settings.status_list_ttl,
-    );
-    let mut response = token.into_response();
+    let not_found = || Problem::not_found(format!("no status list `{id}`"));
+    let list_id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(not_found)?;
+    let token = issuer.status_list(list_id).await.map_err(|e| match e {
+        LookupError::NotFound => not_found(),
+        LookupError::Internal(cause) => Problem::server(cause),
+    })?;
+    let mut response = token.jwt.into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/statuslist+jwt"),
     );
-    let max_age = format!("max-age={}", issuer.settings.status_list_ttl.min(60));
+    let max_age = format!("max-age={}", token.ttl.min(60));
     if let Ok(value) = HeaderValue::from_str(&max_age) {
         headers.insert(header::CACHE_CONTROL, value);
     }

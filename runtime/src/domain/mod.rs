@@ -1,0 +1,230 @@
+//! The issuer's rules, apart from the wire: what may be offered, redeemed, issued and revoked,
+//! decided on typed requests with typed outcomes and refusals.
+//!
+//! [`Issuer`] holds what every rule needs (the compiled governance, the store, the signing key,
+//! the settings, the clock) and each submodule adds its part of the flow as methods on it:
+//! [`offers`] (the back end creates an offer, a wallet fetches it, anyone asks its state),
+//! [`redemption`] (a pre-authorised code for an access token), [`issuance`] (`c_nonce`s, access
+//! tokens, the key proof, the SD-JWT VC) and [`revocation`] (withdrawing an offer, the status
+//! lists). The refusals are enums whose `Display` is the sentence the caller reads; `http` maps
+//! each variant to the status and error code its specification names and nothing else.
+//!
+//! This layer names no HTTP type (no axum, hyper or status codes) and no SQL: it talks to
+//! [`crate::store::Store`]'s typed API, so the same rules serve any transport and are tested
+//! without a router (`tests/serve/domain.rs`).
+
+pub mod issuance;
+pub mod offers;
+pub mod redemption;
+pub mod revocation;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::compiled::{self, Compiled};
+use crate::keys::IssuerKey;
+use crate::sealed;
+use crate::secrets::constant_time_eq;
+use crate::store::{Backend, Store, StoreError};
+
+/// Lifetimes and limits of the runtime. [`Settings::new`] gives the defaults.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The credential issuer identifier wallets see (no trailing `/`).
+    pub public_url: String,
+    /// How long an offer's pre-authorised code can be redeemed, in seconds.
+    pub offer_lifetime: i64,
+    /// How long an access token can fetch the credential, in seconds.
+    pub access_token_lifetime: i64,
+    /// How long a `c_nonce` can be used, in seconds.
+    pub nonce_lifetime: i64,
+    /// Wrong transaction codes after which an offer is invalidated.
+    pub tx_code_attempts: i64,
+    /// How old a proof's `iat` may be, in seconds.
+    pub proof_max_age: i64,
+    /// How far in the future a proof's `iat` may be (clock skew), in seconds.
+    pub proof_max_skew: i64,
+    /// Entries per status list (random indices are drawn from it).
+    pub status_list_size: i64,
+    /// `ttl` of status list tokens: how long relying parties may cache them, in seconds.
+    pub status_list_ttl: i64,
+    /// The bearer token of the admin API; `None` leaves it open (`--dev` only).
+    pub admin_token: Option<String>,
+    /// How long a connection may take to send a request's head, and may sit idle between
+    /// requests; then it is closed. A client that trickles its headers, or opens connections
+    /// and sends nothing, cannot hold them for ever.
+    pub header_read_timeout: std::time::Duration,
+    /// How long a request may take from its head to its answer (reading its body included);
+    /// then it is answered 408 with a problem body.
+    pub request_timeout: std::time::Duration,
+}
+
+impl Settings {
+    pub fn new(public_url: &str) -> Settings {
+        Settings {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            offer_lifetime: 600,
+            access_token_lifetime: 300,
+            nonce_lifetime: 300,
+            tx_code_attempts: 5,
+            proof_max_age: 300,
+            proof_max_skew: 60,
+            status_list_size: 131_072,
+            status_list_ttl: 300,
+            admin_token: None,
+            // Longer than the 60 s idle timeout of common load balancers and proxies in front.
+            header_read_timeout: std::time::Duration::from_secs(75),
+            request_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// The runtime's time source: the system clock, or a manual one that tests move.
+#[derive(Clone, Debug)]
+pub enum Clock {
+    System,
+    Manual(Arc<AtomicI64>),
+}
+
+impl Clock {
+    /// Unix seconds.
+    pub fn now(&self) -> i64 {
+        match self {
+            Clock::System => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+            Clock::Manual(now) => now.load(Ordering::SeqCst),
+        }
+    }
+
+    /// A manual clock at the current time, and the handle that moves it.
+    pub fn manual() -> (Clock, Arc<AtomicI64>) {
+        let now = Arc::new(AtomicI64::new(Clock::System.now()));
+        (Clock::Manual(now.clone()), now)
+    }
+}
+
+/// How long past its expiry a spent nonce is remembered: instances whose clocks differ by less
+/// than this cannot accept it again.
+pub const SPENT_NONCE_GRACE: i64 = 300;
+
+/// A failure that is the issuer's own, not the caller's: the store could not be reached, a stored
+/// value does not read back, signing failed. The cause is for the log; the caller is only told
+/// to try again later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Internal(pub String);
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Internal {}
+
+impl From<StoreError> for Internal {
+    fn from(error: StoreError) -> Internal {
+        Internal(error.to_string())
+    }
+}
+
+/// Everything the rules need: the compiled governance, the key, the store. Shared by every
+/// request (`Arc<Issuer>`).
+pub struct Issuer {
+    pub compiled: Compiled,
+    pub store: Store,
+    pub key: IssuerKey,
+    pub settings: Settings,
+    pub clock: Clock,
+    /// Makes and checks `c_nonce`s (keyed by `key`).
+    pub nonces: sealed::Nonces,
+    /// Makes and checks access tokens (keyed by `key`).
+    pub tokens: sealed::AccessTokens,
+    /// The status list new credentials go to; moves on when a list is full.
+    current_list: AtomicI64,
+}
+
+/// What `GET /health` reports.
+#[derive(Debug)]
+pub struct Health<'a> {
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+    /// The compiled configuration's content hash.
+    pub configuration: &'a str,
+    /// Whether the database answers.
+    pub reachable: Result<(), Internal>,
+}
+
+impl Issuer {
+    pub fn new(
+        compiled: Compiled,
+        store: Store,
+        key: IssuerKey,
+        settings: Settings,
+        clock: Clock,
+    ) -> Arc<Issuer> {
+        Arc::new(Issuer {
+            compiled,
+            store,
+            nonces: sealed::Nonces::new(&key),
+            tokens: sealed::AccessTokens::new(&key),
+            key,
+            settings,
+            clock,
+            current_list: AtomicI64::new(1),
+        })
+    }
+
+    /// `<public url><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.public_url)
+    }
+
+    /// The URI of a status list.
+    pub fn status_list_uri(&self, list_id: i64) -> String {
+        self.url(&format!("{}/{list_id}", compiled::STATUS_LISTS_PATH))
+    }
+
+    fn current_list(&self) -> i64 {
+        self.current_list.load(Ordering::Relaxed)
+    }
+
+    fn list_used(&self, list_id: i64) {
+        self.current_list.fetch_max(list_id, Ordering::Relaxed);
+    }
+
+    /// Whether `token` opens the admin API: the configured admin token, compared in constant
+    /// time; anything, when the runtime runs without one (`--dev`).
+    pub fn admits_admin(&self, token: Option<&str>) -> bool {
+        match &self.settings.admin_token {
+            Some(expected) => token.is_some_and(|given| constant_time_eq(expected, given)),
+            None => true,
+        }
+    }
+
+    /// Whether the database answers, and what this instance runs.
+    pub async fn health(&self) -> Health<'_> {
+        Health {
+            database: match self.store.backend() {
+                Backend::Sqlite => "sqlite",
+                Backend::Postgres => "postgres",
+            },
+            configuration: &self.compiled.config.content_hash,
+            reachable: self.store.ping().await.map_err(Internal::from),
+        }
+    }
+
+    /// Lets the store finish its writes and closes the database (at shutdown, once the requests
+    /// in flight are answered).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// Forgets the spent nonces that expired more than [`SPENT_NONCE_GRACE`] ago (no instance
+    /// can accept them any more); how many were forgotten.
+    pub async fn forget_spent_nonces(&self) -> Result<u64, Internal> {
+        let before = self.clock.now() - SPENT_NONCE_GRACE;
+        Ok(self.store.sweep(before).await?)
+    }
+}

@@ -1,0 +1,312 @@
+//! Offers: the issuer's back end offers a credential for claims it vouches for, checked against
+//! the governance before anything is stored; a wallet fetches the offer by reference; the back
+//! end asks what became of it.
+
+use rand::Rng;
+use serde_json::{Map, Value};
+use trustc_artifact::InputMode;
+
+use super::{Internal, Issuer};
+use crate::claims::{ClaimProblem, check_claims};
+use crate::compiled::CREDENTIAL_OFFERS_PATH;
+use crate::secrets::{new_offer_id, offer_secret};
+use crate::store::{NewOffer, Offer, OfferState, StatusEntry};
+
+/// Length of a transaction code when the governance does not set one.
+const DEFAULT_TX_CODE_LENGTH: u32 = 6;
+
+/// An offer the back end asks for.
+#[derive(Debug, Clone)]
+pub struct OfferRequest {
+    /// The credential type (its configuration id).
+    pub credential: String,
+    /// The claims the back end vouches for; constants the governance fixes may be left out.
+    pub claims: Map<String, Value>,
+    /// `Some(true)`: protect the offer with a transaction code even where the governance does
+    /// not ask for one; `Some(false)`: without one, which the governance may forbid; `None`: as
+    /// the governance says.
+    pub tx_code: Option<bool>,
+}
+
+/// An offer made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedOffer {
+    pub id: String,
+    /// Where a wallet fetches the offer.
+    pub credential_offer_uri: String,
+    /// The transaction code to send the holder another way than the offer.
+    pub tx_code: Option<String>,
+    /// Until when the pre-authorised code can be redeemed, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl CreatedOffer {
+    /// The credential offer by reference, for a QR code or a link:
+    /// `openid-credential-offer://?credential_offer_uri=…`.
+    pub fn credential_offer(&self) -> String {
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(self.credential_offer_uri.as_bytes()).collect();
+        format!("openid-credential-offer://?credential_offer_uri={encoded}")
+    }
+}
+
+/// Why an offer was refused.
+#[derive(Debug)]
+pub enum OfferError {
+    /// The issuer does not issue this credential type over OpenID4VCI.
+    UnknownCredential {
+        credential: String,
+        known: Vec<String>,
+    },
+    /// The back end asked for no transaction code where the governance requires one.
+    TxCodeRequired {
+        credential: String,
+    },
+    /// Claims that do not fit the governance, each with its problem.
+    Claims {
+        credential: String,
+        problems: Vec<ClaimProblem>,
+    },
+    Internal(Internal),
+}
+
+impl std::fmt::Display for OfferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OfferError::UnknownCredential { credential, known } => write!(
+                f,
+                "`{credential}` is not a credential type this issuer issues over OpenID4VCI \
+                 (it issues `{}`)",
+                known.join("`, `")
+            ),
+            OfferError::TxCodeRequired { credential } => write!(
+                f,
+                "the governance of `{credential}` requires a transaction code; leave out \
+                 `tx_code` or set it to true"
+            ),
+            OfferError::Claims {
+                credential,
+                problems,
+            } => {
+                let count = problems.len();
+                write!(
+                    f,
+                    "{count} claim{} of the offer do{} not fit the governance of `{credential}`",
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "es" } else { "" }
+                )
+            }
+            OfferError::Internal(cause) => cause.fmt(f),
+        }
+    }
+}
+
+/// The offer a wallet fetches by reference: what to redeem and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletOffer {
+    pub credential: String,
+    pub pre_authorized_code: String,
+    /// Present when the redemption needs a transaction code.
+    pub tx_code: Option<TxCodeHint>,
+}
+
+/// What a wallet shows the holder about the transaction code it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxCodeHint {
+    /// `numeric` or `text`.
+    pub input_mode: &'static str,
+    /// How many characters it has.
+    pub length: usize,
+    pub description: Option<String>,
+}
+
+/// An offer's state and what it issued, for the back end (never its secrets or claims).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferStatus {
+    pub id: String,
+    pub credential: String,
+    /// `offered`, `expired`, `redeemed`, `issued`, `revoked` or `locked`.
+    pub state: &'static str,
+    pub tx_code_required: bool,
+    pub tx_code_attempts: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+    pub issued_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub credentials: Vec<IssuedStatus>,
+}
+
+/// A credential an offer issued, with its status-list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedStatus {
+    pub issued_at: i64,
+    pub idx: i64,
+    /// The status list's URI.
+    pub uri: String,
+    pub revoked: bool,
+}
+
+/// An offer that cannot be found, or the store failing to say.
+#[derive(Debug)]
+pub enum LookupError {
+    NotFound,
+    Internal(Internal),
+}
+
+impl From<crate::store::StoreError> for LookupError {
+    fn from(error: crate::store::StoreError) -> LookupError {
+        LookupError::Internal(error.into())
+    }
+}
+
+impl Issuer {
+    /// Checks the claims against the governance, decides the transaction code and stores the
+    /// offer.
+    pub async fn create_offer(&self, request: OfferRequest) -> Result<CreatedOffer, OfferError> {
+        let OfferRequest {
+            credential: credential_id,
+            claims,
+            tx_code: wants_tx_code,
+        } = request;
+        let Some(credential) = self.compiled.credential(&credential_id) else {
+            return Err(OfferError::UnknownCredential {
+                known: self
+                    .compiled
+                    .credential_ids()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                credential: credential_id,
+            });
+        };
+        let policy = credential.kind.authentication.tx_code.as_ref();
+        let tx_code = match (policy, wants_tx_code) {
+            (Some(_), Some(false)) => {
+                return Err(OfferError::TxCodeRequired {
+                    credential: credential_id,
+                });
+            }
+            (Some(policy), _) => Some(new_tx_code(
+                policy.length,
+                policy.input_mode == InputMode::Text,
+            )),
+            (None, Some(true)) => Some(new_tx_code(DEFAULT_TX_CODE_LENGTH, false)),
+            (None, _) => None,
+        };
+        let issued_claims = match check_claims(credential, &claims) {
+            Ok(claims) => claims,
+            Err(problems) => {
+                return Err(OfferError::Claims {
+                    credential: credential_id,
+                    problems,
+                });
+            }
+        };
+        let now = self.clock.now();
+        let id = new_offer_id();
+        let offer = NewOffer {
+            pre_authorized_code: offer_secret(&id),
+            id,
+            tx_code,
+            credential: credential_id,
+            claims: Value::Object(issued_claims).to_string(),
+            created_at: now,
+            expires_at: now + self.settings.offer_lifetime,
+        };
+        self.store
+            .create_offer(&offer)
+            .await
+            .map_err(|e| OfferError::Internal(e.into()))?;
+        tracing::info!(offer = %offer.id, credential = %offer.credential, "offer created");
+        Ok(CreatedOffer {
+            credential_offer_uri: self.url(&format!("{CREDENTIAL_OFFERS_PATH}/{}", offer.id)),
+            id: offer.id,
+            tx_code: offer.tx_code,
+            expires_at: offer.expires_at,
+        })
+    }
+
+    /// The offer a `credential_offer_uri` points to, while its pre-authorised code can still be
+    /// redeemed (a used, withdrawn or expired offer is not found).
+    pub async fn offer_for_wallet(&self, id: &str) -> Result<WalletOffer, LookupError> {
+        let now = self.clock.now();
+        let offer = self.store.offer(id).await?;
+        let Some(offer) = offer.filter(|o| o.state == OfferState::Offered && o.expires_at > now)
+        else {
+            return Err(LookupError::NotFound);
+        };
+        let tx_code = offer.tx_code.as_deref().map(|code| {
+            let policy = self
+                .compiled
+                .credential(&offer.credential)
+                .and_then(|c| c.kind.authentication.tx_code.as_ref());
+            TxCodeHint {
+                input_mode: match policy.map(|p| p.input_mode) {
+                    Some(InputMode::Text) => "text",
+                    _ => "numeric",
+                },
+                length: code.chars().count(),
+                description: policy.and_then(|p| p.description.clone()),
+            }
+        });
+        Ok(WalletOffer {
+            credential: offer.credential,
+            pre_authorized_code: offer.pre_authorized_code,
+            tx_code,
+        })
+    }
+
+    /// The offer's state and the credentials it issued.
+    pub async fn offer_status(&self, id: &str) -> Result<OfferStatus, LookupError> {
+        let offer = self.store.offer(id).await?.ok_or(LookupError::NotFound)?;
+        let statuses = self.store.statuses_of_offer(id).await?;
+        Ok(self.status_of(offer, &statuses))
+    }
+
+    fn status_of(&self, offer: Offer, statuses: &[StatusEntry]) -> OfferStatus {
+        let now = self.clock.now();
+        // An offer whose code or access token ran out before it issued can no longer issue.
+        let expired = match offer.state {
+            OfferState::Offered => offer.expires_at <= now,
+            OfferState::Redeemed => offer.token_expires_at.is_some_and(|t| t <= now),
+            _ => false,
+        };
+        OfferStatus {
+            state: if expired {
+                "expired"
+            } else {
+                offer.state.as_str()
+            },
+            tx_code_required: offer.tx_code.is_some(),
+            tx_code_attempts: offer.tx_attempts,
+            created_at: offer.created_at,
+            expires_at: offer.expires_at,
+            redeemed_at: offer.redeemed_at,
+            issued_at: offer.issued_at,
+            revoked_at: offer.revoked_at,
+            credentials: statuses
+                .iter()
+                .map(|s| IssuedStatus {
+                    issued_at: s.issued_at,
+                    idx: s.idx,
+                    uri: self.status_list_uri(s.list_id),
+                    revoked: s.revoked,
+                })
+                .collect(),
+            id: offer.id,
+            credential: offer.credential,
+        }
+    }
+}
+
+/// A fresh transaction code: digits, or (text mode) capitals and digits without look-alikes.
+fn new_tx_code(length: u32, text: bool) -> String {
+    const DIGITS: &[u8] = b"0123456789";
+    const TEXT: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let alphabet = if text { TEXT } else { DIGITS };
+    let mut rng = rand::thread_rng();
+    (0..length.max(1))
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
