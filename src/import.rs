@@ -1885,16 +1885,6 @@ mod tests {
     }
 
     #[test]
-    fn colours_in_other_forms_become_rrggbb() {
-        use crate::formats::equivalent_colour;
-        assert_eq!(equivalent_colour("rgb(0, 51, 102)"), Some([0, 51, 102]));
-        assert_eq!(equivalent_colour("#036"), Some([0, 0x33, 0x66]));
-        assert_eq!(equivalent_colour(" #00336680 "), Some([0, 0x33, 0x66]));
-        assert_eq!(equivalent_colour("navy"), Some([0, 0, 0x80]));
-        assert_eq!(equivalent_colour("not-a-colour"), None);
-    }
-
-    #[test]
     fn local_images_are_paths_and_urls_are_not() {
         for (reference, local) in [
             ("logo.png", true),
