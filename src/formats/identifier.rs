@@ -1,5 +1,6 @@
 //! Identifiers: DIDs, https URLs (hosts, ports, percent-encodings) and the issuer identifiers
-//! that are one or the other, as governance files write them (step 5, the governance checks).
+//! that are one or the other, as governance files write them (step 5, the governance checks), and
+//! the issuer URL that `trustc build --issuer-url` and `trustc serve --public-url` take.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -357,6 +358,32 @@ pub fn check_identifier(s: &str) -> Result<(), String> {
         message.push_str(&format!(": for a web address, write `{with_scheme}`"));
     }
     Err(message)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuer URLs
+// ---------------------------------------------------------------------------------------------
+
+/// The credential issuer identifier must be an https URL; plain http only on loopback addresses,
+/// where a local `trustc serve` runs for development.
+/// An issuer identifier must be https, or plain http on a loopback address (development).
+pub(crate) fn check_issuer_url(url: &str, flag: &str) -> Result<(), String> {
+    if check_https_url(url).is_ok() {
+        return Ok(());
+    }
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|prefix| {
+            url.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flag} `{url}` must be an https URL (plain http is only accepted for 127.0.0.1, localhost and [::1])"
+        ))
+    }
 }
 
 #[cfg(test)]

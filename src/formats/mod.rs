@@ -21,6 +21,7 @@ mod language;
 
 pub use colour::{contrast_ratio, equivalent_colour, parse_colour, relative_luminance};
 pub use duration::{Duration, parse_duration};
+pub(crate) use identifier::check_issuer_url;
 pub use identifier::{check_did, check_https_url, check_identifier};
 pub use language::{LanguageTag, parse_language};
 
