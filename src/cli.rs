@@ -1,11 +1,11 @@
 //! The command line: `trustc check`, `trustc build`, `trustc import`, `trustc explain`,
 //! `trustc schema`.
 //!
-//! Raw flags (clap) are turned into settings here and nowhere else. Exit statuses are a contract
-//! with CI: 0 no errors (warnings allowed unless `--deny-warnings`), 1 the input has errors, 2
-//! trustc could not run (bad arguments, unreadable folder).
+//! Raw flags (clap) are turned into settings here and nowhere else. Exit statuses
+//! ([`crate::exit`]) are a contract with CI: 0 no errors (warnings allowed unless
+//! `--deny-warnings`), 1 the input has errors, 2 trustc could not run (bad arguments, unreadable
+//! folder). The report is printed by [`crate::report`], which `trustc serve` uses too.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,15 +13,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::build::{BuildOptions, Profile, build, emit};
 use crate::check::{CheckOptions, Report, check};
-use crate::diag::render::{self, HumanStyle};
 use crate::diag::{Code, Severity, SeverityOverrides};
-
-/// Exit status: no errors.
-pub const EXIT_OK: u8 = 0;
-/// Exit status: the input has errors (or warnings, with `--deny-warnings`).
-pub const EXIT_FAILED: u8 = 1;
-/// Exit status: trustc could not run.
-pub const EXIT_ERROR: u8 = 2;
+use crate::exit::{EXIT_ERROR, EXIT_FAILED, EXIT_OK, fail};
+use crate::formats::check_issuer_url;
+use crate::report::{self, ColorChoice, OutputFormat, write_stderr, write_stdout};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -174,23 +169,6 @@ struct ReportArgs {
     jobs: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum OutputFormat {
-    /// Annotated source snippets (plain text when not writing to a terminal).
-    Human,
-    /// One JSON report for CI tools.
-    Json,
-    /// GitHub Actions workflow annotations.
-    Github,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -222,27 +200,6 @@ pub fn main() -> ExitCode {
     ExitCode::from(status)
 }
 
-/// Prints a report in the human format (colours when on a terminal), as `trustc serve` does when
-/// it compiles the governance on start.
-#[cfg(feature = "serve")]
-pub(crate) fn print_human_report(report: &Report) {
-    let args = ReportArgs {
-        format: OutputFormat::Human,
-        deny_warnings: false,
-        allow: Vec::new(),
-        warn: Vec::new(),
-        deny: Vec::new(),
-        color: ColorChoice::Auto,
-        jobs: 0,
-    };
-    let _ = args.print(report);
-}
-
-fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    EXIT_ERROR
-}
-
 fn parse_codes(names: &[String], flag: &str) -> Result<Vec<Code>, String> {
     names
         .iter()
@@ -272,38 +229,9 @@ impl ReportArgs {
         })
     }
 
-    /// Prints the report as asked; `None` when it could not be written.
+    /// Prints the report as asked; `Err` with the exit status when it could not be written.
     fn print(&self, report: &Report) -> Result<(), u8> {
-        let written = match self.format {
-            OutputFormat::Json => write_stdout(&render::json(&report.diagnostics, &report.summary)),
-            OutputFormat::Github => write_stdout(&format!(
-                "{}{}",
-                render::github(&report.diagnostics),
-                render::summary_line(&report.summary)
-            )),
-            OutputFormat::Human => {
-                let fancy = match self.color {
-                    ColorChoice::Always => true,
-                    ColorChoice::Never => false,
-                    ColorChoice::Auto => {
-                        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                    }
-                };
-                let text = render::human(
-                    &report.diagnostics,
-                    &report.summary,
-                    HumanStyle { fancy, width: 100 },
-                );
-                write_stderr(&text)
-            }
-        };
-        // A closed pipe (`trustc check | head`) is not a failure of the check.
-        match written {
-            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-                Err(fail(format!("cannot write the report: {error}")))
-            }
-            _ => Ok(()),
-        }
+        report::print(report, self.format, self.color)
     }
 
     /// Whether the report fails the run (errors, or warnings with `--deny-warnings`).
@@ -394,16 +322,7 @@ fn run_import(args: ImportOcaArgs) -> u8 {
         Ok(imported) => imported,
         Err(ImportError::Run(message)) => return fail(message),
         Err(ImportError::Invalid(report)) => {
-            let report_args = ReportArgs {
-                format: OutputFormat::Human,
-                deny_warnings: false,
-                allow: Vec::new(),
-                warn: Vec::new(),
-                deny: Vec::new(),
-                color: args.color,
-                jobs: 0,
-            };
-            if let Err(status) = report_args.print(&report) {
+            if let Err(status) = report::print(&report, OutputFormat::Human, args.color) {
                 return status;
             }
             let _ = write_stderr(&format!(
@@ -445,40 +364,6 @@ fn run_import(args: ImportOcaArgs) -> u8 {
             EXIT_OK
         }
     }
-}
-
-/// The credential issuer identifier must be an https URL; plain http only on loopback addresses,
-/// where a local `trustc serve` runs for development.
-/// An issuer identifier must be https, or plain http on a loopback address (development).
-pub(crate) fn check_issuer_url(url: &str, flag: &str) -> Result<(), String> {
-    if crate::formats::check_https_url(url).is_ok() {
-        return Ok(());
-    }
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|prefix| {
-            url.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    if loopback {
-        Ok(())
-    } else {
-        Err(format!(
-            "{flag} `{url}` must be an https URL (plain http is only accepted for 127.0.0.1, localhost and [::1])"
-        ))
-    }
-}
-
-fn write_stderr(text: &str) -> std::io::Result<()> {
-    let mut stderr = std::io::stderr().lock();
-    stderr.write_all(text.as_bytes())?;
-    stderr.flush()
-}
-
-fn write_stdout(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
 }
 
 fn explain(code: Option<&str>) -> u8 {

@@ -13,7 +13,8 @@
 //! 4. [`governance::model`] and [`oca`]: read typed models, with spans, from the valid trees.
 //! 5. [`governance::check`] and [`oca::check`]: resolve references across files and run the
 //!    semantic checks.
-//! 6. [`diag`]: print the diagnostics for people, CI tools or GitHub.
+//! 6. [`diag`] and [`report`]: render the diagnostics for people, CI tools or GitHub, and print
+//!    them.
 //!
 //! [`check::check`] runs steps 1 to 5. [`build::build`] continues when they found no error:
 //! 7. [`build::resolve`]: the checked governance and its OCA bundles become the compiled issuer
@@ -23,17 +24,24 @@
 //! 9. [`build::emit`]: write the output folder in one step.
 //!
 //! [`import`] goes the other way: an OCA bundle becomes governance YAML.
+//!
+//! [`formats`] holds the value formats (language tags, identifiers, durations, colours) that the
+//! checks, the build and the import share. [`cli`] is the `trustc` command and `serve` (with the
+//! `serve` feature) runs the issuer; both exit with the statuses of [`exit`]. The dependencies
+//! run one way: `cli` uses `serve`, `serve` uses the modules above, and no module uses `cli`.
 
 pub mod build;
 pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod discover;
+pub mod exit;
 pub mod formats;
 pub mod governance;
 pub mod images;
 pub mod import;
 pub mod oca;
+pub mod report;
 pub mod schema;
 #[cfg(feature = "serve")]
 pub mod serve;

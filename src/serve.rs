@@ -13,8 +13,9 @@ use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
 
 use crate::build::{BuildOptions, Profile, build};
 use crate::check::Report;
-use crate::cli::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
 use crate::diag::Severity;
+use crate::exit::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
+use crate::formats::check_issuer_url;
 
 /// Where offers, nonces and statuses are kept when `--db` is not given (working directory).
 const DEFAULT_DATABASE: &str = "sqlite:trustc-issuer.db";
@@ -86,7 +87,7 @@ pub fn run(args: ServeArgs) -> u8 {
         .unwrap_or_else(|| format!("http://{}", args.listen))
         .trim_end_matches('/')
         .to_string();
-    if let Err(message) = crate::cli::check_issuer_url(&public_url, "--public-url") {
+    if let Err(message) = check_issuer_url(&public_url, "--public-url") {
         return fail(message);
     }
     if args.offer_lifetime <= 0 {
@@ -211,7 +212,7 @@ static JSON_LOGS: AtomicBool = AtomicBool::new(false);
 /// event per diagnostic (code, file, line, column, help) and one for the summary.
 fn print_report(report: &Report) {
     if !JSON_LOGS.load(Ordering::Relaxed) {
-        crate::cli::print_human_report(report);
+        crate::report::print_human(report);
         return;
     }
     for diagnostic in &report.diagnostics {
