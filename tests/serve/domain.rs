@@ -3,7 +3,9 @@
 //! SQLite store. The protocol tests (`protocol.rs`) check the same rules as wallets see them.
 
 use serde_json::{Value, json};
-use trustc_runtime::domain::issuance::{CredentialRequest, IssueError, NonceProblem, TokenError};
+use trustc_runtime::domain::issuance::{
+    CredentialRequest, IssueError, IssuedCredential, NonceProblem, TokenError,
+};
 use trustc_runtime::domain::offers::{CreatedOffer, LookupError, OfferError, OfferRequest};
 use trustc_runtime::domain::redemption::{RedeemError, TokenRequest};
 use trustc_runtime::{Issuer, IssuerKey};
@@ -56,6 +58,42 @@ fn proof(issuer: &Issuer, holder: &HolderKey, nonce: &str) -> String {
     holder.proof(PUBLIC_URL, Some(nonce), issuer.clock.now())
 }
 
+/// Asks for `configuration_id` with the access token `token` and a key proof.
+async fn issue(
+    issuer: &Issuer,
+    token: &str,
+    configuration_id: &str,
+    proof: &str,
+) -> Result<IssuedCredential, IssueError> {
+    let authorized = issuer.authorize(token).expect("the access token is valid");
+    issuer
+        .issue_credential(
+            &authorized,
+            CredentialRequest {
+                configuration_id,
+                proof,
+            },
+        )
+        .await
+}
+
+/// Asks for `configuration_id` with `token`, proving a holder key over a fresh nonce.
+async fn issue_to(
+    issuer: &Issuer,
+    token: &str,
+    configuration_id: &str,
+    holder: &HolderKey,
+) -> Result<IssuedCredential, IssueError> {
+    let nonce = issuer.new_nonce();
+    issue(
+        issuer,
+        token,
+        configuration_id,
+        &proof(issuer, holder, &nonce),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_offer_is_redeemed_once_and_issues_the_governed_credential() {
     let instance = issuer().await;
@@ -67,20 +105,10 @@ async fn an_offer_is_redeemed_once_and_issues_the_governed_credential() {
             .starts_with("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F")
     );
     let holder = HolderKey::ed25519();
-    let authorized = issuer.authorize(&token).unwrap();
-    assert_eq!(authorized.offer_id(), offer.id);
+    assert_eq!(issuer.authorize(&token).unwrap().offer_id(), offer.id);
     let nonce = issuer.new_nonce();
     let first_proof = proof(issuer, &holder, &nonce);
-    let issued = issuer
-        .issue_credential(
-            &authorized,
-            CredentialRequest {
-                configuration_id: "person",
-                proof: &first_proof,
-            },
-        )
-        .await
-        .unwrap();
+    let issued = issue(issuer, &token, "person", &first_proof).await.unwrap();
     let decoded = decode(&issued.credential, issuer.key.public_jwk());
     assert_eq!(decoded.payload["cnf"]["jwk"], holder.public_jwk());
     assert_eq!(decoded.payload["iss"], PUBLIC_URL);
@@ -95,29 +123,14 @@ async fn an_offer_is_redeemed_once_and_issues_the_governed_credential() {
     assert_eq!((status.state, status.credentials.len()), ("issued", 1));
     // The nonce is spent: another offer's token cannot use the same proof.
     let (_, other_token) = redeemed(issuer, "person", person_claims()).await;
-    let second = issuer
-        .issue_credential(
-            &issuer.authorize(&other_token).unwrap(),
-            CredentialRequest {
-                configuration_id: "person",
-                proof: &first_proof,
-            },
-        )
+    let second = issue(issuer, &other_token, "person", &first_proof)
         .await
         .unwrap_err();
     assert!(
         matches!(second, IssueError::InvalidNonce(NonceProblem::Spent)),
         "{second:?}"
     );
-    let fresh = issuer.new_nonce();
-    let again = issuer
-        .issue_credential(
-            &authorized,
-            CredentialRequest {
-                configuration_id: "person",
-                proof: &proof(issuer, &holder, &fresh),
-            },
-        )
+    let again = issue_to(issuer, &token, "person", &holder)
         .await
         .unwrap_err();
     assert!(matches!(again, IssueError::AlreadyIssued), "{again:?}");
@@ -274,17 +287,9 @@ async fn issuance_refusals_are_typed() {
     let issuer = &instance.issuer;
     let holder = HolderKey::es256();
     let (_, token) = redeemed(issuer, "person", person_claims()).await;
-    let authorized = issuer.authorize(&token).unwrap();
-    let issue = |configuration_id: &'static str, proof: String| async move {
-        issuer
-            .issue_credential(
-                &authorized,
-                CredentialRequest {
-                    configuration_id,
-                    proof: &proof,
-                },
-            )
-            .await
+    let issue = |configuration_id: &'static str, proof: String| {
+        let token = token.clone();
+        async move { issue(issuer, &token, configuration_id, &proof).await }
     };
     let nonce = issuer.new_nonce();
     let refused = issue("diploma", proof(issuer, &holder, &nonce))
@@ -321,9 +326,19 @@ async fn issuance_refusals_are_typed() {
         refused,
         IssueError::InvalidNonce(NonceProblem::Unknown)
     ));
-    // Nonces and access tokens run out.
+    // Nonces and access tokens run out. (An access token is checked once per request, when it
+    // is authorised: this one was, before its time ran out.)
+    let authorized = issuer.authorize(&token).unwrap();
     instance.advance(issuer.settings.nonce_lifetime + 1);
-    let refused = issue("person", proof(issuer, &holder, &nonce))
+    let late = proof(issuer, &holder, &nonce);
+    let refused = issuer
+        .issue_credential(
+            &authorized,
+            CredentialRequest {
+                configuration_id: "person",
+                proof: &late,
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(
@@ -343,18 +358,7 @@ async fn revoking_an_offer_withdraws_it_and_revokes_what_it_issued() {
     let issuer = &instance.issuer;
     let holder = HolderKey::ed25519();
     let (offer, token) = redeemed(issuer, "person", person_claims()).await;
-    let authorized = issuer.authorize(&token).unwrap();
-    let nonce = issuer.new_nonce();
-    issuer
-        .issue_credential(
-            &authorized,
-            CredentialRequest {
-                configuration_id: "person",
-                proof: &proof(issuer, &holder, &nonce),
-            },
-        )
-        .await
-        .unwrap();
+    issue_to(issuer, &token, "person", &holder).await.unwrap();
     let issued = issuer.offer_status(&offer.id).await.unwrap().credentials;
     let [entry] = issued.as_slice() else {
         panic!("one credential: {issued:?}")
@@ -381,16 +385,7 @@ async fn revoking_an_offer_withdraws_it_and_revokes_what_it_issued() {
     // A withdrawn offer cannot be redeemed, and a redeemed one cannot issue any more.
     let (offer, token) = redeemed(issuer, "person", person_claims()).await;
     issuer.revoke_offer(&offer.id).await.unwrap();
-    let authorized = issuer.authorize(&token).unwrap();
-    let nonce = issuer.new_nonce();
-    let refused = issuer
-        .issue_credential(
-            &authorized,
-            CredentialRequest {
-                configuration_id: "person",
-                proof: &proof(issuer, &holder, &nonce),
-            },
-        )
+    let refused = issue_to(issuer, &token, "person", &holder)
         .await
         .unwrap_err();
     assert!(matches!(refused, IssueError::Withdrawn), "{refused:?}");
