@@ -845,7 +845,7 @@ async fn metadata_and_operations_answers_fit_the_document() {
     let served = instance.get("/openapi.json").await;
     assert_eq!(served.text(), trustc_runtime::http::OPENAPI);
     // A database that cannot be reached: the health check says so (503), as documented.
-    instance.issuer.store.close().await;
+    instance.issuer.close().await;
     let down = instance.get("/health").await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     let body = api.check("get", "/health", &down);

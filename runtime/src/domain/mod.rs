@@ -133,14 +133,15 @@ impl From<StoreError> for Internal {
 /// request (`Arc<Issuer>`).
 pub struct Issuer {
     pub compiled: Compiled,
-    pub store: Store,
+    /// Reached through the rules only (their methods below and in the submodules).
+    store: Store,
     pub key: IssuerKey,
     pub settings: Settings,
     pub clock: Clock,
     /// Makes and checks `c_nonce`s (keyed by `key`).
-    pub nonces: sealed::Nonces,
+    nonces: sealed::Nonces,
     /// Makes and checks access tokens (keyed by `key`).
-    pub tokens: sealed::AccessTokens,
+    tokens: sealed::AccessTokens,
     /// The status list new credentials go to; moves on when a list is full.
     current_list: AtomicI64,
 }
