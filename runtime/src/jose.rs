@@ -184,8 +184,8 @@ fn parse<'a>(jws: &'a str, subject: &str) -> Result<Compact<'a>, JoseError> {
             "{subject} header is not valid base64url (without padding)"
         ));
     };
-    let header: Map<String, Value> = match serde_json::from_slice(&header_bytes) {
-        Ok(header) => header,
+    let header = match serde_json::from_slice::<UniqueKeys>(&header_bytes) {
+        Ok(UniqueKeys(header)) => header,
         Err(e) => {
             return fail(format!(
                 "{subject} header is not a JSON object: {}",
@@ -479,13 +479,56 @@ fn claims(payload_b64: &str, subject: &str) -> Result<Map<String, Value>, JoseEr
             "{subject} payload is not valid base64url (without padding)"
         ));
     };
-    match serde_json::from_slice::<Value>(&payload) {
-        Ok(Value::Object(claims)) => Ok(claims),
-        Ok(_) => fail(format!("{subject} payload is not a JSON object")),
+    // A claims set must be an object (a derived map would also take other shapes' errors).
+    let is_object = payload
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    if !is_object {
+        return fail(format!("{subject} payload is not a JSON object"));
+    }
+    match serde_json::from_slice::<UniqueKeys>(&payload) {
+        Ok(UniqueKeys(claims)) => Ok(claims),
         Err(e) => fail(format!(
-            "{subject} payload is not a JSON object: {}",
+            "{subject} payload is not a valid JWT claims set: {}",
             show(&e.to_string())
         )),
+    }
+}
+
+/// A JSON object whose member names are unique. RFC 7515 §5.2 and RFC 7519 §4 let a parser
+/// either reject a duplicate or take the last one; a signed object with two `aud`s or two `alg`s
+/// is refused here, so no reader of it can take the other one.
+struct UniqueKeys(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueKeys;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut members = Map::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if members.contains_key(&name) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate member `{name}`"
+                        )));
+                    }
+                    let value: Value = map.next_value()?;
+                    members.insert(name, value);
+                }
+                Ok(UniqueKeys(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -823,6 +866,42 @@ mod tests {
             .0;
             assert!(refused.contains("`crit`"), "{refused}");
         }
+    }
+
+    #[test]
+    fn duplicate_members_are_refused() {
+        let holder = HolderKey::es256();
+        let key = holder.public_jwk();
+        let policy = Policy {
+            subject: "key-binding JWT",
+            typ: &["kb+jwt"],
+            algorithms: &["ES256"],
+            critical: &[],
+            key: KeySource::Jwk(&key),
+            audience: Some("https://verifier.example"),
+            time: rules(),
+        };
+        let b64 = |text: &str| URL_SAFE_NO_PAD.encode(text);
+        let signed = |header: &str, payload: &str| {
+            let input = format!("{}.{}", b64(header), b64(payload));
+            format!("{input}.{}", holder.sign(input.as_bytes()))
+        };
+        let header = r#"{"typ":"kb+jwt","alg":"ES256"}"#;
+        let once = r#"{"aud":"https://verifier.example"}"#;
+        verify(&signed(header, once), &policy).unwrap();
+        let twice = r#"{"aud":"https://verifier.example","aud":"https://evil.example"}"#;
+        assert_eq!(
+            verify(&signed(header, twice), &policy).unwrap_err().0,
+            "key-binding JWT payload is not a valid JWT claims set: duplicate member `aud` at \
+             line 1 column 39"
+        );
+        let doubled = r#"{"typ":"kb+jwt","alg":"ES256","alg":"none"}"#;
+        assert!(
+            verify(&signed(doubled, once), &policy)
+                .unwrap_err()
+                .0
+                .starts_with("key-binding JWT header is not a JSON object: duplicate member `alg`")
+        );
     }
 
     #[test]
