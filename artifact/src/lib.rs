@@ -222,6 +222,22 @@ pub enum AttributeType {
     Enum,
 }
 
+impl AttributeType {
+    /// The type as governance files and this file write it (`text`, `datetime`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            AttributeType::Text => "text",
+            AttributeType::Number => "number",
+            AttributeType::Integer => "integer",
+            AttributeType::Boolean => "boolean",
+            AttributeType::Date => "date",
+            AttributeType::Datetime => "datetime",
+            AttributeType::Binary => "binary",
+            AttributeType::Enum => "enum",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]

@@ -21,7 +21,7 @@ use crate::check::Analysis;
 use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
     Credential, Disclosure, Format, Governance, ImageDelivery, Participant, Scalar, SourceKind,
-    Text,
+    Text, oca_type,
 };
 use crate::oca::{Bundle, OverlayKind};
 
@@ -380,7 +380,7 @@ impl CredentialContext<'_> {
             .iter()
             .map(|(name, attribute)| artifact::Attribute {
                 name: name.value.clone(),
-                kind: attribute.kind.value.artifact(),
+                kind: attribute.kind.value,
                 required: attribute.is_required(),
                 pattern: attribute.pattern.as_ref().map(|p| p.value.clone()),
                 values: attribute
@@ -664,7 +664,7 @@ impl CredentialContext<'_> {
                 };
                 OcaAttribute {
                     name: name.value.clone(),
-                    oca_type: attribute.kind.value.oca_type().to_string(),
+                    oca_type: oca_type(attribute.kind.value).to_string(),
                     format: governance(&attribute.format).or_else(|| {
                         self.oca_attribute(OverlayKind::Format, first_locale, &name.value)
                     }),

@@ -12,7 +12,7 @@ use regex::Regex;
 
 use super::model::{
     Attribute, AttributeType, Credential, Disclosure, Format, Governance, Participant, SourceKind,
-    Text,
+    Text, oca_type,
 };
 use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
@@ -715,8 +715,8 @@ impl<'a> Checker<'a> {
                     "missing from the OCA bundle",
                     "wallets drop credential attributes that the capture base does not list; add it to the bundle",
                 ),
-                Some(oca_type) if oca_type.value != attribute.kind.value.oca_type() => {
-                    let (line, column) = loaded.file.line_column(oca_type.span.start);
+                Some(bundle_type) if bundle_type.value != oca_type(attribute.kind.value) => {
+                    let (line, column) = loaded.file.line_column(bundle_type.span.start);
                     self.sink.report(
                         Code::OcaAttributeType,
                         attribute.kind.span,
@@ -724,13 +724,13 @@ impl<'a> Checker<'a> {
                             "`{}` is {} here but `{}` in the OCA bundle",
                             name.value,
                             attribute.kind.value.name(),
-                            oca_type.value
+                            bundle_type.value
                         ),
-                        format!("OCA type `{}` expected", attribute.kind.value.oca_type()),
+                        format!("OCA type `{}` expected", oca_type(attribute.kind.value)),
                         format!(
                             "a {} attribute is `{}` in OCA; change {bundle_file}:{line}:{column} or this type",
                             attribute.kind.value.name(),
-                            attribute.kind.value.oca_type()
+                            oca_type(attribute.kind.value)
                         ),
                     );
                 }
@@ -896,7 +896,7 @@ impl<'a> Checker<'a> {
                 .attributes
                 .iter()
                 .map(|(name, attribute)| {
-                    let kind = attribute.kind.value.oca_type();
+                    let kind = oca_type(attribute.kind.value);
                     (name.value.as_str(), kind, attribute.is_personal())
                 })
                 .collect(),
@@ -1088,7 +1088,7 @@ impl<'a> Checker<'a> {
                 format!("add `{}` to the `claims` of prerequisite `{}`", claim.value, prerequisite.value),
             );
         }
-        if source_attribute.kind.value.oca_type() != attribute.kind.value.oca_type() {
+        if oca_type(source_attribute.kind.value) != oca_type(attribute.kind.value) {
             self.sink.report(
                 Code::ValueMismatch,
                 claim.span,

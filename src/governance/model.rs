@@ -219,57 +219,17 @@ impl LedgerIdentifiers {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AttributeType {
-    Text,
-    Number,
-    Integer,
-    Boolean,
-    Date,
-    Datetime,
-    Binary,
-    Enum,
-}
+/// An attribute's type: the compiled configuration's type, read from the governance as written.
+pub use trustc_artifact::AttributeType;
 
-impl AttributeType {
-    /// The same type in the compiled configuration's vocabulary.
-    pub fn artifact(self) -> trustc_artifact::AttributeType {
-        use trustc_artifact::AttributeType as A;
-        match self {
-            AttributeType::Text => A::Text,
-            AttributeType::Number => A::Number,
-            AttributeType::Integer => A::Integer,
-            AttributeType::Boolean => A::Boolean,
-            AttributeType::Date => A::Date,
-            AttributeType::Datetime => A::Datetime,
-            AttributeType::Binary => A::Binary,
-            AttributeType::Enum => A::Enum,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AttributeType::Text => "text",
-            AttributeType::Number => "number",
-            AttributeType::Integer => "integer",
-            AttributeType::Boolean => "boolean",
-            AttributeType::Date => "date",
-            AttributeType::Datetime => "datetime",
-            AttributeType::Binary => "binary",
-            AttributeType::Enum => "enum",
-        }
-    }
-
-    /// The OCA capture-base type that represents this type.
-    pub fn oca_type(self) -> &'static str {
-        match self {
-            AttributeType::Text | AttributeType::Enum => "Text",
-            AttributeType::Number | AttributeType::Integer => "Numeric",
-            AttributeType::Boolean => "Boolean",
-            AttributeType::Date | AttributeType::Datetime => "DateTime",
-            AttributeType::Binary => "Binary",
-        }
+/// The OCA capture-base type that represents `kind`.
+pub fn oca_type(kind: AttributeType) -> &'static str {
+    match kind {
+        AttributeType::Text | AttributeType::Enum => "Text",
+        AttributeType::Number | AttributeType::Integer => "Numeric",
+        AttributeType::Boolean => "Boolean",
+        AttributeType::Date | AttributeType::Datetime => "DateTime",
+        AttributeType::Binary => "Binary",
     }
 }
 

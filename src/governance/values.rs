@@ -26,5 +26,5 @@ pub fn check_value(
         Scalar::Number(n) => serde_json::Value::Number(n.clone()),
         Scalar::String(s) => serde_json::Value::String(s.clone()),
     };
-    trustc_artifact::values::check_value(attribute.kind.value.artifact(), &allowed, pattern, &value)
+    trustc_artifact::values::check_value(attribute.kind.value, &allowed, pattern, &value)
 }
