@@ -255,6 +255,15 @@ impl Disclosure {
     pub fn is_disclosable(self) -> bool {
         self != Disclosure::Never
     }
+
+    /// The value as governance files and this file write it (`always`, `allowed`, `never`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Disclosure::Always => "always",
+            Disclosure::Allowed => "allowed",
+            Disclosure::Never => "never",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

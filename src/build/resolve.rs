@@ -20,8 +20,7 @@ use trustc_artifact::{Environment, IssuerConfig, Localized};
 use crate::check::Analysis;
 use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
-    Credential, Disclosure, Format, Governance, ImageDelivery, Participant, Scalar, SourceKind,
-    Text, oca_type,
+    Credential, Format, Governance, ImageDelivery, Participant, Scalar, SourceKind, Text, oca_type,
 };
 use crate::oca::{Bundle, OverlayKind};
 
@@ -387,11 +386,7 @@ impl CredentialContext<'_> {
                     .values
                     .as_ref()
                     .map(|v| v.value.iter().map(|s| s.value.clone()).collect()),
-                disclosure: match attribute.disclosure() {
-                    Disclosure::Always => artifact::Disclosure::Always,
-                    Disclosure::Allowed => artifact::Disclosure::Allowed,
-                    Disclosure::Never => artifact::Disclosure::Never,
-                },
+                disclosure: attribute.disclosure(),
                 personal: attribute.is_personal(),
                 example: attribute.example.as_ref().map(|e| scalar_value(&e.value)),
                 display: locales

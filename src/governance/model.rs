@@ -233,24 +233,8 @@ pub fn oca_type(kind: AttributeType) -> &'static str {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Disclosure {
-    Always,
-    #[default]
-    Allowed,
-    Never,
-}
-
-impl Disclosure {
-    pub fn name(self) -> &'static str {
-        match self {
-            Disclosure::Always => "always",
-            Disclosure::Allowed => "allowed",
-            Disclosure::Never => "never",
-        }
-    }
-}
+/// Whether an attribute is selectively disclosable: the compiled configuration's values.
+pub use trustc_artifact::Disclosure;
 
 /// A scalar value written in the governance (an example or a constant).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -298,11 +282,11 @@ impl Attribute {
         self.personal.as_ref().is_some_and(|p| p.value)
     }
 
+    /// The attribute's disclosure; `allowed` when the governance does not say.
     pub fn disclosure(&self) -> Disclosure {
         self.disclosure
             .as_ref()
-            .map(|d| d.value)
-            .unwrap_or_default()
+            .map_or(Disclosure::Allowed, |d| d.value)
     }
 }
 
