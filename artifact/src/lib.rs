@@ -376,10 +376,13 @@ pub struct TxCode {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// OpenID4VCI `input_mode`; `numeric` when not given, as in OpenID4VCI. (Not a doc comment: it
+// would become the schema's description.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum InputMode {
+    #[default]
     Numeric,
     Text,
 }

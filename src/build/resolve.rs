@@ -20,7 +20,8 @@ use trustc_artifact::{Environment, IssuerConfig, Localized};
 use crate::check::Analysis;
 use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
-    Credential, Format, Governance, ImageDelivery, Participant, Scalar, SourceKind, Text, oca_type,
+    Credential, CredentialFormat, Governance, ImageDelivery, Participant, Scalar, SourceKind, Text,
+    oca_type,
 };
 use crate::oca::{Bundle, OverlayKind};
 
@@ -486,18 +487,13 @@ impl CredentialContext<'_> {
             .collect();
         let authentication = &credential.issuance.authentication;
         let authentication = artifact::Authentication {
-            method: artifact::AuthenticationMethod::PreAuthorizedCode,
+            method: authentication.method.value,
             tx_code: authentication
                 .transaction_code
                 .as_ref()
                 .map(|t| artifact::TxCode {
                     length: t.value.length,
-                    input_mode: match t.value.input_mode {
-                        crate::governance::model::InputMode::Numeric => {
-                            artifact::InputMode::Numeric
-                        }
-                        crate::governance::model::InputMode::Text => artifact::InputMode::Text,
-                    },
+                    input_mode: t.value.input_mode,
                     description: t.value.description.clone(),
                 }),
         };
@@ -555,26 +551,17 @@ impl CredentialContext<'_> {
             version: credential.version.value.clone(),
             name: name.clone(),
             description: description.clone(),
-            formats: credential
-                .formats
-                .iter()
-                .map(|f| match f.value {
-                    Format::SdJwtVc => artifact::CredentialFormat::SdJwtVc,
-                    Format::AnonCreds => artifact::CredentialFormat::AnonCreds,
-                })
-                .collect(),
+            formats: credential.formats.iter().map(|f| f.value).collect(),
             vct: credential.vct.as_ref().map(|v| v.value.clone()),
             issuers: self.issuers(),
             attributes,
             claims,
             disclosure_frame,
             validity,
-            revocation: match credential.revocation.as_ref().map(|r| r.value) {
-                Some(crate::governance::model::Revocation::StatusList) => {
-                    artifact::Revocation::StatusList
-                }
-                _ => artifact::Revocation::None,
-            },
+            revocation: credential
+                .revocation
+                .as_ref()
+                .map_or(artifact::Revocation::None, |r| r.value),
             authentication,
             prerequisites,
             display,
@@ -797,7 +784,7 @@ impl CredentialContext<'_> {
     /// each issuing DID would publish.
     fn ledger_identifiers(&self, resolved: &artifact::CredentialType) -> Vec<LedgerId> {
         let credential = self.credential;
-        if !credential.has_format(Format::AnonCreds) {
+        if !credential.has_format(CredentialFormat::AnonCreds) {
             return Vec::new();
         }
         let explicit = credential

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 
 use super::model::{
-    Attribute, AttributeType, Credential, Disclosure, Format, Governance, Participant, SourceKind,
-    Text, oca_type,
+    Attribute, AttributeType, Credential, CredentialFormat, Disclosure, Governance, Participant,
+    SourceKind, Text, oca_type,
 };
 use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
@@ -547,7 +547,7 @@ impl<'a> Checker<'a> {
         let sd_jwt = credential
             .formats
             .iter()
-            .any(|f| f.value == Format::SdJwtVc);
+            .any(|f| f.value == CredentialFormat::SdJwtVc);
         for (name, attribute) in credential.attributes.iter() {
             if RESERVED_CLAIMS.contains(&name.value.as_str()) {
                 self.sink.report(

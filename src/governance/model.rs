@@ -129,13 +129,8 @@ impl<'de> Deserialize<'de> for OneOrMany {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum Format {
-    #[serde(rename = "dc+sd-jwt")]
-    SdJwtVc,
-    #[serde(rename = "anoncreds")]
-    AnonCreds,
-}
+/// A credential format: the compiled configuration's formats.
+pub use trustc_artifact::CredentialFormat;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,7 +142,7 @@ pub struct Credential {
     pub support_url: Option<Spanned<Text>>,
     pub watermark: Option<Spanned<Text>>,
     pub version: Spanned<String>,
-    pub formats: Vec<Spanned<Format>>,
+    pub formats: Vec<Spanned<CredentialFormat>>,
     pub vct: Option<Spanned<String>>,
     pub oca_bundle: Option<Spanned<String>>,
     pub attributes: OrderedMap<Attribute>,
@@ -162,7 +157,7 @@ pub struct Credential {
 }
 
 impl Credential {
-    pub fn has_format(&self, format: Format) -> bool {
+    pub fn has_format(&self, format: CredentialFormat) -> bool {
         self.formats.iter().any(|f| f.value == format)
     }
 }
@@ -294,12 +289,8 @@ impl Attribute {
 /// allows exactly those).
 pub type Branding = crate::oca::Branding;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Revocation {
-    StatusList,
-    None,
-}
+/// How a credential is revoked: the compiled configuration's methods.
+pub use trustc_artifact::Revocation;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -310,11 +301,8 @@ pub struct Issuance {
     pub claims: Spanned<OrderedMap<Spanned<Source>>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthenticationMethod {
-    PreAuthorizedCode,
-}
+/// How the holder authenticates: the compiled configuration's methods.
+pub use trustc_artifact::AuthenticationMethod;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -323,13 +311,8 @@ pub struct Authentication {
     pub transaction_code: Option<Spanned<TransactionCode>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InputMode {
-    #[default]
-    Numeric,
-    Text,
-}
+/// What the holder types a transaction code with: the compiled configuration's modes.
+pub use trustc_artifact::InputMode;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
