@@ -225,11 +225,10 @@ impl<'a> Lookup<'a> {
             .as_ref()
             .map(|ids| {
                 ids.value
-                    .by_environment()
-                    .into_iter()
-                    .find(|(env, _)| *env == self.environment.name())
-                    .map(|(_, list)| list.iter().map(|i| i.value.clone()).collect())
-                    .unwrap_or_default()
+                    .get(self.environment)
+                    .iter()
+                    .map(|i| i.value.clone())
+                    .collect()
             })
             .unwrap_or_default()
     }
@@ -787,10 +786,7 @@ impl CredentialContext<'_> {
         if !credential.has_format(CredentialFormat::AnonCreds) {
             return Vec::new();
         }
-        let explicit = credential
-            .anoncreds
-            .identifiers
-            .get(self.environment.name());
+        let explicit = credential.anoncreds.identifiers.get(self.environment);
         if !explicit.is_empty() {
             return explicit
                 .iter()

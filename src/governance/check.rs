@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
+use trustc_artifact::Environment;
 
 use super::model::{
     Attribute, AttributeType, Credential, CredentialFormat, Disclosure, Governance, Participant,
@@ -410,7 +411,8 @@ impl<'a> Checker<'a> {
                 }
                 continue;
             };
-            for (environment, list) in ids.value.by_environment() {
+            for environment in Environment::ALL {
+                let list = ids.value.get(environment);
                 for id in list {
                     self.check_identifier(id, &format!("the {environment} identifier"));
                     if let Some(other) = identifiers.insert(&id.value, &participant.id.value)

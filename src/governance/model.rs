@@ -6,10 +6,9 @@
 
 use serde::Deserialize;
 
-use crate::syntax::{OrderedMap, Spanned};
+use trustc_artifact::Environment;
 
-/// Environments a participant has identifiers in.
-pub const ENVIRONMENTS: [&str; 3] = ["dev", "test", "prod"];
+use crate::syntax::{OrderedMap, Spanned};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,16 +99,14 @@ pub struct Identifiers {
 }
 
 impl Identifiers {
-    /// `(environment, identifiers)` for each environment, in [`ENVIRONMENTS`] order.
-    pub fn by_environment(&self) -> [(&'static str, &[Spanned<String>]); 3] {
-        fn list(v: &Option<OneOrMany>) -> &[Spanned<String>] {
-            v.as_ref().map_or(&[][..], OneOrMany::as_slice)
-        }
-        [
-            ("dev", list(&self.dev)),
-            ("test", list(&self.test)),
-            ("prod", list(&self.prod)),
-        ]
+    /// The identifiers in `environment` (none when it has no entry).
+    pub fn get(&self, environment: Environment) -> &[Spanned<String>] {
+        let list = match environment {
+            Environment::Dev => &self.dev,
+            Environment::Test => &self.test,
+            Environment::Prod => &self.prod,
+        };
+        list.as_ref().map_or(&[][..], OneOrMany::as_slice)
     }
 }
 
@@ -205,11 +202,11 @@ pub struct LedgerIdentifiers {
 }
 
 impl LedgerIdentifiers {
-    pub fn get(&self, environment: &str) -> &[String] {
+    pub fn get(&self, environment: Environment) -> &[String] {
         match environment {
-            "dev" => &self.dev,
-            "test" => &self.test,
-            _ => &self.prod,
+            Environment::Dev => &self.dev,
+            Environment::Test => &self.test,
+            Environment::Prod => &self.prod,
         }
     }
 }
