@@ -20,7 +20,7 @@ use trustc_artifact::{Environment, IssuerConfig, Localized};
 use crate::check::Analysis;
 use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
-    Credential, CredentialFormat, Governance, ImageDelivery, Participant, Scalar, SourceKind, Text,
+    Credential, CredentialFormat, Governance, ImageDelivery, Participant, SourceKind, Text,
     oca_type,
 };
 use crate::oca::{Bundle, OverlayKind};
@@ -284,14 +284,6 @@ fn localized(text: &Text, locales: &[String]) -> Localized {
         .collect()
 }
 
-fn scalar_value(scalar: &Scalar) -> serde_json::Value {
-    match scalar {
-        Scalar::Bool(b) => serde_json::Value::Bool(*b),
-        Scalar::Number(n) => serde_json::Value::Number(n.clone()),
-        Scalar::String(s) => serde_json::Value::String(s.clone()),
-    }
-}
-
 struct CredentialContext<'a> {
     lookup: &'a Lookup<'a>,
     model: &'a Governance,
@@ -388,7 +380,7 @@ impl CredentialContext<'_> {
                     .map(|v| v.value.iter().map(|s| s.value.clone()).collect()),
                 disclosure: attribute.disclosure(),
                 personal: attribute.is_personal(),
-                example: attribute.example.as_ref().map(|e| scalar_value(&e.value)),
+                example: attribute.example.as_ref().map(|e| e.value.to_json()),
                 display: locales
                     .iter()
                     .filter_map(|locale| {
@@ -439,7 +431,7 @@ impl CredentialContext<'_> {
                         value: source
                             .value
                             .as_ref()
-                            .map_or(serde_json::Value::Null, |v| scalar_value(&v.value)),
+                            .map_or(serde_json::Value::Null, |v| v.value.to_json()),
                     },
                 };
                 Some(artifact::ClaimSource {

@@ -237,6 +237,17 @@ pub enum Scalar {
     String(String),
 }
 
+impl Scalar {
+    /// The same value as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Scalar::Bool(b) => serde_json::Value::Bool(*b),
+            Scalar::Number(n) => serde_json::Value::Number(n.clone()),
+            Scalar::String(s) => serde_json::Value::String(s.clone()),
+        }
+    }
+}
+
 impl std::fmt::Display for Scalar {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
