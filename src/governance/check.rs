@@ -19,10 +19,8 @@ use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
 use crate::discover::OCA_BUNDLES_DIR;
 use crate::formats;
-use crate::images::{ImageContext, ImageRole, check_image};
-use crate::oca::check::{
-    CardAttributes, check_branding_attributes, check_colour, check_language_tag,
-};
+use crate::images::ImageContext;
+use crate::oca::check::{CardAttributes, check_branding_content, check_language_tag};
 use crate::oca::{BUNDLE_FILE_NAME, Bundle, OverlayKind};
 use crate::source::SourceFile;
 use crate::syntax::{Span, Spanned};
@@ -883,16 +881,6 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        let branding = &branding.value;
-        for colour in [
-            &branding.primary_background_color,
-            &branding.secondary_background_color,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            check_colour(colour, &mut self.sink);
-        }
         let card = CardAttributes {
             attributes: credential
                 .attributes
@@ -903,16 +891,6 @@ impl<'a> Checker<'a> {
                 })
                 .collect(),
         };
-        check_branding_attributes(
-            [
-                &branding.primary_attribute,
-                &branding.secondary_attribute,
-                &branding.issued_date_attribute,
-                &branding.expiry_date_attribute,
-            ],
-            &card,
-            &mut self.sink,
-        );
         let base_dir = self
             .document
             .file
@@ -925,15 +903,7 @@ impl<'a> Checker<'a> {
             root: self.root,
             base_dir: &base_dir,
         };
-        for (role, reference) in [
-            (ImageRole::Logo, &branding.logo),
-            (ImageRole::Background, &branding.background_image),
-            (ImageRole::Slice, &branding.background_image_slice),
-        ] {
-            if let Some(reference) = reference {
-                check_image(&context, role, reference, &mut self.sink);
-            }
-        }
+        check_branding_content(&branding.value, &card, &context, &mut self.sink);
     }
 
     fn check_issuance(&mut self, credential: &'a Credential, patterns: &HashMap<&'a str, Regex>) {
