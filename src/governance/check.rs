@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 use trustc_artifact::Environment;
+use trustc_artifact::values::quoted_list;
 
 use super::model::{
     Attribute, AttributeType, Credential, CredentialFormat, Disclosure, Governance, Participant,
@@ -331,7 +332,7 @@ impl<'a> Checker<'a> {
                         "not declared in `framework.locales`",
                         format!(
                             "the framework's locales are {}; add `{}` there or remove this text",
-                            ticked(&locales),
+                            quoted_list(&locales),
                             key.value
                         ),
                     );
@@ -347,8 +348,8 @@ impl<'a> Checker<'a> {
             self.sink.report(
                 Code::MissingLocale,
                 text.span,
-                format!("{what} has no text for {}", ticked(&missing)),
-                format!("missing {}", ticked(&missing)),
+                format!("{what} has no text for {}", quoted_list(&missing)),
+                format!("missing {}", quoted_list(&missing)),
                 "every text needs each of the framework's locales, or one string for all of them",
             );
         }
@@ -480,10 +481,7 @@ impl<'a> Checker<'a> {
         let help = match crate::schema::closest(&reference.value, &candidates) {
             Some(s) => format!("did you mean `{s}`?"),
             None if candidates.is_empty() => format!("no {what} is defined"),
-            None => format!(
-                "known: {}",
-                ticked(&candidates.iter().map(String::as_str).collect::<Vec<_>>())
-            ),
+            None => format!("known: {}", quoted_list(&candidates)),
         };
         self.sink.report(
             Code::UnknownReference,
@@ -846,7 +844,7 @@ impl<'a> Checker<'a> {
                 self.sink.report(
                     Code::MissingLocale,
                     name.span,
-                    format!("`{}` has no label for {} {source}", name.value, ticked(&missing)),
+                    format!("`{}` has no label for {} {source}", name.value, quoted_list(&missing)),
                     "no label",
                     "add `label:` with text per locale (or put the labels in the credential's OCA bundle)",
                 );
@@ -1076,12 +1074,4 @@ impl<'a> Checker<'a> {
             );
         }
     }
-}
-
-fn ticked(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use trustc_artifact::values::quoted_list;
+
 use crate::diag::{Code, FileDiagnostics};
 use crate::formats;
 use crate::images::{ImageContext, ImageRole, check_image};
@@ -215,11 +217,7 @@ fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "(none)".to_string();
     }
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    quoted_list(items)
 }
 
 fn check_languages(bundle: &Bundle, sink: &mut FileDiagnostics) {
