@@ -328,6 +328,21 @@ pub struct DisclosureFrame {
     pub sd: Vec<String>,
 }
 
+/// The JSON Pointer (RFC 6901) of the top-level claim `name`, as SD-JWT tools name the claims of
+/// a disclosure frame: `/` and the name with `~` escaped as `~0` and `/` as `~1`.
+pub fn claim_pointer(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 1);
+    out.push('/');
+    for c in name.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -556,6 +571,16 @@ mod tests {
             IssuerConfig::from_json(&text),
             Err(LoadError::ContentHash { .. })
         ));
+    }
+
+    #[test]
+    fn claim_pointers_escape_tilde_and_slash() {
+        assert_eq!(claim_pointer("given_names"), "/given_names");
+        assert_eq!(claim_pointer("Given Name"), "/Given Name");
+        assert_eq!(claim_pointer("a/b"), "/a~1b");
+        assert_eq!(claim_pointer("t~x"), "/t~0x");
+        assert_eq!(claim_pointer("~1"), "/~01");
+        assert_eq!(claim_pointer(""), "/");
     }
 
     #[test]

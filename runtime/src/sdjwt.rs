@@ -15,6 +15,7 @@ use std::fmt;
 use async_trait::async_trait;
 use sd_jwt_payload::{JsonObject, JwsSigner, RequiredKeyBinding, SdJwtBuilder};
 use serde_json::{Map, Value};
+use trustc_artifact::claim_pointer;
 
 use crate::keys::{ALG, IssuerKey};
 
@@ -98,20 +99,6 @@ impl JwsSigner for IssuerSigner<'_> {
     }
 }
 
-/// Escapes a claim name as one JSON Pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`).
-fn pointer(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 1);
-    out.push('/');
-    for c in name.chars() {
-        match c {
-            '~' => out.push_str("~0"),
-            '/' => out.push_str("~1"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// Issues one SD-JWT VC and returns its issued form `<jwt>~<disclosure>~…~` (just `<jwt>~` when
 /// nothing is disclosable).
 ///
@@ -179,11 +166,13 @@ pub async fn issue(key: &IssuerKey, issuance: &Issuance<'_>) -> Result<String, S
     let library = |e: sd_jwt_payload::Error| SdJwtError(format!("SD-JWT issuance failed: {e}"));
     let mut builder = SdJwtBuilder::new(Value::Object(payload)).map_err(library)?;
     for name in &concealed {
-        builder = builder.make_concealable(&pointer(name)).map_err(|e| {
-            SdJwtError(format!(
-                "cannot make claim `{name}` selectively disclosable: {e}"
-            ))
-        })?;
+        builder = builder
+            .make_concealable(&claim_pointer(name))
+            .map_err(|e| {
+                SdJwtError(format!(
+                    "cannot make claim `{name}` selectively disclosable: {e}"
+                ))
+            })?;
     }
     let sd_jwt = builder
         .header("typ", SD_JWT_VC_TYP)
@@ -534,15 +523,5 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.0.contains("ES256"), "{err}");
-    }
-
-    #[test]
-    fn json_pointer_escaping() {
-        assert_eq!(pointer("given_names"), "/given_names");
-        assert_eq!(pointer("Given Name"), "/Given Name");
-        assert_eq!(pointer("a/b"), "/a~1b");
-        assert_eq!(pointer("t~x"), "/t~0x");
-        assert_eq!(pointer("~1"), "/~01");
-        assert_eq!(pointer(""), "/");
     }
 }

@@ -549,7 +549,7 @@ fn credential_context(
             .disclosure_frame
             .sd
             .iter()
-            .map(|name| format!("/{}", name.replace('~', "~0").replace('/', "~1")))
+            .map(|name| trustc_artifact::claim_pointer(name))
             .collect::<Vec<_>>()
     );
     value["required"] = json!(
