@@ -140,12 +140,7 @@ pub fn resolve(
     for document in &analysis.documents {
         let model = &document.model;
         let framework = &model.framework;
-        let locales: Vec<String> = framework
-            .locales
-            .value
-            .iter()
-            .map(|l| l.value.clone())
-            .collect();
+        let locales: Vec<String> = framework.locale_names().map(str::to_string).collect();
         frameworks.push(artifact::Framework {
             id: framework.id.value.clone(),
             version: framework.version.value.clone(),
@@ -261,13 +256,7 @@ impl<'a> Lookup<'a> {
 
     fn issuer_ref(&self, key: (&str, &str)) -> Option<artifact::IssuerRef> {
         let (participant, model) = self.index.participants.get(&key)?;
-        let locales: Vec<String> = model
-            .framework
-            .locales
-            .value
-            .iter()
-            .map(|l| l.value.clone())
-            .collect();
+        let locales: Vec<String> = model.framework.locale_names().map(str::to_string).collect();
         Some(artifact::IssuerRef {
             participant: format!("{}/{}", key.0, key.1),
             name: localized(&participant.name.value, &locales),

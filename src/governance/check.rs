@@ -231,13 +231,7 @@ impl<'a> Checker<'a> {
     }
 
     fn locales(&self) -> Vec<&'a str> {
-        self.model()
-            .framework
-            .locales
-            .value
-            .iter()
-            .map(|l| l.value.as_str())
-            .collect()
+        self.model().framework.locale_names().collect()
     }
 
     fn check(&mut self) {

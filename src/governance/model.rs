@@ -33,6 +33,13 @@ pub struct Framework {
     pub locales: Spanned<Vec<Spanned<String>>>,
 }
 
+impl Framework {
+    /// The locales every text of the framework is given in, in the framework's order.
+    pub fn locale_names(&self) -> impl Iterator<Item = &str> {
+        self.locales.value.iter().map(|l| l.value.as_str())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Authority {
