@@ -273,6 +273,9 @@ fn localized(text: &Text, locales: &[String]) -> Localized {
         .collect()
 }
 
+/// A text field of the OCA meta overlay.
+type MetaField = fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>;
+
 struct CredentialContext<'a> {
     lookup: &'a Lookup<'a>,
     model: &'a Governance,
@@ -300,29 +303,28 @@ impl CredentialContext<'_> {
             .map(|v| v.value.clone())
     }
 
-    fn oca_meta(
-        &self,
-        locale: &str,
-        field: fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>,
-    ) -> Option<String> {
+    fn oca_meta(&self, locale: &str, field: MetaField) -> Option<String> {
         let meta = self.oca()?.meta(locale)?;
         field(meta).as_ref().map(|v| v.value.clone())
     }
 
-    /// Text from the governance, else from the OCA meta overlay, per locale.
-    fn text_or_meta(
+    /// Text from the governance, else from the OCA meta overlay, in `locale`.
+    fn text_or_meta_in(
         &self,
         text: Option<&Text>,
-        field: fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>,
-    ) -> Option<Localized> {
+        field: MetaField,
+        locale: &str,
+    ) -> Option<String> {
+        text.and_then(|t| t.get(locale).map(str::to_string))
+            .or_else(|| self.oca_meta(locale, field))
+    }
+
+    /// Text from the governance, else from the OCA meta overlay, per locale.
+    fn text_or_meta(&self, text: Option<&Text>, field: MetaField) -> Option<Localized> {
         let map: Localized = self
             .locales
             .iter()
-            .filter_map(|l| {
-                text.and_then(|t| t.get(l).map(str::to_string))
-                    .or_else(|| self.oca_meta(l, field))
-                    .map(|t| (l.clone(), t))
-            })
+            .filter_map(|l| self.text_or_meta_in(text, field, l).map(|t| (l.clone(), t)))
             .collect();
         (!map.is_empty()).then_some(map)
     }
@@ -647,13 +649,6 @@ impl CredentialContext<'_> {
             .collect();
         // Every bundle in use declares UTF-8 as the default; attributes say when they differ.
         let default_character_encoding = "utf-8".to_string();
-        let meta_text =
-            |text: Option<&Text>,
-             field: fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>,
-             locale: &str| {
-                text.and_then(|t| t.get(locale).map(str::to_string))
-                    .or_else(|| self.oca_meta(locale, field))
-            };
         let languages = self
             .locales
             .iter()
@@ -669,22 +664,22 @@ impl CredentialContext<'_> {
                     issuer_url: participant
                         .and_then(|p| p.website.as_ref().map(|w| w.value.clone()))
                         .or_else(|| self.oca_meta(locale, |m| &m.issuer_url)),
-                    issuer_description: meta_text(
+                    issuer_description: self.text_or_meta_in(
                         participant.and_then(|p| p.description.as_ref().map(|d| &d.value)),
                         |m| &m.issuer_description,
                         locale,
                     ),
-                    credential_help_text: meta_text(
+                    credential_help_text: self.text_or_meta_in(
                         credential.help_text.as_ref().map(|t| &t.value),
                         |m| &m.credential_help_text,
                         locale,
                     ),
-                    credential_support_url: meta_text(
+                    credential_support_url: self.text_or_meta_in(
                         credential.support_url.as_ref().map(|t| &t.value),
                         |m| &m.credential_support_url,
                         locale,
                     ),
-                    watermark: meta_text(
+                    watermark: self.text_or_meta_in(
                         credential.watermark.as_ref().map(|t| &t.value),
                         |m| &m.watermark,
                         locale,
