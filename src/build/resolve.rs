@@ -23,7 +23,7 @@ use crate::governance::model::{
     Credential, CredentialFormat, Governance, ImageDelivery, Participant, SourceKind, Text,
     oca_type,
 };
-use crate::oca::{Bundle, OverlayKind};
+use crate::oca::{Bundle, OverlayKind, branding_text};
 
 /// The compiled view of a repository.
 pub struct Resolved {
@@ -570,11 +570,6 @@ impl CredentialContext<'_> {
 
     /// The card branding, from the governance or the OCA bundle, image references as written.
     fn branding(&self, images: &mut ImageDeliverer) -> Result<OcaBranding, ImageError> {
-        let opt = |v: &Option<crate::syntax::Spanned<String>>| {
-            v.as_ref()
-                .map(|s| s.value.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
         let (source, base_dir) = if let Some(branding) = &self.credential.branding {
             (&branding.value, self.governance_dir.to_path_buf())
         } else if let Some((_, branding)) = self.oca().and_then(Bundle::branding) {
@@ -587,15 +582,15 @@ impl CredentialContext<'_> {
             return Ok(OcaBranding::default());
         };
         let raw = OcaBranding {
-            logo: opt(&source.logo),
-            background_image: opt(&source.background_image),
-            background_image_slice: opt(&source.background_image_slice),
-            primary_background_color: opt(&source.primary_background_color),
-            secondary_background_color: opt(&source.secondary_background_color),
-            primary_attribute: opt(&source.primary_attribute),
-            secondary_attribute: opt(&source.secondary_attribute),
-            issued_date_attribute: opt(&source.issued_date_attribute),
-            expiry_date_attribute: opt(&source.expiry_date_attribute),
+            logo: branding_text(&source.logo),
+            background_image: branding_text(&source.background_image),
+            background_image_slice: branding_text(&source.background_image_slice),
+            primary_background_color: branding_text(&source.primary_background_color),
+            secondary_background_color: branding_text(&source.secondary_background_color),
+            primary_attribute: branding_text(&source.primary_attribute),
+            secondary_attribute: branding_text(&source.secondary_attribute),
+            issued_date_attribute: branding_text(&source.issued_date_attribute),
+            expiry_date_attribute: branding_text(&source.expiry_date_attribute),
         };
         let mut branding = raw;
         for (role, slot) in [

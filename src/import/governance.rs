@@ -474,11 +474,6 @@ impl Importer<'_> {
         }
         let mut fields = Vec::new();
         let mut copies = Vec::new();
-        let text = |v: &Option<crate::syntax::Spanned<String>>| {
-            v.as_ref()
-                .map(|s| s.value.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
         for (key, role, what, value) in [
             ("logo", "logo", "logo", &b.logo),
             (
@@ -494,7 +489,7 @@ impl Importer<'_> {
                 &b.background_image_slice,
             ),
         ] {
-            if let Some(reference) = text(value) {
+            if let Some(reference) = crate::oca::branding_text(value) {
                 let image = self.image(role, what, &reference, &mut copies, notes);
                 fields.push((key, image));
             }
