@@ -474,6 +474,13 @@ impl Importer<'_> {
         }
         let mut fields = Vec::new();
         let mut copies = Vec::new();
+        // Colours and attribute names are read as written (not trimmed), so that a colour with
+        // spaces around it gets a note.
+        let given = |v: &Option<crate::syntax::Spanned<String>>| {
+            v.as_ref()
+                .map(|s| s.value.clone())
+                .filter(|s| !s.is_empty())
+        };
         for (key, role, what, value) in [
             ("logo", "logo", "logo", &b.logo),
             (
@@ -498,11 +505,7 @@ impl Importer<'_> {
             ("primary_background_color", &b.primary_background_color),
             ("secondary_background_color", &b.secondary_background_color),
         ] {
-            let Some(colour) = value
-                .as_ref()
-                .map(|s| s.value.clone())
-                .filter(|s| !s.is_empty())
-            else {
+            let Some(colour) = given(value) else {
                 continue;
             };
             if crate::formats::parse_colour(&colour).is_ok() {
@@ -540,11 +543,7 @@ impl Importer<'_> {
             ("issued_date_attribute", &b.issued_date_attribute),
             ("expiry_date_attribute", &b.expiry_date_attribute),
         ] {
-            let Some(name) = value
-                .as_ref()
-                .map(|s| s.value.clone())
-                .filter(|s| !s.is_empty())
-            else {
+            let Some(name) = given(value) else {
                 continue;
             };
             if attributes.contains_key(&name) {
