@@ -16,14 +16,13 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::BodyExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tower::ServiceExt;
 use trustc::build::{BuildOptions, Output, Profile, build};
 use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
 use trustc_testkit::HolderKey;
+pub use trustc_testkit::sdjwt::decode;
 
 use crate::common::repo;
 
@@ -348,65 +347,6 @@ fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// An issued SD-JWT VC taken apart after its signature was verified.
-pub struct Decoded {
-    pub header: Value,
-    pub payload: Map<String, Value>,
-    /// Disclosed claims: name → value.
-    pub disclosed: Map<String, Value>,
-    /// How many `_sd` digests the payload has.
-    pub digests: usize,
-}
-
-/// Verifies `sd_jwt` (issued form `<jwt>~<disclosure>~…~`) with the issuer's published key and
-/// checks every disclosure's digest is in `_sd`.
-pub fn decode(sd_jwt: &str, issuer_jwk: &Value) -> Decoded {
-    use sha2::{Digest, Sha256};
-    assert!(sd_jwt.ends_with('~'), "issued form ends with ~: {sd_jwt}");
-    let mut parts = sd_jwt.split('~');
-    let jwt = parts.next().expect("the JWT");
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(issuer_jwk.clone()).unwrap();
-    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
-    validation.validate_exp = false;
-    validation.required_spec_claims.clear();
-    validation.validate_aud = false;
-    let data = jsonwebtoken::decode::<Map<String, Value>>(jwt, &key, &validation)
-        .expect("the credential's signature verifies with the published key");
-    let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').next().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-    let payload = data.claims;
-    let digests: Vec<String> = payload
-        .get("_sd")
-        .and_then(Value::as_array)
-        .map(|d| d.iter().map(|d| d.as_str().unwrap().to_string()).collect())
-        .unwrap_or_default();
-    let mut disclosed = Map::new();
-    for disclosure in parts.filter(|p| !p.is_empty()) {
-        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(disclosure.as_bytes()));
-        assert!(
-            digests.contains(&digest),
-            "every disclosure's digest is in _sd"
-        );
-        let decoded: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(disclosure).unwrap()).unwrap();
-        let [_salt, name, value] = decoded.as_array().unwrap().as_slice() else {
-            panic!("a disclosure is [salt, name, value]: {decoded}");
-        };
-        disclosed.insert(name.as_str().unwrap().to_string(), value.clone());
-    }
-    Decoded {
-        header,
-        payload,
-        disclosed,
-        digests: digests.len(),
-    }
 }
 
 /// The status of `idx` in a status list token (1-bit lists), after verifying its signature.
