@@ -217,6 +217,24 @@ mod tests {
         .clone()
     }
 
+    /// What the tests issue unless they say otherwise: `iat` 10, no `exp`, no status entry.
+    fn issuance<'a>(
+        claims: &'a Map<String, Value>,
+        disclosable: &'a [String],
+        holder_jwk: &'a Value,
+    ) -> Issuance<'a> {
+        Issuance {
+            issuer: ISS,
+            vct: VCT,
+            iat: 10,
+            exp: None,
+            claims,
+            disclosable,
+            holder_jwk,
+            status: None,
+        }
+    }
+
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -237,14 +255,10 @@ mod tests {
         ]);
         let holder = holder();
         let issuance = Issuance {
-            issuer: ISS,
-            vct: VCT,
             iat: 1_750_000_000,
             exp: Some(1_750_000_000 + 86_400),
-            claims: &claims,
-            disclosable: &disclosable,
-            holder_jwk: &holder,
             status: Some((4711, URI)),
+            ..issuance(&claims, &disclosable, &holder)
         };
         let issued = issue(&key, &issuance).await.unwrap();
         let decoded = decode(&issued, key.public_jwk());
@@ -299,21 +313,9 @@ mod tests {
         let claims = claims();
         let disclosable = names(&["Given Name", "a/b", "address"]);
         let holder = holder();
-        let issued = issue(
-            &key,
-            &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
-                exp: None,
-                claims: &claims,
-                disclosable: &disclosable,
-                holder_jwk: &holder,
-                status: None,
-            },
-        )
-        .await
-        .unwrap();
+        let issued = issue(&key, &issuance(&claims, &disclosable, &holder))
+            .await
+            .unwrap();
         let sd_jwt = sd_jwt_payload::SdJwt::parse(&issued).unwrap();
         assert_eq!(sd_jwt.disclosures().len(), 3);
         let object = sd_jwt
@@ -331,21 +333,7 @@ mod tests {
         let key = IssuerKey::generate();
         let claims = claims();
         let holder = holder();
-        let issued = issue(
-            &key,
-            &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
-                exp: None,
-                claims: &claims,
-                disclosable: &[],
-                holder_jwk: &holder,
-                status: None,
-            },
-        )
-        .await
-        .unwrap();
+        let issued = issue(&key, &issuance(&claims, &[], &holder)).await.unwrap();
         assert_eq!(issued.matches('~').count(), 1);
         let decoded = decode(&issued, key.public_jwk());
         assert!(!decoded.payload.contains_key("_sd"));
@@ -368,14 +356,9 @@ mod tests {
         let issued = issue(
             &key,
             &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
                 exp: Some(20),
-                claims: &claims,
-                disclosable: &disclosable,
-                holder_jwk: &holder,
                 status: Some((0, URI)),
+                ..issuance(&claims, &disclosable, &holder)
             },
         )
         .await
@@ -395,39 +378,15 @@ mod tests {
         for reserved in ["iss", "cnf", "status", "_sd"] {
             let mut claims = claims();
             claims.insert(reserved.into(), json!("x"));
-            let err = issue(
-                &key,
-                &Issuance {
-                    issuer: ISS,
-                    vct: VCT,
-                    iat: 10,
-                    exp: None,
-                    claims: &claims,
-                    disclosable: &[],
-                    holder_jwk: &holder,
-                    status: None,
-                },
-            )
-            .await
-            .unwrap_err();
+            let err = issue(&key, &issuance(&claims, &[], &holder))
+                .await
+                .unwrap_err();
             assert!(err.0.contains(&format!("`{reserved}`")), "{err}");
         }
         let claims = claims();
-        let err = issue(
-            &key,
-            &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
-                exp: None,
-                claims: &claims,
-                disclosable: &[],
-                holder_jwk: &json!("not a key"),
-                status: None,
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = issue(&key, &issuance(&claims, &[], &json!("not a key")))
+            .await
+            .unwrap_err();
         assert!(err.0.contains("cnf.jwk"), "{err}");
     }
 
