@@ -30,6 +30,14 @@ use crate::common::repo;
 pub const PUBLIC_URL: &str = "https://issuer.example";
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
+/// The content type of form posts.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A runtime on an in-memory SQLite database, with a fresh key.
+pub async fn instance() -> Instance {
+    Instance::start("sqlite::memory:", IssuerKey::generate()).await
+}
+
 /// Valid offer claims of the example's Person credential (`region` is a governance constant).
 pub fn person_claims() -> Value {
     json!({
@@ -199,25 +207,32 @@ impl Instance {
             .await
     }
 
-    /// A JSON POST with an optional bearer token.
-    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
-        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    /// A POST of `body` as it is, with a content type and a bearer token when given.
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        bearer: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Reply {
+        let mut request = Request::post(path);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
         if let Some(token) = bearer {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        self.send(request.body(Body::from(body.to_string())).unwrap())
+        self.send(request.body(body.into()).unwrap()).await
+    }
+
+    /// A JSON POST with an optional bearer token.
+    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
+        self.post(path, Some("application/json"), bearer, body.to_string())
             .await
     }
 
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body: String = url_encode(fields);
-        self.send(
-            Request::post(path)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+        self.post(path, Some(FORM), None, url_encode(fields)).await
     }
 
     /// `POST /admin/offers` that must succeed.
@@ -235,11 +250,7 @@ impl Instance {
 
     /// The credential offer an admin answer points to, fetched by reference.
     pub async fn resolve_offer(&self, offer: &Value) -> Value {
-        let uri = offer["credential_offer_uri"].as_str().expect("offer uri");
-        let path = uri
-            .strip_prefix(PUBLIC_URL)
-            .expect("offer under the issuer");
-        let reply = self.get(path).await;
+        let reply = self.get(&local_path(&offer["credential_offer_uri"])).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         reply.json()
     }
@@ -321,6 +332,15 @@ pub fn admin_request(method: &str, path: &str) -> Request<Body> {
         .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
         .body(Body::empty())
         .unwrap()
+}
+
+/// The path of a URL of the test issuer (a JSON string under [`PUBLIC_URL`]).
+pub fn local_path(url: &Value) -> String {
+    url.as_str()
+        .expect("a URL")
+        .strip_prefix(PUBLIC_URL)
+        .expect("a URL of the issuer")
+        .to_string()
 }
 
 pub fn pre_authorized_code(offer: &Value) -> String {

@@ -41,12 +41,7 @@ async fn alternating_flow(a: &Instance, b: &Instance) {
     let decoded = decode(&issued, b.issuer.key.public_jwk());
     let status = &decoded.payload["status"]["status_list"];
     let idx = status["idx"].as_u64().unwrap();
-    let list_path = status["uri"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(PUBLIC_URL)
-        .unwrap()
-        .to_string();
+    let list_path = super::local_path(&status["uri"]);
 
     let id = offer["id"].as_str().unwrap();
     let revoke = b

@@ -8,13 +8,9 @@ use trustc_runtime::IssuerKey;
 use trustc_testkit::HolderKey;
 
 use super::{
-    ADMIN_TOKEN, Instance, PUBLIC_URL, decode, lawyer_claims, person_claims, pre_authorized_code,
-    status_in_list,
+    ADMIN_TOKEN, Instance, PUBLIC_URL, decode, instance, lawyer_claims, local_path, person_claims,
+    pre_authorized_code, status_in_list,
 };
-
-async fn instance() -> Instance {
-    Instance::start("sqlite::memory:", IssuerKey::generate()).await
-}
 
 fn issuer_jwk(instance: &Instance) -> Value {
     instance.issuer.key.public_jwk().clone()
@@ -145,12 +141,7 @@ async fn wrong_or_reused_pre_authorized_codes_are_invalid_grants() {
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("already used"), "{description}");
     // The offer is no longer served by reference once redeemed.
-    let path = offer["credential_offer_uri"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(PUBLIC_URL)
-        .unwrap()
-        .to_string();
+    let path = local_path(&offer["credential_offer_uri"]);
     assert_eq!(instance.get(&path).await.status, StatusCode::NOT_FOUND);
 }
 
@@ -441,12 +432,7 @@ async fn credential_requests_name_a_known_configuration_and_carry_one_jwt_proof(
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_encryption_parameters");
     let garbage = instance
-        .send(
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::from("{not json"))
-                .unwrap(),
-        )
+        .post("/credential", None, Some(&token), "{not json")
         .await;
     garbage.assert_error(StatusCode::BAD_REQUEST, "invalid_credential_request");
 
@@ -531,12 +517,7 @@ async fn revoking_an_offer_revokes_its_credential_in_the_status_list() {
         .unwrap();
     let idx = status["idx"].as_u64().unwrap();
     assert_ne!(idx, other_idx, "each credential has its own index");
-    let list_path = status["uri"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(PUBLIC_URL)
-        .unwrap()
-        .to_string();
+    let list_path = local_path(&status["uri"]);
 
     let list = instance.get(&list_path).await;
     assert_eq!(list.status, StatusCode::OK);
@@ -713,11 +694,11 @@ async fn offers_with_claims_outside_the_governance_are_refused_naming_each_claim
     );
 
     let malformed = instance
-        .send(
-            Request::post("/admin/offers")
-                .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
-                .body(Body::from("{\"credential\": "))
-                .unwrap(),
+        .post(
+            "/admin/offers",
+            None,
+            Some(ADMIN_TOKEN),
+            "{\"credential\": ",
         )
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
