@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{codes, copy_dir, corpus, repo, status, stderr, stdout, trustc};
+use crate::common::{codes, copy_dir, corpus, names_in, repo, status, stderr, stdout, trustc};
 
 /// Builds `dir` into `out` (absolute), with `extra` arguments.
 fn build(dir: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
@@ -376,11 +376,7 @@ fn repository_templates_override_built_in_ones_and_add_outputs() {
 #[test]
 fn template_errors_point_into_the_template_and_nothing_is_written() {
     let root = repo().join("tests/fixtures/build");
-    let mut names: Vec<String> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = names_in(&root);
     assert!(!names.is_empty());
     let settings = snapshot_settings("build");
     for name in names {
