@@ -293,6 +293,12 @@ impl Instance {
             .to_string()
     }
 
+    /// A key proof by `holder` for this issuer, with a fresh nonce, made now.
+    pub async fn fresh_proof(&self, holder: &HolderKey) -> String {
+        let nonce = self.nonce().await;
+        holder.proof(PUBLIC_URL, Some(&nonce), self.now())
+    }
+
     /// `POST /credential` with one `jwt` proof.
     pub async fn credential(&self, token: &str, configuration: &str, proof: &str) -> Reply {
         self.post_json(
@@ -312,8 +318,7 @@ impl Instance {
     ) -> (Value, String) {
         let offer = self.offer(credential, claims).await;
         let token = self.access_token(&offer).await;
-        let nonce = self.nonce().await;
-        let proof = holder.proof(PUBLIC_URL, Some(&nonce), self.now());
+        let proof = self.fresh_proof(holder).await;
         let reply = self.credential(&token, credential, &proof).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         let issued = reply.json()["credentials"][0]["credential"]

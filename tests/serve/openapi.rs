@@ -760,8 +760,7 @@ async fn wallet_answers_fit_the_document() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     api.check("post", "/credential", &reply);
     api.accepts("post", "/credential", "application/json", &request);
-    let nonce = instance.nonce().await;
-    let again = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let again = instance.fresh_proof(&holder).await;
     let reply = instance.credential(&token, "lawyer", &again).await;
     assert_eq!(
         api.check("post", "/credential", &reply)["error"],

@@ -90,8 +90,7 @@ async fn race_one_nonce(a: &Instance, b: &Instance) {
         let offer = a.offer("person", person_claims()).await;
         tokens.push(a.access_token(&offer).await);
     }
-    let nonce = a.nonce().await;
-    let proof = holder.proof(PUBLIC_URL, Some(&nonce), a.now());
+    let proof = a.fresh_proof(&holder).await;
     let mut tasks = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let instance = if i % 2 == 0 { a } else { b };

@@ -54,8 +54,7 @@ async fn issues_a_person_credential_bound_to_an_es256_key() {
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["expires_in"], 300);
 
-    let nonce = instance.nonce().await;
-    let proof = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let proof = instance.fresh_proof(&holder).await;
     let reply = instance
         .credential(token["access_token"].as_str().unwrap(), "person", &proof)
         .await;
@@ -290,8 +289,7 @@ async fn proofs_without_a_nonce_or_with_a_used_one_are_refused() {
         .assert_error(StatusCode::BAD_REQUEST, "invalid_nonce");
 
     // A nonce works once: the second credential request replaying it is refused.
-    let nonce = instance.nonce().await;
-    let proof = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let proof = instance.fresh_proof(&holder).await;
     assert_eq!(
         instance.credential(&token, "person", &proof).await.status,
         StatusCode::OK
@@ -378,8 +376,7 @@ async fn credential_requests_name_a_known_configuration_and_carry_one_jwt_proof(
     let instance = instance().await;
     let holder = HolderKey::es256();
     let token = redeemed(&instance).await;
-    let nonce = instance.nonce().await;
-    let proof = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let proof = instance.fresh_proof(&holder).await;
 
     instance
         .credential(&token, "driver-licence", &proof)
@@ -442,8 +439,7 @@ async fn credential_requests_name_a_known_configuration_and_carry_one_jwt_proof(
         StatusCode::OK
     );
     // The access token has obtained its credential.
-    let nonce = instance.nonce().await;
-    let again = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let again = instance.fresh_proof(&holder).await;
     instance
         .credential(&token, "person", &again)
         .await
@@ -454,8 +450,7 @@ async fn credential_requests_name_a_known_configuration_and_carry_one_jwt_proof(
 async fn access_tokens_are_checked() {
     let instance = instance().await;
     let holder = HolderKey::es256();
-    let nonce = instance.nonce().await;
-    let proof = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let proof = instance.fresh_proof(&holder).await;
     let body = json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}});
 
     let missing = instance.post_json("/credential", None, &body).await;
@@ -585,8 +580,7 @@ async fn a_revoked_offer_issues_nothing() {
     instance
         .send(admin_post(&format!("/admin/offers/{id}/revoke")))
         .await;
-    let nonce = instance.nonce().await;
-    let proof = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let proof = instance.fresh_proof(&holder).await;
     instance
         .credential(&token, "person", &proof)
         .await
@@ -723,8 +717,7 @@ async fn the_admin_api_shows_an_offers_progress() {
 
     let token = instance.access_token(&offer).await;
     assert_eq!(instance.send(show()).await.json()["state"], "redeemed");
-    let nonce = instance.nonce().await;
-    let proof = HolderKey::es256().proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let proof = instance.fresh_proof(&HolderKey::es256()).await;
     instance.credential(&token, "person", &proof).await;
     let state = instance.send(show()).await.json();
     assert_eq!(state["state"], "issued");
