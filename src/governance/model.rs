@@ -3,6 +3,10 @@
 //!
 //! Fields that checks point at are [`Spanned`]; the schema has already checked shapes and enums, so
 //! reading this model only fails if the schema and the model disagree.
+//!
+//! Values the compiled configuration has too (attribute types, disclosure, formats, revocation,
+//! the authentication method, the transaction code's input mode, environments) are read straight
+//! into the `trustc_artifact` types, so the governance and the configuration share one vocabulary.
 
 use serde::Deserialize;
 
