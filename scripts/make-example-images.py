@@ -465,6 +465,18 @@ def linear_gradient(c0, c1, x0, y0, x1, y1, ease=1.0):
     return fn
 
 
+def strip_gradient(top, middle, bottom):
+    """The background of the 120x1200 strips: ``top`` easing into ``middle`` down to y=700, then
+    ``middle`` into ``bottom`` down to the foot (y=1200)."""
+
+    def fn(x, y):
+        if y < 700:
+            return mix(top, middle, smoothstep(0, 700, y))
+        return mix(middle, bottom, smoothstep(700, 1200, y))
+
+    return fn
+
+
 def radial_gradient(c0, c1, cx, cy, radius):
     hypot = math.hypot
 
@@ -555,15 +567,7 @@ def person_background() -> Canvas:
 def person_slice() -> Canvas:
     W, H = 120, 1200
     c = Canvas(W, H, NAVY)
-    top_col = mix(NAVY, LIGHT_BLUE, 0.45)
-    bottom_col = mix(NAVY, (0.0, 0.0, 0.0), 0.18)
-
-    def grad(x, y):
-        if y < 700:
-            return mix(top_col, NAVY, smoothstep(0, 700, y))
-        return mix(NAVY, bottom_col, smoothstep(700, 1200, y))
-
-    c.fill(grad)
+    c.fill(strip_gradient(mix(NAVY, LIGHT_BLUE, 0.45), NAVY, mix(NAVY, (0.0, 0.0, 0.0), 0.18)))
 
     # Diagonal bands fading out towards the bottom.
     fade = lambda x, y: 1.0 - smoothstep(150.0, 900.0, y)  # noqa: E731
@@ -667,15 +671,7 @@ def lawyer_background() -> Canvas:
 def lawyer_slice() -> Canvas:
     W, H = 120, 1200
     c = Canvas(W, H, DEEP_TEAL)
-    top_col = mix(DEEP_TEAL, TEAL, 0.75)
-    bottom_col = mix(DEEP_TEAL, (0.0, 0.0, 0.0), 0.2)
-
-    def grad(x, y):
-        if y < 700:
-            return mix(top_col, DEEP_TEAL, smoothstep(0, 700, y))
-        return mix(DEEP_TEAL, bottom_col, smoothstep(700, 1200, y))
-
-    c.fill(grad)
+    c.fill(strip_gradient(mix(DEEP_TEAL, TEAL, 0.75), DEEP_TEAL, mix(DEEP_TEAL, (0.0, 0.0, 0.0), 0.2)))
 
     lat_fade = lambda x, y: 0.11 * (1.0 - smoothstep(160.0, 950.0, y))  # noqa: E731
     c.draw(sd_lattice(40.0, 0.6, ox=60.0, oy=0.0), PARCHMENT, opacity=lat_fade, bbox=(0, 140, W, 960))

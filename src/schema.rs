@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value as Json;
+use trustc_artifact::values::quoted_list;
 
 use crate::diag::{Code, FileDiagnostics};
 use crate::syntax::{Node, Value};
@@ -120,7 +121,7 @@ fn report(
                 let help = match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
                     None if allowed.is_empty() => "remove this key".to_string(),
-                    None => format!("allowed keys here: {}", join_ticked(&allowed)),
+                    None => format!("allowed keys here: {}", quoted_list(&allowed)),
                 };
                 sink.report(
                     Code::UnknownKey,
@@ -329,14 +330,6 @@ fn options_unticked(options: &[String]) -> Vec<String> {
         .iter()
         .map(|o| o.trim_matches('`').to_string())
         .collect()
-}
-
-fn join_ticked(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Follows a local `$ref` (`#/$defs/x`).

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{codes, copy_dir, corpus, repo, status, stderr, stdout, trustc};
+use crate::common::{codes, copy_dir, corpus, names_in, repo, status, stderr, stdout, trustc};
 
 /// Builds `dir` into `out` (absolute), with `extra` arguments.
 fn build(dir: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
@@ -376,34 +376,16 @@ fn repository_templates_override_built_in_ones_and_add_outputs() {
 #[test]
 fn template_errors_point_into_the_template_and_nothing_is_written() {
     let root = repo().join("tests/fixtures/build");
-    let mut names: Vec<String> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = names_in(&root);
     assert!(!names.is_empty());
     let settings = snapshot_settings("build");
     for name in names {
         let dir = minimal_with(Some(&root.join(&name)));
-        let output = trustc(
-            dir.path(),
-            &["build", ".", "--out", "out", "--color", "never"],
-        );
-        let rendered = stderr(&output);
-        assert_eq!(status(&output), 1, "{name}: exit status\n{rendered}");
+        let (rendered, report) = failed_build(dir.path(), &name);
         assert!(
             rendered.contains(&name),
             "fixture {name} does not report `{name}`:\n{rendered}"
         );
-        assert!(
-            !dir.path().join("out").exists(),
-            "{name}: a failed build wrote its output"
-        );
-        let json_output = trustc(
-            dir.path(),
-            &["build", ".", "--out", "out", "--format", "json"],
-        );
-        let report: Value = serde_json::from_str(&stdout(&json_output)).unwrap();
         assert!(codes(&report).contains(&name), "{name}: JSON report");
         settings.bind(|| insta::assert_snapshot!(name.clone(), rendered));
     }
@@ -522,9 +504,7 @@ fn only_a_governance_repository_can_be_built() {
     );
 }
 
-/// Builds the minimal repository with `files` (path, text) added, in the human and JSON formats.
-/// Returns the human output and the JSON report, after checking that the build failed and wrote
-/// nothing.
+/// Builds the minimal repository with `files` (path, text) added: [`failed_build`].
 fn failed_build_with(files: &[(&str, &str)]) -> (String, Value) {
     let dir = minimal_with(None);
     for (path, text) in files {
@@ -532,25 +512,26 @@ fn failed_build_with(files: &[(&str, &str)]) -> (String, Value) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-    let output = trustc(
-        dir.path(),
-        &["build", ".", "--out", "out", "--color", "never"],
-    );
+    failed_build(dir.path(), "the build")
+}
+
+/// Builds the repository in `dir` in the human and JSON formats. Returns the human output and the
+/// JSON report, after checking that both builds failed and wrote nothing; `what` names the case
+/// in a failure.
+fn failed_build(dir: &Path, what: &str) -> (String, Value) {
+    let output = trustc(dir, &["build", ".", "--out", "out", "--color", "never"]);
     let rendered = stderr(&output);
-    assert_eq!(status(&output), 1, "exit status\n{rendered}");
+    assert_eq!(status(&output), 1, "{what}: exit status\n{rendered}");
     assert!(
-        !dir.path().join("out").exists(),
-        "a failed build wrote its output"
+        !dir.join("out").exists(),
+        "{what}: a failed build wrote its output"
     );
-    let json_output = trustc(
-        dir.path(),
-        &["build", ".", "--out", "out", "--format", "json"],
-    );
-    assert_eq!(status(&json_output), 1);
+    let json_output = trustc(dir, &["build", ".", "--out", "out", "--format", "json"]);
+    assert_eq!(status(&json_output), 1, "{what}: exit status (JSON)");
     let report: Value = serde_json::from_str(&stdout(&json_output)).unwrap();
     assert!(
-        !dir.path().join("out").exists(),
-        "a failed build wrote its output"
+        !dir.join("out").exists(),
+        "{what}: a failed build wrote its output"
     );
     (rendered, report)
 }

@@ -78,6 +78,16 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// The names of the entries of `dir` (fixture folders), sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Copies a folder recursively (symbolic links as links).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use trustc::diag::Code;
 
-use crate::common::{check_json, codes, repo, status, stderr, trustc};
+use crate::common::{check_json, codes, names_in, repo, status, stderr, trustc};
 
 /// Codes whose fixtures are created at run time: an 8 MiB file, a symbolic link loop and a
 /// dangling link are not things to commit.
@@ -48,11 +48,7 @@ fn snapshot(name: &str, dir: &Path) {
 #[test]
 fn committed_fixtures_render_as_snapshotted() {
     let root = repo().join("tests/fixtures/check");
-    let mut names: Vec<String> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = names_in(&root);
     for name in names {
         snapshot(&name, &root.join(&name));
     }

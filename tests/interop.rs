@@ -28,9 +28,10 @@ use serde_json::{Value, json};
 use crate::common::{repo, status, stderr, stdout, trustc};
 
 /// The files of `tests/interop/` the client folder needs.
-const CLIENT_FILES: [&str; 4] = [
+const CLIENT_FILES: [&str; 5] = [
     "package.json",
     "package-lock.json",
+    "callbacks.mjs",
     "metadata.mjs",
     "issuance.mjs",
 ];

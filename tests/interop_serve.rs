@@ -51,6 +51,8 @@ use serde_json::{Map, Value, json};
 
 use crate::common::{repo, stderr, stdout};
 use crate::interop::{node_client, skip};
+// The claims the back end offers: the same as the router tests'.
+use crate::serve::{lawyer_claims, person_claims};
 
 /// The admin bearer token the server runs with (`TRUSTC_ADMIN_TOKEN`, at least 16 characters).
 const ADMIN_TOKEN: &str = "interop-test-admin-token-7c1d2f";
@@ -63,30 +65,6 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The verifier the wallet's presentations are for (the `aud` of their key-binding JWTs).
 const VERIFIER_AUDIENCE: &str = "https://verifier.example/interop";
-
-/// Claims the back end offers for a Person credential (`governance/bc-digital-identity.yaml`).
-fn person_claims() -> Value {
-    json!({
-        "given_names": "Alex Jordan",
-        "family_name": "Tremblay",
-        "birthdate": "1990-04-17",
-        "locality": "Victoria",
-        "issue_date": "2026-01-15",
-        "expiry_date": "2031-01-15",
-    })
-}
-
-/// Claims the back end offers for a Lawyer credential (`governance/lsbc-membership.yaml`).
-fn lawyer_claims() -> Value {
-    json!({
-        "given_names": "Alex Jordan",
-        "family_name": "Tremblay",
-        "member_id": "512345",
-        "member_status": "practising",
-        "called_to_bar": "2015-09-18",
-        "expiry_date": "2027-01-31",
-    })
-}
 
 /// One holder of the scenario: which offer it redeems and how.
 struct Holder {

@@ -222,6 +222,22 @@ pub enum AttributeType {
     Enum,
 }
 
+impl AttributeType {
+    /// The type as governance files and this file write it (`text`, `datetime`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            AttributeType::Text => "text",
+            AttributeType::Number => "number",
+            AttributeType::Integer => "integer",
+            AttributeType::Boolean => "boolean",
+            AttributeType::Date => "date",
+            AttributeType::Datetime => "datetime",
+            AttributeType::Binary => "binary",
+            AttributeType::Enum => "enum",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
@@ -238,6 +254,15 @@ impl Disclosure {
     /// Whether the claim is issued as a disclosure.
     pub fn is_disclosable(self) -> bool {
         self != Disclosure::Never
+    }
+
+    /// The value as governance files and this file write it (`always`, `allowed`, `never`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Disclosure::Always => "always",
+            Disclosure::Allowed => "allowed",
+            Disclosure::Never => "never",
+        }
     }
 }
 
@@ -303,6 +328,21 @@ pub struct DisclosureFrame {
     pub sd: Vec<String>,
 }
 
+/// The JSON Pointer (RFC 6901) of the top-level claim `name`, as SD-JWT tools name the claims of
+/// a disclosure frame: `/` and the name with `~` escaped as `~0` and `/` as `~1`.
+pub fn claim_pointer(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 1);
+    out.push('/');
+    for c in name.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -351,10 +391,13 @@ pub struct TxCode {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// OpenID4VCI `input_mode`; `numeric` when not given, as in OpenID4VCI. (Not a doc comment: it
+// would become the schema's description.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum InputMode {
+    #[default]
     Numeric,
     Text,
 }
@@ -528,6 +571,16 @@ mod tests {
             IssuerConfig::from_json(&text),
             Err(LoadError::ContentHash { .. })
         ));
+    }
+
+    #[test]
+    fn claim_pointers_escape_tilde_and_slash() {
+        assert_eq!(claim_pointer("given_names"), "/given_names");
+        assert_eq!(claim_pointer("Given Name"), "/Given Name");
+        assert_eq!(claim_pointer("a/b"), "/a~1b");
+        assert_eq!(claim_pointer("t~x"), "/t~0x");
+        assert_eq!(claim_pointer("~1"), "/~01");
+        assert_eq!(claim_pointer(""), "/");
     }
 
     #[test]

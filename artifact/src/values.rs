@@ -51,10 +51,9 @@ pub fn check_value(
             if allowed.iter().any(|v| v == s) {
                 Ok(())
             } else {
-                let allowed: Vec<String> = allowed.iter().map(|v| format!("`{v}`")).collect();
                 Err(format!(
                     "`{s}` is not one of the allowed values ({})",
-                    allowed.join(", ")
+                    quoted_list(allowed)
                 ))
             }
         }
@@ -70,6 +69,16 @@ pub fn check_value(
             .map_err(|e| format!("a binary value is base64; this is not: {e}")),
         (kind, value) => Err(format!("{value} is not {}", describe(kind))),
     }
+}
+
+/// `` `a`, `b`, `c` ``: names or values as messages list them. The compiler's diagnostics and the
+/// runtime's answers list names the same way.
+pub fn quoted_list<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{}`", i.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe(kind: AttributeType) -> &'static str {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use trustc_artifact::values::check_value;
+use trustc_artifact::values::{check_value, quoted_list};
 use trustc_artifact::{AttributeType, Source};
 
 use crate::compiled::Credential;
@@ -127,12 +127,4 @@ fn fits_json_type(kind: AttributeType, value: &Value) -> bool {
         | AttributeType::Binary
         | AttributeType::Enum => value.is_string(),
     }
-}
-
-fn quoted_list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -15,6 +15,7 @@ use std::fmt;
 use async_trait::async_trait;
 use sd_jwt_payload::{JsonObject, JwsSigner, RequiredKeyBinding, SdJwtBuilder};
 use serde_json::{Map, Value};
+use trustc_artifact::claim_pointer;
 
 use crate::keys::{ALG, IssuerKey};
 
@@ -98,20 +99,6 @@ impl JwsSigner for IssuerSigner<'_> {
     }
 }
 
-/// Escapes a claim name as one JSON Pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`).
-fn pointer(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 1);
-    out.push('/');
-    for c in name.chars() {
-        match c {
-            '~' => out.push_str("~0"),
-            '/' => out.push_str("~1"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// Issues one SD-JWT VC and returns its issued form `<jwt>~<disclosure>~…~` (just `<jwt>~` when
 /// nothing is disclosable).
 ///
@@ -179,11 +166,13 @@ pub async fn issue(key: &IssuerKey, issuance: &Issuance<'_>) -> Result<String, S
     let library = |e: sd_jwt_payload::Error| SdJwtError(format!("SD-JWT issuance failed: {e}"));
     let mut builder = SdJwtBuilder::new(Value::Object(payload)).map_err(library)?;
     for name in &concealed {
-        builder = builder.make_concealable(&pointer(name)).map_err(|e| {
-            SdJwtError(format!(
-                "cannot make claim `{name}` selectively disclosable: {e}"
-            ))
-        })?;
+        builder = builder
+            .make_concealable(&claim_pointer(name))
+            .map_err(|e| {
+                SdJwtError(format!(
+                    "cannot make claim `{name}` selectively disclosable: {e}"
+                ))
+            })?;
     }
     let sd_jwt = builder
         .header("typ", SD_JWT_VC_TYP)
@@ -198,94 +187,12 @@ pub async fn issue(key: &IssuerKey, issuance: &Issuance<'_>) -> Result<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use jsonwebtoken::jwk::Jwk;
-    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     use serde_json::json;
-    use sha2::{Digest, Sha256};
-    use std::collections::{BTreeMap, BTreeSet};
+    use trustc_testkit::sdjwt::decode;
 
     const ISS: &str = "https://issuer.example/tenant";
     const VCT: &str = "urn:example:lsbc:member:1";
     const URI: &str = "https://issuer.example/tenant/status-lists/1";
-
-    /// What a verifier sees after checking an issued credential.
-    struct Decoded {
-        header: Value,
-        payload: Map<String, Value>,
-        /// name → value of each disclosure, all of whose digests are in `_sd`.
-        disclosed: BTreeMap<String, Value>,
-        digests: BTreeSet<String>,
-    }
-
-    /// Verifies the JWT signature with the issuer's public JWK, checks every disclosure's digest
-    /// against `_sd`, and returns the parts.
-    fn decode(key: &IssuerKey, issued: &str) -> Decoded {
-        assert!(issued.ends_with('~'), "issued form ends with ~: {issued}");
-        let segments: Vec<&str> = issued.split('~').collect();
-        let jwt = segments[0];
-        let disclosures = &segments[1..segments.len() - 1];
-
-        let jwk: Jwk = serde_json::from_value(key.public_jwk().clone()).unwrap();
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(
-            jwt,
-            &DecodingKey::from_jwk(&jwk).unwrap(),
-            &validation,
-        )
-        .expect("issuer signature verifies");
-        let header: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(jwt.split('.').next().unwrap())
-                .unwrap(),
-        )
-        .unwrap();
-        let payload = data.claims;
-
-        let digests: BTreeSet<String> = payload
-            .get("_sd")
-            .map(|sd| {
-                sd.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|d| d.as_str().unwrap().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut disclosed = BTreeMap::new();
-        let mut disclosure_digests = BTreeSet::new();
-        for disclosure in disclosures {
-            let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(disclosure.as_bytes()));
-            assert!(
-                digests.contains(&digest),
-                "digest of {disclosure} is in _sd"
-            );
-            disclosure_digests.insert(digest);
-            let array: Vec<Value> =
-                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(disclosure).unwrap()).unwrap();
-            assert_eq!(array.len(), 3, "[salt, name, value]");
-            assert!(
-                array[0].as_str().unwrap().len() >= 16,
-                "salt has enough entropy"
-            );
-            let name = array[1].as_str().unwrap().to_owned();
-            assert!(!payload.contains_key(&name), "{name} is not also plain");
-            assert!(disclosed.insert(name, array[2].clone()).is_none());
-        }
-        assert_eq!(
-            disclosure_digests, digests,
-            "no decoys, no missing disclosures"
-        );
-        Decoded {
-            header,
-            payload,
-            disclosed,
-            digests,
-        }
-    }
 
     /// The RFC 7515 Appendix A.3 public key as a holder key.
     fn holder() -> Value {
@@ -310,6 +217,24 @@ mod tests {
         .clone()
     }
 
+    /// What the tests issue unless they say otherwise: `iat` 10, no `exp`, no status entry.
+    fn issuance<'a>(
+        claims: &'a Map<String, Value>,
+        disclosable: &'a [String],
+        holder_jwk: &'a Value,
+    ) -> Issuance<'a> {
+        Issuance {
+            issuer: ISS,
+            vct: VCT,
+            iat: 10,
+            exp: None,
+            claims,
+            disclosable,
+            holder_jwk,
+            status: None,
+        }
+    }
+
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -318,29 +243,29 @@ mod tests {
     async fn issues_a_verifiable_sd_jwt_vc() {
         let key = IssuerKey::generate();
         let claims = claims();
-        let disclosable = names(&[
+        // The claims issued as disclosures.
+        let hidden = [
             "given_names",
             "address",
             "roles",
             "Given Name",
             "a/b",
             "t~x",
+        ];
+        let mut disclosable = names(&hidden);
+        disclosable.extend(names(&[
             "not_given",   // optional claim not present: skipped
             "given_names", // listed twice: one disclosure
-        ]);
+        ]));
         let holder = holder();
         let issuance = Issuance {
-            issuer: ISS,
-            vct: VCT,
             iat: 1_750_000_000,
             exp: Some(1_750_000_000 + 86_400),
-            claims: &claims,
-            disclosable: &disclosable,
-            holder_jwk: &holder,
             status: Some((4711, URI)),
+            ..issuance(&claims, &disclosable, &holder)
         };
         let issued = issue(&key, &issuance).await.unwrap();
-        let decoded = decode(&key, &issued);
+        let decoded = decode(&issued, key.public_jwk());
 
         assert_eq!(decoded.header["typ"], "dc+sd-jwt");
         assert_eq!(decoded.header["alg"], "ES256");
@@ -360,29 +285,15 @@ mod tests {
         // Plain claims stay plain.
         assert_eq!(p["family_name"], "Lovelace");
         assert_eq!(p["member_number"], 1815);
-        for hidden in [
-            "given_names",
-            "address",
-            "roles",
-            "Given Name",
-            "a/b",
-            "t~x",
-        ] {
-            assert!(!p.contains_key(hidden), "{hidden} is not plain");
+        for name in hidden {
+            assert!(!p.contains_key(name), "{name} is not plain");
         }
 
         assert_eq!(decoded.digests.len(), 6);
-        let expected: BTreeMap<String, Value> = [
-            "given_names",
-            "address",
-            "roles",
-            "Given Name",
-            "a/b",
-            "t~x",
-        ]
-        .into_iter()
-        .map(|n| (n.to_owned(), claims[n].clone()))
-        .collect();
+        let expected: Map<String, Value> = hidden
+            .into_iter()
+            .map(|n| (n.to_owned(), claims[n].clone()))
+            .collect();
         assert_eq!(decoded.disclosed, expected);
     }
 
@@ -392,21 +303,9 @@ mod tests {
         let claims = claims();
         let disclosable = names(&["Given Name", "a/b", "address"]);
         let holder = holder();
-        let issued = issue(
-            &key,
-            &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
-                exp: None,
-                claims: &claims,
-                disclosable: &disclosable,
-                holder_jwk: &holder,
-                status: None,
-            },
-        )
-        .await
-        .unwrap();
+        let issued = issue(&key, &issuance(&claims, &disclosable, &holder))
+            .await
+            .unwrap();
         let sd_jwt = sd_jwt_payload::SdJwt::parse(&issued).unwrap();
         assert_eq!(sd_jwt.disclosures().len(), 3);
         let object = sd_jwt
@@ -424,23 +323,9 @@ mod tests {
         let key = IssuerKey::generate();
         let claims = claims();
         let holder = holder();
-        let issued = issue(
-            &key,
-            &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
-                exp: None,
-                claims: &claims,
-                disclosable: &[],
-                holder_jwk: &holder,
-                status: None,
-            },
-        )
-        .await
-        .unwrap();
+        let issued = issue(&key, &issuance(&claims, &[], &holder)).await.unwrap();
         assert_eq!(issued.matches('~').count(), 1);
-        let decoded = decode(&key, &issued);
+        let decoded = decode(&issued, key.public_jwk());
         assert!(!decoded.payload.contains_key("_sd"));
         assert!(decoded.disclosed.is_empty());
         for (name, value) in &claims {
@@ -461,19 +346,14 @@ mod tests {
         let issued = issue(
             &key,
             &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
                 exp: Some(20),
-                claims: &claims,
-                disclosable: &disclosable,
-                holder_jwk: &holder,
                 status: Some((0, URI)),
+                ..issuance(&claims, &disclosable, &holder)
             },
         )
         .await
         .unwrap();
-        let decoded = decode(&key, &issued);
+        let decoded = decode(&issued, key.public_jwk());
         // Only `sub` (which SD-JWT VC allows to be disclosable) was concealed.
         assert_eq!(decoded.disclosed.keys().collect::<Vec<_>>(), vec!["sub"]);
         for plain in ["iss", "vct", "iat", "exp", "nbf", "cnf", "status"] {
@@ -488,39 +368,15 @@ mod tests {
         for reserved in ["iss", "cnf", "status", "_sd"] {
             let mut claims = claims();
             claims.insert(reserved.into(), json!("x"));
-            let err = issue(
-                &key,
-                &Issuance {
-                    issuer: ISS,
-                    vct: VCT,
-                    iat: 10,
-                    exp: None,
-                    claims: &claims,
-                    disclosable: &[],
-                    holder_jwk: &holder,
-                    status: None,
-                },
-            )
-            .await
-            .unwrap_err();
+            let err = issue(&key, &issuance(&claims, &[], &holder))
+                .await
+                .unwrap_err();
             assert!(err.0.contains(&format!("`{reserved}`")), "{err}");
         }
         let claims = claims();
-        let err = issue(
-            &key,
-            &Issuance {
-                issuer: ISS,
-                vct: VCT,
-                iat: 10,
-                exp: None,
-                claims: &claims,
-                disclosable: &[],
-                holder_jwk: &json!("not a key"),
-                status: None,
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = issue(&key, &issuance(&claims, &[], &json!("not a key")))
+            .await
+            .unwrap_err();
         assert!(err.0.contains("cnf.jwk"), "{err}");
     }
 
@@ -534,15 +390,5 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.0.contains("ES256"), "{err}");
-    }
-
-    #[test]
-    fn json_pointer_escaping() {
-        assert_eq!(pointer("given_names"), "/given_names");
-        assert_eq!(pointer("Given Name"), "/Given Name");
-        assert_eq!(pointer("a/b"), "/a~1b");
-        assert_eq!(pointer("t~x"), "/t~0x");
-        assert_eq!(pointer("~1"), "/~01");
-        assert_eq!(pointer(""), "/");
     }
 }

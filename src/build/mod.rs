@@ -507,11 +507,7 @@ fn credential_context(
             a["json_type"] = json!(json_type);
             a["json_format"] = json!(json_format);
             a["json_pattern"] = json!(attribute.pattern.as_ref().map(|p| format!("^(?:{p})$")));
-            a["sd"] = json!(match attribute.disclosure {
-                trustc_artifact::Disclosure::Always => "always",
-                trustc_artifact::Disclosure::Allowed => "allowed",
-                trustc_artifact::Disclosure::Never => "never",
-            });
+            a["sd"] = json!(attribute.disclosure.name());
             a["oca_type"] = json!(
                 extra
                     .oca
@@ -553,7 +549,7 @@ fn credential_context(
             .disclosure_frame
             .sd
             .iter()
-            .map(|name| format!("/{}", name.replace('~', "~0").replace('/', "~1")))
+            .map(|name| trustc_artifact::claim_pointer(name))
             .collect::<Vec<_>>()
     );
     value["required"] = json!(

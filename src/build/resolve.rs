@@ -20,10 +20,10 @@ use trustc_artifact::{Environment, IssuerConfig, Localized};
 use crate::check::Analysis;
 use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
-    Credential, Disclosure, Format, Governance, ImageDelivery, Participant, Scalar, SourceKind,
-    Text,
+    Credential, CredentialFormat, Governance, ImageDelivery, Participant, SourceKind, Text,
+    oca_type,
 };
-use crate::oca::{Bundle, OverlayKind};
+use crate::oca::{Bundle, OverlayKind, branding_text};
 
 /// The compiled view of a repository.
 pub struct Resolved {
@@ -140,12 +140,7 @@ pub fn resolve(
     for document in &analysis.documents {
         let model = &document.model;
         let framework = &model.framework;
-        let locales: Vec<String> = framework
-            .locales
-            .value
-            .iter()
-            .map(|l| l.value.clone())
-            .collect();
+        let locales: Vec<String> = framework.locale_names().map(str::to_string).collect();
         frameworks.push(artifact::Framework {
             id: framework.id.value.clone(),
             version: framework.version.value.clone(),
@@ -225,11 +220,10 @@ impl<'a> Lookup<'a> {
             .as_ref()
             .map(|ids| {
                 ids.value
-                    .by_environment()
-                    .into_iter()
-                    .find(|(env, _)| *env == self.environment.name())
-                    .map(|(_, list)| list.iter().map(|i| i.value.clone()).collect())
-                    .unwrap_or_default()
+                    .get(self.environment)
+                    .iter()
+                    .map(|i| i.value.clone())
+                    .collect()
             })
             .unwrap_or_default()
     }
@@ -262,13 +256,7 @@ impl<'a> Lookup<'a> {
 
     fn issuer_ref(&self, key: (&str, &str)) -> Option<artifact::IssuerRef> {
         let (participant, model) = self.index.participants.get(&key)?;
-        let locales: Vec<String> = model
-            .framework
-            .locales
-            .value
-            .iter()
-            .map(|l| l.value.clone())
-            .collect();
+        let locales: Vec<String> = model.framework.locale_names().map(str::to_string).collect();
         Some(artifact::IssuerRef {
             participant: format!("{}/{}", key.0, key.1),
             name: localized(&participant.name.value, &locales),
@@ -285,13 +273,8 @@ fn localized(text: &Text, locales: &[String]) -> Localized {
         .collect()
 }
 
-fn scalar_value(scalar: &Scalar) -> serde_json::Value {
-    match scalar {
-        Scalar::Bool(b) => serde_json::Value::Bool(*b),
-        Scalar::Number(n) => serde_json::Value::Number(n.clone()),
-        Scalar::String(s) => serde_json::Value::String(s.clone()),
-    }
-}
+/// A text field of the OCA meta overlay.
+type MetaField = fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>;
 
 struct CredentialContext<'a> {
     lookup: &'a Lookup<'a>,
@@ -320,29 +303,28 @@ impl CredentialContext<'_> {
             .map(|v| v.value.clone())
     }
 
-    fn oca_meta(
-        &self,
-        locale: &str,
-        field: fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>,
-    ) -> Option<String> {
+    fn oca_meta(&self, locale: &str, field: MetaField) -> Option<String> {
         let meta = self.oca()?.meta(locale)?;
         field(meta).as_ref().map(|v| v.value.clone())
     }
 
-    /// Text from the governance, else from the OCA meta overlay, per locale.
-    fn text_or_meta(
+    /// Text from the governance, else from the OCA meta overlay, in `locale`.
+    fn text_or_meta_in(
         &self,
         text: Option<&Text>,
-        field: fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>,
-    ) -> Option<Localized> {
+        field: MetaField,
+        locale: &str,
+    ) -> Option<String> {
+        text.and_then(|t| t.get(locale).map(str::to_string))
+            .or_else(|| self.oca_meta(locale, field))
+    }
+
+    /// Text from the governance, else from the OCA meta overlay, per locale.
+    fn text_or_meta(&self, text: Option<&Text>, field: MetaField) -> Option<Localized> {
         let map: Localized = self
             .locales
             .iter()
-            .filter_map(|l| {
-                text.and_then(|t| t.get(l).map(str::to_string))
-                    .or_else(|| self.oca_meta(l, field))
-                    .map(|t| (l.clone(), t))
-            })
+            .filter_map(|l| self.text_or_meta_in(text, field, l).map(|t| (l.clone(), t)))
             .collect();
         (!map.is_empty()).then_some(map)
     }
@@ -380,20 +362,16 @@ impl CredentialContext<'_> {
             .iter()
             .map(|(name, attribute)| artifact::Attribute {
                 name: name.value.clone(),
-                kind: attribute.kind.value.artifact(),
+                kind: attribute.kind.value,
                 required: attribute.is_required(),
                 pattern: attribute.pattern.as_ref().map(|p| p.value.clone()),
                 values: attribute
                     .values
                     .as_ref()
                     .map(|v| v.value.iter().map(|s| s.value.clone()).collect()),
-                disclosure: match attribute.disclosure() {
-                    Disclosure::Always => artifact::Disclosure::Always,
-                    Disclosure::Allowed => artifact::Disclosure::Allowed,
-                    Disclosure::Never => artifact::Disclosure::Never,
-                },
+                disclosure: attribute.disclosure(),
                 personal: attribute.is_personal(),
-                example: attribute.example.as_ref().map(|e| scalar_value(&e.value)),
+                example: attribute.example.as_ref().map(|e| e.value.to_json()),
                 display: locales
                     .iter()
                     .filter_map(|locale| {
@@ -444,7 +422,7 @@ impl CredentialContext<'_> {
                         value: source
                             .value
                             .as_ref()
-                            .map_or(serde_json::Value::Null, |v| scalar_value(&v.value)),
+                            .map_or(serde_json::Value::Null, |v| v.value.to_json()),
                     },
                 };
                 Some(artifact::ClaimSource {
@@ -491,18 +469,13 @@ impl CredentialContext<'_> {
             .collect();
         let authentication = &credential.issuance.authentication;
         let authentication = artifact::Authentication {
-            method: artifact::AuthenticationMethod::PreAuthorizedCode,
+            method: authentication.method.value,
             tx_code: authentication
                 .transaction_code
                 .as_ref()
                 .map(|t| artifact::TxCode {
                     length: t.value.length,
-                    input_mode: match t.value.input_mode {
-                        crate::governance::model::InputMode::Numeric => {
-                            artifact::InputMode::Numeric
-                        }
-                        crate::governance::model::InputMode::Text => artifact::InputMode::Text,
-                    },
+                    input_mode: t.value.input_mode,
                     description: t.value.description.clone(),
                 }),
         };
@@ -560,26 +533,17 @@ impl CredentialContext<'_> {
             version: credential.version.value.clone(),
             name: name.clone(),
             description: description.clone(),
-            formats: credential
-                .formats
-                .iter()
-                .map(|f| match f.value {
-                    Format::SdJwtVc => artifact::CredentialFormat::SdJwtVc,
-                    Format::AnonCreds => artifact::CredentialFormat::AnonCreds,
-                })
-                .collect(),
+            formats: credential.formats.iter().map(|f| f.value).collect(),
             vct: credential.vct.as_ref().map(|v| v.value.clone()),
             issuers: self.issuers(),
             attributes,
             claims,
             disclosure_frame,
             validity,
-            revocation: match credential.revocation.as_ref().map(|r| r.value) {
-                Some(crate::governance::model::Revocation::StatusList) => {
-                    artifact::Revocation::StatusList
-                }
-                _ => artifact::Revocation::None,
-            },
+            revocation: credential
+                .revocation
+                .as_ref()
+                .map_or(artifact::Revocation::None, |r| r.value),
             authentication,
             prerequisites,
             display,
@@ -606,11 +570,6 @@ impl CredentialContext<'_> {
 
     /// The card branding, from the governance or the OCA bundle, image references as written.
     fn branding(&self, images: &mut ImageDeliverer) -> Result<OcaBranding, ImageError> {
-        let opt = |v: &Option<crate::syntax::Spanned<String>>| {
-            v.as_ref()
-                .map(|s| s.value.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
         let (source, base_dir) = if let Some(branding) = &self.credential.branding {
             (&branding.value, self.governance_dir.to_path_buf())
         } else if let Some((_, branding)) = self.oca().and_then(Bundle::branding) {
@@ -623,15 +582,15 @@ impl CredentialContext<'_> {
             return Ok(OcaBranding::default());
         };
         let raw = OcaBranding {
-            logo: opt(&source.logo),
-            background_image: opt(&source.background_image),
-            background_image_slice: opt(&source.background_image_slice),
-            primary_background_color: opt(&source.primary_background_color),
-            secondary_background_color: opt(&source.secondary_background_color),
-            primary_attribute: opt(&source.primary_attribute),
-            secondary_attribute: opt(&source.secondary_attribute),
-            issued_date_attribute: opt(&source.issued_date_attribute),
-            expiry_date_attribute: opt(&source.expiry_date_attribute),
+            logo: branding_text(&source.logo),
+            background_image: branding_text(&source.background_image),
+            background_image_slice: branding_text(&source.background_image_slice),
+            primary_background_color: branding_text(&source.primary_background_color),
+            secondary_background_color: branding_text(&source.secondary_background_color),
+            primary_attribute: branding_text(&source.primary_attribute),
+            secondary_attribute: branding_text(&source.secondary_attribute),
+            issued_date_attribute: branding_text(&source.issued_date_attribute),
+            expiry_date_attribute: branding_text(&source.expiry_date_attribute),
         };
         let mut branding = raw;
         for (role, slot) in [
@@ -664,7 +623,7 @@ impl CredentialContext<'_> {
                 };
                 OcaAttribute {
                     name: name.value.clone(),
-                    oca_type: attribute.kind.value.oca_type().to_string(),
+                    oca_type: oca_type(attribute.kind.value).to_string(),
                     format: governance(&attribute.format).or_else(|| {
                         self.oca_attribute(OverlayKind::Format, first_locale, &name.value)
                     }),
@@ -685,13 +644,6 @@ impl CredentialContext<'_> {
             .collect();
         // Every bundle in use declares UTF-8 as the default; attributes say when they differ.
         let default_character_encoding = "utf-8".to_string();
-        let meta_text =
-            |text: Option<&Text>,
-             field: fn(&crate::oca::Meta) -> &Option<crate::syntax::Spanned<String>>,
-             locale: &str| {
-                text.and_then(|t| t.get(locale).map(str::to_string))
-                    .or_else(|| self.oca_meta(locale, field))
-            };
         let languages = self
             .locales
             .iter()
@@ -707,22 +659,22 @@ impl CredentialContext<'_> {
                     issuer_url: participant
                         .and_then(|p| p.website.as_ref().map(|w| w.value.clone()))
                         .or_else(|| self.oca_meta(locale, |m| &m.issuer_url)),
-                    issuer_description: meta_text(
+                    issuer_description: self.text_or_meta_in(
                         participant.and_then(|p| p.description.as_ref().map(|d| &d.value)),
                         |m| &m.issuer_description,
                         locale,
                     ),
-                    credential_help_text: meta_text(
+                    credential_help_text: self.text_or_meta_in(
                         credential.help_text.as_ref().map(|t| &t.value),
                         |m| &m.credential_help_text,
                         locale,
                     ),
-                    credential_support_url: meta_text(
+                    credential_support_url: self.text_or_meta_in(
                         credential.support_url.as_ref().map(|t| &t.value),
                         |m| &m.credential_support_url,
                         locale,
                     ),
-                    watermark: meta_text(
+                    watermark: self.text_or_meta_in(
                         credential.watermark.as_ref().map(|t| &t.value),
                         |m| &m.watermark,
                         locale,
@@ -802,13 +754,10 @@ impl CredentialContext<'_> {
     /// each issuing DID would publish.
     fn ledger_identifiers(&self, resolved: &artifact::CredentialType) -> Vec<LedgerId> {
         let credential = self.credential;
-        if !credential.has_format(Format::AnonCreds) {
+        if !credential.has_format(CredentialFormat::AnonCreds) {
             return Vec::new();
         }
-        let explicit = credential
-            .anoncreds
-            .identifiers
-            .get(self.environment.name());
+        let explicit = credential.anoncreds.identifiers.get(self.environment);
         if !explicit.is_empty() {
             return explicit
                 .iter()

@@ -43,22 +43,45 @@ fn to_hex(rgb: [u8; 3]) -> String {
 /// 102)`, `#036`, `003366`, `navy`, with spaces around it…), without alpha: the `#RRGGBB` value the
 /// `invalid-colour` help suggests. `None` when `s` is not a colour.
 pub fn equivalent_colour(s: &str) -> Option<[u8; 3]> {
-    let t = s.trim();
-    if let Some(hex) = t.strip_prefix('#') {
-        return expand_hex(hex);
+    match written(s.trim())? {
+        Written::Hash(hex) => expand_hex(hex),
+        Written::Bare(rgb) | Written::ZeroX(rgb) | Written::Named(rgb) => Some(rgb),
+        Written::Function(result) => result.ok().map(|(rgb, _)| rgb),
     }
-    if let Some(rgb) =
-        parse_hex(t).or_else(|| strip_prefix_ignore_case(t, "0x").and_then(parse_hex))
-    {
-        return Some(rgb);
+}
+
+/// A colour written in one of the forms trustc recognises; what [`written`] found.
+enum Written<'a> {
+    /// `#` and what follows it (a colour when it is 3, 4, 6 or 8 hex digits).
+    Hash(&'a str),
+    /// Six hex digits without the `#`.
+    Bare([u8; 3]),
+    /// `0x` and six hex digits.
+    ZeroX([u8; 3]),
+    /// CSS `rgb(…)` or `rgba(…)`: the colour and whether it had alpha, or why it is not one.
+    Function(Result<([u8; 3], bool), String>),
+    /// A CSS colour name.
+    Named([u8; 3]),
+}
+
+/// The form `t` (trimmed) is written in, when it is one trustc recognises.
+fn written(t: &str) -> Option<Written<'_>> {
+    if let Some(hex) = t.strip_prefix('#') {
+        return Some(Written::Hash(hex));
+    }
+    if let Some(rgb) = parse_hex(t) {
+        return Some(Written::Bare(rgb));
+    }
+    if let Some(rgb) = strip_prefix_ignore_case(t, "0x").and_then(parse_hex) {
+        return Some(Written::ZeroX(rgb));
     }
     if let Some(result) = parse_rgb_function(t) {
-        return result.ok().map(|(rgb, _)| rgb);
+        return Some(Written::Function(result));
     }
     NAMED_COLOURS
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(t))
-        .map(|&(_, rgb)| rgb)
+        .map(|&(_, rgb)| Written::Named(rgb))
 }
 
 /// Why `s` is not `#RRGGBB`, with the `#RRGGBB` to write when it can be worked out.
@@ -84,36 +107,25 @@ fn colour_error(s: &str) -> String {
     if t != s && parse_colour(t).is_ok() {
         return format!("`{s}` has whitespace around it: write `{t}`");
     }
-    if let Some(hex) = t.strip_prefix('#') {
-        if let Some(c) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
-            return format!("{not_colour}: {} is not a hex digit", describe_char(c));
+    match written(t) {
+        Some(Written::Hash(hex)) => {
+            if let Some(c) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
+                return format!("{not_colour}: {} is not a hex digit", describe_char(c));
+            }
+            match (hex.len(), expand_hex(hex)) {
+                (3, Some(rgb)) => write(rgb),
+                (4 | 8, Some(rgb)) => drop_alpha(rgb),
+                (n, _) => format!("{not_colour}: it has {n} hex digits after `#`, not 6"),
+            }
         }
-        return match (hex.len(), expand_hex(hex)) {
-            (3, Some(rgb)) => write(rgb),
-            (4 | 8, Some(rgb)) => drop_alpha(rgb),
-            (n, _) => format!("{not_colour}: it has {n} hex digits after `#`, not 6"),
-        };
+        Some(Written::Bare(rgb)) => format!("`{s}` is missing the `#`: write `{}`", to_hex(rgb)),
+        Some(Written::ZeroX(rgb) | Written::Named(rgb) | Written::Function(Ok((rgb, false)))) => {
+            write(rgb)
+        }
+        Some(Written::Function(Ok((rgb, true)))) => drop_alpha(rgb),
+        Some(Written::Function(Err(why))) => format!("{not_colour}: {why}"),
+        None => not_colour,
     }
-    if let Some(rgb) = parse_hex(t) {
-        return format!("`{s}` is missing the `#`: write `{}`", to_hex(rgb));
-    }
-    if let Some(rgb) = strip_prefix_ignore_case(t, "0x").and_then(parse_hex) {
-        return write(rgb);
-    }
-    if let Some(result) = parse_rgb_function(t) {
-        return match result {
-            Ok((rgb, false)) => write(rgb),
-            Ok((rgb, true)) => drop_alpha(rgb),
-            Err(why) => format!("{not_colour}: {why}"),
-        };
-    }
-    if let Some(&(_, rgb)) = NAMED_COLOURS
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(t))
-    {
-        return write(rgb);
-    }
-    not_colour
 }
 
 /// Parses CSS `rgb(r, g, b)`, `rgb(r g b)`, `rgba(r, g, b, a)` or `rgb(r g b / a)` with channels

@@ -9,19 +9,19 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
+use trustc_artifact::Environment;
+use trustc_artifact::values::quoted_list;
 
 use super::model::{
-    Attribute, AttributeType, Credential, Disclosure, Format, Governance, Participant, SourceKind,
-    Text,
+    Attribute, AttributeType, Credential, CredentialFormat, Disclosure, Governance, Participant,
+    SourceKind, Text, oca_type,
 };
 use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
 use crate::discover::OCA_BUNDLES_DIR;
 use crate::formats;
-use crate::images::{ImageContext, ImageRole, check_image};
-use crate::oca::check::{
-    CardAttributes, check_branding_attributes, check_colour, check_language_tag,
-};
+use crate::images::ImageContext;
+use crate::oca::check::{CardAttributes, check_branding_content, check_language_tag};
 use crate::oca::{BUNDLE_FILE_NAME, Bundle, OverlayKind};
 use crate::source::SourceFile;
 use crate::syntax::{Span, Spanned};
@@ -231,13 +231,7 @@ impl<'a> Checker<'a> {
     }
 
     fn locales(&self) -> Vec<&'a str> {
-        self.model()
-            .framework
-            .locales
-            .value
-            .iter()
-            .map(|l| l.value.as_str())
-            .collect()
+        self.model().framework.locale_names().collect()
     }
 
     fn check(&mut self) {
@@ -332,7 +326,7 @@ impl<'a> Checker<'a> {
                         "not declared in `framework.locales`",
                         format!(
                             "the framework's locales are {}; add `{}` there or remove this text",
-                            ticked(&locales),
+                            quoted_list(&locales),
                             key.value
                         ),
                     );
@@ -348,8 +342,8 @@ impl<'a> Checker<'a> {
             self.sink.report(
                 Code::MissingLocale,
                 text.span,
-                format!("{what} has no text for {}", ticked(&missing)),
-                format!("missing {}", ticked(&missing)),
+                format!("{what} has no text for {}", quoted_list(&missing)),
+                format!("missing {}", quoted_list(&missing)),
                 "every text needs each of the framework's locales, or one string for all of them",
             );
         }
@@ -410,7 +404,8 @@ impl<'a> Checker<'a> {
                 }
                 continue;
             };
-            for (environment, list) in ids.value.by_environment() {
+            for environment in Environment::ALL {
+                let list = ids.value.get(environment);
                 for id in list {
                     self.check_identifier(id, &format!("the {environment} identifier"));
                     if let Some(other) = identifiers.insert(&id.value, &participant.id.value)
@@ -480,10 +475,7 @@ impl<'a> Checker<'a> {
         let help = match crate::schema::closest(&reference.value, &candidates) {
             Some(s) => format!("did you mean `{s}`?"),
             None if candidates.is_empty() => format!("no {what} is defined"),
-            None => format!(
-                "known: {}",
-                ticked(&candidates.iter().map(String::as_str).collect::<Vec<_>>())
-            ),
+            None => format!("known: {}", quoted_list(&candidates)),
         };
         self.sink.report(
             Code::UnknownReference,
@@ -547,7 +539,7 @@ impl<'a> Checker<'a> {
         let sd_jwt = credential
             .formats
             .iter()
-            .any(|f| f.value == Format::SdJwtVc);
+            .any(|f| f.value == CredentialFormat::SdJwtVc);
         for (name, attribute) in credential.attributes.iter() {
             if RESERVED_CLAIMS.contains(&name.value.as_str()) {
                 self.sink.report(
@@ -715,8 +707,8 @@ impl<'a> Checker<'a> {
                     "missing from the OCA bundle",
                     "wallets drop credential attributes that the capture base does not list; add it to the bundle",
                 ),
-                Some(oca_type) if oca_type.value != attribute.kind.value.oca_type() => {
-                    let (line, column) = loaded.file.line_column(oca_type.span.start);
+                Some(bundle_type) if bundle_type.value != oca_type(attribute.kind.value) => {
+                    let (line, column) = loaded.file.line_column(bundle_type.span.start);
                     self.sink.report(
                         Code::OcaAttributeType,
                         attribute.kind.span,
@@ -724,13 +716,13 @@ impl<'a> Checker<'a> {
                             "`{}` is {} here but `{}` in the OCA bundle",
                             name.value,
                             attribute.kind.value.name(),
-                            oca_type.value
+                            bundle_type.value
                         ),
-                        format!("OCA type `{}` expected", attribute.kind.value.oca_type()),
+                        format!("OCA type `{}` expected", oca_type(attribute.kind.value)),
                         format!(
                             "a {} attribute is `{}` in OCA; change {bundle_file}:{line}:{column} or this type",
                             attribute.kind.value.name(),
-                            attribute.kind.value.oca_type()
+                            oca_type(attribute.kind.value)
                         ),
                     );
                 }
@@ -846,7 +838,7 @@ impl<'a> Checker<'a> {
                 self.sink.report(
                     Code::MissingLocale,
                     name.span,
-                    format!("`{}` has no label for {} {source}", name.value, ticked(&missing)),
+                    format!("`{}` has no label for {} {source}", name.value, quoted_list(&missing)),
                     "no label",
                     "add `label:` with text per locale (or put the labels in the credential's OCA bundle)",
                 );
@@ -881,36 +873,16 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        let branding = &branding.value;
-        for colour in [
-            &branding.primary_background_color,
-            &branding.secondary_background_color,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            check_colour(colour, &mut self.sink);
-        }
         let card = CardAttributes {
             attributes: credential
                 .attributes
                 .iter()
                 .map(|(name, attribute)| {
-                    let kind = attribute.kind.value.oca_type();
+                    let kind = oca_type(attribute.kind.value);
                     (name.value.as_str(), kind, attribute.is_personal())
                 })
                 .collect(),
         };
-        check_branding_attributes(
-            [
-                &branding.primary_attribute,
-                &branding.secondary_attribute,
-                &branding.issued_date_attribute,
-                &branding.expiry_date_attribute,
-            ],
-            &card,
-            &mut self.sink,
-        );
         let base_dir = self
             .document
             .file
@@ -923,15 +895,7 @@ impl<'a> Checker<'a> {
             root: self.root,
             base_dir: &base_dir,
         };
-        for (role, reference) in [
-            (ImageRole::Logo, &branding.logo),
-            (ImageRole::Background, &branding.background_image),
-            (ImageRole::Slice, &branding.background_image_slice),
-        ] {
-            if let Some(reference) = reference {
-                check_image(&context, role, reference, &mut self.sink);
-            }
-        }
+        check_branding_content(&branding.value, &card, &context, &mut self.sink);
     }
 
     fn check_issuance(&mut self, credential: &'a Credential, patterns: &HashMap<&'a str, Regex>) {
@@ -1088,7 +1052,7 @@ impl<'a> Checker<'a> {
                 format!("add `{}` to the `claims` of prerequisite `{}`", claim.value, prerequisite.value),
             );
         }
-        if source_attribute.kind.value.oca_type() != attribute.kind.value.oca_type() {
+        if oca_type(source_attribute.kind.value) != oca_type(attribute.kind.value) {
             self.sink.report(
                 Code::ValueMismatch,
                 claim.span,
@@ -1104,12 +1068,4 @@ impl<'a> Checker<'a> {
             );
         }
     }
-}
-
-fn ticked(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -3,13 +3,16 @@
 //!
 //! Fields that checks point at are [`Spanned`]; the schema has already checked shapes and enums, so
 //! reading this model only fails if the schema and the model disagree.
+//!
+//! Values the compiled configuration has too (attribute types, disclosure, formats, revocation,
+//! the authentication method, the transaction code's input mode, environments) are read straight
+//! into the `trustc_artifact` types, so the governance and the configuration share one vocabulary.
 
 use serde::Deserialize;
 
-use crate::syntax::{OrderedMap, Spanned};
+use trustc_artifact::Environment;
 
-/// Environments a participant has identifiers in.
-pub const ENVIRONMENTS: [&str; 3] = ["dev", "test", "prod"];
+use crate::syntax::{OrderedMap, Spanned};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +35,13 @@ pub struct Framework {
     pub jurisdiction: Option<Spanned<String>>,
     pub documentation: Option<Spanned<String>>,
     pub locales: Spanned<Vec<Spanned<String>>>,
+}
+
+impl Framework {
+    /// The locales every text of the framework is given in, in the framework's order.
+    pub fn locale_names(&self) -> impl Iterator<Item = &str> {
+        self.locales.value.iter().map(|l| l.value.as_str())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,16 +110,14 @@ pub struct Identifiers {
 }
 
 impl Identifiers {
-    /// `(environment, identifiers)` for each environment, in [`ENVIRONMENTS`] order.
-    pub fn by_environment(&self) -> [(&'static str, &[Spanned<String>]); 3] {
-        fn list(v: &Option<OneOrMany>) -> &[Spanned<String>] {
-            v.as_ref().map_or(&[][..], OneOrMany::as_slice)
-        }
-        [
-            ("dev", list(&self.dev)),
-            ("test", list(&self.test)),
-            ("prod", list(&self.prod)),
-        ]
+    /// The identifiers in `environment` (none when it has no entry).
+    pub fn get(&self, environment: Environment) -> &[Spanned<String>] {
+        let list = match environment {
+            Environment::Dev => &self.dev,
+            Environment::Test => &self.test,
+            Environment::Prod => &self.prod,
+        };
+        list.as_ref().map_or(&[][..], OneOrMany::as_slice)
     }
 }
 
@@ -129,13 +137,8 @@ impl<'de> Deserialize<'de> for OneOrMany {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum Format {
-    #[serde(rename = "dc+sd-jwt")]
-    SdJwtVc,
-    #[serde(rename = "anoncreds")]
-    AnonCreds,
-}
+/// A credential format: the compiled configuration's formats.
+pub use trustc_artifact::CredentialFormat;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,7 +150,7 @@ pub struct Credential {
     pub support_url: Option<Spanned<Text>>,
     pub watermark: Option<Spanned<Text>>,
     pub version: Spanned<String>,
-    pub formats: Vec<Spanned<Format>>,
+    pub formats: Vec<Spanned<CredentialFormat>>,
     pub vct: Option<Spanned<String>>,
     pub oca_bundle: Option<Spanned<String>>,
     pub attributes: OrderedMap<Attribute>,
@@ -162,7 +165,7 @@ pub struct Credential {
 }
 
 impl Credential {
-    pub fn has_format(&self, format: Format) -> bool {
+    pub fn has_format(&self, format: CredentialFormat) -> bool {
         self.formats.iter().any(|f| f.value == format)
     }
 }
@@ -210,87 +213,31 @@ pub struct LedgerIdentifiers {
 }
 
 impl LedgerIdentifiers {
-    pub fn get(&self, environment: &str) -> &[String] {
+    pub fn get(&self, environment: Environment) -> &[String] {
         match environment {
-            "dev" => &self.dev,
-            "test" => &self.test,
-            _ => &self.prod,
+            Environment::Dev => &self.dev,
+            Environment::Test => &self.test,
+            Environment::Prod => &self.prod,
         }
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AttributeType {
-    Text,
-    Number,
-    Integer,
-    Boolean,
-    Date,
-    Datetime,
-    Binary,
-    Enum,
-}
+/// An attribute's type: the compiled configuration's type, read from the governance as written.
+pub use trustc_artifact::AttributeType;
 
-impl AttributeType {
-    /// The same type in the compiled configuration's vocabulary.
-    pub fn artifact(self) -> trustc_artifact::AttributeType {
-        use trustc_artifact::AttributeType as A;
-        match self {
-            AttributeType::Text => A::Text,
-            AttributeType::Number => A::Number,
-            AttributeType::Integer => A::Integer,
-            AttributeType::Boolean => A::Boolean,
-            AttributeType::Date => A::Date,
-            AttributeType::Datetime => A::Datetime,
-            AttributeType::Binary => A::Binary,
-            AttributeType::Enum => A::Enum,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AttributeType::Text => "text",
-            AttributeType::Number => "number",
-            AttributeType::Integer => "integer",
-            AttributeType::Boolean => "boolean",
-            AttributeType::Date => "date",
-            AttributeType::Datetime => "datetime",
-            AttributeType::Binary => "binary",
-            AttributeType::Enum => "enum",
-        }
-    }
-
-    /// The OCA capture-base type that represents this type.
-    pub fn oca_type(self) -> &'static str {
-        match self {
-            AttributeType::Text | AttributeType::Enum => "Text",
-            AttributeType::Number | AttributeType::Integer => "Numeric",
-            AttributeType::Boolean => "Boolean",
-            AttributeType::Date | AttributeType::Datetime => "DateTime",
-            AttributeType::Binary => "Binary",
-        }
+/// The OCA capture-base type that represents `kind`.
+pub fn oca_type(kind: AttributeType) -> &'static str {
+    match kind {
+        AttributeType::Text | AttributeType::Enum => "Text",
+        AttributeType::Number | AttributeType::Integer => "Numeric",
+        AttributeType::Boolean => "Boolean",
+        AttributeType::Date | AttributeType::Datetime => "DateTime",
+        AttributeType::Binary => "Binary",
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Disclosure {
-    Always,
-    #[default]
-    Allowed,
-    Never,
-}
-
-impl Disclosure {
-    pub fn name(self) -> &'static str {
-        match self {
-            Disclosure::Always => "always",
-            Disclosure::Allowed => "allowed",
-            Disclosure::Never => "never",
-        }
-    }
-}
+/// Whether an attribute is selectively disclosable: the compiled configuration's values.
+pub use trustc_artifact::Disclosure;
 
 /// A scalar value written in the governance (an example or a constant).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -299,6 +246,17 @@ pub enum Scalar {
     Bool(bool),
     Number(serde_json::Number),
     String(String),
+}
+
+impl Scalar {
+    /// The same value as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Scalar::Bool(b) => serde_json::Value::Bool(*b),
+            Scalar::Number(n) => serde_json::Value::Number(n.clone()),
+            Scalar::String(s) => serde_json::Value::String(s.clone()),
+        }
+    }
 }
 
 impl std::fmt::Display for Scalar {
@@ -338,11 +296,11 @@ impl Attribute {
         self.personal.as_ref().is_some_and(|p| p.value)
     }
 
+    /// The attribute's disclosure; `allowed` when the governance does not say.
     pub fn disclosure(&self) -> Disclosure {
         self.disclosure
             .as_ref()
-            .map(|d| d.value)
-            .unwrap_or_default()
+            .map_or(Disclosure::Allowed, |d| d.value)
     }
 }
 
@@ -350,12 +308,8 @@ impl Attribute {
 /// allows exactly those).
 pub type Branding = crate::oca::Branding;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Revocation {
-    StatusList,
-    None,
-}
+/// How a credential is revoked: the compiled configuration's methods.
+pub use trustc_artifact::Revocation;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -366,11 +320,8 @@ pub struct Issuance {
     pub claims: Spanned<OrderedMap<Spanned<Source>>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthenticationMethod {
-    PreAuthorizedCode,
-}
+/// How the holder authenticates: the compiled configuration's methods.
+pub use trustc_artifact::AuthenticationMethod;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -379,13 +330,8 @@ pub struct Authentication {
     pub transaction_code: Option<Spanned<TransactionCode>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InputMode {
-    #[default]
-    Numeric,
-    Text,
-}
+/// What the holder types a transaction code with: the compiled configuration's modes.
+pub use trustc_artifact::InputMode;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -21,10 +21,5 @@ pub fn check_value(
         .as_ref()
         .map(|values| values.value.iter().map(|v| v.value.clone()).collect())
         .unwrap_or_default();
-    let value = match value {
-        Scalar::Bool(b) => serde_json::Value::Bool(*b),
-        Scalar::Number(n) => serde_json::Value::Number(n.clone()),
-        Scalar::String(s) => serde_json::Value::String(s.clone()),
-    };
-    trustc_artifact::values::check_value(attribute.kind.value.artifact(), &allowed, pattern, &value)
+    trustc_artifact::values::check_value(attribute.kind.value, &allowed, pattern, &value.to_json())
 }

@@ -474,9 +474,11 @@ impl Importer<'_> {
         }
         let mut fields = Vec::new();
         let mut copies = Vec::new();
-        let text = |v: &Option<crate::syntax::Spanned<String>>| {
+        // Colours and attribute names are read as written (not trimmed), so that a colour with
+        // spaces around it gets a note.
+        let given = |v: &Option<crate::syntax::Spanned<String>>| {
             v.as_ref()
-                .map(|s| s.value.trim().to_string())
+                .map(|s| s.value.clone())
                 .filter(|s| !s.is_empty())
         };
         for (key, role, what, value) in [
@@ -494,7 +496,7 @@ impl Importer<'_> {
                 &b.background_image_slice,
             ),
         ] {
-            if let Some(reference) = text(value) {
+            if let Some(reference) = crate::oca::branding_text(value) {
                 let image = self.image(role, what, &reference, &mut copies, notes);
                 fields.push((key, image));
             }
@@ -503,11 +505,7 @@ impl Importer<'_> {
             ("primary_background_color", &b.primary_background_color),
             ("secondary_background_color", &b.secondary_background_color),
         ] {
-            let Some(colour) = value
-                .as_ref()
-                .map(|s| s.value.clone())
-                .filter(|s| !s.is_empty())
-            else {
+            let Some(colour) = given(value) else {
                 continue;
             };
             if crate::formats::parse_colour(&colour).is_ok() {
@@ -545,11 +543,7 @@ impl Importer<'_> {
             ("issued_date_attribute", &b.issued_date_attribute),
             ("expiry_date_attribute", &b.expiry_date_attribute),
         ] {
-            let Some(name) = value
-                .as_ref()
-                .map(|s| s.value.clone())
-                .filter(|s| !s.is_empty())
-            else {
+            let Some(name) = given(value) else {
                 continue;
             };
             if attributes.contains_key(&name) {

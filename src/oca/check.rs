@@ -6,13 +6,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use trustc_artifact::values::quoted_list;
+
 use crate::diag::{Code, FileDiagnostics};
 use crate::formats;
 use crate::images::{ImageContext, ImageRole, check_image};
 use crate::syntax::{Node, Span, Spanned};
 
 use super::digest::{self, RFC_0755_EXAMPLE_DIGEST};
-use super::{Bundle, Overlay, OverlayBody, OverlayKind};
+use super::{Branding, Bundle, Overlay, OverlayBody, OverlayKind};
 
 /// Runs every check on a bundle read from `root` (the file's tree).
 pub fn check_bundle(
@@ -215,11 +217,7 @@ fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "(none)".to_string();
     }
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    quoted_list(items)
 }
 
 fn check_languages(bundle: &Bundle, sink: &mut FileDiagnostics) {
@@ -344,41 +342,42 @@ fn check_branding(bundle: &Bundle, images: &ImageContext, sink: &mut FileDiagnos
         let OverlayBody::Branding(branding) = &overlay.body else {
             continue;
         };
-        for colour in [
-            &branding.primary_background_color,
-            &branding.secondary_background_color,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            check_colour(colour, sink);
-        }
-        let card = CardAttributes::of_bundle(bundle);
-        check_branding_attributes(
-            [
-                &branding.primary_attribute,
-                &branding.secondary_attribute,
-                &branding.issued_date_attribute,
-                &branding.expiry_date_attribute,
-            ],
-            &card,
-            sink,
-        );
-        let images_of = [
-            (ImageRole::Logo, &branding.logo),
-            (ImageRole::Background, &branding.background_image),
-            (ImageRole::Slice, &branding.background_image_slice),
-        ];
-        for (role, reference) in images_of {
-            if let Some(reference) = reference {
-                check_image(images, role, reference, sink);
-            }
+        check_branding_content(branding, &CardAttributes::of_bundle(bundle), images, sink);
+    }
+}
+
+/// Checks what a branding says, in an OCA branding overlay or inline in the governance: its
+/// colours, the attributes it names (against `card`) and its images.
+pub fn check_branding_content(
+    branding: &Branding,
+    card: &CardAttributes,
+    images: &ImageContext,
+    sink: &mut FileDiagnostics,
+) {
+    for colour in [
+        &branding.primary_background_color,
+        &branding.secondary_background_color,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        check_colour(colour, sink);
+    }
+    check_branding_attributes(branding, card, sink);
+    let images_of = [
+        (ImageRole::Logo, &branding.logo),
+        (ImageRole::Background, &branding.background_image),
+        (ImageRole::Slice, &branding.background_image_slice),
+    ];
+    for (role, reference) in images_of {
+        if let Some(reference) = reference {
+            check_image(images, role, reference, sink);
         }
     }
 }
 
 /// Reports a branding colour that is not `#RRGGBB`, with the equivalent when it can be computed.
-pub fn check_colour(colour: &Spanned<String>, sink: &mut FileDiagnostics) {
+fn check_colour(colour: &Spanned<String>, sink: &mut FileDiagnostics) {
     if colour.value.is_empty() {
         return;
     }
@@ -433,18 +432,18 @@ impl<'a> CardAttributes<'a> {
 
 /// Checks the four branding fields that name attributes — primary, secondary, issued date and
 /// expiry date, in that order. Empty values mean "none" and are not checked.
-pub fn check_branding_attributes(
-    fields: [&Option<Spanned<String>>; 4],
+fn check_branding_attributes(
+    branding: &Branding,
     card: &CardAttributes,
     sink: &mut FileDiagnostics,
 ) {
-    const NAMES: [&str; 4] = [
-        "primary_attribute",
-        "secondary_attribute",
-        "issued_date_attribute",
-        "expiry_date_attribute",
+    let fields = [
+        ("primary_attribute", &branding.primary_attribute),
+        ("secondary_attribute", &branding.secondary_attribute),
+        ("issued_date_attribute", &branding.issued_date_attribute),
+        ("expiry_date_attribute", &branding.expiry_date_attribute),
     ];
-    for (index, (field, value)) in NAMES.into_iter().zip(fields).enumerate() {
+    for (index, (field, value)) in fields.into_iter().enumerate() {
         if let Some(value) = value.as_ref().filter(|v| !v.value.is_empty()) {
             check_branding_attribute(field, value, index >= 2, card, sink);
         }

@@ -134,6 +134,15 @@ pub struct Branding {
     pub expiry_date_attribute: Option<Spanned<String>>,
 }
 
+/// The text of a branding field, trimmed; `None` when the field is absent or empty (an empty
+/// field means none).
+pub fn branding_text(field: &Option<Spanned<String>>) -> Option<String> {
+    field
+        .as_ref()
+        .map(|s| s.value.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
 impl Bundle {
     pub fn overlays_of(&self, kind: OverlayKind) -> impl Iterator<Item = &Overlay> {
         self.overlays.iter().filter(move |o| o.kind == kind)

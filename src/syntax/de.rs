@@ -300,18 +300,10 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'de> {
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
-        fields: &'static [&'static str],
+        _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        if name == SPANNED {
-            return visitor.visit_map(SpannedDeserializer {
-                span: self.0.span,
-                value: Some(self),
-                state: 0,
-            });
-        }
-        let _ = fields;
-        self.deserialize_any(visitor)
+        struct_or_spanned(self, self.0.span, name, visitor)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -360,6 +352,28 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'de> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
     }
+}
+
+/// `deserialize_struct` of the node and the key deserializers: `Spanned`'s request (the struct
+/// named [`SPANNED`]) gets `span` and then the value itself; any other struct is read as the value.
+fn struct_or_spanned<'de, D, V>(
+    deserializer: D,
+    span: Span,
+    name: &str,
+    visitor: V,
+) -> Result<V::Value, DeError>
+where
+    D: Deserializer<'de, Error = DeError>,
+    V: Visitor<'de>,
+{
+    if name == SPANNED {
+        return visitor.visit_map(SpannedDeserializer {
+            span,
+            value: Some(deserializer),
+            state: 0,
+        });
+    }
+    deserializer.deserialize_any(visitor)
 }
 
 /// Feeds `Spanned`'s visitor: start, end, then the value itself (a node's or a key's
@@ -479,14 +493,8 @@ impl<'de> Deserializer<'de> for KeyDeserializer<'de> {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        if name == SPANNED {
-            return visitor.visit_map(SpannedDeserializer {
-                span: self.span,
-                value: Some(self),
-                state: 0,
-            });
-        }
-        self.deserialize_any(visitor)
+        let span = self.span;
+        struct_or_spanned(self, span, name, visitor)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(

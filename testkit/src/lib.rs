@@ -1,10 +1,11 @@
 //! What trustc's tests and benchmarks need beside the code they test, kept out of the shipped
-//! crates: the wallet's side of key binding ([`holder`]), throwaway PostgreSQL clusters
-//! ([`postgres`]) and SQLite files ([`SqliteFile`]). A dev-dependency of `trustc` and
-//! `trustc-runtime`; the issuer never links it.
+//! crates: the wallet's side of key binding ([`holder`]), the verifier's check of an issued SD-JWT
+//! VC ([`sdjwt`]), throwaway PostgreSQL clusters ([`postgres`]) and SQLite files ([`SqliteFile`]).
+//! A dev-dependency of `trustc` and `trustc-runtime`; the issuer never links it.
 
 pub mod holder;
 pub mod postgres;
+pub mod sdjwt;
 
 use std::path::PathBuf;
 

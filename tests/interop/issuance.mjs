@@ -24,15 +24,17 @@
 // checks) are recorded in the summary; the Rust test decides what is right.
 
 import { readFile, writeFile } from 'node:fs/promises'
-import { createHash, randomBytes, webcrypto } from 'node:crypto'
+import { randomBytes, webcrypto } from 'node:crypto'
 
 import { Openid4vciClient, Openid4vciRetrieveCredentialsError, setGlobalConfig } from '@openid4vc/openid4vci'
-import { Oauth2ClientErrorResponseError, clientAuthenticationAnonymous } from '@openid4vc/oauth2'
+import { Oauth2ClientErrorResponseError } from '@openid4vc/oauth2'
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc'
 import { SDJwt } from '@sd-jwt/core'
 import { ES256, digest } from '@sd-jwt/crypto-nodejs'
 import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list'
 import * as jose from 'jose'
+
+import { nodeCallbacks } from './callbacks.mjs'
 
 const [command, ...args] = process.argv.slice(2)
 
@@ -70,11 +72,7 @@ async function issue(inputPath, statePath) {
   const privateKeys = new Map()
   const client = new Openid4vciClient({
     callbacks: {
-      fetch,
-      hash: (data, algorithm) =>
-        new Uint8Array(createHash(algorithm.replace('-', '').toLowerCase()).update(data).digest()),
-      generateRandom: (length) => new Uint8Array(randomBytes(length)),
-      clientAuthentication: clientAuthenticationAnonymous(),
+      ...nodeCallbacks(),
       signJwt: async (signer, { header, payload }) => {
         if (signer.method !== 'jwk') throw new Error(`the holder signs with jwk keys, not ${signer.method}`)
         const key = privateKeys.get(await jose.calculateJwkThumbprint(signer.publicJwk))

@@ -10,12 +10,12 @@
 // Run by tests/interop.rs, which checks the summary against the compiled issuer configuration.
 
 import { readFile } from 'node:fs/promises'
-import { createHash, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { resolve, sep } from 'node:path'
 
 import { Openid4vciClient, setGlobalConfig } from '@openid4vc/openid4vci'
-import { clientAuthenticationAnonymous } from '@openid4vc/oauth2'
+
+import { nodeCallbacks } from './callbacks.mjs'
 
 const [outputDir, issuer] = process.argv.slice(2)
 if (!outputDir || !issuer) {
@@ -55,14 +55,10 @@ await new Promise((ready, fail) => {
 setGlobalConfig({ allowInsecureUrls: true })
 const client = new Openid4vciClient({
   callbacks: {
-    fetch,
-    hash: (data, algorithm) =>
-      new Uint8Array(createHash(algorithm.replace('-', '').toLowerCase()).update(data).digest()),
-    generateRandom: (length) => new Uint8Array(randomBytes(length)),
+    ...nodeCallbacks(),
     signJwt: () => {
       throw new Error('metadata resolution signs nothing')
     },
-    clientAuthentication: clientAuthenticationAnonymous(),
   },
 })
 

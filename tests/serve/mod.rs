@@ -16,20 +16,27 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::BodyExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tower::ServiceExt;
 use trustc::build::{BuildOptions, Output, Profile, build};
 use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
 use trustc_testkit::HolderKey;
+pub use trustc_testkit::sdjwt::decode;
 
 use crate::common::repo;
 
 /// The credential issuer identifier of the test issuers.
 pub const PUBLIC_URL: &str = "https://issuer.example";
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// The content type of form posts.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A runtime on an in-memory SQLite database, with a fresh key.
+pub async fn instance() -> Instance {
+    Instance::start("sqlite::memory:", IssuerKey::generate()).await
+}
 
 /// Valid offer claims of the example's Person credential (`region` is a governance constant).
 pub fn person_claims() -> Value {
@@ -200,25 +207,32 @@ impl Instance {
             .await
     }
 
-    /// A JSON POST with an optional bearer token.
-    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
-        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    /// A POST of `body` as it is, with a content type and a bearer token when given.
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        bearer: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Reply {
+        let mut request = Request::post(path);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
         if let Some(token) = bearer {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        self.send(request.body(Body::from(body.to_string())).unwrap())
+        self.send(request.body(body.into()).unwrap()).await
+    }
+
+    /// A JSON POST with an optional bearer token.
+    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
+        self.post(path, Some("application/json"), bearer, body.to_string())
             .await
     }
 
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body: String = url_encode(fields);
-        self.send(
-            Request::post(path)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+        self.post(path, Some(FORM), None, url_encode(fields)).await
     }
 
     /// `POST /admin/offers` that must succeed.
@@ -236,11 +250,7 @@ impl Instance {
 
     /// The credential offer an admin answer points to, fetched by reference.
     pub async fn resolve_offer(&self, offer: &Value) -> Value {
-        let uri = offer["credential_offer_uri"].as_str().expect("offer uri");
-        let path = uri
-            .strip_prefix(PUBLIC_URL)
-            .expect("offer under the issuer");
-        let reply = self.get(path).await;
+        let reply = self.get(&local_path(&offer["credential_offer_uri"])).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         reply.json()
     }
@@ -283,6 +293,12 @@ impl Instance {
             .to_string()
     }
 
+    /// A key proof by `holder` for this issuer, with a fresh nonce, made now.
+    pub async fn fresh_proof(&self, holder: &HolderKey) -> String {
+        let nonce = self.nonce().await;
+        holder.proof(PUBLIC_URL, Some(&nonce), self.now())
+    }
+
     /// `POST /credential` with one `jwt` proof.
     pub async fn credential(&self, token: &str, configuration: &str, proof: &str) -> Reply {
         self.post_json(
@@ -302,8 +318,7 @@ impl Instance {
     ) -> (Value, String) {
         let offer = self.offer(credential, claims).await;
         let token = self.access_token(&offer).await;
-        let nonce = self.nonce().await;
-        let proof = holder.proof(PUBLIC_URL, Some(&nonce), self.now());
+        let proof = self.fresh_proof(holder).await;
         let reply = self.credential(&token, credential, &proof).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         let issued = reply.json()["credentials"][0]["credential"]
@@ -322,6 +337,15 @@ pub fn admin_request(method: &str, path: &str) -> Request<Body> {
         .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
         .body(Body::empty())
         .unwrap()
+}
+
+/// The path of a URL of the test issuer (a JSON string under [`PUBLIC_URL`]).
+pub fn local_path(url: &Value) -> String {
+    url.as_str()
+        .expect("a URL")
+        .strip_prefix(PUBLIC_URL)
+        .expect("a URL of the issuer")
+        .to_string()
 }
 
 pub fn pre_authorized_code(offer: &Value) -> String {
@@ -348,65 +372,6 @@ fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// An issued SD-JWT VC taken apart after its signature was verified.
-pub struct Decoded {
-    pub header: Value,
-    pub payload: Map<String, Value>,
-    /// Disclosed claims: name → value.
-    pub disclosed: Map<String, Value>,
-    /// How many `_sd` digests the payload has.
-    pub digests: usize,
-}
-
-/// Verifies `sd_jwt` (issued form `<jwt>~<disclosure>~…~`) with the issuer's published key and
-/// checks every disclosure's digest is in `_sd`.
-pub fn decode(sd_jwt: &str, issuer_jwk: &Value) -> Decoded {
-    use sha2::{Digest, Sha256};
-    assert!(sd_jwt.ends_with('~'), "issued form ends with ~: {sd_jwt}");
-    let mut parts = sd_jwt.split('~');
-    let jwt = parts.next().expect("the JWT");
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(issuer_jwk.clone()).unwrap();
-    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
-    validation.validate_exp = false;
-    validation.required_spec_claims.clear();
-    validation.validate_aud = false;
-    let data = jsonwebtoken::decode::<Map<String, Value>>(jwt, &key, &validation)
-        .expect("the credential's signature verifies with the published key");
-    let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').next().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-    let payload = data.claims;
-    let digests: Vec<String> = payload
-        .get("_sd")
-        .and_then(Value::as_array)
-        .map(|d| d.iter().map(|d| d.as_str().unwrap().to_string()).collect())
-        .unwrap_or_default();
-    let mut disclosed = Map::new();
-    for disclosure in parts.filter(|p| !p.is_empty()) {
-        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(disclosure.as_bytes()));
-        assert!(
-            digests.contains(&digest),
-            "every disclosure's digest is in _sd"
-        );
-        let decoded: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(disclosure).unwrap()).unwrap();
-        let [_salt, name, value] = decoded.as_array().unwrap().as_slice() else {
-            panic!("a disclosure is [salt, name, value]: {decoded}");
-        };
-        disclosed.insert(name.as_str().unwrap().to_string(), value.clone());
-    }
-    Decoded {
-        header,
-        payload,
-        disclosed,
-        digests: digests.len(),
-    }
 }
 
 /// The status of `idx` in a status list token (1-bit lists), after verifying its signature.

@@ -9,14 +9,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use jsonschema::{Draft, Registry};
 use serde_json::{Value, json};
 use trustc_runtime::IssuerKey;
 use trustc_testkit::HolderKey;
 
 use super::{
-    ADMIN_TOKEN, Instance, PUBLIC_URL, Reply, lawyer_claims, person_claims, pre_authorized_code,
+    ADMIN_TOKEN, FORM, Instance, PUBLIC_URL, Reply, admin_request, instance, lawyer_claims,
+    local_path, person_claims, pre_authorized_code,
 };
 
 /// The URI the document is registered under, so schemas can `$ref` into it.
@@ -200,28 +201,6 @@ fn fragment(pointer: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-async fn instance() -> Instance {
-    Instance::start("sqlite::memory:", IssuerKey::generate()).await
-}
-
-fn admin(method: Method, path: &str) -> Request<Body> {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
-        .body(Body::empty())
-        .unwrap()
-}
-
-/// The path of a URL of the test issuer.
-fn local(url: &Value) -> String {
-    url.as_str()
-        .unwrap()
-        .strip_prefix(PUBLIC_URL)
-        .expect("a URL of the issuer")
-        .to_string()
 }
 
 /// Every `$ref` of `value`, with where it is.
@@ -459,10 +438,7 @@ async fn every_route_is_documented_and_every_documented_route_answers() {
     for path in paths {
         let concrete = path.replace("{id}", "1");
         for method in ["get", "post", "put", "patch", "delete"] {
-            let request = admin(
-                Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
-                &concrete,
-            );
+            let request = admin_request(&method.to_uppercase(), &concrete);
             let reply = instance.send(request).await;
             let fallback = reply.status == StatusCode::NOT_FOUND
                 && reply.json()["detail"]
@@ -565,11 +541,11 @@ async fn admin_answers_fit_the_document() {
 
     // 400: not JSON, not an object, an unknown member, a member of the wrong type.
     let not_json = instance
-        .send(
-            Request::post("/admin/offers")
-                .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
-                .body(Body::from("{\"credential\": "))
-                .unwrap(),
+        .post(
+            "/admin/offers",
+            None,
+            Some(ADMIN_TOKEN),
+            "{\"credential\": ",
         )
         .await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
@@ -600,7 +576,7 @@ async fn admin_answers_fit_the_document() {
     // The offer's view, 401 and 404.
     let id = lawyer["id"].as_str().unwrap();
     let view = instance
-        .send(admin(Method::GET, &format!("/admin/offers/{id}")))
+        .send(admin_request("GET", &format!("/admin/offers/{id}")))
         .await;
     let view = api.check("get", "/admin/offers/{id}", &view);
     assert_eq!(view["state"], "offered");
@@ -608,14 +584,14 @@ async fn admin_answers_fit_the_document() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     api.check("get", "/admin/offers/{id}", &reply);
     let reply = instance
-        .send(admin(Method::GET, "/admin/offers/unknown"))
+        .send(admin_request("GET", "/admin/offers/unknown"))
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     api.check("get", "/admin/offers/{id}", &reply);
 
     // Revoke: 200, 401, 404.
     let reply = instance
-        .send(admin(Method::POST, &format!("/admin/offers/{id}/revoke")))
+        .send(admin_request("POST", &format!("/admin/offers/{id}/revoke")))
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let revoked = api.check("post", "/admin/offers/{id}/revoke", &reply);
@@ -631,7 +607,7 @@ async fn admin_answers_fit_the_document() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     api.check("post", "/admin/offers/{id}/revoke", &reply);
     let reply = instance
-        .send(admin(Method::POST, "/admin/offers/unknown/revoke"))
+        .send(admin_request("POST", "/admin/offers/unknown/revoke"))
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     api.check("post", "/admin/offers/{id}/revoke", &reply);
@@ -640,8 +616,8 @@ async fn admin_answers_fit_the_document() {
     let offer = instance.offer("person", person_claims()).await;
     instance.advance(601);
     let reply = instance
-        .send(admin(
-            Method::GET,
+        .send(admin_request(
+            "GET",
             &format!("/admin/offers/{}", offer["id"].as_str().unwrap()),
         ))
         .await;
@@ -660,7 +636,9 @@ async fn wallet_answers_fit_the_document() {
     let id = offer["id"].as_str().unwrap();
 
     // The credential offer by reference, and an unknown one.
-    let reply = instance.get(&local(&offer["credential_offer_uri"])).await;
+    let reply = instance
+        .get(&local_path(&offer["credential_offer_uri"]))
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     let resolved = api.check("get", "/credential-offers/{id}", &reply);
     assert!(
@@ -685,12 +663,7 @@ async fn wallet_answers_fit_the_document() {
             .post_json("/token", None, &json!({"grant_type": "x"}))
             .await,
         instance
-            .send(
-                Request::post("/token")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from("grant_type=a&grant_type=b"))
-                    .unwrap(),
-            )
+            .post("/token", Some(FORM), None, "grant_type=a&grant_type=b")
             .await,
     ];
     let mut errors = BTreeSet::new();
@@ -787,8 +760,7 @@ async fn wallet_answers_fit_the_document() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     api.check("post", "/credential", &reply);
     api.accepts("post", "/credential", "application/json", &request);
-    let nonce = instance.nonce().await;
-    let again = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
+    let again = instance.fresh_proof(&holder).await;
     let reply = instance.credential(&token, "lawyer", &again).await;
     assert_eq!(
         api.check("post", "/credential", &reply)["error"],
@@ -797,17 +769,17 @@ async fn wallet_answers_fit_the_document() {
 
     // What the offer issued, its status list, and the revocation that shows in it.
     let view = instance
-        .send(admin(Method::GET, &format!("/admin/offers/{id}")))
+        .send(admin_request("GET", &format!("/admin/offers/{id}")))
         .await;
     let view = api.check("get", "/admin/offers/{id}", &view);
     assert_eq!(view["state"], "issued");
     let entry = &view["credentials"][0]["status_list"];
-    let list = local(&entry["uri"]);
+    let list = local_path(&entry["uri"]);
     let reply = instance.get(&list).await;
     assert_eq!(reply.status, StatusCode::OK);
     api.check("get", "/status-lists/{id}", &reply);
     let reply = instance
-        .send(admin(Method::POST, &format!("/admin/offers/{id}/revoke")))
+        .send(admin_request("POST", &format!("/admin/offers/{id}/revoke")))
         .await;
     let revoked = api.check("post", "/admin/offers/{id}/revoke", &reply);
     assert_eq!(revoked["credentials"][0]["revoked"], true);

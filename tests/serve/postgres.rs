@@ -41,12 +41,7 @@ async fn alternating_flow(a: &Instance, b: &Instance) {
     let decoded = decode(&issued, b.issuer.key.public_jwk());
     let status = &decoded.payload["status"]["status_list"];
     let idx = status["idx"].as_u64().unwrap();
-    let list_path = status["uri"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(PUBLIC_URL)
-        .unwrap()
-        .to_string();
+    let list_path = super::local_path(&status["uri"]);
 
     let id = offer["id"].as_str().unwrap();
     let revoke = b
@@ -95,8 +90,7 @@ async fn race_one_nonce(a: &Instance, b: &Instance) {
         let offer = a.offer("person", person_claims()).await;
         tokens.push(a.access_token(&offer).await);
     }
-    let nonce = a.nonce().await;
-    let proof = holder.proof(PUBLIC_URL, Some(&nonce), a.now());
+    let proof = a.fresh_proof(&holder).await;
     let mut tasks = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let instance = if i % 2 == 0 { a } else { b };
