@@ -402,6 +402,16 @@ pub enum InputMode {
     Text,
 }
 
+impl InputMode {
+    /// The mode as the governance and OpenID4VCI's `tx_code.input_mode` write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputMode::Numeric => "numeric",
+            InputMode::Text => "text",
+        }
+    }
+}
+
 /// A credential the holder presents before this one is issued.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

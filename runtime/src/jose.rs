@@ -21,6 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
+use trustc_artifact::values::quoted_list;
 
 /// Algorithms this module verifies (whatever a policy allows beyond them is refused as
 /// unsupported).
@@ -382,11 +383,7 @@ fn decoding_key(
     if !private.is_empty() {
         return fail(format!(
             "{subject} `jwk` contains private key material ({}); send the public key only",
-            private
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            quoted_list(&private)
         ));
     }
     let text = |name: &str| members.get(name).and_then(Value::as_str);

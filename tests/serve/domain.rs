@@ -11,11 +11,7 @@ use trustc_runtime::domain::redemption::{RedeemError, TokenRequest};
 use trustc_runtime::{Issuer, IssuerKey};
 use trustc_testkit::HolderKey;
 
-use super::{Instance, PUBLIC_URL, decode, lawyer_claims, person_claims, status_in_list};
-
-async fn issuer() -> Instance {
-    Instance::start("sqlite::memory:", IssuerKey::generate()).await
-}
+use super::{Instance, PUBLIC_URL, decode, instance, lawyer_claims, person_claims, status_in_list};
 
 fn request(credential: &str, claims: Value) -> OfferRequest {
     let Value::Object(claims) = claims else {
@@ -96,7 +92,7 @@ async fn issue_to(
 
 #[tokio::test]
 async fn an_offer_is_redeemed_once_and_issues_the_governed_credential() {
-    let instance = issuer().await;
+    let instance = instance().await;
     let issuer = &instance.issuer;
     let (offer, token) = redeemed(issuer, "person", person_claims()).await;
     assert!(
@@ -142,7 +138,7 @@ async fn an_offer_is_redeemed_once_and_issues_the_governed_credential() {
 
 #[tokio::test]
 async fn offers_that_do_not_fit_the_governance_are_refused_with_every_reason() {
-    let instance = issuer().await;
+    let instance = instance().await;
     let issuer = &instance.issuer;
     let unknown = issuer
         .create_offer(request("diploma", json!({})))
@@ -203,7 +199,7 @@ async fn offers_that_do_not_fit_the_governance_are_refused_with_every_reason() {
 
 #[tokio::test]
 async fn redemption_refusals_are_typed_and_wrong_codes_lock_the_offer() {
-    let instance = issuer().await;
+    let instance = instance().await;
     let issuer = &instance.issuer;
     let offer = issuer
         .create_offer(request("lawyer", lawyer_claims()))
@@ -283,7 +279,7 @@ async fn redemption_refusals_are_typed_and_wrong_codes_lock_the_offer() {
 
 #[tokio::test]
 async fn issuance_refusals_are_typed() {
-    let instance = issuer().await;
+    let instance = instance().await;
     let issuer = &instance.issuer;
     let holder = HolderKey::es256();
     let (_, token) = redeemed(issuer, "person", person_claims()).await;
@@ -354,7 +350,7 @@ async fn issuance_refusals_are_typed() {
 
 #[tokio::test]
 async fn revoking_an_offer_withdraws_it_and_revokes_what_it_issued() {
-    let instance = issuer().await;
+    let instance = instance().await;
     let issuer = &instance.issuer;
     let holder = HolderKey::ed25519();
     let (offer, token) = redeemed(issuer, "person", person_claims()).await;

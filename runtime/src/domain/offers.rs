@@ -242,10 +242,7 @@ impl Issuer {
                 .credential(&offer.credential)
                 .and_then(|c| c.kind.authentication.tx_code.as_ref());
             TxCodeHint {
-                input_mode: match policy.map(|p| p.input_mode) {
-                    Some(InputMode::Text) => "text",
-                    _ => "numeric",
-                },
+                input_mode: policy.map(|p| p.input_mode).unwrap_or_default().name(),
                 length: code.chars().count(),
                 description: policy.and_then(|p| p.description.clone()),
             }
