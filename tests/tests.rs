@@ -11,3 +11,4 @@ mod interop;
 mod interop_serve;
 #[cfg(feature = "serve")]
 mod serve;
+mod tour;
