@@ -5,6 +5,7 @@ mod build;
 mod cli;
 mod common;
 mod corpus;
+mod docs;
 mod fixtures;
 mod import;
 mod interop;
