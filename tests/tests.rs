@@ -6,9 +6,11 @@ mod build;
 mod cli;
 mod common;
 mod corpus;
+mod docs;
 mod fixtures;
 mod import;
 mod interop;
 mod interop_serve;
 #[cfg(feature = "serve")]
 mod serve;
+mod tour;
