@@ -1040,6 +1040,15 @@ async fn sqlite_file_is_created_in_wal_mode_and_reopened() {
     let wal = db.path.with_extension("db-wal");
     assert!(wal.exists(), "no WAL file next to {}", db.path.display());
     store.close().await;
+    // Closed, the database is one complete file: the WAL was written back and removed (at once,
+    // not at the next checkpoint), and so was the shared-memory index.
+    for leftover in [wal, db.path.with_extension("db-shm")] {
+        assert!(
+            !leftover.exists(),
+            "{} is left after close",
+            leftover.display()
+        );
+    }
 
     let again = connect(&db.url).await;
     assert_eq!(

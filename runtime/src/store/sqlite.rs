@@ -322,13 +322,14 @@ pub(super) struct SqliteStore {
     url: String,
     /// The jobs and the connection that runs them.
     queue: Arc<Queue>,
-    /// Dropping it stops the checkpointer thread (a file only).
-    checkpoints: Mutex<Option<mpsc::Sender<()>>>,
+    /// The checkpointer thread (a file only) and the sender whose dropping stops it.
+    checkpointer: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
 }
 
 impl Drop for SqliteStore {
-    /// The last handle gone: the jobs queued are run and the connection closed.
+    /// The last handle gone: the jobs queued are run and the connections closed.
     fn drop(&mut self) {
+        self.stop_checkpointer();
         self.queue.close();
     }
 }
@@ -369,11 +370,11 @@ impl SqliteStore {
                 let checkpointer = open_checkpointer(&path).map_err(open_failed)?;
                 let (stop, stopped) = mpsc::channel::<()>();
                 let shown = url.clone();
-                std::thread::Builder::new()
+                let thread = std::thread::Builder::new()
                     .name("trustc-sqlite-checkpoint".into())
                     .spawn(move || checkpoint_loop(checkpointer, stopped, shown))
                     .map_err(|e| StoreError(format!("cannot open the database `{url}`: {e}")))?;
-                (conn, Some(stop))
+                (conn, Some((stop, thread)))
             }
         };
         migrate(&conn).map_err(|e| {
@@ -384,7 +385,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             url,
             queue: Queue::new(conn),
-            checkpoints: Mutex::new(checkpoints),
+            checkpointer: Mutex::new(checkpoints),
         })
     }
 
@@ -451,12 +452,28 @@ impl SqliteStore {
         }
     }
 
+    /// Runs the jobs queued, then closes the database. The checkpointer's connection closes
+    /// first, so that the store's is the last: SQLite then writes the WAL back into the file and
+    /// removes it, and a stopped issuer leaves one file, complete.
     pub(super) async fn close(&self) {
+        self.stop_checkpointer();
         self.queue.close();
-        self.checkpoints
+    }
+
+    /// Stops the checkpointer and waits until its connection is closed (at most one checkpoint
+    /// in progress: milliseconds).
+    fn stop_checkpointer(&self) {
+        let checkpointer = self
+            .checkpointer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        if let Some((stop, thread)) = checkpointer {
+            drop(stop);
+            if thread.join().is_err() {
+                tracing::warn!("the checkpointer of `{}` panicked", self.url);
+            }
+        }
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
