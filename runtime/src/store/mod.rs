@@ -3,12 +3,12 @@
 //! a load balancer sharing state). One API, two backends, each built the way its database is
 //! fastest:
 //!
-//! - [`sqlite`]: in-process (rusqlite). Every operation is a job for ONE connection; whichever
+//! - `sqlite`: in-process (rusqlite). Every operation is a job for ONE connection; whichever
 //!   request finds it free runs all the jobs waiting in one transaction, each in its own
 //!   savepoint, and commits once (group commit by flat combining): one lock and one commit for
 //!   a whole batch instead of for every statement, no thread hand-off, on a page cache that
 //!   stays warm.
-//! - [`postgres`]: sqlx pool; every change is one statement (the credential issuance one statement
+//! - `postgres`: sqlx pool; every change is one statement (the credential issuance one statement
 //!   with data-modifying CTEs), so a request costs as few round trips as possible.
 //!
 //! Every state change is atomic and guarded (`UPDATE … WHERE state = 'offered' AND …`, a primary
