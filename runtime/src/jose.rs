@@ -296,7 +296,7 @@ fn check_critical(header: &Map<String, Value>, policy: &Policy) -> Result<(), Jo
         name.as_str()
             .is_some_and(|n| policy.critical.contains(&n) && header.contains_key(n))
     });
-    if policy.critical.is_empty() || !understood {
+    if !understood {
         return fail(format!(
             "{subject} header `crit` lists extensions this issuer does not understand"
         ));
