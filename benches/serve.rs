@@ -301,6 +301,7 @@ async fn store_issuance(store: &trustc_runtime::Store) {
             claims: PERSON_CLAIMS.into(),
             created_at: now,
             expires_at: now + 600,
+            needs_presentation: false,
         })
         .await
         .expect("an offer is stored");

@@ -14,17 +14,30 @@ use crate::compiled::Credential;
 pub struct ClaimProblem {
     /// The claim's name.
     pub claim: String,
-    /// `missing`, `unknown`, `fixed`, `type`, `format`, `value` or `pattern`.
+    /// `missing`, `unknown`, `fixed`, `presented` (the governance takes it from a presentation),
+    /// `type`, `format`, `value` or `pattern`.
     pub problem: &'static str,
     /// A sentence for the developer of the back end.
     pub detail: String,
 }
 
-/// Checks the offered `claims` and returns the credential's claims: the offered values plus the
-/// constants the governance fixes, in the order the governance lists its attributes.
+/// When claims are checked: the governance sources some claims from a presentation
+/// (`from: prerequisite`), which the back end may not supply and which come later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The back end's offer: claims sourced from a presentation are refused if supplied, and not
+    /// required yet.
+    Offer,
+    /// Everything the credential will carry (the offer's claims merged with the presented ones).
+    Issuance,
+}
+
+/// Checks the `claims` and returns the credential's claims: the given values plus the constants
+/// the governance fixes, in the order the governance lists its attributes.
 pub fn check_claims(
     credential: &Credential,
     claims: &Map<String, Value>,
+    stage: Stage,
 ) -> Result<Map<String, Value>, Vec<ClaimProblem>> {
     let kind = &credential.kind;
     let mut problems = Vec::new();
@@ -50,6 +63,28 @@ pub fn check_claims(
             _ => None,
         });
         let offered = claims.get(name).filter(|v| !v.is_null());
+        let presented = kind.claims.iter().find_map(|c| match &c.source {
+            Source::Prerequisite {
+                prerequisite,
+                claim,
+            } if &c.claim == name => Some((prerequisite, claim)),
+            _ => None,
+        });
+        if let (Stage::Offer, Some((prerequisite, claim))) = (stage, presented) {
+            if offered.is_some() {
+                problems.push(ClaimProblem {
+                    claim: name.clone(),
+                    problem: "presented",
+                    detail: format!(
+                        "the governance of `{}` takes `{name}` from the holder's presentation \
+                         (claim `{claim}` of prerequisite `{prerequisite}`); leave it out of the \
+                         offer",
+                        kind.id
+                    ),
+                });
+            }
+            continue;
+        }
         if let Some(constant) = constant {
             match offered {
                 Some(value) if value != constant => problems.push(ClaimProblem {

@@ -22,6 +22,7 @@ fn new_offer(id: &str, tx_code: Option<&str>, now: i64, expires_at: i64) -> NewO
         claims: format!(r#"{{"given_name":"Ada","member_id":"{id}","nested":{{"é":[1,2]}}}}"#),
         created_at: now,
         expires_at,
+        needs_presentation: false,
     }
 }
 

@@ -13,10 +13,13 @@
 //! [`crate::store::Store`]'s typed API, so the same rules serve any transport and are tested
 //! without a router (`tests/serve/domain.rs`).
 
+pub mod fetch;
 pub mod issuance;
 pub mod offers;
+pub mod presentation;
 pub mod redemption;
 pub mod revocation;
+pub mod trust;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -58,6 +61,12 @@ pub struct Settings {
     /// How long a request may take from its head to its answer (reading its body included);
     /// then it is answered 408 with a problem body.
     pub request_timeout: std::time::Duration,
+    /// How long a wallet may take to answer a presentation request, in seconds.
+    pub presentation_lifetime: i64,
+    /// How long an authorization code (after a presentation) can be redeemed, in seconds.
+    pub authorization_code_lifetime: i64,
+    /// How old a presentation's key-binding JWT may be, in seconds.
+    pub key_binding_max_age: i64,
 }
 
 impl Settings {
@@ -76,6 +85,9 @@ impl Settings {
             // Longer than the 60 s idle timeout of common load balancers and proxies in front.
             header_read_timeout: std::time::Duration::from_secs(75),
             request_timeout: std::time::Duration::from_secs(30),
+            presentation_lifetime: 300,
+            authorization_code_lifetime: 60,
+            key_binding_max_age: 300,
         }
     }
 }
@@ -144,6 +156,8 @@ pub struct Issuer {
     tokens: sealed::AccessTokens,
     /// The status list new credentials go to; moves on when a list is full.
     current_list: AtomicI64,
+    /// The OpenID4VP verifier of the prerequisites.
+    verifier: presentation::Verifier,
 }
 
 /// What `GET /health` reports.
@@ -158,6 +172,8 @@ pub struct Health<'a> {
 }
 
 impl Issuer {
+    /// An issuer whose verifier fetches nothing ([`presentation::offline_verifier`]): enough for
+    /// every rule but verifying presentations.
     pub fn new(
         compiled: Compiled,
         store: Store,
@@ -165,7 +181,26 @@ impl Issuer {
         settings: Settings,
         clock: Clock,
     ) -> Arc<Issuer> {
+        Issuer::with_verifier(
+            compiled,
+            store,
+            key,
+            settings,
+            clock,
+            presentation::offline_verifier(),
+        )
+    }
+
+    pub fn with_verifier(
+        compiled: Compiled,
+        store: Store,
+        key: IssuerKey,
+        settings: Settings,
+        clock: Clock,
+        verifier: presentation::Verifier,
+    ) -> Arc<Issuer> {
         Arc::new(Issuer {
+            verifier,
             compiled,
             store,
             nonces: sealed::Nonces::new(&key),

@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 use trustc_artifact::InputMode;
 
 use super::{Internal, Issuer};
-use crate::claims::{ClaimProblem, check_claims};
+use crate::claims::{ClaimProblem, Stage, check_claims};
 use crate::compiled::CREDENTIAL_OFFERS_PATH;
 use crate::secrets::{new_offer_id, offer_secret};
-use crate::store::{NewOffer, Offer, OfferState, StatusEntry};
+use crate::store::{NewOffer, Offer, OfferState, StatusEntry, Verification};
 
 /// Length of a transaction code when the governance does not set one.
 const DEFAULT_TX_CODE_LENGTH: u32 = 6;
@@ -26,6 +26,20 @@ pub struct OfferRequest {
     /// not ask for one; `Some(false)`: without one, which the governance may forbid; `None`: as
     /// the governance says.
     pub tx_code: Option<bool>,
+    /// How the wallet redeems the offer; `None`: as the governance says (through a presentation
+    /// when it names prerequisites, else with a pre-authorised code).
+    pub grant: Option<Grant>,
+}
+
+/// How a wallet redeems an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// A pre-authorised code, at once: only for credentials without prerequisites.
+    PreAuthorized,
+    /// After presenting the prerequisites the governance names (OpenID4VP): presentation
+    /// during issuance (`authorization_code` grant with `issuer_state`), or the holder's web
+    /// page, after which the pre-authorised code redeems.
+    Presentation,
 }
 
 /// An offer made.
@@ -38,6 +52,8 @@ pub struct CreatedOffer {
     pub tx_code: Option<String>,
     /// Until when the pre-authorised code can be redeemed, Unix seconds.
     pub expires_at: i64,
+    /// The holder must present the credential's prerequisites first.
+    pub presentation_required: bool,
 }
 
 impl CreatedOffer {
@@ -66,6 +82,16 @@ pub enum OfferError {
     Claims {
         credential: String,
         problems: Vec<ClaimProblem>,
+    },
+    /// A pre-authorised offer the wallet could redeem without presenting what the governance
+    /// requires first.
+    PresentationRequired {
+        credential: String,
+        prerequisites: Vec<String>,
+    },
+    /// A presentation asked for a credential whose governance names no prerequisite.
+    NothingToPresent {
+        credential: String,
     },
     Internal(Internal),
 }
@@ -96,6 +122,21 @@ impl std::fmt::Display for OfferError {
                     if count == 1 { "es" } else { "" }
                 )
             }
+            OfferError::PresentationRequired {
+                credential,
+                prerequisites,
+            } => write!(
+                f,
+                "the governance of `{credential}` requires the holder to present `{}` before it \
+                 is issued (issuance.prerequisites): an offer the wallet redeems at once cannot \
+                 be made; leave out `grant` (or set it to \"presentation\")",
+                prerequisites.join("`, `")
+            ),
+            OfferError::NothingToPresent { credential } => write!(
+                f,
+                "the governance of `{credential}` names no prerequisite to present; leave out \
+                 `grant` (or set it to \"pre-authorized_code\")"
+            ),
             OfferError::Internal(cause) => cause.fmt(f),
         }
     }
@@ -105,9 +146,20 @@ impl std::fmt::Display for OfferError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletOffer {
     pub credential: String,
-    pub pre_authorized_code: String,
-    /// Present when the redemption needs a transaction code.
-    pub tx_code: Option<TxCodeHint>,
+    pub grant: WalletGrant,
+}
+
+/// The grant of an offer, as the wallet sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalletGrant {
+    PreAuthorized {
+        pre_authorized_code: String,
+        /// Present when the redemption needs a transaction code.
+        tx_code: Option<TxCodeHint>,
+    },
+    /// The prerequisites are to be presented first: the `authorization_code` grant, whose
+    /// `issuer_state` names the offer at the authorization challenge endpoint.
+    AuthorizationCode { issuer_state: String },
 }
 
 /// What a wallet shows the holder about the transaction code it asks for.
@@ -134,7 +186,11 @@ pub struct OfferStatus {
     pub redeemed_at: Option<i64>,
     pub issued_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When the prerequisites were presented and verified.
+    pub presented_at: Option<i64>,
     pub credentials: Vec<IssuedStatus>,
+    /// Every verification of a presentation made for the offer, oldest first.
+    pub verifications: Vec<Verification>,
 }
 
 /// A credential an offer issued, with its status-list entry.
@@ -168,6 +224,7 @@ impl Issuer {
             credential: credential_id,
             claims,
             tx_code: wants_tx_code,
+            grant,
         } = request;
         let Some(credential) = self.compiled.credential(&credential_id) else {
             return Err(OfferError::UnknownCredential {
@@ -180,6 +237,26 @@ impl Issuer {
                 credential: credential_id,
             });
         };
+        let prerequisites: Vec<String> = credential
+            .kind
+            .prerequisites
+            .iter()
+            .map(|p| p.id.clone())
+            .collect();
+        match (grant, prerequisites.is_empty()) {
+            (Some(Grant::PreAuthorized), false) => {
+                return Err(OfferError::PresentationRequired {
+                    credential: credential_id,
+                    prerequisites,
+                });
+            }
+            (Some(Grant::Presentation), true) => {
+                return Err(OfferError::NothingToPresent {
+                    credential: credential_id,
+                });
+            }
+            _ => {}
+        }
         let policy = credential.kind.authentication.tx_code.as_ref();
         let tx_code = match (policy, wants_tx_code) {
             (Some(_), Some(false)) => {
@@ -194,7 +271,7 @@ impl Issuer {
             (None, Some(true)) => Some(new_tx_code(DEFAULT_TX_CODE_LENGTH, false)),
             (None, _) => None,
         };
-        let issued_claims = match check_claims(credential, &claims) {
+        let issued_claims = match check_claims(credential, &claims, Stage::Offer) {
             Ok(claims) => claims,
             Err(problems) => {
                 return Err(OfferError::Claims {
@@ -213,6 +290,7 @@ impl Issuer {
             claims: Value::Object(issued_claims).to_string(),
             created_at: now,
             expires_at: now + self.settings.offer_lifetime,
+            needs_presentation: !prerequisites.is_empty(),
         };
         self.store
             .create_offer(&offer)
@@ -224,6 +302,7 @@ impl Issuer {
             id: offer.id,
             tx_code: offer.tx_code,
             expires_at: offer.expires_at,
+            presentation_required: !prerequisites.is_empty(),
         })
     }
 
@@ -236,6 +315,18 @@ impl Issuer {
         else {
             return Err(LookupError::NotFound);
         };
+        let needs_presentation = self
+            .compiled
+            .credential(&offer.credential)
+            .is_some_and(|c| !c.kind.prerequisites.is_empty());
+        if needs_presentation && offer.presented_at.is_none() {
+            return Ok(WalletOffer {
+                credential: offer.credential,
+                grant: WalletGrant::AuthorizationCode {
+                    issuer_state: offer.id,
+                },
+            });
+        }
         let tx_code = offer.tx_code.as_deref().map(|code| {
             let policy = self
                 .compiled
@@ -249,8 +340,10 @@ impl Issuer {
         });
         Ok(WalletOffer {
             credential: offer.credential,
-            pre_authorized_code: offer.pre_authorized_code,
-            tx_code,
+            grant: WalletGrant::PreAuthorized {
+                pre_authorized_code: offer.pre_authorized_code,
+                tx_code,
+            },
         })
     }
 
@@ -258,10 +351,16 @@ impl Issuer {
     pub async fn offer_status(&self, id: &str) -> Result<OfferStatus, LookupError> {
         let offer = self.store.offer(id).await?.ok_or(LookupError::NotFound)?;
         let statuses = self.store.statuses_of_offer(id).await?;
-        Ok(self.status_of(offer, &statuses))
+        let verifications = self.store.verifications_of_offer(id).await?;
+        Ok(self.status_of(offer, &statuses, verifications))
     }
 
-    fn status_of(&self, offer: Offer, statuses: &[StatusEntry]) -> OfferStatus {
+    fn status_of(
+        &self,
+        offer: Offer,
+        statuses: &[StatusEntry],
+        verifications: Vec<Verification>,
+    ) -> OfferStatus {
         let now = self.clock.now();
         // An offer whose code or access token ran out before it issued can no longer issue.
         let expired = match offer.state {
@@ -282,6 +381,8 @@ impl Issuer {
             redeemed_at: offer.redeemed_at,
             issued_at: offer.issued_at,
             revoked_at: offer.revoked_at,
+            presented_at: offer.presented_at,
+            verifications,
             credentials: statuses
                 .iter()
                 .map(|s| IssuedStatus {

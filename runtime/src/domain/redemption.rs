@@ -37,6 +37,10 @@ pub enum RedeemError {
     TxCodeMissing,
     /// A transaction code was sent for an offer that has none.
     TxCodeUnexpected,
+    /// The credential's prerequisites have not been presented yet.
+    NotPresented,
+    /// An authorization code whose PKCE verifier, client or redirect URI does not match.
+    Pkce(String),
     /// A wrong transaction code, counted: `left` attempts remain; `locked` once none do.
     WrongTxCode {
         left: i64,
@@ -61,12 +65,18 @@ impl std::fmt::Display for RedeemError {
                 "`tx_code` is missing: this offer requires the transaction code sent to the holder"
             }
             RedeemError::TxCodeUnexpected => "`tx_code` was sent but this offer has none",
+            RedeemError::NotPresented => {
+                "the governance requires the holder to present a credential before this offer \
+                 redeems; present it first (the offer's authorization_code grant, or the \
+                 issuer's page for this offer)"
+            }
             RedeemError::WrongTxCode { locked: true, .. } => {
                 "wrong transaction code; too many attempts, the offer is invalidated"
             }
             RedeemError::WrongTxCode { left, .. } => {
                 return write!(f, "wrong transaction code; {left} attempt(s) left");
             }
+            RedeemError::Pkce(why) => why,
             RedeemError::Internal(cause) => return cause.fmt(f),
         })
     }
@@ -76,7 +86,17 @@ impl Issuer {
     /// Redeems a pre-authorised code for an access token bound to its offer (single use: of two
     /// racing redemptions, on any instances, one wins).
     pub async fn redeem(&self, request: TokenRequest<'_>) -> Result<AccessToken, RedeemError> {
-        let code = request.pre_authorized_code;
+        self.redeem_offer(request.pre_authorized_code, request.tx_code)
+            .await
+    }
+
+    /// Redeems an offer's own code (the pre-authorised grant, or an authorization code standing
+    /// in for it after a presentation).
+    pub(super) async fn redeem_offer(
+        &self,
+        code: &str,
+        tx_code: Option<&str>,
+    ) -> Result<AccessToken, RedeemError> {
         let Some(offer_id) = offer_of(code) else {
             return Err(RedeemError::UnknownCode);
         };
@@ -87,7 +107,7 @@ impl Issuer {
             .store
             .redeem(&Redeem {
                 code,
-                tx_code: request.tx_code,
+                tx_code,
                 access_token: &access_token,
                 token_expires_at: now + lifetime,
                 now,
@@ -113,6 +133,7 @@ impl Issuer {
             Redemption::NotOffered(_) => Err(RedeemError::AlreadyUsed),
             Redemption::TxCodeMissing => Err(RedeemError::TxCodeMissing),
             Redemption::TxCodeUnexpected => Err(RedeemError::TxCodeUnexpected),
+            Redemption::NotPresented => Err(RedeemError::NotPresented),
             Redemption::WrongTxCode { attempts, locked } => Err(RedeemError::WrongTxCode {
                 left: self.settings.tx_code_attempts - attempts,
                 locked,

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::errors::Problem;
 use super::oid4vci::bearer_token;
 use crate::domain::Issuer;
-use crate::domain::offers::{LookupError, OfferError, OfferRequest, OfferStatus};
+use crate::domain::offers::{Grant, LookupError, OfferError, OfferRequest, OfferStatus};
 
 /// Refuses admin requests without the admin bearer token (unless the runtime runs with `--dev`
 /// and no token, which leaves the admin API open).
@@ -49,9 +49,10 @@ pub async fn create_offer(
             match e {
                 OfferError::Internal(cause) => Problem::server(cause),
                 OfferError::Claims { problems, .. } => unprocessable(detail).with_claims(problems),
-                OfferError::UnknownCredential { .. } | OfferError::TxCodeRequired { .. } => {
-                    unprocessable(detail)
-                }
+                OfferError::UnknownCredential { .. }
+                | OfferError::TxCodeRequired { .. }
+                | OfferError::PresentationRequired { .. }
+                | OfferError::NothingToPresent { .. } => unprocessable(detail),
             }
         })?;
     let body = json!({
@@ -60,6 +61,7 @@ pub async fn create_offer(
         "credential_offer_uri": offer.credential_offer_uri,
         "tx_code": offer.tx_code,
         "expires_at": offer.expires_at,
+        "presentation_required": offer.presentation_required,
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
@@ -75,10 +77,10 @@ fn offer_request(body: &[u8]) -> Result<OfferRequest, Problem> {
     };
     if let Some(unknown) = request
         .keys()
-        .find(|k| !matches!(k.as_str(), "credential" | "claims" | "tx_code"))
+        .find(|k| !matches!(k.as_str(), "credential" | "claims" | "tx_code" | "grant"))
     {
         return Err(Problem::bad_request(format!(
-            "unknown field `{unknown}`; an offer has `credential`, `claims` and `tx_code`"
+            "unknown field `{unknown}`; an offer has `credential`, `claims`, `tx_code` and `grant`"
         )));
     }
     let credential = match request.get("credential") {
@@ -108,10 +110,21 @@ fn offer_request(body: &[u8]) -> Result<OfferRequest, Problem> {
             )));
         }
     };
+    let grant = match request.get("grant") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(g)) if g == "pre-authorized_code" => Some(Grant::PreAuthorized),
+        Some(Value::String(g)) if g == "presentation" => Some(Grant::Presentation),
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "`grant` must be \"pre-authorized_code\" or \"presentation\", not {other}"
+            )));
+        }
+    };
     Ok(OfferRequest {
         credential,
         claims,
         tx_code,
+        grant,
     })
 }
 
@@ -158,10 +171,21 @@ fn offer_view(offer: &OfferStatus) -> Value {
         "redeemed_at": offer.redeemed_at,
         "issued_at": offer.issued_at,
         "revoked_at": offer.revoked_at,
+        "presented_at": offer.presented_at,
         "credentials": offer.credentials.iter().map(|s| json!({
             "issued_at": s.issued_at,
             "status_list": {"idx": s.idx, "uri": s.uri},
             "revoked": s.revoked,
+        })).collect::<Vec<_>>(),
+        "verifications": offer.verifications.iter().map(|v| json!({
+            "presentation": v.presentation_id,
+            "at": v.at,
+            "prerequisite": v.prerequisite,
+            "issuer": v.issuer,
+            "vct": v.vct,
+            "status_list": v.status_uri.as_ref().map(|uri| json!({"idx": v.status_idx, "uri": uri})),
+            "outcome": v.outcome,
+            "reason": v.reason,
         })).collect::<Vec<_>>(),
     })
 }

@@ -17,7 +17,7 @@ use super::errors::{OAuthError, Problem};
 use super::{no_store, no_store_json};
 use crate::domain::Issuer;
 use crate::domain::issuance::{CredentialRequest, IssueError};
-use crate::domain::offers::LookupError;
+use crate::domain::offers::{LookupError, WalletGrant};
 use crate::domain::redemption::{RedeemError, TokenRequest};
 
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
@@ -63,20 +63,31 @@ pub async fn credential_offer(
         ),
         LookupError::Internal(cause) => Problem::server(cause),
     })?;
-    let mut grant = json!({"pre-authorized_code": offer.pre_authorized_code});
-    if let Some(hint) = offer.tx_code {
-        let mut object = Map::new();
-        object.insert("input_mode".into(), hint.input_mode.into());
-        object.insert("length".into(), hint.length.into());
-        if let Some(description) = hint.description {
-            object.insert("description".into(), description.into());
+    let grants = match offer.grant {
+        WalletGrant::PreAuthorized {
+            pre_authorized_code,
+            tx_code,
+        } => {
+            let mut grant = json!({"pre-authorized_code": pre_authorized_code});
+            if let Some(hint) = tx_code {
+                let mut object = Map::new();
+                object.insert("input_mode".into(), hint.input_mode.into());
+                object.insert("length".into(), hint.length.into());
+                if let Some(description) = hint.description {
+                    object.insert("description".into(), description.into());
+                }
+                grant["tx_code"] = Value::Object(object);
+            }
+            json!({PRE_AUTHORIZED_GRANT: grant})
         }
-        grant["tx_code"] = Value::Object(object);
-    }
+        WalletGrant::AuthorizationCode { issuer_state } => {
+            json!({"authorization_code": {"issuer_state": issuer_state}})
+        }
+    };
     Ok(no_store_json(json!({
         "credential_issuer": issuer.settings.public_url,
         "credential_configuration_ids": [offer.credential],
-        "grants": {PRE_AUTHORIZED_GRANT: grant},
+        "grants": grants,
     })))
 }
 
@@ -137,6 +148,8 @@ pub async fn token(
             OAuthError::bad_request("invalid_request", e.to_string())
         }
         RedeemError::UnknownCode
+        | RedeemError::NotPresented
+        | RedeemError::Pkce(_)
         | RedeemError::Expired
         | RedeemError::Locked
         | RedeemError::Withdrawn

@@ -23,11 +23,28 @@
 //! Migrations (`runtime/migrations`, embedded; SQLite has its own form of a few) run on connect:
 //! PostgreSQL serialises concurrent migrators with an advisory lock, SQLite with its write lock.
 
+/// The columns of a [`Presentation`], in the order the backends' row readers expect them.
+macro_rules! presentation_columns {
+    () => {
+        "id, offer_id, nonce, state, auth_session, client_id, code_challenge, redirect_uri, \
+         session, code, code_expires_at, created_at, expires_at"
+    };
+}
+
+/// The columns of a [`Verification`], in the order the backends' row readers expect them.
+macro_rules! verification_columns {
+    () => {
+        "presentation_id, offer_id, at, prerequisite, issuer, vct, status_uri, status_idx, \
+         outcome, reason"
+    };
+}
+
 /// The columns of an [`Offer`], in the order the backends' row readers expect them.
 macro_rules! offer_columns {
     () => {
         "id, pre_authorized_code, tx_code, credential, claims, state, tx_attempts, created_at, \
-         expires_at, redeemed_at, access_token_hash, token_expires_at, issued_at, revoked_at"
+         expires_at, redeemed_at, access_token_hash, token_expires_at, issued_at, revoked_at, \
+         needs_presentation, presented_at"
     };
 }
 
@@ -74,11 +91,12 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 // `migrate!` embeds the migrations at compile time but does not tell cargo to rebuild when they
 // change (build.rs prints `cargo:rerun-if-changed=migrations`); including the files makes cargo
 // track them too.
-const _: [&str; 4] = [
+const _: [&str; 5] = [
     include_str!("../../migrations/0001_store.sql"),
     include_str!("../../migrations/0002_spent_nonces.sql"),
     include_str!("../../migrations/0003_codes_name_their_offer.sql"),
     include_str!("../../migrations/0004_spent_nonces_by_expiry.sql"),
+    include_str!("../../migrations/0005_presentations.sql"),
 ];
 /// SQLite's own form of the migrations whose SQL differs, by version.
 const SQLITE_FORMS: [(i64, &str); 2] = [
@@ -173,6 +191,9 @@ pub struct NewOffer {
     pub claims: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The credential's governance names prerequisites: the offer redeems only once they were
+    /// presented ([`Offer::presented_at`]).
+    pub needs_presentation: bool,
 }
 
 /// A stored offer.
@@ -193,6 +214,10 @@ pub struct Offer {
     pub token_expires_at: Option<i64>,
     pub issued_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Whether the prerequisites the governance names must be presented before it redeems,
+    /// and when they were (their claims are then part of `claims`).
+    pub needs_presentation: bool,
+    pub presented_at: Option<i64>,
 }
 
 /// The status-list entry of one issued credential.
@@ -242,6 +267,8 @@ pub enum Redemption {
     /// The transaction code was wrong. It was counted: `attempts` so far; `locked` once they
     /// reached the cap (the code can no longer be redeemed).
     WrongTxCode { attempts: i64, locked: bool },
+    /// The credential's prerequisites have not been presented for this offer.
+    NotPresented,
 }
 
 /// What [`Store::redeem`] does with an offer found by its code, decided before anything changes
@@ -253,7 +280,7 @@ enum Verdict {
 }
 
 /// Checks, in this order: the code is the offer's, the offer waits for redemption and has not
-/// expired, and the transaction code is present exactly when the offer has one, and right.
+/// expired, its prerequisites were presented if it needs them, and the transaction code is present exactly when the offer has one, and right.
 fn judge(offer: &Offer, code: &str, tx_code: Option<&str>, now: i64) -> Verdict {
     if !constant_time_eq(&offer.pre_authorized_code, code) {
         return Verdict::Refuse(Redemption::UnknownCode);
@@ -262,6 +289,9 @@ fn judge(offer: &Offer, code: &str, tx_code: Option<&str>, now: i64) -> Verdict 
         OfferState::Offered if offer.expires_at > now => {}
         OfferState::Offered => return Verdict::Refuse(Redemption::Expired),
         state => return Verdict::Refuse(Redemption::NotOffered(state)),
+    }
+    if offer.needs_presentation && offer.presented_at.is_none() {
+        return Verdict::Refuse(Redemption::NotPresented);
     }
     match (offer.tx_code.as_deref(), tx_code) {
         (None, None) => Verdict::Redeem,
@@ -306,6 +336,117 @@ pub enum Issued {
     NotRedeemed,
     /// Nothing changed: the nonce was spent before.
     NonceSpent,
+}
+
+/// Where an OpenID4VP request made for an offer is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresentationState {
+    /// Waiting for the wallet's response.
+    Pending,
+    /// A response arrived and is being verified; no other response is accepted.
+    Answered,
+    /// The presentation was verified and its claims merged into the offer.
+    Verified,
+    /// The presentation was refused.
+    Refused,
+    /// Presentation during issuance: the authorization code was handed out.
+    CodeIssued,
+    /// The authorization code was exchanged for an access token.
+    Used,
+}
+
+impl PresentationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresentationState::Pending => "pending",
+            PresentationState::Answered => "answered",
+            PresentationState::Verified => "verified",
+            PresentationState::Refused => "refused",
+            PresentationState::CodeIssued => "code_issued",
+            PresentationState::Used => "used",
+        }
+    }
+}
+
+impl FromStr for PresentationState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        [
+            PresentationState::Pending,
+            PresentationState::Answered,
+            PresentationState::Verified,
+            PresentationState::Refused,
+            PresentationState::CodeIssued,
+            PresentationState::Used,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| StoreError(format!("unknown presentation state `{s}` in the database")))
+    }
+}
+
+/// The wallet's side of a presentation during issuance: who asked, and the PKCE challenge and
+/// redirect URI its token request must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    /// The opaque `auth_session` handed to the wallet (`<presentation id>.<secret>`).
+    pub auth_session: Option<String>,
+    pub client_id: Option<String>,
+    /// `code_challenge` (S256).
+    pub code_challenge: Option<String>,
+    pub redirect_uri: Option<String>,
+}
+
+/// An OpenID4VP request made for an offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presentation {
+    pub id: String,
+    pub offer_id: String,
+    /// The request's `nonce`, which the key-binding JWT must carry.
+    pub nonce: String,
+    pub state: PresentationState,
+    pub authorization: AuthorizationRequest,
+    /// Presentation during issuance: the `presentation_during_issuance_session` handed out once
+    /// the presentation verified (`<id>.<secret>`).
+    pub session: Option<String>,
+    /// The authorization code handed out for it (`<id>.<secret>`), and until when it redeems.
+    pub code: Option<String>,
+    pub code_expires_at: Option<i64>,
+    pub created_at: i64,
+    /// Until when the wallet may answer.
+    pub expires_at: i64,
+}
+
+/// A move of a presentation from one state to the next, for [`Store::advance_presentation`].
+#[derive(Clone, Debug)]
+pub struct Advance<'a> {
+    pub id: &'a str,
+    pub from: PresentationState,
+    pub to: PresentationState,
+    /// Only while the request has not expired (`expires_at > now`).
+    pub unexpired_at: Option<i64>,
+    /// Sets the authorization code and its expiry.
+    pub code: Option<(&'a str, i64)>,
+}
+
+/// One verification of a presentation, for the audit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub presentation_id: String,
+    pub offer_id: String,
+    pub at: i64,
+    /// The governance's prerequisite (its id), when the response got that far.
+    pub prerequisite: Option<String>,
+    /// The presented credential's `iss`, `vct` and status entry, as far as they were read.
+    pub issuer: Option<String>,
+    pub vct: Option<String>,
+    pub status_uri: Option<String>,
+    pub status_idx: Option<i64>,
+    /// `verified` or `refused`.
+    pub outcome: String,
+    /// Why it was refused.
+    pub reason: Option<String>,
 }
 
 /// The issuer's store. Cheap to clone (its connections are shared).
@@ -386,6 +527,48 @@ impl Store {
 
     pub async fn offer(&self, id: &str) -> Result<Option<Offer>, StoreError> {
         on_backend!(self, offer(id))
+    }
+
+    /// Stores a new OpenID4VP request (`pending`) for an existing offer.
+    pub async fn create_presentation(&self, presentation: &Presentation) -> Result<(), StoreError> {
+        on_backend!(self, create_presentation(presentation))
+    }
+
+    pub async fn presentation(&self, id: &str) -> Result<Option<Presentation>, StoreError> {
+        on_backend!(self, presentation(id))
+    }
+
+    /// Moves a presentation `from` → `to` if it is in `from` (and, if asked, unexpired),
+    /// atomically: of callers racing for the same move, exactly one gets `true`.
+    pub async fn advance_presentation(&self, advance: &Advance<'_>) -> Result<bool, StoreError> {
+        on_backend!(self, advance_presentation(advance))
+    }
+
+    /// Records a verified presentation, atomically: the presentation `answered` → `verified` with
+    /// its `presentation_during_issuance_session`, and its offer, still `offered` and not yet
+    /// presented, gets the merged `claims` and `presented_at`. `false` (nothing changed) when
+    /// either is not in that state.
+    pub async fn record_presented(
+        &self,
+        presentation_id: &str,
+        session: &str,
+        claims: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        on_backend!(
+            self,
+            record_presented(presentation_id, session, claims, now)
+        )
+    }
+
+    /// Adds a verification to the audit.
+    pub async fn audit_verification(&self, verification: &Verification) -> Result<(), StoreError> {
+        on_backend!(self, audit_verification(verification))
+    }
+
+    /// The verifications of an offer's presentations, oldest first.
+    pub async fn verifications_of_offer(&self, id: &str) -> Result<Vec<Verification>, StoreError> {
+        on_backend!(self, verifications_of_offer(id))
     }
 
     /// Redeems a pre-authorised code, atomically: finds its offer, checks it ([`Redemption`]

@@ -14,8 +14,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 
 use super::{
-    Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, Redeem, Redemption,
-    SWEEP_STEP, StatusEntry, StoreError, Verdict, failed, judge, status_index_candidates,
+    Advance, AuthorizationRequest, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState,
+    POSTGRES_CONNECTIONS, Presentation, Redeem, Redemption, SWEEP_STEP, StatusEntry, StoreError,
+    Verdict, Verification, failed, judge, status_index_candidates,
 };
 
 /// A PostgreSQL database. Cheap to clone (the pool is shared).
@@ -95,7 +96,8 @@ impl PgStore {
     pub(super) async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO offers (id, pre_authorized_code, tx_code, credential, claims, state, \
-             tx_attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'offered', 0, $6, $7)",
+             tx_attempts, created_at, expires_at, needs_presentation) \
+             VALUES ($1, $2, $3, $4, $5, 'offered', 0, $6, $7, $8)",
         )
         .bind(&offer.id)
         .bind(&offer.pre_authorized_code)
@@ -104,6 +106,7 @@ impl PgStore {
         .bind(&offer.claims)
         .bind(offer.created_at)
         .bind(offer.expires_at)
+        .bind(i64::from(offer.needs_presentation))
         .execute(&self.pool)
         .await
         .map_err(|e| self.failed(&format!("create offer `{}`", offer.id), e))?;
@@ -140,7 +143,7 @@ impl PgStore {
             "UPDATE offers SET state = 'redeemed', redeemed_at = $3, access_token_hash = $5, \
              token_expires_at = $6 WHERE id = $1 AND pre_authorized_code = $2 \
              AND state = 'offered' AND expires_at > $3 AND tx_code IS NOT DISTINCT FROM $4 \
-             RETURNING credential",
+             AND (presented_at IS NOT NULL OR needs_presentation = 0) RETURNING credential",
         )
         .bind(offer_id)
         .bind(redeem.code)
@@ -324,6 +327,177 @@ impl PgStore {
         Ok((exists, revoked))
     }
 
+    pub(super) async fn create_presentation(
+        &self,
+        presentation: &Presentation,
+    ) -> Result<(), StoreError> {
+        let p = presentation;
+        sqlx::query(concat!(
+            "INSERT INTO presentations (",
+            presentation_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(&p.id)
+        .bind(&p.offer_id)
+        .bind(&p.nonce)
+        .bind(p.state.as_str())
+        .bind(p.authorization.auth_session.as_deref())
+        .bind(p.authorization.client_id.as_deref())
+        .bind(p.authorization.code_challenge.as_deref())
+        .bind(p.authorization.redirect_uri.as_deref())
+        .bind(p.session.as_deref())
+        .bind(p.code.as_deref())
+        .bind(p.code_expires_at)
+        .bind(p.created_at)
+        .bind(p.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed(&format!("create presentation `{}`", p.id), e))?;
+        Ok(())
+    }
+
+    pub(super) async fn presentation(&self, id: &str) -> Result<Option<Presentation>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            presentation_columns!(),
+            " FROM presentations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed(&format!("read presentation `{id}`"), e))?;
+        row.as_ref().map(presentation_from_row).transpose()
+    }
+
+    pub(super) async fn advance_presentation(
+        &self,
+        advance: &Advance<'_>,
+    ) -> Result<bool, StoreError> {
+        let (code, code_expires_at) = advance.code.unzip();
+        let moved = sqlx::query(
+            "UPDATE presentations SET state = $3, code = COALESCE($5, code), \
+             code_expires_at = COALESCE($6, code_expires_at) \
+             WHERE id = $1 AND state = $2 AND ($4::BIGINT IS NULL OR expires_at > $4)",
+        )
+        .bind(advance.id)
+        .bind(advance.from.as_str())
+        .bind(advance.to.as_str())
+        .bind(advance.unexpired_at)
+        .bind(code)
+        .bind(code_expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            self.failed(
+                &format!(
+                    "move presentation `{}` to {}",
+                    advance.id,
+                    advance.to.as_str()
+                ),
+                e,
+            )
+        })?;
+        Ok(moved.rows_affected() == 1)
+    }
+
+    /// One statement: the offer's update runs only for a presentation that moved, and the
+    /// presentation moves only with an offer that can take the claims (the join).
+    pub(super) async fn record_presented(
+        &self,
+        presentation_id: &str,
+        session: &str,
+        claims: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let moved: Option<String> = sqlx::query_scalar(
+            "WITH p AS (UPDATE presentations SET state = 'verified', session = $2 \
+                 WHERE id = $1 AND state = 'answered' AND offer_id IN (SELECT id FROM offers \
+                 WHERE state = 'offered' AND presented_at IS NULL) RETURNING offer_id) \
+             UPDATE offers SET claims = $3, presented_at = $4 FROM p \
+             WHERE offers.id = p.offer_id RETURNING offers.id",
+        )
+        .bind(presentation_id)
+        .bind(session)
+        .bind(claims)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| {
+            self.failed(
+                &format!("record presentation `{presentation_id}` as verified"),
+                e,
+            )
+        })?;
+        Ok(moved.is_some())
+    }
+
+    pub(super) async fn audit_verification(
+        &self,
+        verification: &Verification,
+    ) -> Result<(), StoreError> {
+        let v = verification;
+        sqlx::query(concat!(
+            "INSERT INTO verifications (",
+            verification_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&v.presentation_id)
+        .bind(&v.offer_id)
+        .bind(v.at)
+        .bind(v.prerequisite.as_deref())
+        .bind(v.issuer.as_deref())
+        .bind(v.vct.as_deref())
+        .bind(v.status_uri.as_deref())
+        .bind(v.status_idx)
+        .bind(&v.outcome)
+        .bind(v.reason.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            self.failed(
+                &format!(
+                    "audit a verification of presentation `{}`",
+                    v.presentation_id
+                ),
+                e,
+            )
+        })?;
+        Ok(())
+    }
+
+    pub(super) async fn verifications_of_offer(
+        &self,
+        id: &str,
+    ) -> Result<Vec<Verification>, StoreError> {
+        let what = || format!("read the verifications of offer `{id}`");
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            verification_columns!(),
+            " FROM verifications WHERE offer_id = $1 ORDER BY at, ctid"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Verification {
+                    presentation_id: row.try_get(0)?,
+                    offer_id: row.try_get(1)?,
+                    at: row.try_get(2)?,
+                    prerequisite: row.try_get(3)?,
+                    issuer: row.try_get(4)?,
+                    vct: row.try_get(5)?,
+                    status_uri: row.try_get(6)?,
+                    status_idx: row.try_get(7)?,
+                    outcome: row.try_get(8)?,
+                    reason: row.try_get(9)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(|e| self.failed(&what(), e))
+    }
+
     pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(SWEEP_STEP)
             .bind(before)
@@ -359,6 +533,30 @@ fn offer_from_row(row: &PgRow) -> Result<Offer, StoreError> {
         token_expires_at: row.try_get(11).map_err(decode)?,
         issued_at: row.try_get(12).map_err(decode)?,
         revoked_at: row.try_get(13).map_err(decode)?,
+        needs_presentation: row.try_get::<i64, _>(14).map_err(decode)? != 0,
+        presented_at: row.try_get(15).map_err(decode)?,
+    })
+}
+
+fn presentation_from_row(row: &PgRow) -> Result<Presentation, StoreError> {
+    let decode = |e: sqlx::Error| StoreError(format!("cannot read a presentation: {e}"));
+    let state: String = row.try_get(3).map_err(decode)?;
+    Ok(Presentation {
+        id: row.try_get(0).map_err(decode)?,
+        offer_id: row.try_get(1).map_err(decode)?,
+        nonce: row.try_get(2).map_err(decode)?,
+        state: state.parse()?,
+        authorization: AuthorizationRequest {
+            auth_session: row.try_get(4).map_err(decode)?,
+            client_id: row.try_get(5).map_err(decode)?,
+            code_challenge: row.try_get(6).map_err(decode)?,
+            redirect_uri: row.try_get(7).map_err(decode)?,
+        },
+        session: row.try_get(8).map_err(decode)?,
+        code: row.try_get(9).map_err(decode)?,
+        code_expires_at: row.try_get(10).map_err(decode)?,
+        created_at: row.try_get(11).map_err(decode)?,
+        expires_at: row.try_get(12).map_err(decode)?,
     })
 }
 

@@ -39,8 +39,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
 use super::{
-    CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState, Redeem, Redemption,
-    SQLITE_FORMS, SQLITE_MAX_BATCH, SWEEP_STEP, StatusEntry, StoreError, Verdict, failed, judge,
+    Advance, AuthorizationRequest, CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer,
+    OfferState, Presentation, PresentationState, Redeem, Redemption, SQLITE_FORMS,
+    SQLITE_MAX_BATCH, SWEEP_STEP, StatusEntry, StoreError, Verdict, Verification, failed, judge,
     status_index_candidates,
 };
 
@@ -492,8 +493,8 @@ impl SqliteStore {
             move |conn| {
                 conn.prepare_cached(
                     "INSERT INTO offers (id, pre_authorized_code, tx_code, credential, claims, \
-                     state, tx_attempts, created_at, expires_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'offered', 0, ?6, ?7)",
+                     state, tx_attempts, created_at, expires_at, needs_presentation) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'offered', 0, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     offer.id,
@@ -502,7 +503,8 @@ impl SqliteStore {
                     offer.credential,
                     offer.claims,
                     offer.created_at,
-                    offer.expires_at
+                    offer.expires_at,
+                    i64::from(offer.needs_presentation)
                 ])
                 .map(|_| ())
             },
@@ -724,6 +726,194 @@ impl SqliteStore {
         .await
     }
 
+    pub(super) async fn create_presentation(
+        &self,
+        presentation: &Presentation,
+    ) -> Result<(), StoreError> {
+        let p = presentation.clone();
+        self.write(
+            || format!("create presentation `{}`", presentation.id),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "INSERT INTO presentations (",
+                    presentation_columns!(),
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                ))?
+                .execute(params![
+                    p.id,
+                    p.offer_id,
+                    p.nonce,
+                    p.state.as_str(),
+                    p.authorization.auth_session,
+                    p.authorization.client_id,
+                    p.authorization.code_challenge,
+                    p.authorization.redirect_uri,
+                    p.session,
+                    p.code,
+                    p.code_expires_at,
+                    p.created_at,
+                    p.expires_at
+                ])
+                .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn presentation(&self, id: &str) -> Result<Option<Presentation>, StoreError> {
+        let key = id.to_owned();
+        self.read(
+            || format!("read presentation `{id}`"),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    presentation_columns!(),
+                    " FROM presentations WHERE id = ?1"
+                ))?
+                .query_row([key], presentation_from_row)
+                .optional()
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn advance_presentation(
+        &self,
+        advance: &Advance<'_>,
+    ) -> Result<bool, StoreError> {
+        let (id, from, to, unexpired_at) = (
+            advance.id.to_owned(),
+            advance.from.as_str(),
+            advance.to.as_str(),
+            advance.unexpired_at,
+        );
+        let code = advance.code.map(|(code, at)| (code.to_owned(), at));
+        self.write(
+            || format!("move presentation `{}` to {to}", advance.id),
+            move |conn| {
+                let (code, code_expires_at) = code.unzip();
+                conn.prepare_cached(
+                    "UPDATE presentations SET state = ?3, code = COALESCE(?5, code), \
+                     code_expires_at = COALESCE(?6, code_expires_at) \
+                     WHERE id = ?1 AND state = ?2 AND (?4 IS NULL OR expires_at > ?4)",
+                )?
+                .execute(params![id, from, to, unexpired_at, code, code_expires_at])
+                .map(|n| n == 1)
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn record_presented(
+        &self,
+        presentation_id: &str,
+        session: &str,
+        claims: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (id, session, claims) = (
+            presentation_id.to_owned(),
+            session.to_owned(),
+            claims.to_owned(),
+        );
+        self.write(
+            || format!("record presentation `{presentation_id}` as verified"),
+            move |conn| {
+                // The batch holds the write lock: what is read here stays so until the updates.
+                let offer_id: Option<String> = conn
+                    .prepare_cached(
+                        "SELECT p.offer_id FROM presentations p JOIN offers o ON o.id = p.offer_id \
+                         WHERE p.id = ?1 AND p.state = 'answered' AND o.state = 'offered' \
+                         AND o.presented_at IS NULL",
+                    )?
+                    .query_row([&id], |row| row.get(0))
+                    .optional()?;
+                let Some(offer_id) = offer_id else {
+                    return Ok(false);
+                };
+                conn.prepare_cached(
+                    "UPDATE presentations SET state = 'verified', session = ?2 WHERE id = ?1",
+                )?
+                .execute(params![id, session])?;
+                conn.prepare_cached(
+                    "UPDATE offers SET claims = ?2, presented_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![offer_id, claims, now])?;
+                Ok(true)
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn audit_verification(
+        &self,
+        verification: &Verification,
+    ) -> Result<(), StoreError> {
+        let v = verification.clone();
+        self.write(
+            || {
+                format!(
+                    "audit a verification of presentation `{}`",
+                    verification.presentation_id
+                )
+            },
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "INSERT INTO verifications (",
+                    verification_columns!(),
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                ))?
+                .execute(params![
+                    v.presentation_id,
+                    v.offer_id,
+                    v.at,
+                    v.prerequisite,
+                    v.issuer,
+                    v.vct,
+                    v.status_uri,
+                    v.status_idx,
+                    v.outcome,
+                    v.reason
+                ])
+                .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn verifications_of_offer(
+        &self,
+        id: &str,
+    ) -> Result<Vec<Verification>, StoreError> {
+        let key = id.to_owned();
+        self.read(
+            || format!("read the verifications of offer `{id}`"),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    verification_columns!(),
+                    " FROM verifications WHERE offer_id = ?1 ORDER BY at, rowid"
+                ))?
+                .query_map([key], |row| {
+                    Ok(Verification {
+                        presentation_id: row.get(0)?,
+                        offer_id: row.get(1)?,
+                        at: row.get(2)?,
+                        prerequisite: row.get(3)?,
+                        issuer: row.get(4)?,
+                        vct: row.get(5)?,
+                        status_uri: row.get(6)?,
+                        status_idx: row.get(7)?,
+                        outcome: row.get(8)?,
+                        reason: row.get(9)?,
+                    })
+                })?
+                .collect()
+            },
+        )
+        .await
+    }
+
     pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
         self.write(
             || "forget expired spent nonces".into(),
@@ -884,6 +1074,32 @@ fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
         token_expires_at: row.get(11)?,
         issued_at: row.get(12)?,
         revoked_at: row.get(13)?,
+        needs_presentation: row.get::<_, i64>(14)? != 0,
+        presented_at: row.get(15)?,
+    })
+}
+
+fn presentation_from_row(row: &Row<'_>) -> rusqlite::Result<Presentation> {
+    let state: String = row.get(3)?;
+    let state = state.parse::<PresentationState>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Presentation {
+        id: row.get(0)?,
+        offer_id: row.get(1)?,
+        nonce: row.get(2)?,
+        state,
+        authorization: AuthorizationRequest {
+            auth_session: row.get(4)?,
+            client_id: row.get(5)?,
+            code_challenge: row.get(6)?,
+            redirect_uri: row.get(7)?,
+        },
+        session: row.get(8)?,
+        code: row.get(9)?,
+        code_expires_at: row.get(10)?,
+        created_at: row.get(11)?,
+        expires_at: row.get(12)?,
     })
 }
 
