@@ -9,6 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use trustc_runtime::domain::presentation::{ClientIdPrefix, ResponseMode, Verifier};
+use trustc_runtime::domain::trust::Trust;
+use trustc_runtime::http::client::HttpClient;
+use trustc_runtime::x509::CertificateChain;
 use trustc_runtime::{Clock, Compiled, Issuer, IssuerKey, Settings, Store};
 
 use crate::build::{BuildOptions, Profile, build};
@@ -21,6 +25,8 @@ use crate::formats::check_issuer_url;
 const DEFAULT_DATABASE: &str = "sqlite:trustc-issuer.db";
 /// Where the issuer's signing key is kept when `--key` is not given (working directory).
 const DEFAULT_KEY: &str = "trustc-issuer-key.pem";
+/// Where the verifier's certificate chain is kept when `--verifier-certificate` is not given.
+const DEFAULT_CERTIFICATE: &str = "trustc-issuer-certificate.pem";
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -61,12 +67,43 @@ pub struct ServeArgs {
     /// cannot hold a request open for ever.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = timeout_seconds)]
     pub request_timeout: u64,
+    /// The participant (`<framework>/<participant>`) this issuer is: it serves only the
+    /// credential types that participant may issue, signed under its identifiers.
+    #[arg(long, value_name = "ID")]
+    pub participant: Option<String>,
+    /// Fetch the documents of a governance identifier's host from a loopback address instead
+    /// (`dev.credentials.gov.bc.example=http://127.0.0.1:8081`), for development and tests. Trust
+    /// is still decided on the identifier. Refused with `--env prod`.
+    #[arg(long, value_name = "HOST=URL")]
+    pub resolve: Vec<trustc_runtime::domain::trust::ResolveOverride>,
+    /// The certificate chain (PEM, leaf first) of the issuer key that signs OpenID4VP requests;
+    /// a self-signed one for the public URL's host is generated there on first start.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CERTIFICATE)]
+    pub verifier_certificate: PathBuf,
+    /// How the verifier names itself to wallets: `x509_san_dns`, `x509_hash`, or `redirect_uri`
+    /// (unsigned requests, `--dev` only).
+    #[arg(long, value_name = "PREFIX", default_value = "x509_san_dns")]
+    pub client_id_prefix: ClientIdPrefix,
+    /// How wallets send presentations: `direct_post.jwt` (encrypted to the request) or
+    /// `direct_post`.
+    #[arg(long, value_name = "MODE", default_value = "direct_post.jwt")]
+    pub response_mode: ResponseMode,
     /// Development mode: the admin API may run without `TRUSTC_ADMIN_TOKEN`.
     #[arg(long)]
     pub dev: bool,
     /// Log lines as JSON objects (one per line) instead of text.
     #[arg(long)]
     pub log_json: bool,
+}
+
+/// The host of a URL (`http://localhost:8080/x` → `localhost`).
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
+        None => authority.split(':').next().unwrap_or_default().to_owned(),
+    }
 }
 
 /// `--idle-timeout` and `--request-timeout`: whole seconds, at least one, at most a day (a timer
@@ -122,6 +159,26 @@ pub fn run(args: ServeArgs) -> u8 {
             return status;
         }
     };
+    let compiled = match &args.participant {
+        Some(participant) => match compiled.for_participant(participant) {
+            Ok(compiled) => compiled,
+            Err(error) => return fail(error),
+        },
+        None => compiled,
+    };
+    if !args.resolve.is_empty() && compiled.config.environment == trustc_artifact::Environment::Prod
+    {
+        return fail(
+            "--resolve is for development and tests: a production issuer fetches a governance \
+             identifier's documents from the identifier's own host",
+        );
+    }
+    if args.client_id_prefix == ClientIdPrefix::RedirectUri && !args.dev {
+        return fail(
+            "--client-id-prefix redirect_uri sends unsigned presentation requests (the wallet \
+             cannot authenticate the verifier): only with --dev",
+        );
+    }
     let (key, created) = match IssuerKey::load_or_generate(&args.key) {
         Ok(key) => key,
         Err(error) => return fail(error),
@@ -129,7 +186,43 @@ pub fn run(args: ServeArgs) -> u8 {
     if created {
         tracing::info!(path = %args.key.display(), kid = key.kid(), "generated the issuer signing key");
     }
+    let host = url_host(&public_url);
+    let certificate = match CertificateChain::load_or_create(
+        &args.verifier_certificate,
+        &key,
+        &host,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    ) {
+        Ok((chain, created)) => {
+            if created {
+                tracing::info!(path = %args.verifier_certificate.display(), dns = %host, "generated a self-signed verifier certificate");
+            }
+            chain
+        }
+        Err(error) => return fail(error),
+    };
+    if !certificate.certifies(&key) {
+        return fail(format!(
+            "the certificate in `{}` is not for the issuer key in `{}`: the verifier signs its \
+             requests with the issuer key",
+            args.verifier_certificate.display(),
+            args.key.display()
+        ));
+    }
+    if args.client_id_prefix == ClientIdPrefix::X509SanDns
+        && !certificate.dns_names().iter().any(|name| *name == host)
+    {
+        return fail(format!(
+            "--client-id-prefix x509_san_dns: the certificate in `{}` names {:?}, not the public \
+             URL's host `{host}` (wallets require them to match)",
+            args.verifier_certificate.display(),
+            certificate.dns_names()
+        ));
+    }
     let mut settings = Settings::new(&public_url);
+    settings.participant = args.participant.clone();
     settings.admin_token = admin_token;
     settings.offer_lifetime = args.offer_lifetime;
     settings.header_read_timeout = std::time::Duration::from_secs(args.idle_timeout);
@@ -152,7 +245,31 @@ pub fn run(args: ServeArgs) -> u8 {
             Err(error) => return fail(format!("cannot listen on {}: {error}", args.listen)),
         };
         let credentials = compiled.credential_ids().join(", ");
-        let issuer = Issuer::new(compiled, store, key, settings, Clock::System);
+        let verifier = Verifier {
+            trust: Trust::new(
+                Arc::new(HttpClient::new(std::time::Duration::from_secs(5), 256 * 1024)),
+                args.resolve.clone(),
+                300,
+            ),
+            certificate: Some(certificate),
+            prefix: args.client_id_prefix,
+            response_mode: args.response_mode,
+        };
+        let issuer = Issuer::with_verifier(compiled, store, key, settings, Clock::System, verifier);
+        for id in issuer.compiled.credential_ids() {
+            let identity = issuer.identity(id);
+            if identity.named_by_governance {
+                tracing::info!(credential = id, iss = %identity.iss, "issuing as");
+            } else {
+                tracing::warn!(
+                    credential = id,
+                    iss = %identity.iss,
+                    "the governance names no identifier of this issuer that is the public URL or \
+                     a did:web: its credentials name the public URL, which verifiers following \
+                     the governance will not trust"
+                );
+            }
+        }
         // The address bound, which says the port when `--listen` asked for any (`:0`).
         let listening = listener.local_addr().unwrap_or(args.listen);
         tracing::info!(

@@ -216,6 +216,44 @@ impl Compiled {
         self.credentials.get(id)
     }
 
+    /// Keeps only the credential types `participant` (`<framework>/<participant>`) may issue:
+    /// an instance that is one participant of a governance with several (the province, the Law
+    /// Society) serves and advertises only its own.
+    pub fn for_participant(mut self, participant: &str) -> Result<Compiled, LoadError> {
+        let known: Vec<&str> = self
+            .config
+            .frameworks
+            .iter()
+            .flat_map(|f| f.participants.iter().map(|p| p.id.as_str()))
+            .collect();
+        if !known.contains(&participant) {
+            return Err(LoadError(format!(
+                "`{participant}` is not a participant of the governance (its participants are `{}`)",
+                known.join("`, `")
+            )));
+        }
+        self.credentials.retain(|_, credential| {
+            credential
+                .kind
+                .issuers
+                .iter()
+                .any(|i| i.participant == participant)
+        });
+        if self.credentials.is_empty() {
+            return Err(LoadError(format!(
+                "`{participant}` issues no credential type over OpenID4VCI: nothing to serve"
+            )));
+        }
+        if let Some(Value::Object(configurations)) = self
+            .issuer_metadata
+            .get_mut("credential_configurations_supported")
+        {
+            configurations.retain(|id, _| self.credentials.contains_key(id));
+        }
+        self.issuer_metadata_json = self.issuer_metadata.to_string().into();
+        Ok(self)
+    }
+
     /// The ids of the credential types issued over OpenID4VCI, sorted.
     pub fn credential_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.credentials.keys().map(String::as_str).collect();

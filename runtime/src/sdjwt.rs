@@ -47,8 +47,11 @@ const NEVER_DISCLOSABLE: [&str; 12] = [
 /// Everything that goes into one credential.
 #[derive(Debug, Clone, Copy)]
 pub struct Issuance<'a> {
-    /// `iss`: the credential issuer identifier (https URL).
+    /// `iss`: the issuer's identifier its governance names (an https URL or a DID,
+    /// [`crate::identity`]).
     pub issuer: &'a str,
+    /// The header's `kid`: the key's id, or the DID URL of its verification method.
+    pub kid: &'a str,
     /// `vct`: the credential type.
     pub vct: &'a str,
     /// `iat`, Unix seconds.
@@ -102,7 +105,7 @@ impl JwsSigner for IssuerSigner<'_> {
 /// Issues one SD-JWT VC and returns its issued form `<jwt>~<disclosure>~…~` (just `<jwt>~` when
 /// nothing is disclosable).
 ///
-/// Header: `typ` `dc+sd-jwt`, `alg` `ES256`, `kid` = [`IssuerKey::kid`]. Payload: plain `iss`,
+/// Header: `typ` `dc+sd-jwt`, `alg` `ES256`, `kid` = [`Issuance::kid`]. Payload: plain `iss`,
 /// `vct`, `iat`, `exp` (if any), `status` (if any), the plain claims, `_sd` (only when something is
 /// disclosable), `_sd_alg` `sha-256`, `cnf {jwk}`.
 ///
@@ -176,7 +179,7 @@ pub async fn issue(key: &IssuerKey, issuance: &Issuance<'_>) -> Result<String, S
     }
     let sd_jwt = builder
         .header("typ", SD_JWT_VC_TYP)
-        .header("kid", key.kid())
+        .header("kid", issuance.kid)
         .require_key_binding(RequiredKeyBinding::Jwk(holder_jwk.clone()))
         .finish(&IssuerSigner(key), ALG)
         .await
@@ -191,6 +194,8 @@ mod tests {
     use trustc_testkit::sdjwt::decode;
 
     const ISS: &str = "https://issuer.example/tenant";
+    /// The header's `kid` the tests issue with (a DID URL, as a `did:web` issuer's).
+    const KID: &str = "did:web:issuer.example#key-1";
     const VCT: &str = "urn:example:lsbc:member:1";
     const URI: &str = "https://issuer.example/tenant/status-lists/1";
 
@@ -225,6 +230,7 @@ mod tests {
     ) -> Issuance<'a> {
         Issuance {
             issuer: ISS,
+            kid: KID,
             vct: VCT,
             iat: 10,
             exp: None,
@@ -269,7 +275,7 @@ mod tests {
 
         assert_eq!(decoded.header["typ"], "dc+sd-jwt");
         assert_eq!(decoded.header["alg"], "ES256");
-        assert_eq!(decoded.header["kid"], key.kid());
+        assert_eq!(decoded.header["kid"], KID);
 
         let p = &decoded.payload;
         assert_eq!(p["iss"], ISS);

@@ -7,6 +7,7 @@ mod connections;
 mod domain;
 mod openapi;
 mod postgres;
+mod presentation;
 mod protocol;
 mod start;
 
@@ -146,6 +147,29 @@ impl Instance {
         public_url: &str,
         configure: impl FnOnce(&mut Settings),
     ) -> Instance {
+        Instance::start_full(db, key, public_url, None, None, configure).await
+    }
+
+    /// A runtime that is one participant of the example (`trustc serve --participant`), with a
+    /// verifier of its own when given.
+    pub async fn start_as(
+        db: &str,
+        key: IssuerKey,
+        public_url: &str,
+        participant: &str,
+        verifier: Option<trustc_runtime::domain::presentation::Verifier>,
+    ) -> Instance {
+        Instance::start_full(db, key, public_url, Some(participant), verifier, |_| {}).await
+    }
+
+    async fn start_full(
+        db: &str,
+        key: IssuerKey,
+        public_url: &str,
+        participant: Option<&str>,
+        verifier: Option<trustc_runtime::domain::presentation::Verifier>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Instance {
         let outputs = example_outputs(public_url);
         let compiled = Compiled::from_files(
             |path| {
@@ -158,12 +182,22 @@ impl Instance {
             public_url,
         )
         .expect("the compiled example loads");
+        let compiled = match participant {
+            Some(participant) => compiled
+                .for_participant(participant)
+                .expect("a participant of the example"),
+            None => compiled,
+        };
         let store = Store::connect(db).await.expect("the store opens");
         let mut settings = Settings::new(public_url);
         settings.admin_token = Some(ADMIN_TOKEN.to_string());
+        settings.participant = participant.map(str::to_owned);
         configure(&mut settings);
         let (clock, hand) = Clock::manual();
-        let issuer = Issuer::new(compiled, store, key, settings, clock);
+        let issuer = match verifier {
+            Some(verifier) => Issuer::with_verifier(compiled, store, key, settings, clock, verifier),
+            None => Issuer::new(compiled, store, key, settings, clock),
+        };
         Instance {
             app: trustc_runtime::router(issuer.clone()),
             issuer,

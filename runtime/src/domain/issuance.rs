@@ -213,10 +213,12 @@ impl Issuer {
         let kind = &credential.kind;
         let exp = kind.validity.as_ref().map(|v| now + v.seconds as i64);
         let vct = kind.vct.as_deref().unwrap_or(&kind.id);
+        let identity = self.identity(configuration_id);
         let issued = issue(
             &self.key,
             &Issuance {
-                issuer: &self.settings.public_url,
+                issuer: &identity.iss,
+                kid: &identity.kid,
                 vct,
                 iat: now,
                 exp,

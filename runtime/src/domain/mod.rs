@@ -25,7 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::collections::HashMap;
+
 use crate::compiled::{self, Compiled};
+use crate::identity::{self, Identity};
 use crate::keys::IssuerKey;
 use crate::sealed;
 use crate::secrets::constant_time_eq;
@@ -67,6 +70,9 @@ pub struct Settings {
     pub authorization_code_lifetime: i64,
     /// How old a presentation's key-binding JWT may be, in seconds.
     pub key_binding_max_age: i64,
+    /// The participant (`<framework>/<participant>`) this issuer is, when the governance has
+    /// several: its identifiers are the credentials' `iss`.
+    pub participant: Option<String>,
 }
 
 impl Settings {
@@ -88,6 +94,7 @@ impl Settings {
             presentation_lifetime: 300,
             authorization_code_lifetime: 60,
             key_binding_max_age: 300,
+            participant: None,
         }
     }
 }
@@ -158,6 +165,8 @@ pub struct Issuer {
     current_list: AtomicI64,
     /// The OpenID4VP verifier of the prerequisites.
     verifier: presentation::Verifier,
+    /// Who the issuer is in each credential type's credentials, by configuration id.
+    identities: HashMap<String, Identity>,
 }
 
 /// What `GET /health` reports.
@@ -199,7 +208,22 @@ impl Issuer {
         clock: Clock,
         verifier: presentation::Verifier,
     ) -> Arc<Issuer> {
+        let identities = compiled
+            .config
+            .credentials
+            .iter()
+            .map(|kind| {
+                let identity = identity::choose(
+                    kind,
+                    settings.participant.as_deref(),
+                    &settings.public_url,
+                    &key,
+                );
+                (kind.id.clone(), identity)
+            })
+            .collect();
         Arc::new(Issuer {
+            identities,
             verifier,
             compiled,
             store,
@@ -210,6 +234,30 @@ impl Issuer {
             clock,
             current_list: AtomicI64::new(1),
         })
+    }
+
+    /// Who the issuer is in the credentials of configuration `id`.
+    pub fn identity(&self, id: &str) -> Identity {
+        self.identities.get(id).cloned().unwrap_or_else(|| Identity {
+            iss: self.settings.public_url.clone(),
+            kid: self.key.kid().to_owned(),
+            named_by_governance: false,
+        })
+    }
+
+    /// The DID documents this issuer serves (its `did:web` identities), by the path they are
+    /// served at on their host.
+    pub fn did_documents(&self) -> Vec<(String, serde_json::Value)> {
+        let mut documents: Vec<(String, serde_json::Value)> = Vec::new();
+        for identity in self.identities.values() {
+            if let Some(path) = identity::did_web_path(&identity.iss)
+                && !documents.iter().any(|(p, _)| *p == path)
+            {
+                documents.push((path, identity::did_document(&identity.iss, &self.key)));
+            }
+        }
+        documents.sort_by(|a, b| a.0.cmp(&b.0));
+        documents
     }
 
     /// `<public url><path>`.

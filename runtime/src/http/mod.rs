@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod errors;
 pub mod oid4vci;
+pub mod presentation;
 pub mod server;
 
 use std::sync::Arc;
@@ -22,12 +23,17 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::compiled::{
-    CREDENTIAL_OFFERS_PATH, CREDENTIAL_PATH, NONCE_PATH, STATUS_LISTS_PATH, TOKEN_PATH,
+    AUTHORIZATION_CHALLENGE_PATH, CREDENTIAL_OFFERS_PATH, CREDENTIAL_PATH, NONCE_PATH,
+    STATUS_LISTS_PATH, TOKEN_PATH,
 };
 use crate::domain::Issuer;
+use crate::domain::presentation::{MAX_RESPONSE_BYTES, PRESENTATIONS_PATH};
 
 /// Requests larger than this are refused (413) before they are read.
 const BODY_LIMIT: usize = 64 * 1024;
+/// The limit of a wallet's presentation response: twice what the verifier reads of a
+/// `vp_token`, so that a larger one is refused by the verifier (and audited), not cut off here.
+const RESPONSE_BODY_LIMIT: usize = 2 * MAX_RESPONSE_BYTES;
 
 /// The OpenAPI 3.1 description of the runtime's HTTP API, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -68,10 +74,29 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
             &format!("{STATUS_LISTS_PATH}/{{id}}"),
             get(oid4vci::status_list),
         )
+        .route(
+            AUTHORIZATION_CHALLENGE_PATH,
+            post(presentation::authorization_challenge),
+        )
+        .route(
+            &format!("{PRESENTATIONS_PATH}/{{id}}/request"),
+            get(presentation::request_object).post(presentation::request_object),
+        )
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .merge(admin)
-        .merge(well_known.clone());
+        .merge(well_known.clone())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // A wallet's response carries whole credentials: a larger limit of its own, and the
+        // verifier's own limit on the `vp_token` below it, refused with an audit record.
+        .merge(
+            Router::new()
+                .route(
+                    &format!("{PRESENTATIONS_PATH}/{{id}}/response"),
+                    post(presentation::response),
+                )
+                .layer(RequestBodyLimitLayer::new(RESPONSE_BODY_LIMIT)),
+        );
     let mut app = if prefix.is_empty() {
         api
     } else {
@@ -90,10 +115,28 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         }
         Router::new().nest(&prefix, api).merge(inserted)
     };
+    for (path, document) in issuer.did_documents() {
+        let document = bytes::Bytes::from(document.to_string());
+        app = app.route(
+            &path,
+            get(move || {
+                let document = document.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/did+json"),
+                        )],
+                        document,
+                    )
+                }
+            }),
+        );
+    }
     app = app
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(RESPONSE_BODY_LIMIT))
         // A request whose body trickles in (or whose answer cannot be had) in time: 408.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

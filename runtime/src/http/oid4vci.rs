@@ -18,9 +18,53 @@ use super::{no_store, no_store_json};
 use crate::domain::Issuer;
 use crate::domain::issuance::{CredentialRequest, IssueError};
 use crate::domain::offers::{LookupError, WalletGrant};
+use crate::domain::presentation::CodeRequest;
 use crate::domain::redemption::{RedeemError, TokenRequest};
 
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+pub const AUTHORIZATION_CODE_GRANT: &str = "authorization_code";
+
+/// A form body (`application/x-www-form-urlencoded`), each parameter once.
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a form body; `what` names the request in the refusals.
+pub fn read_form(headers: &HeaderMap, body: &[u8], what: &str) -> Result<Form, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return Err(OAuthError::bad_request(
+            "invalid_request",
+            format!("{what} must be application/x-www-form-urlencoded"),
+        ));
+    }
+    let mut form: Vec<(String, String)> = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        if form.iter().any(|(k, _)| *k == key) {
+            return Err(OAuthError::bad_request(
+                "invalid_request",
+                format!("parameter `{key}` is repeated"),
+            ));
+        }
+        form.push((key.into_owned(), value.into_owned()));
+    }
+    Ok(Form(form))
+}
 
 pub async fn issuer_metadata(State(issuer): State<Arc<Issuer>>) -> Response {
     json_text(issuer.compiled.issuer_metadata_json.clone())
@@ -97,52 +141,45 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|t| {
-                t.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
-    if !is_form {
-        return Err(OAuthError::bad_request(
-            "invalid_request",
-            "the token request must be application/x-www-form-urlencoded",
-        ));
-    }
-    let mut form: Vec<(String, String)> = Vec::new();
-    for (key, value) in url::form_urlencoded::parse(&body) {
-        if form.iter().any(|(k, _)| *k == key) {
-            return Err(OAuthError::bad_request(
-                "invalid_request",
-                format!("parameter `{key}` is repeated"),
-            ));
-        }
-        form.push((key.into_owned(), value.into_owned()));
-    }
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let form = read_form(&headers, &body, "the token request")?;
+    let field = |name: &str| form.get(name);
     let grant_type = field("grant_type")
         .ok_or_else(|| OAuthError::bad_request("invalid_request", "`grant_type` is missing"))?;
-    if grant_type != PRE_AUTHORIZED_GRANT {
-        return Err(OAuthError::bad_request(
-            "unsupported_grant_type",
-            format!("this issuer supports only the `{PRE_AUTHORIZED_GRANT}` grant"),
-        ));
-    }
-    let code = field("pre-authorized_code").ok_or_else(|| {
-        OAuthError::bad_request("invalid_request", "`pre-authorized_code` is missing")
-    })?;
-    let request = TokenRequest {
-        pre_authorized_code: code,
-        tx_code: field("tx_code"),
+    let redeemed = match grant_type {
+        PRE_AUTHORIZED_GRANT => {
+            let code = field("pre-authorized_code").ok_or_else(|| {
+                OAuthError::bad_request("invalid_request", "`pre-authorized_code` is missing")
+            })?;
+            issuer
+                .redeem(TokenRequest {
+                    pre_authorized_code: code,
+                    tx_code: field("tx_code"),
+                })
+                .await
+        }
+        AUTHORIZATION_CODE_GRANT => {
+            let code = field("code")
+                .ok_or_else(|| OAuthError::bad_request("invalid_request", "`code` is missing"))?;
+            issuer
+                .redeem_authorization_code(CodeRequest {
+                    code,
+                    code_verifier: field("code_verifier"),
+                    client_id: field("client_id"),
+                    redirect_uri: field("redirect_uri"),
+                })
+                .await
+        }
+        _ => {
+            return Err(OAuthError::bad_request(
+                "unsupported_grant_type",
+                format!(
+                    "this issuer supports the `{PRE_AUTHORIZED_GRANT}` and \
+                     `{AUTHORIZATION_CODE_GRANT}` grants"
+                ),
+            ));
+        }
     };
-    let token = issuer.redeem(request).await.map_err(|e| match e {
+    let token = redeemed.map_err(|e| match e {
         RedeemError::Internal(cause) => OAuthError::server(cause),
         RedeemError::TxCodeMissing | RedeemError::TxCodeUnexpected => {
             OAuthError::bad_request("invalid_request", e.to_string())
