@@ -113,10 +113,13 @@ fn the_example_builds_to_the_golden_outputs() {
         "trust/registry.json",
         "vct/lawyer.json",
         "vct/person.json",
+        "verifier/lawyer.dcql.json",
     ];
     for path in expected {
         assert!(files.contains_key(path), "the build has no {path}");
     }
+    // Person has no prerequisite: there is nothing to ask a holder for before issuing it.
+    assert!(!files.contains_key("verifier/person.dcql.json"));
     let settings = snapshot_settings("build/example");
     settings.bind(|| {
         for (path, bytes) in &files {
@@ -259,6 +262,24 @@ fn the_issuer_configuration_matches_its_schema_and_reads_back() {
     let given = lawyer.attribute("given_names").unwrap();
     assert_eq!(given.display[1].locale, "fr");
     assert_eq!(given.display[1].label, "Prénoms");
+    // The DCQL query asks for the Person credential by its vct, under the prerequisite's id, for
+    // the claims the rule lists, in its order; `verifier/lawyer.dcql.json` is that query.
+    let query = lawyer
+        .dcql_query
+        .as_ref()
+        .expect("the lawyer has a DCQL query");
+    assert_eq!(
+        serde_json::to_value(query).unwrap(),
+        serde_json::json!({"credentials": [{
+            "id": "person",
+            "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["https://credentials.gov.bc.example/person/v1"]},
+            "claims": [{"path": ["given_names"]}, {"path": ["family_name"]}]
+        }]})
+    );
+    let written = json(&std::fs::read(out.join("verifier/lawyer.dcql.json")).unwrap());
+    assert_eq!(written, serde_json::to_value(query).unwrap());
+    assert!(config.credential("person").unwrap().dcql_query.is_none());
     let tx_code = lawyer.authentication.tx_code.as_ref().unwrap();
     assert_eq!(tx_code.length, 6);
     assert_eq!(lawyer.validity.as_ref().unwrap().duration, "P1Y");
@@ -334,7 +355,53 @@ fn the_draft_13_profile_emits_draft_13_metadata() {
     assert_eq!(lawyer["display"][0]["name"], "Lawyer");
     assert_eq!(lawyer["claims"]["member_id"]["mandatory"], true);
     assert_eq!(lawyer["order"][0], "given_names");
+    assert_eq!(lawyer["scope"], "lawyer");
     assert!(metadata.get("nonce_endpoint").is_none());
+    // The authorization server is the same in both profiles.
+    let oauth = json(&std::fs::read(out.join(".well-known/oauth-authorization-server")).unwrap());
+    assert_eq!(
+        oauth["authorization_challenge_endpoint"],
+        "http://127.0.0.1:8080/authorize-challenge"
+    );
+}
+
+#[test]
+fn without_prerequisites_there_is_no_presentation_during_issuance() {
+    let dir = minimal_with(None);
+    let out = dir.path().join("out");
+    build_ok(
+        dir.path(),
+        &out,
+        &["--issuer-url", "https://issuer.example"],
+    );
+    let files = files(&out);
+    assert!(
+        !files.keys().any(|path| path.starts_with("verifier/")),
+        "no DCQL query without prerequisites: {:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    let config = json(&files["issuer/config.json"]);
+    for credential in config["credentials"].as_array().unwrap() {
+        assert!(credential.get("dcql_query").is_none(), "{credential:#}");
+    }
+    let oauth = json(&files[".well-known/oauth-authorization-server"]);
+    assert_eq!(
+        oauth,
+        serde_json::json!({
+            "issuer": "https://issuer.example",
+            "token_endpoint": "https://issuer.example/token",
+            "grant_types_supported": ["urn:ietf:params:oauth:grant-type:pre-authorized_code"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "pre-authorized_grant_anonymous_access_supported": true
+        })
+    );
+    // Every configuration still has its scope.
+    let metadata = json(&files[".well-known/openid-credential-issuer"]);
+    assert_eq!(
+        metadata["credential_configurations_supported"]["membership"]["scope"],
+        "membership"
+    );
 }
 
 #[test]

@@ -28,7 +28,7 @@
 //!
 //! **Asserted**: the script exits with status 0, and its output shows every step's outcome: the
 //! corpus check's diagnostics and exit status 1, the example checked clean, the explanation, the
-//! 21 files built, the server healthy, the offer, the decoded credential (issuer, type, holder key,
+//! 22 files built, the server healthy, the offer, the decoded credential (issuer, type, holder key,
 //! the offered claims and the governance's constant) and the revocation. The sample output the
 //! README shows (its `text` blocks in the tour) must be real: each of its lines, other than `…`,
 //! is a line of the output (with the same port substitution; for `"iat":` and `"exp":` lines only
@@ -138,7 +138,7 @@ fn the_readme_tour_works_as_written() {
         // `trustc explain invalid-colour`.
         "# invalid-colour",
         // The build and one value of what it wrote.
-        "wrote 21 files to `build` (dev environment, configuration sha256:",
+        "wrote 22 files to `build` (dev environment, configuration sha256:",
         "build/.well-known/openid-credential-issuer",
         "\"https://credentials.gov.bc.example/person/v1\"",
         // The server answered its health check.

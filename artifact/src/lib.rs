@@ -168,6 +168,11 @@ pub struct CredentialType {
     pub authentication: Authentication,
     /// Credentials the holder presents before this one is issued.
     pub prerequisites: Vec<Prerequisite>,
+    /// The OpenID4VP 1.0 DCQL query the issuer sends the holder for this credential's
+    /// prerequisites: one credential query per prerequisite, with the prerequisite's id; absent
+    /// when the credential has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dcql_query: Option<DcqlQuery>,
     /// Wallet display, one entry per locale.
     pub display: Vec<Display>,
 }
@@ -431,6 +436,50 @@ pub struct Prerequisite {
     pub purpose: Option<Localized>,
 }
 
+/// An OpenID4VP 1.0 DCQL query (section 6): the credentials a verifier asks the holder to present.
+/// Members DCQL defines with a default (`multiple`: false, `require_cryptographic_holder_binding`:
+/// true) are left out, so they keep it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DcqlQuery {
+    pub credentials: Vec<DcqlCredentialQuery>,
+}
+
+/// One credential a DCQL query asks for (OpenID4VP 1.0 section 6.1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DcqlCredentialQuery {
+    /// The id the presentation comes back under in the `vp_token` (`[A-Za-z0-9_-]+`): the
+    /// prerequisite's id.
+    pub id: String,
+    /// The credential format identifier; `dc+sd-jwt` for SD-JWT VCs.
+    pub format: String,
+    pub meta: DcqlMeta,
+    /// The claims the holder must disclose, in the order the prerequisite lists them.
+    pub claims: Vec<DcqlClaimQuery>,
+}
+
+/// The format-specific constraints of a DCQL credential query (for `dc+sd-jwt`, OpenID4VP 1.0's
+/// SD-JWT VC appendix defines `vct_values`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DcqlMeta {
+    /// The SD-JWT VC types (`vct`) accepted.
+    pub vct_values: Vec<String>,
+}
+
+/// One claim a DCQL credential query asks for (OpenID4VP 1.0 section 6.3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DcqlClaimQuery {
+    /// The claims path pointer (section 7): the claim's name, for a top-level claim.
+    pub path: Vec<String>,
+}
+
 /// How a wallet shows the credential in one locale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -591,6 +640,15 @@ mod tests {
         assert_eq!(claim_pointer("t~x"), "/t~0x");
         assert_eq!(claim_pointer("~1"), "/~01");
         assert_eq!(claim_pointer(""), "/");
+    }
+
+    #[test]
+    fn a_dcql_query_has_the_shape_openid4vp_defines() {
+        let text = r#"{"credentials":[{"id":"person","format":"dc+sd-jwt","meta":{"vct_values":["https://credentials.gov.bc.example/person/v1"]},"claims":[{"path":["given_names"]},{"path":["family_name"]}]}]}"#;
+        let query: DcqlQuery = serde_json::from_str(text).unwrap();
+        assert_eq!(query.credentials[0].id, "person");
+        assert_eq!(query.credentials[0].claims[1].path, ["family_name"]);
+        assert_eq!(serde_json::to_string(&query).unwrap(), text);
     }
 
     #[test]

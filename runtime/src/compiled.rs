@@ -25,6 +25,10 @@ pub const NONCE_PATH: &str = "/nonce";
 pub const CREDENTIAL_PATH: &str = "/credential";
 pub const STATUS_LISTS_PATH: &str = "/status-lists";
 pub const CREDENTIAL_OFFERS_PATH: &str = "/credential-offers";
+/// The OAuth 2.0 first-party apps authorization challenge endpoint, through which a wallet
+/// presents a credential's prerequisites during issuance; named by the authorization server
+/// metadata when a credential has prerequisites.
+pub const AUTHORIZATION_CHALLENGE_PATH: &str = "/authorize-challenge";
 
 /// The proof algorithms accepted when a configuration does not list its own.
 const DEFAULT_PROOF_ALGORITHMS: [&str; 2] = ["ES256", "EdDSA"];
@@ -181,6 +185,25 @@ impl Compiled {
             "token_endpoint",
             url(TOKEN_PATH),
         )?;
+        // Wallets present prerequisites at the authorization challenge endpoint: the metadata
+        // must name it when a credential has prerequisites, and name this runtime's route when it
+        // names one at all.
+        let presentation = config
+            .credentials
+            .iter()
+            .any(|c| c.formats.contains(&CredentialFormat::SdJwtVc) && !c.prerequisites.is_empty());
+        if presentation
+            || authorization_server_metadata
+                .get("authorization_challenge_endpoint")
+                .is_some()
+        {
+            expect(
+                &authorization_server_metadata,
+                AUTHORIZATION_SERVER_METADATA_PATH,
+                "authorization_challenge_endpoint",
+                url(AUTHORIZATION_CHALLENGE_PATH),
+            )?;
+        }
 
         let configurations = issuer_metadata
             .get("credential_configurations_supported")
@@ -276,6 +299,21 @@ impl Credential {
                 patterns.insert(attribute.name.clone(), regex);
             }
         }
+        for prerequisite in &kind.prerequisites {
+            let asked = kind
+                .dcql_query
+                .as_ref()
+                .is_some_and(|query| query.credentials.iter().any(|c| c.id == prerequisite.id));
+            if !asked {
+                return Err(LoadError(format!(
+                    "`{CONFIG_PATH}`: credential `{}` requires prerequisite `{}`, but its \
+                     `dcql_query` does not ask for it, so no wallet could present it; the \
+                     prerequisite's credential type must be issued as dc+sd-jwt \
+                     (`prerequisite-not-sd-jwt`): fix the governance and rebuild with this trustc",
+                    kind.id, prerequisite.id
+                )));
+            }
+        }
         let listed = configuration
             .pointer("/proof_types_supported/jwt/proof_signing_alg_values_supported")
             .and_then(Value::as_array);
@@ -328,6 +366,134 @@ fn rebase(value: &mut Value, from: &str, to: &str) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const BUILT_AT: &str = "http://127.0.0.1:8080";
+    const PUBLIC: &str = "https://issuer.example";
+
+    /// A `dc+sd-jwt` credential type with `prerequisites` and `dcql_query` (JSON or null).
+    fn credential(id: &str, prerequisites: Value, dcql_query: Value) -> CredentialType {
+        let mut kind = json!({
+            "id": id, "framework": "example", "framework_version": "1.0.0", "version": "1.0.0",
+            "name": {"en": id}, "formats": ["dc+sd-jwt"], "vct": format!("https://x.example/{id}"),
+            "issuers": [], "attributes": [], "claims": [], "disclosure_frame": {"_sd": []},
+            "revocation": "none", "authentication": {"method": "pre-authorized-code"},
+            "prerequisites": prerequisites, "display": []
+        });
+        if !dcql_query.is_null() {
+            kind["dcql_query"] = dcql_query;
+        }
+        serde_json::from_value(kind).expect("a credential type")
+    }
+
+    fn person_prerequisite() -> Value {
+        json!([{
+            "id": "person", "credential": "ids/person", "vct": "https://x.example/person",
+            "trusted_issuers": [], "claims": ["given_names"]
+        }])
+    }
+
+    fn person_query() -> Value {
+        json!({"credentials": [{
+            "id": "person", "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["https://x.example/person"]},
+            "claims": [{"path": ["given_names"]}]
+        }]})
+    }
+
+    /// Loads a build of `credentials` made at [`BUILT_AT`], served at [`PUBLIC`], whose
+    /// authorization server metadata has `challenge` as `authorization_challenge_endpoint`.
+    fn load(
+        credentials: Vec<CredentialType>,
+        challenge: Option<&str>,
+    ) -> Result<Compiled, LoadError> {
+        let configurations: serde_json::Map<String, Value> = credentials
+            .iter()
+            .map(|c| (c.id.clone(), json!({})))
+            .collect();
+        let mut config = IssuerConfig {
+            format: trustc_artifact::FORMAT.into(),
+            content_hash: String::new(),
+            environment: trustc_artifact::Environment::Dev,
+            credential_issuer: BUILT_AT.into(),
+            frameworks: vec![],
+            credentials,
+        };
+        config.seal();
+        let issuer_metadata = json!({
+            "credential_issuer": BUILT_AT,
+            "credential_endpoint": format!("{BUILT_AT}/credential"),
+            "nonce_endpoint": format!("{BUILT_AT}/nonce"),
+            "credential_configurations_supported": configurations,
+        });
+        let mut authorization_server_metadata = json!({
+            "issuer": BUILT_AT,
+            "token_endpoint": format!("{BUILT_AT}/token"),
+        });
+        if let Some(endpoint) = challenge {
+            authorization_server_metadata["authorization_challenge_endpoint"] = json!(endpoint);
+        }
+        Compiled::new(
+            config,
+            issuer_metadata,
+            authorization_server_metadata,
+            PUBLIC,
+        )
+    }
+
+    #[test]
+    fn the_authorization_challenge_endpoint_moves_to_the_public_url() {
+        let lawyer = credential("lawyer", person_prerequisite(), person_query());
+        let compiled = load(
+            vec![lawyer],
+            Some("http://127.0.0.1:8080/authorize-challenge"),
+        )
+        .expect("loads");
+        assert_eq!(
+            compiled.authorization_server_metadata["authorization_challenge_endpoint"],
+            "https://issuer.example/authorize-challenge"
+        );
+        let served: Value =
+            serde_json::from_slice(&compiled.authorization_server_metadata_json).unwrap();
+        assert_eq!(served, compiled.authorization_server_metadata);
+    }
+
+    #[test]
+    fn prerequisites_need_the_authorization_challenge_endpoint_at_its_route() {
+        let lawyer = || credential("lawyer", person_prerequisite(), person_query());
+        let missing = load(vec![lawyer()], None).unwrap_err().to_string();
+        assert!(
+            missing.contains("names nothing as `authorization_challenge_endpoint`")
+                && missing.contains("https://issuer.example/authorize-challenge"),
+            "{missing}"
+        );
+        let elsewhere = load(vec![lawyer()], Some("http://127.0.0.1:8080/challenge"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            elsewhere.contains("`https://issuer.example/challenge`"),
+            "{elsewhere}"
+        );
+        // Without prerequisites it may be absent, but a named one must still be the route.
+        let person = || credential("person", json!([]), Value::Null);
+        assert!(load(vec![person()], None).is_ok());
+        assert!(load(vec![person()], Some("http://127.0.0.1:8080/elsewhere")).is_err());
+    }
+
+    #[test]
+    fn a_prerequisite_the_dcql_query_does_not_ask_for_is_refused() {
+        let endpoint = Some("http://127.0.0.1:8080/authorize-challenge");
+        let without = credential("lawyer", person_prerequisite(), Value::Null);
+        let message = load(vec![without], endpoint).unwrap_err().to_string();
+        assert!(
+            message.contains("credential `lawyer` requires prerequisite `person`")
+                && message.contains("prerequisite-not-sd-jwt"),
+            "{message}"
+        );
+        let mut other = person_query();
+        other["credentials"][0]["id"] = json!("identity");
+        let mismatched = credential("lawyer", person_prerequisite(), other);
+        assert!(load(vec![mismatched], endpoint).is_err());
+    }
 
     #[test]
     fn rebase_moves_the_issuer_and_its_endpoints_only() {

@@ -27,6 +27,13 @@ use templates::{Engine, Template};
 /// The path of the compiled issuer configuration in the output.
 pub const CONFIG_PATH: &str = "issuer/config.json";
 
+/// The path of a credential's DCQL query in the output: the OpenID4VP 1.0 query the issuer's
+/// verifier sends for the credential's prerequisites, as in the configuration, for verifiers and
+/// auditors to read.
+pub fn dcql_query_path(credential: &str) -> String {
+    format!("verifier/{credential}.dcql.json")
+}
+
 /// Which OpenID4VCI metadata shape to emit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Profile {
@@ -147,6 +154,14 @@ fn generate(
         template: None,
     }];
     for (credential, extra) in config.credentials.iter().zip(&extras) {
+        if let Some(query) = &credential.dcql_query {
+            outputs.push(Output {
+                path: dcql_query_path(&credential.id),
+                bytes: pretty_json(&serde_json::to_value(query).expect("the query serialises")),
+                source: format!("the DCQL query of `{}`", credential.id),
+                template: None,
+            });
+        }
         for (path, bytes) in &extra.copied_images {
             outputs.push(Output {
                 path: path.clone(),
@@ -169,6 +184,7 @@ fn generate(
         "draft13": options.profile == Profile::Draft13,
         "credential_issuer": config.credential_issuer,
         "endpoints": endpoints(&config.credential_issuer),
+        "presentation_during_issuance": presentation_during_issuance(&config),
         "issuer_display": issuer_display(&config),
         "content_hash": config.content_hash,
         "frameworks": config.frameworks,
@@ -448,8 +464,18 @@ fn endpoints(issuer: &str) -> Value {
         "credential": format!("{base}/credential"),
         "nonce": format!("{base}/nonce"),
         "token": format!("{base}/token"),
+        "authorization_challenge": format!("{base}/authorize-challenge"),
         "status_lists": format!("{base}/status-lists"),
     })
+}
+
+/// Whether a credential issued over OpenID4VCI has prerequisites, so that wallets must present
+/// them during issuance (the authorization challenge endpoint and the authorization code grant).
+fn presentation_during_issuance(config: &IssuerConfig) -> bool {
+    config
+        .credentials
+        .iter()
+        .any(|c| c.formats.contains(&CredentialFormat::SdJwtVc) && !c.prerequisites.is_empty())
 }
 
 /// The issuer's own display (name and logo per locale) when one participant issues everything.

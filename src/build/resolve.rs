@@ -438,20 +438,19 @@ impl CredentialContext<'_> {
                 .map(|a| a.name.clone())
                 .collect(),
         };
-        let prerequisites = credential
+        let mut presentable = Vec::new();
+        let prerequisites: Vec<artifact::Prerequisite> = credential
             .issuance
             .prerequisites
             .iter()
             .map(|p| {
                 let key = split_reference(self.framework(), &p.credential.value);
+                let required = self.lookup.index.credentials.get(&key);
+                presentable.push(required.is_some_and(|c| c.has_format(CredentialFormat::SdJwtVc)));
                 artifact::Prerequisite {
                     id: p.id.value.clone(),
                     credential: format!("{}/{}", key.0, key.1),
-                    vct: self
-                        .lookup
-                        .index
-                        .credentials
-                        .get(&key)
+                    vct: required
                         .and_then(|c| c.vct.as_ref())
                         .map(|v| v.value.clone()),
                     trusted_issuers: p
@@ -467,6 +466,11 @@ impl CredentialContext<'_> {
                 }
             })
             .collect();
+        let presented = prerequisites
+            .iter()
+            .zip(presentable)
+            .filter_map(|(p, presentable)| presentable.then_some(p));
+        let dcql_query = dcql_query(presented);
         let authentication = &credential.issuance.authentication;
         let authentication = artifact::Authentication {
             method: authentication.method.value,
@@ -546,6 +550,7 @@ impl CredentialContext<'_> {
                 .map_or(artifact::Revocation::None, |r| r.value),
             authentication,
             prerequisites,
+            dcql_query,
             display,
         };
         let oca = self.oca_view(&resolved, &branding, &images, participant);
@@ -782,6 +787,41 @@ impl CredentialContext<'_> {
         ids
     }
 }
+
+/// The DCQL query (OpenID4VP 1.0 section 6) that asks the holder for `prerequisites`: one
+/// `dc+sd-jwt` credential query per prerequisite, under the prerequisite's id (the governance
+/// schema allows only ids DCQL accepts), for its type's `vct`, with the claims in the order the
+/// prerequisite lists them. `None` when there is nothing to ask for.
+///
+/// Only prerequisites issued as `dc+sd-jwt` can be asked for this way; `trustc check` reports any
+/// other (`prerequisite-not-sd-jwt`), so the caller passes only those.
+fn dcql_query<'a>(
+    prerequisites: impl IntoIterator<Item = &'a artifact::Prerequisite>,
+) -> Option<artifact::DcqlQuery> {
+    let credentials: Vec<artifact::DcqlCredentialQuery> = prerequisites
+        .into_iter()
+        .filter_map(|prerequisite| {
+            Some(artifact::DcqlCredentialQuery {
+                id: prerequisite.id.clone(),
+                format: SD_JWT_VC_FORMAT.to_string(),
+                meta: artifact::DcqlMeta {
+                    vct_values: vec![prerequisite.vct.clone()?],
+                },
+                claims: prerequisite
+                    .claims
+                    .iter()
+                    .map(|claim| artifact::DcqlClaimQuery {
+                        path: vec![claim.clone()],
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    (!credentials.is_empty()).then_some(artifact::DcqlQuery { credentials })
+}
+
+/// The OpenID4VP and OpenID4VCI format identifier of SD-JWT VCs.
+const SD_JWT_VC_FORMAT: &str = "dc+sd-jwt";
 
 /// The AnonCreds schema name of a credential.
 pub fn schema_name(credential: &Credential) -> String {

@@ -82,6 +82,7 @@ codes! {
     MissingExample = "missing-example", Advice, "An attribute has no example value";
     MissingSource = "missing-source", Error, "A required attribute has no source at issuance";
     ClaimNotRequested = "claim-not-requested", Error, "A claim is copied from a prerequisite that does not ask for it";
+    PrerequisiteNotSdJwt = "prerequisite-not-sd-jwt", Error, "A prerequisite's credential type is not issued as dc+sd-jwt, so the issuer cannot request it over OpenID4VP";
     DisclosureForbidden = "disclosure-forbidden", Error, "A claim that must never be selectively disclosable is marked otherwise";
     ReservedClaim = "reserved-claim", Error, "An attribute name is reserved by SD-JWT VC";
     IssuerNotAuthorised = "issuer-not-authorised", Error, "A trusted issuer is not authorised by the trust list to issue that credential";

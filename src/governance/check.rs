@@ -919,6 +919,26 @@ impl<'a> Checker<'a> {
                     self.credential_candidates(),
                 );
             }
+            if let Some(required) = required
+                && !required.has_format(CredentialFormat::SdJwtVc)
+            {
+                self.sink.report(
+                    Code::PrerequisiteNotSdJwt,
+                    prerequisite.credential.span,
+                    format!(
+                        "prerequisite `{}` asks for `{}`, which is not issued as dc+sd-jwt: the \
+                         issuer requests prerequisites over OpenID4VP with a DCQL query, which \
+                         only SD-JWT VCs can answer",
+                        prerequisite.id.value, prerequisite.credential.value
+                    ),
+                    "not issued as dc+sd-jwt",
+                    format!(
+                        "add `dc+sd-jwt` to the `formats` of `{}` (with its `vct`), or require a \
+                         credential type that is issued as dc+sd-jwt",
+                        required.id.value
+                    ),
+                );
+            }
             prerequisites.insert(&prerequisite.id.value, (required, &prerequisite.claims));
             for issuer in &prerequisite.trusted_issuers {
                 let issuer_key = split_reference(framework, &issuer.value);
