@@ -28,12 +28,13 @@ use serde_json::{Value, json};
 use crate::common::{repo, status, stderr, stdout, trustc};
 
 /// The files of `tests/interop/` the client folder needs.
-const CLIENT_FILES: [&str; 5] = [
+const CLIENT_FILES: [&str; 6] = [
     "package.json",
     "package-lock.json",
     "callbacks.mjs",
     "metadata.mjs",
     "issuance.mjs",
+    "jwe.mjs",
 ];
 
 /// The shipped example's credential types and their vct (from `governance/*.yaml`).
@@ -125,6 +126,104 @@ fn openid4vci_client_resolves_draft_13_metadata() {
             .collect();
         assert_eq!(configuration["order"], Value::Array(names), "{id}: `order`");
     }
+}
+
+/// `direct_post.jwt` responses: a JWE the npm `jose` package encrypts as the
+/// `@openid4vc/openid4vp` wallet has it do (ECDH-ES to the verifier's published key, `kid`, `apu`
+/// the wallet's nonce, `apv` the request's) decrypts with `trustc_runtime::jwe`, for both content
+/// encryptions; and `jose` decrypts what `jwe::encrypt` makes.
+#[cfg(feature = "serve")]
+#[test]
+fn jose_and_trustc_exchange_ecdh_es_jwes() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use trustc_runtime::jwe;
+
+    let Some(client) = node_client("jose_and_trustc_exchange_ecdh_es_jwes") else {
+        return;
+    };
+    let recipient = jwe::session_key(&[7; 32], "auth-session-1");
+    let jwk = jwe::public_jwk(&recipient, "auth-session-1");
+    let plaintext = json!({"vp_token": {"person": ["eyJhbGciOi...~"]}, "state": "s-1"}).to_string();
+    for enc in jwe::SUPPORTED_ENC {
+        let made = run_script(
+            &client,
+            "jwe.mjs",
+            &json!({"op": "encrypt", "jwk": jwk, "enc": enc, "plaintext": plaintext,
+                    "nonce": "request-nonce"}),
+        );
+        let compact = made["jwe"].as_str().unwrap();
+        let decrypted = jwe::decrypt(compact, &recipient, &[enc])
+            .unwrap_or_else(|e| panic!("{enc}: trustc decrypts jose's JWE: {e}"));
+        assert_eq!(String::from_utf8(decrypted.plaintext).unwrap(), plaintext);
+        let header = &decrypted.header;
+        assert_eq!(header["alg"], "ECDH-ES", "{enc}");
+        assert_eq!(header["enc"], enc);
+        assert_eq!(header["kid"], "auth-session-1");
+        assert_eq!(header["apu"], made["apu"]);
+        assert_eq!(header["apv"], URL_SAFE_NO_PAD.encode("request-nonce"));
+        assert_eq!(header["epk"]["crv"], "P-256");
+        assert_eq!(jwe::protected_header(compact).unwrap(), *header);
+        // Another session's key does not open it.
+        let other = jwe::session_key(&[7; 32], "auth-session-2");
+        assert_eq!(
+            jwe::decrypt(compact, &other, &[enc]),
+            Err(jwe::JweError::Decryption)
+        );
+
+        let ours = jwe::encrypt(
+            plaintext.as_bytes(),
+            &recipient.public_key(),
+            enc,
+            Some("auth-session-1"),
+            b"wallet-nonce",
+            b"request-nonce",
+        )
+        .unwrap();
+        let private: Value = serde_json::from_str(&recipient.to_jwk_string()).unwrap();
+        let opened = run_script(
+            &client,
+            "jwe.mjs",
+            &json!({"op": "decrypt", "jwk": private, "jwe": ours}),
+        );
+        assert_eq!(
+            opened["plaintext"],
+            plaintext.as_str(),
+            "{enc}: jose decrypts ours"
+        );
+        assert_eq!(opened["header"]["kid"], "auth-session-1");
+        assert_eq!(
+            opened["header"]["apu"],
+            URL_SAFE_NO_PAD.encode("wallet-nonce")
+        );
+    }
+}
+
+/// Runs `script` of the client folder with `input` as JSON on stdin and parses its stdout.
+#[cfg(feature = "serve")]
+fn run_script(client: &Path, script: &str, input: &Value) -> Value {
+    use std::process::Stdio;
+    let mut child = Command::new("node")
+        .arg(client.join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let run = child.wait_with_output().unwrap();
+    assert!(
+        run.status.success(),
+        "node {script} failed:\n{}",
+        stderr(&run)
+    );
+    serde_json::from_str(&stdout(&run))
+        .unwrap_or_else(|e| panic!("{script} answers JSON ({e}): {}", stdout(&run)))
 }
 
 /// Both credential types are listed, none dropped by the library's format validation, each with

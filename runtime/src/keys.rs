@@ -135,52 +135,22 @@ impl IssuerKey {
     /// succeeds and the other reads the winner's file (waiting up to a few seconds while that file
     /// is still empty or incomplete).
     pub fn load_or_generate(path: &Path) -> Result<(IssuerKey, bool), KeyError> {
-        let shown = path.display();
-        match read_key_file(path) {
-            Ok(key) => return Ok((key, false)),
-            Err(ReadError::NotFound) => {}
-            Err(ReadError::Other(e)) => return Err(e),
-        }
-
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|e| {
-                KeyError(format!(
-                    "issuer key {shown}: cannot create folder {}: {e}",
-                    parent.display()
-                ))
-            })?;
-        }
-
-        let key = IssuerKey::generate();
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
-            Ok(mut file) => {
+        let file = PemFile {
+            what: "issuer key",
+            expected: "a PEM private key",
+            mode: 0o600,
+        };
+        load_or_create_pem(
+            path,
+            &file,
+            |text| IssuerKey::from_pem(text).map_err(|e| e.0),
+            || {
+                let key = IssuerKey::generate();
                 let pem = key.to_pkcs8_pem();
-                file.write_all(pem.as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| {
-                        KeyError(format!("issuer key {shown}: cannot write the new key: {e}"))
-                    })?;
-                Ok((key, true))
-            }
-            // Another process created it between our read and our create: use its key.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match read_key_file(path) {
-                Ok(key) => Ok((key, false)),
-                Err(ReadError::NotFound) => Err(KeyError(format!(
-                    "issuer key {shown}: the file was created by another process and then removed"
-                ))),
-                Err(ReadError::Other(e)) => Err(e),
+                Ok((key, pem))
             },
-            Err(e) => Err(KeyError(format!(
-                "issuer key {shown}: cannot create the file: {e}"
-            ))),
-        }
+        )
+        .map_err(KeyError)
     }
 
     /// A 32-byte secret for `purpose` derived from the private key (HMAC-SHA256 keyed with the
@@ -219,6 +189,23 @@ impl IssuerKey {
         self.sign_parts(header, payload)
     }
 
+    /// [`IssuerKey::sign_jwt`] for a header that names the key some other way, such as a request
+    /// object's `x5c` certificate chain: `"alg":"ES256"` is set (overriding any given value) and
+    /// no `kid` is added; every other member is kept as given. A header that is not an object is
+    /// treated as `{}`.
+    pub fn sign_jwt_with(&self, header: &Value, payload: &Value) -> String {
+        let mut full = Map::new();
+        full.insert("alg".into(), Value::String(ALG.into()));
+        if let Some(given) = header.as_object() {
+            for (name, value) in given {
+                if name != "alg" {
+                    full.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        self.sign_header(&full, payload)
+    }
+
     /// [`IssuerKey::sign_jwt`] for a header that is already a JSON map and any serializable
     /// payload (used by the SD-JWT signer adapter, which is handed maps).
     pub(crate) fn sign_parts<P: serde::Serialize + ?Sized>(
@@ -234,8 +221,17 @@ impl IssuerKey {
                 full.insert(name.clone(), value.clone());
             }
         }
+        self.sign_header(&full, payload)
+    }
+
+    /// The one signing path: encodes `header` (already holding `alg`) and `payload` and signs them.
+    fn sign_header<P: serde::Serialize + ?Sized>(
+        &self,
+        header: &Map<String, Value>,
+        payload: &P,
+    ) -> String {
         // Serializing a `serde_json` map or value cannot fail (all keys are strings).
-        let header_json = serde_json::to_vec(&full).unwrap_or_default();
+        let header_json = serde_json::to_vec(header).unwrap_or_default();
         let payload_json = serde_json::to_vec(payload).unwrap_or_default();
 
         let mut jws = String::with_capacity((header_json.len() + payload_json.len()) * 4 / 3 + 90);
@@ -246,6 +242,12 @@ impl IssuerKey {
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut jws);
         jws
+    }
+
+    /// The ECDSA signing key, for what signs with it in another encoding (the self-signed
+    /// certificate of [`crate::x509`]).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
     }
 
     fn from_signing_key(signing: SigningKey) -> IssuerKey {
@@ -319,14 +321,90 @@ fn pkcs8_key_kind(text: &str) -> Option<String> {
     Some(kind)
 }
 
-enum ReadError {
-    NotFound,
-    Other(KeyError),
+/// How [`load_or_create_pem`] names one kind of PEM file and writes a new one.
+pub(crate) struct PemFile<'a> {
+    /// What the file holds, as messages name it ("issuer key").
+    pub what: &'a str,
+    /// What belongs in the file, as the message about an empty one says ("a PEM private key").
+    pub expected: &'a str,
+    /// The permissions of a created file on Unix (0600 for a private key).
+    pub mode: u32,
 }
 
-/// Reads and parses the key file; while the file looks like it is still being written by another
+/// Reads the PEM file at `path` with `parse`; when it does not exist, makes one with `create`
+/// (the value and its PEM text) and writes it there (created with `create_new`, `file.mode` on
+/// Unix, parent folders created). Returns the value and whether this call created the file. Every
+/// error names `file.what` and the path.
+///
+/// Two processes racing to create the file end up with the same value: only one `create_new`
+/// succeeds and the other reads the winner's file (waiting up to a few seconds while that file
+/// is still empty or incomplete).
+pub(crate) fn load_or_create_pem<T>(
+    path: &Path,
+    file: &PemFile,
+    parse: impl Fn(&str) -> Result<T, String>,
+    create: impl FnOnce() -> Result<(T, String), String>,
+) -> Result<(T, bool), String> {
+    let what = file.what;
+    let shown = path.display();
+    match read_pem_file(path, file, &parse) {
+        Ok(value) => return Ok((value, false)),
+        Err(ReadError::NotFound) => {}
+        Err(ReadError::Other(e)) => return Err(e),
+    }
+
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "{what} {shown}: cannot create folder {}: {e}",
+                parent.display()
+            )
+        })?;
+    }
+
+    let (value, pem) = create().map_err(|e| format!("{what} {shown}: {e}"))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(file.mode);
+    }
+    match options.open(path) {
+        Ok(mut created) => {
+            created
+                .write_all(pem.as_bytes())
+                .and_then(|()| created.sync_all())
+                .map_err(|e| format!("{what} {shown}: cannot write the new {what}: {e}"))?;
+            Ok((value, true))
+        }
+        // Another process created it between our read and our create: use its file.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            match read_pem_file(path, file, &parse) {
+                Ok(value) => Ok((value, false)),
+                Err(ReadError::NotFound) => Err(format!(
+                    "{what} {shown}: the file was created by another process and then removed"
+                )),
+                Err(ReadError::Other(e)) => Err(e),
+            }
+        }
+        Err(e) => Err(format!("{what} {shown}: cannot create the file: {e}")),
+    }
+}
+
+enum ReadError {
+    NotFound,
+    Other(String),
+}
+
+/// Reads and parses a PEM file; while the file looks like it is still being written by another
 /// process (empty, or no `-----END` line yet), re-reads it for a short while.
-fn read_key_file(path: &Path) -> Result<IssuerKey, ReadError> {
+fn read_pem_file<T>(
+    path: &Path,
+    file: &PemFile,
+    parse: &impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ReadError> {
+    let what = file.what;
     let shown = path.display();
     let mut waited = Duration::ZERO;
     loop {
@@ -334,14 +412,14 @@ fn read_key_file(path: &Path) -> Result<IssuerKey, ReadError> {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NotFound),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                return Err(ReadError::Other(KeyError(format!(
-                    "issuer key {shown}: the file is not UTF-8 text, so not a PEM key"
-                ))));
+                return Err(ReadError::Other(format!(
+                    "{what} {shown}: the file is not UTF-8 text, so not PEM"
+                )));
             }
             Err(e) => {
-                return Err(ReadError::Other(KeyError(format!(
-                    "issuer key {shown}: cannot read the file: {e}"
-                ))));
+                return Err(ReadError::Other(format!(
+                    "{what} {shown}: cannot read the file: {e}"
+                )));
             }
         };
         let incomplete = text.trim().is_empty() || !text.contains("-----END");
@@ -351,13 +429,13 @@ fn read_key_file(path: &Path) -> Result<IssuerKey, ReadError> {
             continue;
         }
         if text.trim().is_empty() {
-            return Err(ReadError::Other(KeyError(format!(
-                "issuer key {shown}: the file is empty; delete it to have a new key generated, \
-                 or put a PEM private key in it"
-            ))));
+            return Err(ReadError::Other(format!(
+                "{what} {shown}: the file is empty; delete it to have a new {what} made, \
+                 or put {} in it",
+                file.expected
+            )));
         }
-        return IssuerKey::from_pem(&text)
-            .map_err(|e| ReadError::Other(KeyError(format!("issuer key {shown}: {e}"))));
+        return parse(&text).map_err(|e| ReadError::Other(format!("{what} {shown}: {e}")));
     }
 }
 
@@ -403,6 +481,31 @@ mod tests {
             serde_json::from_value(IssuerKey::generate().public_jwk().clone()).unwrap();
         assert!(
             decode::<Value>(&jws, &DecodingKey::from_jwk(&other).unwrap(), &validation).is_err()
+        );
+    }
+
+    #[test]
+    fn sign_jwt_with_keeps_the_header_but_alg() {
+        let key = IssuerKey::generate();
+        let header = json!({"typ": "oauth-authz-req+jwt", "x5c": ["MIIB"], "alg": "none"});
+        let jws = key.sign_jwt_with(&header, &json!({"client_id": "x509_hash:abc"}));
+        assert_eq!(
+            decode_part(jws.split('.').next().unwrap()),
+            json!({"alg": "ES256", "typ": "oauth-authz-req+jwt", "x5c": ["MIIB"]}),
+            "no `kid` added, `alg` set"
+        );
+        let jwk: Jwk = serde_json::from_value(key.public_jwk().clone()).unwrap();
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let data = decode::<Value>(&jws, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
+            .expect("signature verifies");
+        assert_eq!(data.claims, json!({"client_id": "x509_hash:abc"}));
+        // A `kid` the caller gives is kept.
+        let jws = key.sign_jwt_with(&json!({"kid": "given"}), &json!({}));
+        assert_eq!(
+            decode_part(jws.split('.').next().unwrap()),
+            json!({"alg": "ES256", "kid": "given"})
         );
     }
 

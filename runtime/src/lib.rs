@@ -15,7 +15,9 @@
 //! checks an offer's claims against the governance; [`jose`] verifies signed JWTs from others and
 //! [`proof`] applies it to OpenID4VCI key proofs; [`sdjwt`] and [`status`] produce what is issued,
 //! signed with [`keys`]; [`sealed`] makes the `c_nonce`s and access tokens that prove their own
-//! origin; [`secrets`] the codes and offer ids.
+//! origin; [`secrets`] the codes and offer ids. For presentations (OpenID4VP): [`x509`] is the
+//! verifier's certificate chain, sent as `x5c` with the request objects [`keys`] signs, and
+//! [`jwe`] decrypts the wallets' encrypted (`direct_post.jwt`) responses.
 
 pub mod claims;
 pub mod compiled;
@@ -23,6 +25,7 @@ pub mod domain;
 pub mod http;
 pub mod identity;
 pub mod jose;
+pub mod jwe;
 pub mod keys;
 pub mod presented;
 pub mod proof;
@@ -31,6 +34,7 @@ pub mod sealed;
 pub mod secrets;
 pub mod status;
 pub mod store;
+pub mod x509;
 
 pub use compiled::Compiled;
 pub use domain::{Clock, Issuer, SPENT_NONCE_GRACE, Settings};
