@@ -13,6 +13,7 @@
 //! [`crate::store::Store`]'s typed API, so the same rules serve any transport and are tested
 //! without a router (`tests/serve/domain.rs`).
 
+pub mod fetch;
 pub mod issuance;
 pub mod offers;
 pub mod redemption;
