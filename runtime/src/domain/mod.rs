@@ -18,6 +18,7 @@ pub mod issuance;
 pub mod offers;
 pub mod redemption;
 pub mod revocation;
+pub mod trust;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
