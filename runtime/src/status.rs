@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use flate2::Compression;
 use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::keys::IssuerKey;
 
@@ -29,6 +29,9 @@ pub const SUSPENDED: u8 = 2;
 
 /// The `typ` header of a Status List Token.
 pub const STATUS_LIST_TYP: &str = "statuslist+jwt";
+
+/// The media type of a Status List Token in JWT form (what a relying party asks for).
+pub const STATUS_LIST_MEDIA_TYPE: &str = "application/statuslist+jwt";
 
 /// The largest decompressed list [`StatusList::decode`] accepts (64 MiB, i.e. 2^29 1-bit
 /// entries), so a small hostile `lst` cannot inflate without bound.
@@ -165,6 +168,29 @@ impl StatusList {
         })
     }
 
+    /// Reads the `status_list` claim of a Status List Token, `{"bits": 1|2|4|8, "lst": "…"}`,
+    /// as [`StatusList::decode`] does; the error says which member is wrong.
+    pub fn from_claim(claim: &Value) -> Result<StatusList, String> {
+        let Some(members) = claim.as_object() else {
+            return Err("`status_list` is not a JSON object".to_owned());
+        };
+        let bits = match members.get("bits") {
+            Some(bits) => match bits.as_u64() {
+                Some(b @ (1 | 2 | 4 | 8)) => b as u8,
+                _ => {
+                    return Err(format!(
+                        "status list `bits` must be 1, 2, 4 or 8, not {bits}"
+                    ));
+                }
+            },
+            None => return Err("`status_list` has no `bits`".to_owned()),
+        };
+        let Some(lst) = members.get("lst").and_then(Value::as_str) else {
+            return Err("`status_list` has no string `lst`".to_owned());
+        };
+        StatusList::decode(lst, bits)
+    }
+
     fn mask(&self) -> u8 {
         // bits ∈ {1, 2, 4, 8}
         (((1u16) << self.bits) - 1) as u8
@@ -207,7 +233,6 @@ mod tests {
     use jsonwebtoken::jwk::Jwk;
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     use rand::Rng;
-    use serde_json::Value;
 
     const ONE_BIT: [u8; 16] = [1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1];
     /// draft-ietf-oauth-status-list, "Status List Token with 2-Bit Status Values".
@@ -299,6 +324,42 @@ mod tests {
         let empty = StatusList::new(0, 1).unwrap();
         assert!(empty.is_empty());
         assert_eq!(StatusList::decode(&empty.encode(), 1).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn the_status_list_claim_is_read_or_refused_with_its_reason() {
+        let list = StatusList::from_claim(&json!({"bits": 2, "lst": "eNo76fITAAPfAgc"})).unwrap();
+        assert_eq!((list.bits(), list.get(3)), (2, Some(3)));
+        for (claim, reason) in [
+            (
+                json!("eNrbuRgAAhcBXQ"),
+                "`status_list` is not a JSON object",
+            ),
+            (
+                json!({"lst": "eNrbuRgAAhcBXQ"}),
+                "`status_list` has no `bits`",
+            ),
+            (
+                json!({"bits": 3, "lst": "eNrbuRgAAhcBXQ"}),
+                "status list `bits` must be 1, 2, 4 or 8, not 3",
+            ),
+            (
+                json!({"bits": "1", "lst": "eNrbuRgAAhcBXQ"}),
+                "status list `bits` must be 1, 2, 4 or 8, not \"1\"",
+            ),
+            (json!({"bits": 1}), "`status_list` has no string `lst`"),
+            (
+                json!({"bits": 1, "lst": 7}),
+                "`status_list` has no string `lst`",
+            ),
+        ] {
+            assert_eq!(StatusList::from_claim(&claim).unwrap_err(), reason);
+        }
+        assert!(
+            StatusList::from_claim(&json!({"bits": 1, "lst": "AAAA"}))
+                .unwrap_err()
+                .contains("ZLIB")
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! here decides what may be issued, and nothing here reaches the store but through the domain.
 
 pub mod admin;
+pub mod client;
 pub mod errors;
 pub mod oid4vci;
 pub mod presentation;
