@@ -886,6 +886,7 @@ fn crypto_alone(duration: Duration, proof_alg: &'static str) -> CryptoWindow {
                         &key,
                         &Issuance {
                             issuer: "http://127.0.0.1:8080",
+                            kid: key.kid(),
                             vct: "https://credentials.gov.bc.example/person/v1",
                             iat: 1_800_000_000,
                             exp: Some(1_900_000_000),

@@ -245,12 +245,17 @@ pub fn run(args: ServeArgs) -> u8 {
             Err(error) => return fail(format!("cannot listen on {}: {error}", args.listen)),
         };
         let credentials = compiled.credential_ids().join(", ");
+        let client = match HttpClient::with_defaults() {
+            Ok(client) => client,
+            Err(error) => {
+                return fail(format!(
+                    "cannot make the verifier's HTTP client: {}",
+                    error.0
+                ));
+            }
+        };
         let verifier = Verifier {
-            trust: Trust::new(
-                Arc::new(HttpClient::new(std::time::Duration::from_secs(5), 256 * 1024)),
-                args.resolve.clone(),
-                300,
-            ),
+            trust: Trust::new(Arc::new(client), args.resolve.clone(), 300),
             certificate: Some(certificate),
             prefix: args.client_id_prefix,
             response_mode: args.response_mode,

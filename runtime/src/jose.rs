@@ -703,6 +703,7 @@ mod tests {
         let list = StatusList::new(16, 1).unwrap();
         status_list_token(
             key,
+            key.kid(),
             "https://issuer.example/status-lists/1",
             &list,
             iat,

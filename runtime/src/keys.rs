@@ -215,7 +215,12 @@ impl IssuerKey {
     ) -> String {
         let mut full = Map::with_capacity(header.len() + 2);
         full.insert("alg".into(), Value::String(ALG.into()));
-        full.insert("kid".into(), Value::String(self.kid.clone()));
+        // A `kid` the caller gives (a DID URL of this key, for a `did:web` issuer) is kept.
+        let kid = match header.get("kid") {
+            Some(Value::String(kid)) => kid.clone(),
+            _ => self.kid.clone(),
+        };
+        full.insert("kid".into(), Value::String(kid));
         for (name, value) in header {
             if name != "alg" && name != "kid" {
                 full.insert(name.clone(), value.clone());

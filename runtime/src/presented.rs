@@ -13,7 +13,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sd_jwt_payload::{Sha256Hasher, SdJwt};
+use sd_jwt_payload::{SdJwt, Sha256Hasher};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 

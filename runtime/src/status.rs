@@ -210,13 +210,14 @@ impl StatusList {
 /// (how long relying parties may cache it, seconds) and `status_list {bits, lst}`.
 pub fn status_list_token(
     key: &IssuerKey,
+    kid: &str,
     uri: &str,
     list: &StatusList,
     iat: i64,
     ttl: i64,
 ) -> String {
-    key.sign_jwt(
-        &json!({"typ": STATUS_LIST_TYP}),
+    key.sign_jwt_with(
+        &json!({"typ": STATUS_LIST_TYP, "kid": kid}),
         &json!({
             "sub": uri,
             "iat": iat,
@@ -407,7 +408,7 @@ mod tests {
         let mut list = StatusList::new(131_072, 1).unwrap();
         list.set(42, INVALID).unwrap();
         let uri = "https://issuer.example/tenant/status-lists/1";
-        let token = status_list_token(&key, uri, &list, 1_750_000_000, 300);
+        let token = status_list_token(&key, key.kid(), uri, &list, 1_750_000_000, 300);
 
         let jwk: Jwk = serde_json::from_value(key.public_jwk().clone()).unwrap();
         let mut validation = Validation::new(Algorithm::ES256);

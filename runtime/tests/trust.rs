@@ -523,7 +523,7 @@ async fn a_status_entry_is_read_from_the_issuers_signed_list_and_cached_for_its_
     serve_token(
         &f,
         "/status-lists/1",
-        status_list_token(&key, uri, &revoked_list(), NOW, 60),
+        status_list_token(&key, key.kid(), uri, &revoked_list(), NOW, 60),
     );
     let issuer = trusted(ISSUER);
     assert_eq!(f.trust.status(&issuer, uri, 7, NOW).await, Ok(INVALID));
@@ -549,7 +549,7 @@ async fn a_status_entry_is_read_from_the_issuers_signed_list_and_cached_for_its_
     serve_token(
         &f,
         "/status-lists/2",
-        status_list_token(&key, &local, &revoked_list(), NOW, 60),
+        status_list_token(&key, key.kid(), &local, &revoked_list(), NOW, 60),
     );
     assert_eq!(f.trust.status(&issuer, &local, 7, NOW).await, Ok(INVALID));
 }
@@ -636,8 +636,15 @@ async fn status_tokens_that_do_not_hold_are_refused() {
     // A bad signature: the payload changed after signing.
     let f = fixture().await;
     serve_issuer(&f, &key);
-    let good = status_list_token(&key, uri, &revoked_list(), NOW, 300);
-    let other = status_list_token(&key, uri, &StatusList::new(1024, 1).unwrap(), NOW, 300);
+    let good = status_list_token(&key, key.kid(), uri, &revoked_list(), NOW, 300);
+    let other = status_list_token(
+        &key,
+        key.kid(),
+        uri,
+        &StatusList::new(1024, 1).unwrap(),
+        NOW,
+        300,
+    );
     let parts: Vec<&str> = good.split('.').collect();
     let forged = format!(
         "{}.{}.{}",
@@ -669,7 +676,7 @@ async fn status_tokens_that_do_not_hold_are_refused() {
     let stranger = IssuerKey::generate();
     let problem = refusal(
         &f,
-        status_list_token(&stranger, uri, &revoked_list(), NOW, 300),
+        status_list_token(&stranger, stranger.kid(), uri, &revoked_list(), NOW, 300),
     )
     .await;
     assert!(
@@ -684,6 +691,7 @@ async fn status_tokens_that_do_not_hold_are_refused() {
         &f,
         status_list_token(
             &key,
+            key.kid(),
             "https://issuer.example/status-lists/2",
             &revoked_list(),
             NOW,
@@ -702,7 +710,7 @@ async fn status_tokens_that_do_not_hold_are_refused() {
     serve_issuer(&f, &key);
     let problem = refusal(
         &f,
-        status_list_token(&key, uri, &revoked_list(), NOW - 1000, 300),
+        status_list_token(&key, key.kid(), uri, &revoked_list(), NOW - 1000, 300),
     )
     .await;
     assert!(
@@ -764,7 +772,11 @@ async fn status_tokens_that_do_not_hold_are_refused() {
 
     // The issuer's keys cannot be had: said as such.
     let f = fixture().await;
-    let problem = refusal(&f, status_list_token(&key, uri, &revoked_list(), NOW, 300)).await;
+    let problem = refusal(
+        &f,
+        status_list_token(&key, key.kid(), uri, &revoked_list(), NOW, 300),
+    )
+    .await;
     assert!(
         matches!(
             &problem,

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use trustc_runtime::domain::issuance::{
     CredentialRequest, IssueError, IssuedCredential, NonceProblem, TokenError,
 };
-use trustc_runtime::domain::offers::{CreatedOffer, LookupError, OfferError, OfferRequest};
+use trustc_runtime::domain::offers::{
+    CreatedOffer, LookupError, OfferError, OfferRequest, WalletGrant,
+};
 use trustc_runtime::domain::redemption::{RedeemError, TokenRequest};
 use trustc_runtime::{Issuer, IssuerKey};
 use trustc_testkit::HolderKey;
@@ -21,16 +23,19 @@ fn request(credential: &str, claims: Value) -> OfferRequest {
         credential: credential.into(),
         claims,
         tx_code: None,
+        grant: None,
     }
 }
 
 /// The offer's pre-authorised code, as a wallet would fetch it.
 async fn code_of(issuer: &Issuer, offer: &CreatedOffer) -> String {
-    issuer
-        .offer_for_wallet(&offer.id)
-        .await
-        .unwrap()
-        .pre_authorized_code
+    match issuer.offer_for_wallet(&offer.id).await.unwrap().grant {
+        WalletGrant::PreAuthorized {
+            pre_authorized_code,
+            ..
+        } => pre_authorized_code,
+        other => panic!("a pre-authorised offer, not {other:?}"),
+    }
 }
 
 /// Offers `credential`, redeems it; the access token.
@@ -188,12 +193,12 @@ async fn offers_that_do_not_fit_the_governance_are_refused_with_every_reason() {
         .await
         .unwrap();
     let code = offered.tx_code.as_deref().expect("a transaction code");
-    let hint = issuer
-        .offer_for_wallet(&offered.id)
-        .await
-        .unwrap()
-        .tx_code
-        .expect("the wallet is told to ask for it");
+    let WalletGrant::PreAuthorized { tx_code, .. } =
+        issuer.offer_for_wallet(&offered.id).await.unwrap().grant
+    else {
+        panic!("a pre-authorised offer")
+    };
+    let hint = tx_code.expect("the wallet is told to ask for it");
     assert_eq!((hint.input_mode, hint.length), ("numeric", code.len()));
 }
 

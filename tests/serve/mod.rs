@@ -195,7 +195,9 @@ impl Instance {
         configure(&mut settings);
         let (clock, hand) = Clock::manual();
         let issuer = match verifier {
-            Some(verifier) => Issuer::with_verifier(compiled, store, key, settings, clock, verifier),
+            Some(verifier) => {
+                Issuer::with_verifier(compiled, store, key, settings, clock, verifier)
+            }
             None => Issuer::new(compiled, store, key, settings, clock),
         };
         Instance {
@@ -373,13 +375,13 @@ pub fn admin_request(method: &str, path: &str) -> Request<Body> {
         .unwrap()
 }
 
-/// The path of a URL of the test issuer (a JSON string under [`PUBLIC_URL`]).
+/// The path (and query) of a URL of a test issuer (a JSON string, an absolute URL).
 pub fn local_path(url: &Value) -> String {
-    url.as_str()
-        .expect("a URL")
-        .strip_prefix(PUBLIC_URL)
-        .expect("a URL of the issuer")
-        .to_string()
+    let url = url::Url::parse(url.as_str().expect("a URL")).expect("an absolute URL");
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
 }
 
 pub fn pre_authorized_code(offer: &Value) -> String {

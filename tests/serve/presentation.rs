@@ -29,7 +29,7 @@ use trustc_runtime::domain::trust::{ResolveOverride, Trust};
 use trustc_runtime::x509::CertificateChain;
 use trustc_testkit::HolderKey;
 
-use super::{ADMIN_TOKEN, FORM, Instance, PUBLIC_URL, Reply, decode, url_encode};
+use super::{ADMIN_TOKEN, FORM, Instance, PUBLIC_URL, Reply, decode};
 
 /// Where the province runs (the `--resolve` target of its DID's host).
 const PROVINCE_URL: &str = "http://127.0.0.1:18081";
@@ -227,7 +227,10 @@ impl World {
                 let (header, payload) = jwt_parts(&jwt);
                 assert_eq!(header["typ"], "oauth-authz-req+jwt");
                 assert!(header["x5c"].is_array(), "{header:#}");
-                assert_eq!(payload["client_id"].as_str(), query.get("client_id").map(String::as_str));
+                assert_eq!(
+                    payload["client_id"].as_str(),
+                    query.get("client_id").map(String::as_str)
+                );
                 payload
             }
             None => {
@@ -267,9 +270,10 @@ impl World {
             "sd_hash": URL_SAFE_NO_PAD.encode(Sha256::digest(presented.as_bytes())),
         });
         kb(&mut payload);
-        let kb_jwt = self
-            .holder
-            .sign_jws(&json!({"typ": "kb+jwt", "alg": self.holder.alg()}), &payload);
+        let kb_jwt = self.holder.sign_jws(
+            &json!({"typ": "kb+jwt", "alg": self.holder.alg()}),
+            &payload,
+        );
         presented + &kb_jwt
     }
 
@@ -284,7 +288,8 @@ impl World {
         let state = request["state"].as_str().unwrap();
         if request["response_mode"] == "direct_post.jwt" {
             let jwk = &request["client_metadata"]["jwks"]["keys"][0];
-            let public = p256::PublicKey::from_jwk_str(&jwk.to_string()).unwrap();
+            let bare = json!({"kty": jwk["kty"], "crv": jwk["crv"], "x": jwk["x"], "y": jwk["y"]});
+            let public = p256::PublicKey::from_jwk_str(&bare.to_string()).unwrap();
             let plaintext = json!({"vp_token": vp_token, "state": state}).to_string();
             let jwe = trustc_runtime::jwe::encrypt(
                 plaintext.as_bytes(),
@@ -346,7 +351,7 @@ impl World {
             .unwrap()
             .to_owned();
         let key = self.society.issuer.key.public_jwk().clone();
-        decode(&lawyer, &key).claims
+        claims_of(&lawyer, &key)
     }
 
     /// The Law Society's record of an offer (admin API).
@@ -361,25 +366,47 @@ impl World {
     }
 }
 
+/// Every claim of an issued SD-JWT VC (plain and disclosed), its signature checked.
+fn claims_of(sd_jwt: &str, key: &Value) -> Value {
+    let decoded = decode(sd_jwt, key);
+    let mut claims = decoded.payload;
+    claims.extend(decoded.disclosed);
+    Value::Object(claims)
+}
+
 fn jwt_parts(jwt: &str) -> (Value, Value) {
     let mut parts = jwt.split('.');
-    let mut next = || {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap()
-    };
+    let mut next =
+        || serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
     (next(), next())
 }
 
 #[tokio::test]
 async fn a_lawyer_credential_takes_its_names_from_the_person_credential_presented() {
     for (prefix, mode, holder) in [
-        (ClientIdPrefix::X509SanDns, ResponseMode::DirectPost, HolderKey::es256()),
-        (ClientIdPrefix::X509Hash, ResponseMode::DirectPostJwt, HolderKey::ed25519()),
-        (ClientIdPrefix::RedirectUri, ResponseMode::DirectPost, HolderKey::es256()),
+        (
+            ClientIdPrefix::X509SanDns,
+            ResponseMode::DirectPost,
+            HolderKey::es256(),
+        ),
+        (
+            ClientIdPrefix::X509Hash,
+            ResponseMode::DirectPostJwt,
+            HolderKey::ed25519(),
+        ),
+        (
+            ClientIdPrefix::RedirectUri,
+            ResponseMode::DirectPost,
+            HolderKey::es256(),
+        ),
     ] {
         let world = world(prefix, mode, holder).await;
         let province_key = world.province.issuer.key.public_jwk().clone();
-        let person = decode(&world.person, &province_key);
-        assert_eq!(person.payload["iss"], PROVINCE_DID, "the province signs as its governance DID");
+        let person = claims_of(&world.person, &province_key);
+        assert_eq!(
+            person["iss"], PROVINCE_DID,
+            "the province signs as its governance DID"
+        );
         let started = world.start().await;
         let client_id = started.request["client_id"].as_str().unwrap();
         assert!(
@@ -400,14 +427,20 @@ async fn a_lawyer_credential_takes_its_names_from_the_person_credential_presente
         let reply = world
             .respond(&started.request, &json!({"person": [presentation]}))
             .await;
-        assert_eq!(reply.status, StatusCode::OK, "{:?}: {}", prefix, reply.text());
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{:?}: {}",
+            prefix,
+            reply.text()
+        );
         let session = reply.json()["presentation_during_issuance_session"]
             .as_str()
             .expect("presentation_during_issuance_session")
             .to_owned();
         let lawyer = world.finish(&started, &session).await;
-        assert_eq!(lawyer["given_names"], person.claims["given_names"]);
-        assert_eq!(lawyer["family_name"], person.claims["family_name"]);
+        assert_eq!(lawyer["given_names"], person["given_names"]);
+        assert_eq!(lawyer["family_name"], person["family_name"]);
         assert_eq!(lawyer["member_id"], "512345");
         assert_eq!(lawyer["iss"], LAWSOCIETY_DID);
         assert_eq!(lawyer["vct"], LAWYER_VCT);
@@ -421,10 +454,12 @@ async fn a_lawyer_credential_takes_its_names_from_the_person_credential_presente
         assert_eq!(verifications[0]["prerequisite"], "person");
         assert_eq!(verifications[0]["issuer"], PROVINCE_DID);
         assert_eq!(verifications[0]["vct"], PERSON_VCT);
-        assert!(verifications[0]["status_list"]["uri"]
-            .as_str()
-            .unwrap()
-            .starts_with(PROVINCE_URL));
+        assert!(
+            verifications[0]["status_list"]["uri"]
+                .as_str()
+                .unwrap()
+                .starts_with(PROVINCE_URL)
+        );
         assert!(verifications[0].get("given_names").is_none());
         let seen = world.fetched.seen.lock().unwrap().clone();
         assert!(
@@ -436,7 +471,12 @@ async fn a_lawyer_credential_takes_its_names_from_the_person_credential_presente
 
 #[tokio::test]
 async fn the_admin_api_enforces_the_prerequisites() {
-    let world = world(ClientIdPrefix::X509Hash, ResponseMode::DirectPost, HolderKey::es256()).await;
+    let world = world(
+        ClientIdPrefix::X509Hash,
+        ResponseMode::DirectPost,
+        HolderKey::es256(),
+    )
+    .await;
     let mut with_names = lawyer_facts();
     with_names["given_names"] = json!("Mallory");
     let reply = world
@@ -447,7 +487,12 @@ async fn the_admin_api_enforces_the_prerequisites() {
             &json!({"credential": "lawyer", "claims": with_names}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text());
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
     let problem = reply.json();
     assert_eq!(problem["claims"][0]["claim"], "given_names");
     assert_eq!(problem["claims"][0]["problem"], "presented");
@@ -466,8 +511,18 @@ async fn the_admin_api_enforces_the_prerequisites() {
             &json!({"credential": "lawyer", "claims": lawyer_facts(), "grant": "pre-authorized_code"}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text());
-    assert!(reply.json()["detail"].as_str().unwrap().contains("`person`"));
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`person`")
+    );
 
     // The offer's own code does not redeem before the presentation, whoever learns it.
     let started = world.start().await;
@@ -492,32 +547,68 @@ async fn the_admin_api_enforces_the_prerequisites() {
 async fn bad_presentations_are_refused_and_audited() {
     type Tamper = fn(&World, &Value) -> Value;
     let cases: Vec<(&str, Tamper, &str)> = vec![
-        ("aud without prefix", |w, r| {
-            let aud = r["client_id"].as_str().unwrap().split_once(':').unwrap().1.to_owned();
-            json!({"person": [w.present(r, &["given_names", "family_name"], |p| p["aud"] = json!(aud))]})
-        }, "aud"),
-        ("another nonce", |w, r| {
-            json!({"person": [w.present(r, &["given_names", "family_name"], |p| p["nonce"] = json!("another"))]})
-        }, "nonce"),
-        ("a stale key binding", |w, r| {
-            let old = w.society.now() - 3600;
-            json!({"person": [w.present(r, &["given_names", "family_name"], |p| p["iat"] = json!(old))]})
-        }, "iat"),
-        ("a claim not disclosed", |w, r| {
-            json!({"person": [w.present(r, &["given_names"], |_| {})]})
-        }, "family_name"),
-        ("a tampered disclosure", |w, r| {
-            let good = w.present(r, &["given_names", "family_name"], |_| {});
-            let mut parts: Vec<String> = good.split('~').map(str::to_owned).collect();
-            let forged = URL_SAFE_NO_PAD.encode(json!(["salt", "given_names", "Mallory"]).to_string());
-            parts[1] = forged;
-            json!({"person": [parts.join("~")]})
-        }, "disclosures"),
-        ("no presentation for the rule", |_, _| json!({"other": ["x"]}), "person"),
-        ("a huge vp_token", |_, _| json!({"person": ["a".repeat(300 * 1024)]}), "bytes"),
+        (
+            "aud without prefix",
+            |w, r| {
+                let aud = r["client_id"]
+                    .as_str()
+                    .unwrap()
+                    .split_once(':')
+                    .unwrap()
+                    .1
+                    .to_owned();
+                json!({"person": [w.present(r, &["given_names", "family_name"], |p| p["aud"] = json!(aud))]})
+            },
+            "aud",
+        ),
+        (
+            "another nonce",
+            |w, r| json!({"person": [w.present(r, &["given_names", "family_name"], |p| p["nonce"] = json!("another"))]}),
+            "nonce",
+        ),
+        (
+            "a stale key binding",
+            |w, r| {
+                let old = w.society.now() - 3600;
+                json!({"person": [w.present(r, &["given_names", "family_name"], |p| p["iat"] = json!(old))]})
+            },
+            "iat",
+        ),
+        (
+            "a claim not disclosed",
+            |w, r| json!({"person": [w.present(r, &["given_names"], |_| {})]}),
+            "family_name",
+        ),
+        (
+            "a tampered disclosure",
+            |w, r| {
+                let good = w.present(r, &["given_names", "family_name"], |_| {});
+                let mut parts: Vec<String> = good.split('~').map(str::to_owned).collect();
+                let forged =
+                    URL_SAFE_NO_PAD.encode(json!(["salt", "given_names", "Mallory"]).to_string());
+                parts[1] = forged;
+                json!({"person": [parts.join("~")]})
+            },
+            "disclosures",
+        ),
+        (
+            "no presentation for the rule",
+            |_, _| json!({"other": ["x"]}),
+            "person",
+        ),
+        (
+            "a huge vp_token",
+            |_, _| json!({"person": ["a".repeat(300 * 1024)]}),
+            "bytes",
+        ),
     ];
     for (name, tamper, reason) in cases {
-        let world = world(ClientIdPrefix::X509Hash, ResponseMode::DirectPost, HolderKey::es256()).await;
+        let world = world(
+            ClientIdPrefix::X509Hash,
+            ResponseMode::DirectPost,
+            HolderKey::es256(),
+        )
+        .await;
         let started = world.start().await;
         let vp_token = tamper(&world, &started.request);
         let reply = world.respond(&started.request, &vp_token).await;
@@ -529,7 +620,10 @@ async fn bad_presentations_are_refused_and_audited() {
         assert_eq!(verifications.len(), 1, "{name}: {record:#}");
         assert_eq!(verifications[0]["outcome"], "refused", "{name}");
         assert!(
-            verifications[0]["reason"].as_str().unwrap().contains(reason),
+            verifications[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains(reason),
             "{name}: {record:#}"
         );
         // Nothing came of it: no code for this session.
@@ -549,7 +643,12 @@ async fn bad_presentations_are_refused_and_audited() {
 
 #[tokio::test]
 async fn a_response_is_accepted_once_and_only_for_its_request() {
-    let world = world(ClientIdPrefix::X509SanDns, ResponseMode::DirectPost, HolderKey::es256()).await;
+    let world = world(
+        ClientIdPrefix::X509SanDns,
+        ResponseMode::DirectPost,
+        HolderKey::es256(),
+    )
+    .await;
     let started = world.start().await;
     let presentation = world.present(&started.request, &["given_names", "family_name"], |_| {});
     let vp_token = json!({"person": [presentation]});
@@ -562,7 +661,10 @@ async fn a_response_is_accepted_once_and_only_for_its_request() {
         .to_owned();
     let reply = world
         .society
-        .post_form(&path, &[("vp_token", &vp_token.to_string()), ("state", "unknown")])
+        .post_form(
+            &path,
+            &[("vp_token", &vp_token.to_string()), ("state", "unknown")],
+        )
         .await;
     reply.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
     let reply = world.respond(&started.request, &vp_token).await;
@@ -586,7 +688,10 @@ async fn a_response_is_accepted_once_and_only_for_its_request() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let code = reply.json()["authorization_code"].as_str().unwrap().to_owned();
+    let code = reply.json()["authorization_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let reply = world
         .society
         .post_form(
@@ -594,7 +699,10 @@ async fn a_response_is_accepted_once_and_only_for_its_request() {
             &[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
-                ("code_verifier", "another-verifier-of-the-right-length-0123456789"),
+                (
+                    "code_verifier",
+                    "another-verifier-of-the-right-length-0123456789",
+                ),
             ],
         )
         .await;
@@ -618,11 +726,19 @@ async fn untrusted_revoked_and_foreign_credentials_are_refused_before_or_after_f
     // A Person credential whose issuer the rule does not trust: the Law Society itself issuing
     // Person would not be trusted (it is not bc-gov); here the province's credential is revoked,
     // and a credential of another type is presented.
-    let world = world(ClientIdPrefix::X509Hash, ResponseMode::DirectPost, HolderKey::es256()).await;
+    let world = world(
+        ClientIdPrefix::X509Hash,
+        ResponseMode::DirectPost,
+        HolderKey::es256(),
+    )
+    .await;
     let id = world.person_offer["id"].as_str().unwrap();
     let reply = world
         .province
-        .send(super::admin_request("POST", &format!("/admin/offers/{id}/revoke")))
+        .send(super::admin_request(
+            "POST",
+            &format!("/admin/offers/{id}/revoke"),
+        ))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let started = world.start().await;
@@ -634,7 +750,12 @@ async fn untrusted_revoked_and_foreign_credentials_are_refused_before_or_after_f
     assert!(description.contains("revoked"), "{description}");
 
     // An issuer outside the trust list: nothing is fetched for it.
-    let world = world(ClientIdPrefix::X509Hash, ResponseMode::DirectPost, HolderKey::es256()).await;
+    let world = self::world(
+        ClientIdPrefix::X509Hash,
+        ResponseMode::DirectPost,
+        HolderKey::es256(),
+    )
+    .await;
     let started = world.start().await;
     let before = world.fetched.seen.lock().unwrap().len();
     let stranger = HolderKey::es256();

@@ -209,10 +209,11 @@ impl Issuer {
         verifier: presentation::Verifier,
     ) -> Arc<Issuer> {
         let identities = compiled
-            .config
-            .credentials
-            .iter()
-            .map(|kind| {
+            .credential_ids()
+            .into_iter()
+            .filter_map(|id| compiled.credential(id))
+            .map(|credential| {
+                let kind = &credential.kind;
                 let identity = identity::choose(
                     kind,
                     settings.participant.as_deref(),
@@ -238,11 +239,26 @@ impl Issuer {
 
     /// Who the issuer is in the credentials of configuration `id`.
     pub fn identity(&self, id: &str) -> Identity {
-        self.identities.get(id).cloned().unwrap_or_else(|| Identity {
-            iss: self.settings.public_url.clone(),
-            kid: self.key.kid().to_owned(),
-            named_by_governance: false,
-        })
+        self.identities
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| Identity {
+                iss: self.settings.public_url.clone(),
+                kid: self.key.kid().to_owned(),
+                named_by_governance: false,
+            })
+    }
+
+    /// The `kid` of status list tokens: the DID URL of the issuer's key when it issues as one
+    /// DID (verifiers resolving the DID find the key by it), else the key's id.
+    pub fn status_kid(&self) -> String {
+        let mut kids: Vec<&str> = self.identities.values().map(|i| i.kid.as_str()).collect();
+        kids.sort_unstable();
+        kids.dedup();
+        match kids.as_slice() {
+            [one] => (*one).to_owned(),
+            _ => self.key.kid().to_owned(),
+        }
     }
 
     /// The DID documents this issuer serves (its `did:web` identities), by the path they are

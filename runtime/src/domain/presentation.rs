@@ -43,9 +43,7 @@ use crate::claims::{Stage, check_claims};
 use crate::jwe;
 use crate::presented::{self, HolderRules, IssuerRules, Refusal};
 use crate::secrets::{constant_time_eq, random_token};
-use crate::store::{
-    Advance, AuthorizationRequest, Presentation, PresentationState, Verification,
-};
+use crate::store::{Advance, AuthorizationRequest, Presentation, PresentationState, Verification};
 use crate::x509::CertificateChain;
 
 /// Where the request objects and responses of presentations are served, below the issuer.
@@ -90,7 +88,9 @@ impl std::str::FromStr for ClientIdPrefix {
         .into_iter()
         .find(|p| p.name() == s)
         .ok_or_else(|| {
-            format!("unknown client identifier prefix `{s}` (x509_san_dns, x509_hash or redirect_uri)")
+            format!(
+                "unknown client identifier prefix `{s}` (x509_san_dns, x509_hash or redirect_uri)"
+            )
         })
     }
 }
@@ -241,9 +241,9 @@ pub enum ResponseError {
 impl std::fmt::Display for ResponseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ResponseError::UnknownRequest => f.write_str(
-                "no presentation request of this issuer has this id and `state`",
-            ),
+            ResponseError::UnknownRequest => {
+                f.write_str("no presentation request of this issuer has this id and `state`")
+            }
             ResponseError::AlreadyAnswered => f.write_str(
                 "this presentation request was already answered: a response is accepted once",
             ),
@@ -477,7 +477,9 @@ impl Issuer {
         query.append_pair("client_id", &client_id);
         match self.verifier.prefix {
             ClientIdPrefix::RedirectUri => {
-                for (name, value) in self.request_parameters(presentation, credential, &client_id)? {
+                for (name, value) in
+                    self.request_parameters(presentation, credential, &client_id)?
+                {
                     let text = match value {
                         Value::String(s) => s,
                         other => other.to_string(),
@@ -629,17 +631,18 @@ impl Issuer {
                     ));
                 }
                 let key = self.response_key(&presentation.id);
-                let decrypted = jwe::decrypt(&response, &key, &RESPONSE_ENCRYPTIONS)
-                    .map_err(|e| {
+                let decrypted =
+                    jwe::decrypt(&response, &key, &RESPONSE_ENCRYPTIONS).map_err(|e| {
                         ResponseError::InvalidRequest(format!(
                             "the encrypted response does not decrypt with this request's key: {e}"
                         ))
                     })?;
-                let payload: Value = serde_json::from_slice(&decrypted.plaintext).map_err(|_| {
-                    ResponseError::InvalidRequest(
-                        "the decrypted response is not a JSON object".into(),
-                    )
-                })?;
+                let payload: Value =
+                    serde_json::from_slice(&decrypted.plaintext).map_err(|_| {
+                        ResponseError::InvalidRequest(
+                            "the decrypted response is not a JSON object".into(),
+                        )
+                    })?;
                 let vp_token = match payload.get("vp_token") {
                     Some(Value::String(s)) => s.clone(),
                     Some(other) => other.to_string(),
@@ -671,7 +674,8 @@ impl Issuer {
                         .unwrap_or_default()
                 );
                 self.claim_response(&presentation, now).await?;
-                self.refuse(&presentation, now, None, reason.clone()).await?;
+                self.refuse(&presentation, now, None, reason.clone())
+                    .await?;
                 return Err(ResponseError::Refused(reason));
             }
         };
@@ -791,7 +795,9 @@ impl Issuer {
             .compiled
             .credential(&offer.credential)
             .ok_or_else(|| fail(format!("`{}` is no longer issued here", offer.credential)))?;
-        let token = self.verify_vp_token(presentation, vp_token, &credential.kind.prerequisites, now).await?;
+        let token = self
+            .verify_vp_token(presentation, vp_token, &credential.kind.prerequisites, now)
+            .await?;
 
         let mut claims: Map<String, Value> = serde_json::from_str(&offer.claims)
             .map_err(|e| fail(format!("the offer's stored claims do not read back: {e}")))?;
@@ -902,7 +908,13 @@ impl Issuer {
                 }
             };
             let one = self
-                .verify_presented(prerequisite, presented, &client_id, &presentation.nonce, now)
+                .verify_presented(
+                    prerequisite,
+                    presented,
+                    &client_id,
+                    &presentation.nonce,
+                    now,
+                )
                 .await;
             match &one.outcome {
                 Ok(_) => checked.push(one),
@@ -954,12 +966,14 @@ impl Issuer {
         checked.issuer = Some(iss.clone());
         checked.vct = parsed.claimed_vct().map(str::to_owned);
         // Trust comes from the governance alone, before anything is fetched.
-        let trusted = admit(&self.compiled.config, prerequisite, &iss).map_err(|e| e.to_string())?;
+        let trusted =
+            admit(&self.compiled.config, prerequisite, &iss).map_err(|e| e.to_string())?;
         let trust: &Trust = &self.verifier.trust;
-        let keys = trust
-            .keys(&trusted, now)
-            .await
-            .map_err(|e| e.to_string())?;
+        let keys = match super::trust::unverified_kid(presented_issuer_jwt(presented)) {
+            Some(kid) => trust.keys_with_kid(&trusted, &kid, now).await,
+            None => trust.keys(&trusted, now).await,
+        }
+        .map_err(|e| e.to_string())?;
         let vct = prerequisite
             .vct
             .as_deref()
@@ -973,7 +987,9 @@ impl Issuer {
             })
             .map_err(|e: Refusal| e.to_string())?;
         if issued.has_unreadable_status() {
-            return Err("the credential's `status` is not a `status_list` with `uri` and `idx`".into());
+            return Err(
+                "the credential's `status` is not a `status_list` with `uri` and `idx`".into(),
+            );
         }
         if let Some((uri, idx)) = issued.status() {
             checked.status = Some((uri.to_owned(), idx));
@@ -1084,6 +1100,11 @@ impl Issuer {
         self.redeem_offer(&offer.pre_authorized_code, offer.tx_code.as_deref())
             .await
     }
+}
+
+/// The issuer JWT of a presentation (before its first `~`).
+fn presented_issuer_jwt(presented: &str) -> &str {
+    presented.split('~').next().unwrap_or_default()
 }
 
 /// Whether a PKCE value has the S256 shape (43 base64url characters).

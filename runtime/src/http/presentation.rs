@@ -139,7 +139,10 @@ pub async fn response(
         Ok(accepted) => {
             let mut body = serde_json::Map::new();
             if let Some(session) = accepted.presentation_during_issuance_session {
-                body.insert("presentation_during_issuance_session".into(), session.into());
+                body.insert(
+                    "presentation_during_issuance_session".into(),
+                    session.into(),
+                );
             }
             Ok(no_store_json(serde_json::Value::Object(body)))
         }
