@@ -212,7 +212,7 @@ pub fn run(args: ServeArgs) -> u8 {
         ));
     }
     if args.client_id_prefix == ClientIdPrefix::X509SanDns
-        && !certificate.dns_names().iter().any(|name| *name == host)
+        && !certificate.dns_names().contains(&host)
     {
         return fail(format!(
             "--client-id-prefix x509_san_dns: the certificate in `{}` names {:?}, not the public \

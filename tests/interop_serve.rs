@@ -52,7 +52,7 @@ use serde_json::{Map, Value, json};
 use crate::common::{repo, stderr, stdout};
 use crate::interop::{node_client, skip};
 // The claims the back end offers: the same as the router tests'.
-use crate::serve::{lawyer_claims, person_claims};
+use crate::serve::person_claims;
 
 /// The admin bearer token the server runs with (`TRUSTC_ADMIN_TOKEN`, at least 16 characters).
 const ADMIN_TOKEN: &str = "interop-test-admin-token-7c1d2f";
@@ -100,16 +100,6 @@ fn holders() -> Vec<Holder> {
             plain: &[],
             disclose: &["given_names", "locality"],
             revoked: true,
-        },
-        Holder {
-            name: "lawyer",
-            configuration: "lawyer",
-            alg: "ES256",
-            offered: lawyer_claims(),
-            issued: lawyer_claims(),
-            plain: &["member_id", "member_status"],
-            disclose: &["family_name"],
-            revoked: false,
         },
         // A second Person credential from another offer: it receives the replayed proof, and it
         // shares the status list with the revoked one but must stay valid.

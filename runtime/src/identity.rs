@@ -1,8 +1,8 @@
 //! Who the issuer is in the credentials it signs: an `iss` its governance names for the build's
 //! environment, so that a verifier following the same governance trusts it.
 //!
-//! For each credential type, among the identifiers of the participants allowed to issue it (only
-//! `--participant`'s when one is named): an https identifier equal to the public URL (its keys at
+//! For each credential type, among the identifiers of `--participant` (the participant this
+//! instance is): an https identifier equal to the public URL (its keys at
 //! `/.well-known/jwt-vc-issuer`), else a `did:web` (its DID document served here, the header's
 //! `kid` a DID URL of it), else the public URL itself — which a verifier following the governance
 //! will not trust, so the runtime says so when it starts.
@@ -27,17 +27,27 @@ pub struct Identity {
     pub named_by_governance: bool,
 }
 
-/// The identity of `credential`'s credentials issued at `public_url` (no trailing `/`).
+/// The identity of `credential`'s credentials issued at `public_url` (no trailing `/`) by
+/// `participant`. Without one (an instance serving every participant of a governance, as in a
+/// quick local trial) the instance is none of them in particular: its credentials name the
+/// public URL.
 pub fn choose(
     credential: &CredentialType,
     participant: Option<&str>,
     public_url: &str,
     key: &IssuerKey,
 ) -> Identity {
+    let Some(participant) = participant else {
+        return Identity {
+            iss: public_url.to_owned(),
+            kid: key.kid().to_owned(),
+            named_by_governance: false,
+        };
+    };
     let identifiers: Vec<&str> = credential
         .issuers
         .iter()
-        .filter(|i| participant.is_none_or(|p| i.participant == p))
+        .filter(|i| i.participant == participant)
         .flat_map(|i| i.identifiers.iter().map(String::as_str))
         .collect();
     if let Some(url) = identifiers

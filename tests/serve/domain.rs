@@ -112,6 +112,7 @@ async fn an_offer_is_redeemed_once_and_issues_the_governed_credential() {
     let issued = issue(issuer, &token, "person", &first_proof).await.unwrap();
     let decoded = decode(&issued.credential, issuer.key.public_jwk());
     assert_eq!(decoded.payload["cnf"]["jwk"], holder.public_jwk());
+    // An instance that is no participant in particular names its public URL.
     assert_eq!(decoded.payload["iss"], PUBLIC_URL);
     // The governance's constant, filled in by the runtime.
     assert_eq!(decoded.disclosed["region"], "BC");
@@ -178,10 +179,10 @@ async fn offers_that_do_not_fit_the_governance_are_refused_with_every_reason() {
             ("shoe_size", "unknown")
         ]
     );
-    // The lawyer's governance requires a transaction code: the back end cannot waive it.
+    // The Person credential's governance requires a transaction code: the back end cannot waive it.
     let waived = OfferRequest {
         tx_code: Some(false),
-        ..request("lawyer", lawyer_claims())
+        ..request("person", person_claims())
     };
     let refused = issuer.create_offer(waived).await.unwrap_err();
     assert!(
@@ -189,7 +190,7 @@ async fn offers_that_do_not_fit_the_governance_are_refused_with_every_reason() {
         "{refused:?}"
     );
     let offered = issuer
-        .create_offer(request("lawyer", lawyer_claims()))
+        .create_offer(request("person", person_claims()))
         .await
         .unwrap();
     let code = offered.tx_code.as_deref().expect("a transaction code");
@@ -207,7 +208,7 @@ async fn redemption_refusals_are_typed_and_wrong_codes_lock_the_offer() {
     let instance = instance().await;
     let issuer = &instance.issuer;
     let offer = issuer
-        .create_offer(request("lawyer", lawyer_claims()))
+        .create_offer(request("person", person_claims()))
         .await
         .unwrap();
     let code = code_of(issuer, &offer).await;

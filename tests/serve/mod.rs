@@ -51,11 +51,10 @@ pub fn person_claims() -> Value {
     })
 }
 
-/// Valid offer claims of the example's Lawyer credential.
+/// Valid offer claims of the example's Lawyer credential: the membership facts the back end
+/// vouches for (the names come from the holder's Person credential, presented).
 pub fn lawyer_claims() -> Value {
     json!({
-        "given_names": "Alex Jordan",
-        "family_name": "Tremblay",
         "member_id": "512345",
         "member_status": "practising",
         "called_to_bar": "2015-09-18",

@@ -632,7 +632,7 @@ async fn wallet_answers_fit_the_document() {
     let api = Api::load();
     let instance = instance().await;
     let holder = HolderKey::es256();
-    let offer = instance.offer("lawyer", lawyer_claims()).await;
+    let offer = instance.offer("person", person_claims()).await;
     let id = offer["id"].as_str().unwrap();
 
     // The credential offer by reference, and an unknown one.
@@ -657,7 +657,7 @@ async fn wallet_answers_fit_the_document() {
         instance.token(&code, Some("wrong!")).await,
         instance.token(&code, None).await,
         instance
-            .post_form("/token", &[("grant_type", "authorization_code")])
+            .post_form("/token", &[("grant_type", "password")])
             .await,
         instance
             .post_json("/token", None, &json!({"grant_type": "x"}))
@@ -721,7 +721,7 @@ async fn wallet_answers_fit_the_document() {
 
     // Credential: 401s, 400s, then success, then denied.
     let proof = holder.proof(PUBLIC_URL, Some(&nonce), instance.now());
-    let request = json!({"credential_configuration_id": "lawyer", "proofs": {"jwt": [proof]}});
+    let request = json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}});
     for bearer in [None, Some("made-up")] {
         let reply = instance.post_json("/credential", bearer, &request).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
@@ -730,13 +730,13 @@ async fn wallet_answers_fit_the_document() {
     let no_nonce = holder.proof(PUBLIC_URL, None, instance.now());
     let unknown_nonce = holder.proof(PUBLIC_URL, Some("never-issued"), instance.now());
     let bodies = [
-        json!({"credential_configuration_id": "lawyer", "proofs": {"jwt": [no_nonce]}}),
-        json!({"credential_configuration_id": "lawyer", "proofs": {"jwt": [unknown_nonce]}}),
+        json!({"credential_configuration_id": "person", "proofs": {"jwt": [no_nonce]}}),
+        json!({"credential_configuration_id": "person", "proofs": {"jwt": [unknown_nonce]}}),
         json!({"credential_configuration_id": "driver-licence", "proofs": {"jwt": [proof]}}),
         json!({"credential_identifier": "x", "proofs": {"jwt": [proof]}}),
-        json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}}),
-        json!({"credential_configuration_id": "lawyer", "proof": {"proof_type": "jwt", "jwt": proof}}),
-        json!({"credential_configuration_id": "lawyer", "proofs": {"jwt": [proof]},
+        json!({"credential_configuration_id": "lawyer", "proofs": {"jwt": [proof]}}),
+        json!({"credential_configuration_id": "person", "proof": {"proof_type": "jwt", "jwt": proof}}),
+        json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]},
                "credential_response_encryption": {"alg": "ECDH-ES", "enc": "A128GCM"}}),
     ];
     for body in &bodies {
@@ -756,12 +756,12 @@ async fn wallet_answers_fit_the_document() {
     api.check("post", "/credential", &reply);
     assert!(errors.contains("invalid_nonce") && errors.contains("invalid_encryption_parameters"));
 
-    let reply = instance.credential(&token, "lawyer", &proof).await;
+    let reply = instance.credential(&token, "person", &proof).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     api.check("post", "/credential", &reply);
     api.accepts("post", "/credential", "application/json", &request);
     let again = instance.fresh_proof(&holder).await;
-    let reply = instance.credential(&token, "lawyer", &again).await;
+    let reply = instance.credential(&token, "person", &again).await;
     assert_eq!(
         api.check("post", "/credential", &reply)["error"],
         "credential_request_denied"

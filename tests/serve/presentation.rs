@@ -94,6 +94,8 @@ struct World {
     holder: HolderKey,
     person: String,
     person_offer: Value,
+    /// The last Lawyer credential issued, as issued.
+    lawyer: std::sync::Mutex<String>,
 }
 
 async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: HolderKey) -> World {
@@ -152,6 +154,7 @@ async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: HolderKey) ->
         holder,
         person,
         person_offer,
+        lawyer: Default::default(),
     }
 }
 
@@ -180,6 +183,10 @@ fn pkce_challenge(verifier: &str) -> String {
 }
 
 impl World {
+    fn last_lawyer(&self) -> String {
+        self.lawyer.lock().unwrap().clone()
+    }
+
     async fn start(&self) -> Started {
         let offer = self.society.offer("lawyer", lawyer_facts()).await;
         assert_eq!(offer["presentation_required"], true);
@@ -350,6 +357,7 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned();
+        *self.lawyer.lock().unwrap() = lawyer.clone();
         let key = self.society.issuer.key.public_jwk().clone();
         claims_of(&lawyer, &key)
     }
@@ -441,7 +449,11 @@ async fn a_lawyer_credential_takes_its_names_from_the_person_credential_presente
         let lawyer = world.finish(&started, &session).await;
         assert_eq!(lawyer["given_names"], person["given_names"]);
         assert_eq!(lawyer["family_name"], person["family_name"]);
-        assert_eq!(lawyer["member_id"], "512345");
+        // What the governance never discloses is issued in plain text (in the signed payload).
+        let plain = decode(&world.last_lawyer(), world.society.issuer.key.public_jwk());
+        assert_eq!(plain.payload["member_id"], "512345");
+        assert_eq!(plain.payload["member_status"], "practising");
+        assert!(plain.disclosed.contains_key("given_names"));
         assert_eq!(lawyer["iss"], LAWSOCIETY_DID);
         assert_eq!(lawyer["vct"], LAWYER_VCT);
         assert!(lawyer.get("birthdate").is_none());
