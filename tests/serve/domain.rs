@@ -13,7 +13,7 @@ use trustc_runtime::domain::redemption::{RedeemError, TokenRequest};
 use trustc_runtime::{Issuer, IssuerKey};
 use trustc_testkit::HolderKey;
 
-use super::{Instance, PUBLIC_URL, decode, instance, lawyer_claims, person_claims, status_in_list};
+use super::{Instance, PUBLIC_URL, decode, instance, person_claims, status_in_list};
 
 fn request(credential: &str, claims: Value) -> OfferRequest {
     let Value::Object(claims) = claims else {

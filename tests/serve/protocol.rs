@@ -8,7 +8,7 @@ use trustc_runtime::IssuerKey;
 use trustc_testkit::HolderKey;
 
 use super::{
-    ADMIN_TOKEN, Instance, PUBLIC_URL, decode, instance, lawyer_claims, local_path, person_claims,
+    ADMIN_TOKEN, Instance, PUBLIC_URL, decode, instance, local_path, person_claims,
     pre_authorized_code, status_in_list,
 };
 
