@@ -28,13 +28,14 @@ use serde_json::{Value, json};
 use crate::common::{repo, status, stderr, stdout, trustc};
 
 /// The files of `tests/interop/` the client folder needs.
-const CLIENT_FILES: [&str; 6] = [
+const CLIENT_FILES: [&str; 7] = [
     "package.json",
     "package-lock.json",
     "callbacks.mjs",
     "metadata.mjs",
     "issuance.mjs",
     "jwe.mjs",
+    "presentation.mjs",
 ];
 
 /// The shipped example's credential types and their vct (from `governance/*.yaml`).

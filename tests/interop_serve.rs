@@ -597,7 +597,7 @@ fn summary(run: &Output, what: &str, server: &Server) -> Value {
 }
 
 /// Runs `command`, killing it after `timeout`; its output.
-fn run_with_timeout(mut command: Command, timeout: Duration, what: &str) -> Output {
+pub(crate) fn run_with_timeout(mut command: Command, timeout: Duration, what: &str) -> Output {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -749,13 +749,13 @@ impl Drop for Server {
 }
 
 /// An HTTP answer.
-struct Response {
-    status: u16,
-    body: String,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) body: String,
 }
 
 impl Response {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("the answer is JSON ({e}): {}", self.body))
     }
@@ -768,13 +768,13 @@ impl std::fmt::Debug for Response {
 }
 
 /// One HTTP/1.1 request to the server (the test has no HTTP client crate, and needs little).
-fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> Response {
+pub(crate) fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> Response {
     try_http(method, url, token, body)
         .unwrap_or_else(|| panic!("{method} {url}: the server did not answer"))
 }
 
 /// [`http`], `None` when the connection fails or the answer is not HTTP.
-fn try_http(
+pub(crate) fn try_http(
     method: &str,
     url: &str,
     token: Option<&str>,
@@ -838,7 +838,7 @@ fn dechunk(mut body: &str) -> Option<String> {
 
 /// The virtual environment's python with the pinned verifier packages, or `None` (with a
 /// `SKIPPED` line) when python3 or its `venv` module is missing.
-fn python_verifier(test: &str) -> Option<PathBuf> {
+pub(crate) fn python_verifier(test: &str) -> Option<PathBuf> {
     const PART: &str = "the independent Python verifier of the issued credentials";
     let version = match Command::new("python3").arg("--version").output() {
         Ok(output) if output.status.success() => stdout(&output) + &stderr(&output),
