@@ -29,23 +29,8 @@
 //! `target/tmp/interop-node/`, the Python ones in `target/tmp/interop-python/`; `SKIPPED` without
 //! node and npm (without python3 only the Python part), unless `TRUSTC_REQUIRE_INTEROP=1`.
 //!
-//! What was run against what (update when it changes):
-//! - `presentation_tamper_modes_spoil_what_they_name` (node only, no server) passes.
-//! - `presentation.mjs person` received and verified Person credentials (ES256 and EdDSA holder
-//!   keys) from `trustc serve` as it was before the verifier (8ea6fe5: `iss` = the public URL, keys
-//!   from `/.well-known/jwt-vc-issuer`). Its did:web branch is untested against trustc.
-//! - `presentation.mjs lawyer`, in all three cases of `MATRIX` (and with `request_uri_method=post`)
-//!   and in every tamper mode under both response modes, ran only against a throw-away Node mock of
-//!   the Law Society (issuer, authorization server and verifier written with jose and @sd-jwt, not
-//!   kept), with a Person credential from that real province; `verify_didweb.py` verified the
-//!   mock's did:web Lawyer credential. The mock refused every tamper mode at the step the tests
-//!   below expect.
-//! - The tests that start servers compile but have not run: trustc's verifier did not exist when
-//!   they were written (today `trustc serve` refuses `--verifier-certificate`). Their flags
-//!   (`--participant`, `--resolve`, `--client-id-prefix`, `--response-mode`,
-//!   `--verifier-certificate`), the admin API's audit fields and outcome names (`VERIFIED`,
-//!   `REFUSED`), the OAuth error bodies of the response endpoint and the words the refusals use
-//!   (`Expected::words`) are the interface as specified to the test, not yet observed.
+//! Every test here runs against the real binary (`presentation_tamper_modes_spoil_what_they_name`
+//! needs no server: it checks the wallet's tamper helpers themselves).
 
 #![cfg(feature = "serve")]
 
@@ -175,7 +160,7 @@ fn lawyer_credential_takes_the_names_of_the_presented_person_credential() {
                 [v] if v["outcome"] == VERIFIED
                     && v["issuer"] == PERSON_ISSUER
                     && v["vct"] == PERSON_VCT
-                    && v["rule"].as_str().is_some_and(|rule| rule.contains("person"))
+                    && v["prerequisite"] == "person"
             ),
             "{context}: the offer's audit records the one verification, its rule, issuer and \
              type: {view:#}"

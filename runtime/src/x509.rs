@@ -25,8 +25,8 @@ use x509_cert::Certificate;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::der::asn1::{GeneralizedTime, Ia5String};
 use x509_cert::der::{DateTime, Decode, Encode};
-use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectAltName};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
@@ -108,11 +108,12 @@ impl CertificateChain {
         let signing = key.signing_key();
         let public_key = SubjectPublicKeyInfoOwned::from_key(*signing.verifying_key())
             .map_err(|e| X509Error(format!("cannot encode the public key: {e}")))?;
-        let profile = Profile::Leaf {
-            issuer: subject.clone(),
-            enable_key_agreement: false,
-            enable_key_encipherment: false,
-        };
+        // A self-signed certificate is its own issuer, so it may sign certificates (itself):
+        // `CA:TRUE` and `keyCertSign` beside `digitalSignature` (for the request objects), as
+        // `openssl req -x509` makes one. Wallets (node's and OpenSSL's `checkIssued`) refuse to
+        // call a certificate self-signed without them. The extensions are set by hand (the
+        // builder's `Manual` profile), since its leaf profile forbids `keyCertSign`.
+        let profile = Profile::Manual { issuer: None };
         let mut builder = CertificateBuilder::new(
             profile,
             random_serial()?,
@@ -124,6 +125,17 @@ impl CertificateChain {
         .map_err(|e| X509Error(format!("cannot make the certificate: {e}")))?;
         let dns = Ia5String::new(dns_name)
             .map_err(|e| X509Error(format!("`{dns_name}` is not a dNSName: {e}")))?;
+        builder
+            .add_extension(&BasicConstraints {
+                ca: true,
+                path_len_constraint: Some(0),
+            })
+            .map_err(|e| X509Error(format!("cannot add the basic constraints: {e}")))?;
+        builder
+            .add_extension(&KeyUsage(
+                KeyUsages::DigitalSignature | KeyUsages::KeyCertSign,
+            ))
+            .map_err(|e| X509Error(format!("cannot add the key usage: {e}")))?;
         builder
             .add_extension(&SubjectAltName(vec![GeneralName::DnsName(dns)]))
             .map_err(|e| X509Error(format!("cannot add the subjectAltName: {e}")))?;
@@ -763,8 +775,8 @@ mod tests {
             "Subject: CN = localhost",
             "ASN1 OID: prime256v1",
             "DNS:localhost",
-            "CA:FALSE",
-            "Digital Signature",
+            "CA:TRUE, pathlen:0",
+            "Digital Signature, Certificate Sign",
         ] {
             assert!(shown.contains(expected), "`{expected}` in:\n{shown}");
         }

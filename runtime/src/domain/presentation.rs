@@ -711,12 +711,24 @@ impl Issuer {
             .await
             .map_err(|e| ResponseError::Internal(e.into()))?;
         if claimed {
-            Ok(())
-        } else if presentation.state == PresentationState::Pending {
-            Err(ResponseError::Expired)
-        } else {
-            Err(ResponseError::AlreadyAnswered)
+            return Ok(());
         }
+        let refusal = if presentation.state == PresentationState::Pending {
+            ResponseError::Expired
+        } else {
+            ResponseError::AlreadyAnswered
+        };
+        // A late or replayed response is a refused verification too, for the audit.
+        let checked = Checked {
+            prerequisite: String::new(),
+            issuer: None,
+            vct: None,
+            status: None,
+            outcome: Err(refusal.to_string()),
+        };
+        self.audit(presentation, now, &checked, Some(refusal.to_string()))
+            .await?;
+        Err(refusal)
     }
 
     async fn refuse(
