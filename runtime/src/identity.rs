@@ -74,6 +74,9 @@ pub fn choose(
     }
 }
 
+/// Where the document of a `did:web` without a path is served.
+pub const ROOT_DID_PATH: &str = "/.well-known/did.json";
+
 /// Where a `did:web` DID's document is served, as a path on its host: `/.well-known/did.json`,
 /// or `/<path>/did.json` for `did:web:host:path…`. `None` for anything else.
 pub fn did_web_path(did: &str) -> Option<String> {
@@ -83,7 +86,7 @@ pub fn did_web_path(did: &str) -> Option<String> {
     let _ = host;
     let path: Vec<&str> = parts.collect();
     if path.is_empty() {
-        Some("/.well-known/did.json".to_owned())
+        Some(ROOT_DID_PATH.to_owned())
     } else if path.iter().all(|p| !p.is_empty() && !p.contains('/')) {
         Some(format!("/{}/did.json", path.join("/")))
     } else {

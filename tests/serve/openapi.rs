@@ -31,12 +31,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/offers/{id}/revoke"),
     ("get", "/credential-offers/{id}"),
     ("post", "/token"),
+    ("post", "/authorize-challenge"),
+    ("get", "/presentations/{id}/request"),
+    ("post", "/presentations/{id}/request"),
+    ("post", "/presentations/{id}/response"),
     ("post", "/nonce"),
     ("post", "/credential"),
     ("get", "/status-lists/{id}"),
     ("get", "/.well-known/openid-credential-issuer"),
     ("get", "/.well-known/oauth-authorization-server"),
     ("get", "/.well-known/jwt-vc-issuer"),
+    ("get", "/.well-known/did.json"),
     ("get", "/health"),
     ("get", "/openapi.json"),
 ];
@@ -288,7 +293,14 @@ async fn the_document_is_a_well_formed_openapi_3_1_description() {
         .collect();
     assert_eq!(
         tags,
-        BTreeSet::from(["admin", "openid4vci", "metadata", "status", "operations"])
+        BTreeSet::from([
+            "admin",
+            "openid4vci",
+            "openid4vp",
+            "metadata",
+            "status",
+            "operations"
+        ])
     );
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     for name in ["adminToken", "accessToken"] {

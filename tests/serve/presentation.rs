@@ -29,6 +29,7 @@ use trustc_runtime::domain::trust::{ResolveOverride, Trust};
 use trustc_runtime::x509::CertificateChain;
 use trustc_testkit::HolderKey;
 
+use super::openapi::Api;
 use super::{ADMIN_TOKEN, FORM, Instance, PUBLIC_URL, Reply, decode};
 
 /// Where the province runs (the `--resolve` target of its DID's host).
@@ -96,6 +97,8 @@ struct World {
     person_offer: Value,
     /// The last Lawyer credential issued, as issued.
     lawyer: std::sync::Mutex<String>,
+    /// The OpenAPI document the answers must fit.
+    api: Api,
 }
 
 async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: HolderKey) -> World {
@@ -155,6 +158,7 @@ async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: HolderKey) ->
         person,
         person_offer,
         lawyer: Default::default(),
+        api: Api::load(),
     }
 }
 
@@ -216,6 +220,7 @@ impl World {
             )
             .await;
         reply.assert_error(StatusCode::BAD_REQUEST, "insufficient_authorization");
+        self.api.check("post", "/authorize-challenge", &reply);
         let body = reply.json();
         let auth_session = body["auth_session"].as_str().unwrap().to_owned();
         let url = url::Url::parse(body["presentation"].as_str().unwrap()).unwrap();
@@ -230,6 +235,8 @@ impl World {
                     reply.headers[header::CONTENT_TYPE],
                     "application/oauth-authz-req+jwt"
                 );
+                self.api
+                    .check("post", "/presentations/{id}/request", &reply);
                 let jwt = reply.text();
                 let (header, payload) = jwt_parts(&jwt);
                 assert_eq!(header["typ"], "oauth-authz-req+jwt");
@@ -332,6 +339,7 @@ impl World {
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        self.api.check("post", "/authorize-challenge", &reply);
         let code = reply.json()["authorization_code"]
             .as_str()
             .unwrap()
@@ -626,6 +634,9 @@ async fn bad_presentations_are_refused_and_audited() {
         let reply = world.respond(&started.request, &vp_token).await;
         let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
         assert!(description.contains(reason), "{name}: {description}");
+        world
+            .api
+            .check("post", "/presentations/{id}/response", &reply);
         let record = world.record(&started.offer).await;
         assert_eq!(record["state"], "offered", "{name}: {record:#}");
         let verifications = record["verifications"].as_array().unwrap();

@@ -29,6 +29,7 @@ use crate::compiled::{
 };
 use crate::domain::Issuer;
 use crate::domain::presentation::{MAX_RESPONSE_BYTES, PRESENTATIONS_PATH};
+use crate::identity;
 
 /// Requests larger than this are refused (413) before they are read.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -116,23 +117,22 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         }
         Router::new().nest(&prefix, api).merge(inserted)
     };
-    for (path, document) in issuer.did_documents() {
-        let document = bytes::Bytes::from(document.to_string());
-        app = app.route(
-            &path,
-            get(move || {
-                let document = document.clone();
-                async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static("application/did+json"),
-                        )],
-                        document,
-                    )
-                }
-            }),
-        );
+    // The DID document of a `did:web` issuer: at the host's `/.well-known/did.json` (answered 404
+    // by an issuer that signs as no such DID), or at `/<path>/did.json` for a DID with a path.
+    let documents = issuer.did_documents();
+    let root = documents
+        .iter()
+        .find(|(path, _)| path == identity::ROOT_DID_PATH)
+        .map(|(_, document)| bytes::Bytes::from(document.to_string()));
+    app = app.route(
+        identity::ROOT_DID_PATH,
+        get(move || did_document(root.clone())),
+    );
+    for (path, document) in documents {
+        if path != identity::ROOT_DID_PATH {
+            let document = Some(bytes::Bytes::from(document.to_string()));
+            app = app.route(&path, get(move || did_document(document.clone())));
+        }
     }
     app = app
         .fallback(not_found)
@@ -217,6 +217,24 @@ async fn plain_errors_as_problems(
         )
         .into_response(),
         _ => response,
+    }
+}
+
+async fn did_document(document: Option<bytes::Bytes>) -> Response {
+    match document {
+        Some(document) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/did+json"),
+            )],
+            document,
+        )
+            .into_response(),
+        None => errors::Problem::not_found(
+            "this issuer does not sign as a did:web (start it with --participant for a \
+             participant whose identifier in this environment is one)",
+        )
+        .into_response(),
     }
 }
 
