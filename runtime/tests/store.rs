@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 use trustc_runtime::store::{
-    Backend, Issue, Issued, NewOffer, OfferState, Redeem, Redemption, StatusEntry, Store,
+    Advance, AuthorizationRequest, Backend, Issue, Issued, NewOffer, OfferState, Presentation,
+    PresentationState, Redeem, Redemption, StatusEntry, Store, Verification,
 };
 use trustc_testkit::{SqliteFile, postgres};
 
@@ -206,6 +207,7 @@ on_every_backend!(
     a_failing_write_leaves_the_others_of_its_batch,
     a_write_failing_part_way_keeps_none_of_its_changes,
     closed_stores_refuse_work,
+    presentations_gate_redemption_and_are_answered_once,
 );
 
 on_two_instances!(
@@ -213,6 +215,7 @@ on_two_instances!(
     race_spend_nonce,
     race_issue,
     race_wrong_tx_codes,
+    race_answer_presentation,
 );
 
 async fn offer_lifecycle(store: Store) {
@@ -1150,4 +1153,206 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
         )
         .unwrap();
     assert_eq!(nonces_table, 0, "the table of handed-out nonces is gone");
+}
+
+/// A presentation request for offer `offer_id`, pending until `T0 + 300`.
+fn new_presentation(id: &str, offer_id: &str) -> Presentation {
+    Presentation {
+        id: id.to_owned(),
+        offer_id: offer_id.to_owned(),
+        nonce: format!("{id}-nonce"),
+        state: PresentationState::Pending,
+        authorization: AuthorizationRequest {
+            auth_session: Some(format!("{id}.session")),
+            client_id: Some("wallet-app".into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            redirect_uri: None,
+        },
+        session: None,
+        code: None,
+        code_expires_at: None,
+        created_at: T0,
+        expires_at: T0 + 300,
+    }
+}
+
+fn advance<'a>(id: &'a str, from: PresentationState, to: PresentationState) -> Advance<'a> {
+    Advance {
+        id,
+        from,
+        to,
+        unexpired_at: None,
+        code: None,
+    }
+}
+
+async fn presentations_gate_redemption_and_are_answered_once(store: Store) {
+    let mut offer = new_offer("gated", None, T0, T0 + 600);
+    offer.needs_presentation = true;
+    store.create_offer(&offer).await.unwrap();
+    // Not presented yet: the offer's own code does not redeem, and nothing changes.
+    assert_eq!(
+        redeem(&store, "gated.code", None, "gated.t", T0 + 300, T0 + 1).await,
+        Redemption::NotPresented
+    );
+    let stored = store.offer("gated").await.unwrap().unwrap();
+    assert!(stored.needs_presentation);
+    assert_eq!(
+        (stored.state, stored.presented_at),
+        (OfferState::Offered, None)
+    );
+
+    let presentation = new_presentation("p1", "gated");
+    store.create_presentation(&presentation).await.unwrap();
+    assert_eq!(
+        store.presentation("p1").await.unwrap().unwrap(),
+        presentation
+    );
+    assert!(store.presentation("p2").await.unwrap().is_none());
+    // Too late: an expired request cannot be answered.
+    let mut late = advance(
+        "p1",
+        PresentationState::Pending,
+        PresentationState::Answered,
+    );
+    late.unexpired_at = Some(T0 + 300);
+    assert!(!store.advance_presentation(&late).await.unwrap());
+    // Answered once.
+    let mut answer = late.clone();
+    answer.unexpired_at = Some(T0 + 10);
+    assert!(store.advance_presentation(&answer).await.unwrap());
+    assert!(!store.advance_presentation(&answer).await.unwrap());
+    // Verified: the merged claims and `presented_at` land on the offer, once.
+    let claims = r#"{"given_name":"Ada","member_id":"gated"}"#;
+    assert!(
+        store
+            .record_presented("p1", "p1.pdi", claims, T0 + 11)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_presented("p1", "p1.pdi", claims, T0 + 12)
+            .await
+            .unwrap()
+    );
+    let stored = store.offer("gated").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.claims.as_str(), stored.presented_at),
+        (claims, Some(T0 + 11))
+    );
+    let verified = store.presentation("p1").await.unwrap().unwrap();
+    assert_eq!(verified.state, PresentationState::Verified);
+    assert_eq!(verified.session.as_deref(), Some("p1.pdi"));
+    // The code, then its use, each once.
+    let mut code = advance(
+        "p1",
+        PresentationState::Verified,
+        PresentationState::CodeIssued,
+    );
+    code.code = Some(("p1.code", T0 + 71));
+    assert!(store.advance_presentation(&code).await.unwrap());
+    assert!(!store.advance_presentation(&code).await.unwrap());
+    let issued = store.presentation("p1").await.unwrap().unwrap();
+    assert_eq!(
+        (issued.code.as_deref(), issued.code_expires_at),
+        (Some("p1.code"), Some(T0 + 71))
+    );
+    let used = advance("p1", PresentationState::CodeIssued, PresentationState::Used);
+    assert!(store.advance_presentation(&used).await.unwrap());
+    assert!(!store.advance_presentation(&used).await.unwrap());
+    // Presented: now the offer redeems.
+    assert_eq!(
+        redeem(&store, "gated.code", None, "gated.t", T0 + 300, T0 + 20).await,
+        redeemed_as("gated")
+    );
+
+    // A refused presentation leaves the offer as it was; a withdrawn offer takes no claims.
+    let mut other = new_offer("withdrawn", None, T0, T0 + 600);
+    other.needs_presentation = true;
+    store.create_offer(&other).await.unwrap();
+    store
+        .create_presentation(&new_presentation("p2", "withdrawn"))
+        .await
+        .unwrap();
+    store.revoke_offer("withdrawn", T0 + 5).await.unwrap();
+    assert!(
+        store
+            .advance_presentation(&advance(
+                "p2",
+                PresentationState::Pending,
+                PresentationState::Answered
+            ))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_presented("p2", "p2.pdi", "{}", T0 + 6)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.presentation("p2").await.unwrap().unwrap().state,
+        PresentationState::Answered,
+        "nothing recorded for a withdrawn offer"
+    );
+
+    // The audit, oldest first, per offer.
+    for (at, outcome) in [(T0 + 3, "refused"), (T0 + 11, "verified")] {
+        store
+            .audit_verification(&Verification {
+                presentation_id: "p1".into(),
+                offer_id: "gated".into(),
+                at,
+                prerequisite: Some("person".into()),
+                issuer: Some("did:web:issuer.example".into()),
+                vct: Some("https://issuer.example/person".into()),
+                status_uri: Some("https://issuer.example/status-lists/1".into()),
+                status_idx: Some(42),
+                outcome: outcome.into(),
+                reason: (outcome == "refused").then(|| "the key binding is stale".into()),
+            })
+            .await
+            .unwrap();
+    }
+    let audit = store.verifications_of_offer("gated").await.unwrap();
+    assert_eq!(
+        audit.iter().map(|v| v.outcome.as_str()).collect::<Vec<_>>(),
+        ["refused", "verified"]
+    );
+    assert_eq!(audit[0].status_idx, Some(42));
+    assert!(
+        store
+            .verifications_of_offer("withdrawn")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Two instances receive the same response at once: exactly one may verify it.
+async fn race_answer_presentation(a: Store, b: Store) {
+    for round in 0..5 {
+        let offer_id = format!("o{round}");
+        let mut offer = new_offer(&offer_id, None, T0, T0 + 600);
+        offer.needs_presentation = true;
+        a.create_offer(&offer).await.unwrap();
+        let id = format!("p{round}");
+        a.create_presentation(&new_presentation(&id, &offer_id))
+            .await
+            .unwrap();
+        let results = race(&a, &b, |store, i| {
+            let id = id.clone();
+            async move {
+                let mut answer =
+                    advance(&id, PresentationState::Pending, PresentationState::Answered);
+                answer.unexpired_at = Some(T0 + 1);
+                (i, store.advance_presentation(&answer).await.unwrap())
+            }
+        })
+        .await;
+        let winners = results.iter().filter(|(_, won)| *won).count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+    }
 }
