@@ -805,3 +805,115 @@ async fn untrusted_revoked_and_foreign_credentials_are_refused_before_or_after_f
         "nothing fetched for an untrusted issuer"
     );
 }
+
+/// A Person credential that expired, one of another type from the trusted issuer, a JWE for
+/// another key and a response with another `state`: each refused with its reason and audited.
+#[tokio::test]
+async fn expired_foreign_type_wrong_key_and_wrong_state_are_refused_and_audited() {
+    // Expired: the Person credential is valid for five years; the Law Society's clock is six
+    // years on (the offer made then).
+    let world = world(
+        ClientIdPrefix::X509Hash,
+        ResponseMode::DirectPost,
+        HolderKey::es256(),
+    )
+    .await;
+    world.society.advance(6 * 366 * 86_400);
+    let started = world.start().await;
+    let presentation = world.present(&started.request, &["given_names", "family_name"], |_| {});
+    let reply = world
+        .respond(&started.request, &json!({"person": [presentation]}))
+        .await;
+    let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
+    assert!(description.contains("expired"), "{description}");
+
+    // Another type, signed by the trusted issuer's own key under its DID.
+    let world = self::world(
+        ClientIdPrefix::X509Hash,
+        ResponseMode::DirectPost,
+        HolderKey::es256(),
+    )
+    .await;
+    let started = world.start().await;
+    let key = &world.province.issuer.key;
+    let claims: serde_json::Map<String, Value> =
+        serde_json::from_value(json!({"given_names": "Alex", "family_name": "Tremblay"})).unwrap();
+    let disclosable = vec!["given_names".to_owned(), "family_name".to_owned()];
+    let other_type = trustc_runtime::sdjwt::issue(
+        key,
+        &trustc_runtime::sdjwt::Issuance {
+            issuer: PROVINCE_DID,
+            kid: &format!("{PROVINCE_DID}#{}", key.kid()),
+            vct: "https://credentials.gov.bc.example/library-card/v1",
+            iat: world.province.now(),
+            exp: None,
+            claims: &claims,
+            disclosable: &disclosable,
+            holder_jwk: &world.holder.public_jwk(),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let forged = World {
+        person: other_type,
+        ..world
+    };
+    let presentation = forged.present(&started.request, &["given_names", "family_name"], |_| {});
+    let reply = forged
+        .respond(&started.request, &json!({"person": [presentation]}))
+        .await;
+    let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
+    assert!(description.contains("library-card"), "{description}");
+    let record = forged.record(&started.offer).await;
+    assert_eq!(record["verifications"][0]["outcome"], "refused");
+    assert_eq!(record["state"], "offered");
+
+    // A JWE for another key, and a response with another `state`: refused, audited, and the
+    // request still waits for its own wallet, which then succeeds.
+    let world = self::world(
+        ClientIdPrefix::X509SanDns,
+        ResponseMode::DirectPostJwt,
+        HolderKey::ed25519(),
+    )
+    .await;
+    let started = world.start().await;
+    let path = started.request["response_uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(PUBLIC_URL)
+        .unwrap()
+        .to_owned();
+    let stranger = trustc_runtime::jwe::session_key(&[7; 32], "another request");
+    let jwe = trustc_runtime::jwe::encrypt(
+        br#"{"vp_token":{},"state":"x"}"#,
+        &stranger.public_key(),
+        "A128GCM",
+        Some("response-encryption"),
+        b"wallet",
+        b"nonce",
+    )
+    .unwrap();
+    let reply = world.society.post_form(&path, &[("response", &jwe)]).await;
+    let description = reply.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(description.contains("does not decrypt"), "{description}");
+    let presentation = world.present(&started.request, &["given_names", "family_name"], |_| {});
+    let mut wrong_state = started.request.clone();
+    wrong_state["state"] = json!("another-state");
+    let reply = world
+        .respond(&wrong_state, &json!({"person": [presentation.clone()]}))
+        .await;
+    reply.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    let record = world.record(&started.offer).await;
+    let refused: Vec<&Value> = record["verifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["outcome"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 2, "{record:#}");
+    let reply = world
+        .respond(&started.request, &json!({"person": [presentation]}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+}

@@ -613,6 +613,53 @@ impl Issuer {
             .await
             .map_err(|e| ResponseError::Internal(e.into()))?
             .ok_or(ResponseError::UnknownRequest)?;
+        let read = match form {
+            ResponseForm::WalletError {
+                error,
+                description,
+                state,
+            } => {
+                if state.as_deref() != Some(presentation.id.as_str()) {
+                    return Err(self
+                        .unread(&presentation, now, ResponseError::UnknownRequest)
+                        .await);
+                }
+                let reason = format!(
+                    "the wallet answered `{}`{}",
+                    crate::jose::show(&error),
+                    description
+                        .map(|d| format!(": {}", crate::jose::show(&d)))
+                        .unwrap_or_default()
+                );
+                self.claim_response(&presentation, now).await?;
+                self.refuse(&presentation, now, None, reason.clone())
+                    .await?;
+                return Err(ResponseError::Refused(reason));
+            }
+            form => self.read_response(&presentation, form),
+        };
+        let vp_token = match read {
+            Ok(vp_token) => vp_token,
+            Err(refusal) => return Err(self.unread(&presentation, now, refusal).await),
+        };
+        self.claim_response(&presentation, now).await?;
+        match self.verify_and_merge(&presentation, &vp_token, now).await {
+            Ok(accepted) => Ok(accepted),
+            Err((checked, reason)) => {
+                self.refuse(&presentation, now, checked, reason.clone())
+                    .await?;
+                Err(ResponseError::Refused(reason))
+            }
+        }
+    }
+
+    /// The `vp_token` of a response to `presentation`, decrypted when the request asked for
+    /// `direct_post.jwt`, whose `state` must be the request's.
+    fn read_response(
+        &self,
+        presentation: &Presentation,
+        form: ResponseForm,
+    ) -> Result<String, ResponseError> {
         let (vp_token, state) = match form {
             ResponseForm::Plain { .. }
                 if self.verifier.response_mode == ResponseMode::DirectPostJwt =>
@@ -658,38 +705,38 @@ impl Issuer {
                     .map(str::to_owned);
                 (vp_token, state)
             }
-            ResponseForm::WalletError {
-                error,
-                description,
-                state,
-            } => {
-                if state.as_deref() != Some(presentation.id.as_str()) {
-                    return Err(ResponseError::UnknownRequest);
-                }
-                let reason = format!(
-                    "the wallet answered `{}`{}",
-                    crate::jose::show(&error),
-                    description
-                        .map(|d| format!(": {}", crate::jose::show(&d)))
-                        .unwrap_or_default()
-                );
-                self.claim_response(&presentation, now).await?;
-                self.refuse(&presentation, now, None, reason.clone())
-                    .await?;
-                return Err(ResponseError::Refused(reason));
+            ResponseForm::WalletError { .. } => {
+                return Err(ResponseError::InvalidRequest(
+                    "a wallet's error is not a response".into(),
+                ));
             }
         };
         if state.as_deref() != Some(presentation.id.as_str()) {
             return Err(ResponseError::UnknownRequest);
         }
-        self.claim_response(&presentation, now).await?;
-        match self.verify_and_merge(&presentation, &vp_token, now).await {
-            Ok(accepted) => Ok(accepted),
-            Err((checked, reason)) => {
-                self.refuse(&presentation, now, checked, reason.clone())
-                    .await?;
-                Err(ResponseError::Refused(reason))
-            }
+        Ok(vp_token)
+    }
+
+    /// A response to an existing request that could not be read (wrong mode, a JWE for another
+    /// key, another `state`): audited with the request's offer, the request left waiting for
+    /// its own wallet's answer.
+    async fn unread(
+        &self,
+        presentation: &Presentation,
+        now: i64,
+        refusal: ResponseError,
+    ) -> ResponseError {
+        let reason = refusal.to_string();
+        let checked = Checked {
+            prerequisite: String::new(),
+            issuer: None,
+            vct: None,
+            status: None,
+            outcome: Err(reason.clone()),
+        };
+        match self.audit(presentation, now, &checked, Some(reason)).await {
+            Ok(()) => refusal,
+            Err(internal) => internal,
         }
     }
 
