@@ -245,6 +245,7 @@ impl World {
                     payload["client_id"].as_str(),
                     query.get("client_id").map(String::as_str)
                 );
+                golden_request_object(&header, &payload);
                 payload
             }
             None => {
@@ -388,6 +389,38 @@ fn claims_of(sd_jwt: &str, key: &Value) -> Value {
     let mut claims = decoded.payload;
     claims.extend(decoded.disclosed);
     Value::Object(claims)
+}
+
+/// The request object, golden-tested with what changes per run (ids, nonces, times, keys)
+/// replaced by what it stands for: one snapshot per client identifier prefix and response mode.
+fn golden_request_object(header: &Value, payload: &Value) {
+    let mut header = header.clone();
+    header["x5c"] = json!(["<the certificate chain, leaf first>"]);
+    let mut payload = payload.clone();
+    let client_id = payload["client_id"].as_str().unwrap().to_owned();
+    let (prefix, _) = client_id.split_once(':').unwrap();
+    if prefix == "x509_hash" {
+        payload["client_id"] = json!("x509_hash:<sha-256 of the certificate>");
+    }
+    let id = payload["state"].as_str().unwrap().to_owned();
+    let text = serde_json::to_string(&payload).unwrap().replace(&id, "<request id>");
+    let mut payload: Value = serde_json::from_str(&text).unwrap();
+    payload["nonce"] = json!("<nonce>");
+    payload["iat"] = json!("<now>");
+    payload["exp"] = json!("<now + 300>");
+    let mode = payload["response_mode"].as_str().unwrap().to_owned();
+    if let Some(key) = payload.pointer_mut("/client_metadata/jwks/keys/0") {
+        key["x"] = json!("<x>");
+        key["y"] = json!("<y>");
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(crate::common::repo().join("tests/snapshots/serve"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let name = format!("request_object_{prefix}_{}", mode.replace('.', "_"));
+    let rendered = serde_json::to_string_pretty(&json!({"header": header, "payload": payload}))
+        .unwrap();
+    settings.bind(|| insta::assert_snapshot!(name, rendered));
 }
 
 fn jwt_parts(jwt: &str) -> (Value, Value) {
