@@ -114,6 +114,55 @@ fn settings_out_of_range_are_refused() {
     );
 }
 
+/// The verifier's options: a participant of the governance, `--resolve` to loopback and never in
+/// production, unsigned requests only in development.
+#[test]
+fn verifier_options_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_refused(
+        &serve(dir.path(), &["--participant", "nobody/none"], Some(TOKEN)),
+        dir.path(),
+        "`nobody/none` is not a participant of the governance",
+    );
+    assert_refused(
+        &serve(
+            dir.path(),
+            &[
+                "--env",
+                "prod",
+                "--resolve",
+                "credentials.gov.bc.example=http://127.0.0.1:8081",
+            ],
+            Some(TOKEN),
+        ),
+        dir.path(),
+        "--resolve is for development and tests",
+    );
+    assert_refused(
+        &serve(
+            dir.path(),
+            &["--resolve", "credentials.gov.bc.example=https://elsewhere.example"],
+            Some(TOKEN),
+        ),
+        dir.path(),
+        "loopback",
+    );
+    assert_refused(
+        &serve(
+            dir.path(),
+            &["--client-id-prefix", "redirect_uri"],
+            Some(TOKEN),
+        ),
+        dir.path(),
+        "only with --dev",
+    );
+    assert_refused(
+        &serve(dir.path(), &["--response-mode", "fragment"], Some(TOKEN)),
+        dir.path(),
+        "direct_post or direct_post.jwt",
+    );
+}
+
 /// A `trustc serve` process on a free loopback port, its stderr kept in a file.
 struct Running {
     child: std::process::Child,
@@ -261,7 +310,11 @@ fn a_server_started_with_the_defaults() {
     let listen = server.listen.clone();
     let (exit, log) = server.stop();
     assert_eq!(exit, Some(0), "SIGTERM stops it cleanly; its log: {log}");
-    for file in ["trustc-issuer.db", "trustc-issuer-key.pem"] {
+    for file in [
+        "trustc-issuer.db",
+        "trustc-issuer-key.pem",
+        "trustc-issuer-certificate.pem",
+    ] {
         assert!(
             dir.path().join(file).is_file(),
             "{file} is kept in the working directory"
