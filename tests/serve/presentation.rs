@@ -403,7 +403,9 @@ fn golden_request_object(header: &Value, payload: &Value) {
         payload["client_id"] = json!("x509_hash:<sha-256 of the certificate>");
     }
     let id = payload["state"].as_str().unwrap().to_owned();
-    let text = serde_json::to_string(&payload).unwrap().replace(&id, "<request id>");
+    let text = serde_json::to_string(&payload)
+        .unwrap()
+        .replace(&id, "<request id>");
     let mut payload: Value = serde_json::from_str(&text).unwrap();
     payload["nonce"] = json!("<nonce>");
     payload["iat"] = json!("<now>");
@@ -418,8 +420,8 @@ fn golden_request_object(header: &Value, payload: &Value) {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     let name = format!("request_object_{prefix}_{}", mode.replace('.', "_"));
-    let rendered = serde_json::to_string_pretty(&json!({"header": header, "payload": payload}))
-        .unwrap();
+    let rendered =
+        serde_json::to_string_pretty(&json!({"header": header, "payload": payload})).unwrap();
     settings.bind(|| insta::assert_snapshot!(name, rendered));
 }
 
