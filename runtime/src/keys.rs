@@ -213,14 +213,20 @@ impl IssuerKey {
         header: &Map<String, Value>,
         payload: &P,
     ) -> String {
+        self.sign_parts_as(&self.kid, header, payload)
+    }
+
+    /// [`IssuerKey::sign_parts`] naming this key as `kid` (a DID URL of it, for a `did:web`
+    /// issuer, [`crate::identity`]).
+    pub(crate) fn sign_parts_as<P: serde::Serialize + ?Sized>(
+        &self,
+        kid: &str,
+        header: &Map<String, Value>,
+        payload: &P,
+    ) -> String {
         let mut full = Map::with_capacity(header.len() + 2);
         full.insert("alg".into(), Value::String(ALG.into()));
-        // A `kid` the caller gives (a DID URL of this key, for a `did:web` issuer) is kept.
-        let kid = match header.get("kid") {
-            Some(Value::String(kid)) => kid.clone(),
-            _ => self.kid.clone(),
-        };
-        full.insert("kid".into(), Value::String(kid));
+        full.insert("kid".into(), Value::String(kid.to_owned()));
         for (name, value) in header {
             if name != "alg" && name != "kid" {
                 full.insert(name.clone(), value.clone());

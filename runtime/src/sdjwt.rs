@@ -93,7 +93,14 @@ impl JwsSigner for IssuerSigner<'_> {
 
     async fn sign(&self, header: &JsonObject, payload: &JsonObject) -> Result<Vec<u8>, SdJwtError> {
         match header.get("alg").and_then(Value::as_str) {
-            Some(ALG) => Ok(self.0.sign_parts(header, payload).into_bytes()),
+            Some(ALG) => {
+                // The `kid` the issuance names (`Issuance::kid`): the key's, or its DID URL.
+                let kid = header
+                    .get("kid")
+                    .and_then(Value::as_str)
+                    .unwrap_or(self.0.kid());
+                Ok(self.0.sign_parts_as(kid, header, payload).into_bytes())
+            }
             other => Err(SdJwtError(format!(
                 "the issuer key signs {ALG} only, asked for {}",
                 other.map_or("no `alg`".to_owned(), |a| format!("`{a}`"))
