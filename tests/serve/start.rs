@@ -141,7 +141,10 @@ fn verifier_options_are_checked() {
     assert_refused(
         &serve(
             dir.path(),
-            &["--resolve", "credentials.gov.bc.example=https://elsewhere.example"],
+            &[
+                "--resolve",
+                "credentials.gov.bc.example=https://elsewhere.example",
+            ],
             Some(TOKEN),
         ),
         dir.path(),
