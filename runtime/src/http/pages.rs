@@ -124,6 +124,7 @@ fn failure(issuer: &Issuer, headers: &HeaderMap, error: LookupError) -> Response
     match error {
         LookupError::NotFound => {
             page.heading = texts.not_found_heading.into();
+            page.alert = true;
             page.status(texts.not_found);
             page.paragraph(texts.not_found_help);
             page.finish(StatusCode::NOT_FOUND)
@@ -131,6 +132,7 @@ fn failure(issuer: &Issuer, headers: &HeaderMap, error: LookupError) -> Response
         LookupError::Internal(cause) => {
             tracing::error!(%cause, "the holder's page failed");
             page.heading = texts.failed_heading.into();
+            page.alert = true;
             page.status(texts.failed);
             page.finish(StatusCode::INTERNAL_SERVER_ERROR)
         }
@@ -145,10 +147,8 @@ fn render(
     headers: &HeaderMap,
     refresh: bool,
 ) -> Response {
-    let locale = choose_locale(
-        header_text(headers, header::ACCEPT_LANGUAGE),
-        &issuer.holder_locales(Some(&view.credential)),
-    );
+    let locales = issuer.holder_locales(Some(&view.credential));
+    let locale = choose_locale(header_text(headers, header::ACCEPT_LANGUAGE), &locales);
     let texts = texts::of(&locale).unwrap_or(&texts::EN);
     let display = issuer.credential_display(&view.credential, &locale);
     let mut page = Page::new(&locale, Some(Brand::of(display, texts)));
@@ -248,7 +248,9 @@ fn render(
                 None if *tx_code_required => {
                     page.paragraph(texts.tx_code_separate);
                     if let Some(description) = tx_code_description {
-                        page.paragraph(description);
+                        // The governance writes it once, in the framework's first language.
+                        let language = locales.first().map_or("en", String::as_str);
+                        page.paragraph_in(description, language);
                     }
                 }
                 None => {}
@@ -523,6 +525,20 @@ impl Page {
         let _ = write!(self.body, "<p>{}</p>", escape(text));
     }
 
+    /// A paragraph in `language`, marked as such when it is not the page's.
+    fn paragraph_in(&mut self, text: &str, language: &str) {
+        if language.eq_ignore_ascii_case(&self.locale) {
+            self.paragraph(text);
+        } else {
+            let _ = write!(
+                self.body,
+                "<p lang=\"{}\">{}</p>",
+                escape(language),
+                escape(text)
+            );
+        }
+    }
+
     /// A QR code of `link` and the same link for a wallet on this device (`#<id>`).
     fn qr_and_link(
         &mut self,
@@ -580,9 +596,11 @@ impl Page {
              header{{background:{background};color:{text};padding:1.25rem 1rem}}\
              .inner{{max-width:40rem;margin:0 auto}}\
              header .inner{{display:flex;align-items:center;gap:1rem}}\
-             header img{{width:4rem;height:4rem;object-fit:contain;flex:none}}\
+             header img{{width:4rem;height:4rem;object-fit:contain;flex:none;\
+             overflow:hidden;font-size:.75rem}}\
              header h1{{margin:0;font-size:1.75rem;line-height:1.2}}\
              header p{{margin:.25rem 0 0}}\
+             header .description{{font-size:.9375rem}}\
              main{{padding:1rem 1rem 2rem}}\
              h2{{font-size:1.375rem;margin:1rem 0}}\
              h3{{font-size:1.125rem;margin:1.5rem 0 .25rem}}\
@@ -639,6 +657,9 @@ impl Page {
             if let Some(issuer) = &brand.issuer {
                 let _ = write!(html, "<p>{}</p>", escape(issuer));
             }
+            if let Some(description) = &brand.description {
+                let _ = write!(html, "<p class=\"description\">{}</p>", escape(description));
+            }
             html.push_str("</div></div></header>");
         }
         let _ = write!(
@@ -649,11 +670,6 @@ impl Page {
         // Without the credential's header, the page's heading is its first.
         let level = if self.brand.is_some() { 2 } else { 1 };
         let _ = write!(html, "<h{level}>{}</h{level}>", escape(&self.heading));
-        if let Some(description) = self.brand.as_ref().and_then(|b| b.description.as_ref())
-            && status == StatusCode::OK
-        {
-            let _ = write!(html, "<p>{}</p>", escape(description));
-        }
         html.push_str(&self.body);
         html.push_str("</main></body></html>\n");
 
