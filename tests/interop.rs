@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use crate::common::{repo, status, stderr, stdout, trustc};
 
 /// The files of `tests/interop/` the client folder needs.
-const CLIENT_FILES: [&str; 7] = [
+const CLIENT_FILES: [&str; 8] = [
     "package.json",
     "package-lock.json",
     "callbacks.mjs",
@@ -36,6 +36,7 @@ const CLIENT_FILES: [&str; 7] = [
     "issuance.mjs",
     "jwe.mjs",
     "presentation.mjs",
+    "journey.mjs",
 ];
 
 /// The shipped example's credential types and their vct (from `governance/*.yaml`).

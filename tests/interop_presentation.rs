@@ -52,35 +52,35 @@ use crate::serve::person_claims;
 /// The province's identifier in the `dev` environment (`governance/bc-digital-identity.yaml`).
 const PERSON_ISSUER: &str = "did:web:dev.credentials.gov.bc.example";
 /// The Law Society's identifier in the `dev` environment (`governance/lsbc-membership.yaml`).
-const LAWYER_ISSUER: &str = "did:web:dev.credentials.lawsociety.bc.example";
+pub(crate) const LAWYER_ISSUER: &str = "did:web:dev.credentials.lawsociety.bc.example";
 const PERSON_VCT: &str = "https://credentials.gov.bc.example/person/v1";
-const LAWYER_VCT: &str = "https://credentials.lawsociety.bc.example/lawyer/v1";
+pub(crate) const LAWYER_VCT: &str = "https://credentials.lawsociety.bc.example/lawyer/v1";
 
 /// The audit's outcome of a presentation that verified, and of one that was refused.
-const VERIFIED: &str = "verified";
+pub(crate) const VERIFIED: &str = "verified";
 const REFUSED: &str = "refused";
 
 /// How long an instance may take to compile the governance and answer `/health`.
 const STARTUP: Duration = Duration::from_secs(30);
 /// How long one run of the wallet may take (a run takes one or two seconds).
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Each test runs two servers and node; one scenario at a time keeps a small machine responsive
 /// and the timings honest.
-static ONE_SCENARIO_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub(crate) static ONE_SCENARIO_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// How the Law Society's verifier is configured, and which key the holder has.
 #[derive(Clone, Copy, Debug)]
-struct Case {
+pub(crate) struct Case {
     /// The holder key's algorithm (Person and Lawyer key proofs, the key-binding JWT).
-    alg: &'static str,
+    pub(crate) alg: &'static str,
     /// `--response-mode`: `direct_post` or `direct_post.jwt`.
     response_mode: &'static str,
     /// `--client-id-prefix`: `x509_san_dns` or `x509_hash`.
     prefix: &'static str,
 }
 
-const MATRIX: [Case; 3] = [
+pub(crate) const MATRIX: [Case; 3] = [
     Case {
         alg: "ES256",
         response_mode: "direct_post",
@@ -99,7 +99,7 @@ const MATRIX: [Case; 3] = [
 ];
 
 /// The Law Society's own claims of the Lawyer offer: no names, they come from the presentation.
-fn lawyer_offer_claims() -> Value {
+pub(crate) fn lawyer_offer_claims() -> Value {
     json!({
         "member_id": "512345",
         "member_status": "practising",
@@ -378,7 +378,7 @@ fn check_lawyer_flow(lawyer: &Value, person: &Value, case: Case, law_society: &I
 
 /// Receives a Person credential from the province with a `case.alg` holder key; what the wallet
 /// reported (the credential, the private key, and what it checked).
-fn receive_person(
+pub(crate) fn receive_person(
     client: &Path,
     province: &Instance,
     law_society: &Instance,
@@ -901,7 +901,7 @@ fn presentation_tamper_modes_spoil_what_they_name() {
 // --- Helpers -----------------------------------------------------------------------------------
 
 /// The did:web hosts of the two participants and where the test serves them.
-fn resolve_map(province: &Instance, law_society: &Instance) -> Value {
+pub(crate) fn resolve_map(province: &Instance, law_society: &Instance) -> Value {
     json!({
         "dev.credentials.gov.bc.example": province.url,
         "dev.credentials.lawsociety.bc.example": law_society.url,
@@ -953,7 +953,7 @@ fn check_python(verified: &Value, person: &Value, lawyer: &Value, context: &str)
 }
 
 /// `POST /admin/offers` (open with `--dev`); the answer, which must be 201.
-fn create_offer(instance: &Instance, request: &Value) -> Value {
+pub(crate) fn create_offer(instance: &Instance, request: &Value) -> Value {
     let response = http(
         "POST",
         &format!("{}/admin/offers", instance.url),
@@ -970,7 +970,7 @@ fn create_offer(instance: &Instance, request: &Value) -> Value {
 }
 
 /// `GET /admin/offers/{id}`.
-fn offer_view(instance: &Instance, id: &str) -> Value {
+pub(crate) fn offer_view(instance: &Instance, id: &str) -> Value {
     let response: Response = http(
         "GET",
         &format!("{}/admin/offers/{id}", instance.url),
@@ -982,7 +982,7 @@ fn offer_view(instance: &Instance, id: &str) -> Value {
 }
 
 /// The offer's audit of verifications.
-fn verifications(view: &Value) -> &[Value] {
+pub(crate) fn verifications(view: &Value) -> &[Value] {
     view["verifications"]
         .as_array()
         .map_or(&[][..], Vec::as_slice)
@@ -1045,20 +1045,20 @@ fn python_script(python: &Path, dir: &Path, state: &Value, law_society: &Instanc
 }
 
 /// A running `trustc serve` in development mode (admin API open), stopped when dropped.
-struct Instance {
+pub(crate) struct Instance {
     /// "province" or "law society", for messages.
     name: &'static str,
     child: Child,
     /// `http://127.0.0.1:<port>`: where the test reaches it.
-    url: String,
+    pub(crate) url: String,
     /// The URL wallets see (`--public-url`, or `url` without it).
-    public_url: String,
+    pub(crate) public_url: String,
     log: PathBuf,
 }
 
 impl Instance {
     /// The province: issues Person credentials under its dev identifier.
-    fn province(dir: &Path) -> Instance {
+    pub(crate) fn province(dir: &Path) -> Instance {
         Instance::start("province", dir, |port| {
             (
                 vec!["--participant".into(), "bc-digital-identity/bc-gov".into()],
@@ -1069,7 +1069,7 @@ impl Instance {
 
     /// The Law Society: verifies the Person credential (the province's did:web host mapped to its
     /// loopback address) under `case`'s prefix and response mode, and issues Lawyer credentials.
-    fn law_society(dir: &Path, province: &Instance, case: Case) -> Instance {
+    pub(crate) fn law_society(dir: &Path, province: &Instance, case: Case) -> Instance {
         Instance::start("law society", dir, |port| {
             let public_url = format!("http://localhost:{port}");
             (
@@ -1179,7 +1179,7 @@ impl Instance {
     }
 
     /// What the server logged so far.
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

@@ -10,6 +10,7 @@ mod docs;
 mod fixtures;
 mod import;
 mod interop;
+mod interop_journey;
 mod interop_presentation;
 mod interop_serve;
 #[cfg(feature = "serve")]

@@ -29,6 +29,16 @@
 //     credential, verified like the Person credential. With `tamper`, one step is spoiled as named
 //     and the run ends at the step the server must refuse; the summary's `refused` says where and
 //     with what (`accepted` when the server let it through).
+//   node presentation.mjs redeem INPUT.json
+//     INPUT: as for `person`, plus "holder_jwk_private": the key the credential is bound to.
+//     Redeems any pre-authorised offer (the holder's web page shows the Lawyer offer as one once
+//     the Person credential was presented) with that holder key, and checks the credential.
+//   node presentation.mjs answer INPUT.json
+//     INPUT: { "request": <an openid4vp:// URL, as the holder's web page shows it>,
+//              "person_credential", "holder_jwk_private", "alg" }
+//     Answers that request with the Person credential (request object, DCQL, presentation with
+//     its key-binding JWT, `direct_post` or `direct_post.jwt`), as `lawyer` does during issuance;
+//     prints what the verifier answered (its `redirect_uri` back to the page).
 //   node presentation.mjs self-test
 //     No server: issues a Person credential locally with @sd-jwt and checks that each tamper mode's
 //     presentation is spoiled in exactly the way it claims (and only that way).
@@ -116,11 +126,15 @@ const summary = { command }
 let code = 0
 try {
   if (command === 'person' && args.length === 1) await person(args[0])
+  else if (command === 'redeem' && args.length === 1) await person(args[0], { keepHolder: true })
+  else if (command === 'answer' && args.length === 1) await answer(args[0])
   else if (command === 'lawyer' && args.length === 1) await lawyer(args[0])
   else if (command === 'self-test' && args.length === 0) await selfTest()
   else {
     console.error(
       'usage: node presentation.mjs person INPUT.json\n' +
+        '       node presentation.mjs redeem INPUT.json\n' +
+        '       node presentation.mjs answer INPUT.json\n' +
         '       node presentation.mjs lawyer INPUT.json\n' +
         '       node presentation.mjs self-test',
     )
@@ -144,9 +158,11 @@ process.exit(code)
 // ---------------------------------------------------------------------------------------------
 // person: a Person credential from the province (pre-authorized code flow)
 
-async function person(inputPath) {
+async function person(inputPath, { keepHolder = false } = {}) {
   const input = JSON.parse(await readFile(inputPath, 'utf8'))
-  const holder = await newHolder(input.alg)
+  const holder = keepHolder
+    ? await holderFromPrivateJwk(input.holder_jwk_private, input.alg)
+    : await newHolder(input.alg)
   const client = new Openid4vciClient({ callbacks: { ...nodeCallbacks(), signJwt: holderSignJwt(holder) } })
 
   const offer = await step('offer', () => client.resolveCredentialOffer(input.offer))
@@ -377,7 +393,76 @@ async function lawyer(inputPath) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The presentation and its tamper modes (shared by `lawyer` and `self-test`)
+// answer: the holder's web page's request, answered with the Person credential
+
+async function answer(inputPath) {
+  const input = JSON.parse(await readFile(inputPath, 'utf8'))
+  const holder = await holderFromPrivateJwk(input.holder_jwk_private, input.alg)
+  summary.alg = holder.alg
+  summary.request = {}
+  const vp = new Openid4vpClient({
+    callbacks: {
+      ...nodeCallbacks(),
+      signJwt: holderSignJwt(holder),
+      verifyJwt: verifyRequestObject(summary.request),
+      getX509CertificateMetadata: x509Metadata,
+      encryptJwe,
+      decryptJwe: async () => {
+        throw new Error('the verifier encrypted its request object; this wallet expects a signed one')
+      },
+    },
+  })
+  const parsed = await step('request', () =>
+    parseOpenid4vpAuthorizationRequest({ authorizationRequest: input.request }),
+  )
+  const resolved = await step('request', () =>
+    vp.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params }),
+  )
+  const request = resolved.authorizationRequestPayload
+  Object.assign(summary.request, {
+    type: parsed.type,
+    client: pick(resolved.client, ['prefix', 'identifier', 'effective']),
+    response_mode: request.response_mode ?? null,
+    response_uri: request.response_uri ?? null,
+    dcql_query: resolved.dcql?.query ?? null,
+  })
+  const personClaims = await sdJwtInstance({ holder }).getClaims(input.person_credential)
+  const match = await step('dcql', () => matchQuery(resolved.dcql?.query, personClaims))
+  const presentation = await presentPerson({
+    credential: input.person_credential,
+    holder,
+    frame: match.frame,
+    client: resolved.client,
+    nonce: request.nonce,
+    tamper: null,
+  })
+  summary.presentation = describePresentation(presentation)
+  const jarm =
+    request.response_mode === 'direct_post.jwt'
+      ? { encryption: { nonce: randomToken(16) }, serverMetadata: JARM_SERVER_METADATA }
+      : undefined
+  const created = await step('response', () =>
+    vp.createOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: request,
+      authorizationResponsePayload: { vp_token: { [match.queryId]: [presentation] } },
+      jarm,
+    }),
+  )
+  const verifierAnswer = await httpAnswer('response', async () =>
+    (
+      await vp.submitOpenid4vpAuthorizationResponse({
+        authorizationRequestPayload: request,
+        authorizationResponsePayload: created.authorizationResponsePayload,
+        jarm: created.jarm && { responseJwt: created.jarm.responseJwt },
+      })
+    ).response,
+  )
+  summary.verifier_response = verifierAnswer
+  if (!verifierAnswer.ok) throw new Refusal('response', verifierAnswer)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The presentation and its tamper modes (shared by `lawyer`, `answer` and `self-test`)
 
 /// The holder's presentation of the Person credential for a request: the frame's claims disclosed,
 /// a key-binding JWT for the full client identifier, the request's nonce and the current time,

@@ -5,6 +5,7 @@
 
 mod connections;
 mod domain;
+mod journey;
 mod openapi;
 mod postgres;
 mod presentation;

@@ -34,10 +34,10 @@ use super::{ADMIN_TOKEN, FORM, Instance, PUBLIC_URL, Reply, decode};
 
 /// Where the province runs (the `--resolve` target of its DID's host).
 const PROVINCE_URL: &str = "http://127.0.0.1:18081";
-const PROVINCE_DID: &str = "did:web:dev.credentials.gov.bc.example";
-const LAWSOCIETY_DID: &str = "did:web:dev.credentials.lawsociety.bc.example";
+pub(super) const PROVINCE_DID: &str = "did:web:dev.credentials.gov.bc.example";
+pub(super) const LAWSOCIETY_DID: &str = "did:web:dev.credentials.lawsociety.bc.example";
 const PERSON_VCT: &str = "https://credentials.gov.bc.example/person/v1";
-const LAWYER_VCT: &str = "https://credentials.lawsociety.bc.example/lawyer/v1";
+pub(super) const LAWYER_VCT: &str = "https://credentials.lawsociety.bc.example/lawyer/v1";
 
 /// Fetches from a runtime's router, in process: the province as the Law Society's verifier
 /// reaches it.
@@ -88,12 +88,12 @@ impl Fetch for RouterFetch {
 }
 
 /// The province and the Law Society, and a holder with a Person credential.
-struct World {
-    province: Instance,
-    society: Instance,
+pub(super) struct World {
+    pub(super) province: Instance,
+    pub(super) society: Instance,
     fetched: Arc<RouterFetch>,
-    holder: HolderKey,
-    person: String,
+    pub(super) holder: HolderKey,
+    pub(super) person: String,
     person_offer: Value,
     /// The last Lawyer credential issued, as issued.
     lawyer: std::sync::Mutex<String>,
@@ -101,7 +101,7 @@ struct World {
     api: Api,
 }
 
-async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: HolderKey) -> World {
+pub(super) async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: HolderKey) -> World {
     let province = Instance::start_as(
         "sqlite::memory:",
         IssuerKey::generate(),
@@ -163,7 +163,7 @@ async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: HolderKey) ->
 }
 
 /// A Lawyer offer from the Law Society's back end: membership facts, no names.
-fn lawyer_facts() -> Value {
+pub(super) fn lawyer_facts() -> Value {
     json!({
         "member_id": "512345",
         "member_status": "practising",
@@ -223,10 +223,24 @@ impl World {
         self.api.check("post", "/authorize-challenge", &reply);
         let body = reply.json();
         let auth_session = body["auth_session"].as_str().unwrap().to_owned();
-        let url = url::Url::parse(body["presentation"].as_str().unwrap()).unwrap();
+        let request = self
+            .open_request(body["presentation"].as_str().unwrap())
+            .await;
+        Started {
+            offer,
+            verifier: PKCE_VERIFIER.into(),
+            auth_session,
+            request,
+        }
+    }
+
+    /// The OpenID4VP request an `openid4vp://` URL names: the signed request object fetched by
+    /// reference (checked, and golden-tested), or the parameters by value.
+    pub(super) async fn open_request(&self, presentation: &str) -> Value {
+        let url = url::Url::parse(presentation).unwrap();
         assert_eq!(url.scheme(), "openid4vp");
         let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
-        let request = match query.get("request_uri") {
+        match query.get("request_uri") {
             Some(request_uri) => {
                 let path = request_uri.strip_prefix(PUBLIC_URL).unwrap();
                 let reply = self.society.post(path, Some(FORM), None, "").await;
@@ -256,17 +270,16 @@ impl World {
                 }
                 Value::Object(request)
             }
-        };
-        Started {
-            offer,
-            verifier: PKCE_VERIFIER.into(),
-            auth_session,
-            request,
         }
     }
 
     /// The holder's presentation of its Person credential for `request`, disclosing `claims`.
-    fn present(&self, request: &Value, claims: &[&str], kb: impl FnOnce(&mut Value)) -> String {
+    pub(super) fn present(
+        &self,
+        request: &Value,
+        claims: &[&str],
+        kb: impl FnOnce(&mut Value),
+    ) -> String {
         let mut parts = self.person.split('~');
         let jwt = parts.next().unwrap();
         let mut presented = format!("{jwt}~");
@@ -293,7 +306,7 @@ impl World {
     }
 
     /// Posts `vp_token` to the request's response URI (encrypted when the request asks).
-    async fn respond(&self, request: &Value, vp_token: &Value) -> Reply {
+    pub(super) async fn respond(&self, request: &Value, vp_token: &Value) -> Reply {
         let path = request["response_uri"]
             .as_str()
             .unwrap()
@@ -372,7 +385,7 @@ impl World {
     }
 
     /// The Law Society's record of an offer (admin API).
-    async fn record(&self, offer: &Value) -> Value {
+    pub(super) async fn record(&self, offer: &Value) -> Value {
         let id = offer["id"].as_str().unwrap();
         let reply = self
             .society
@@ -384,7 +397,7 @@ impl World {
 }
 
 /// Every claim of an issued SD-JWT VC (plain and disclosed), its signature checked.
-fn claims_of(sd_jwt: &str, key: &Value) -> Value {
+pub(super) fn claims_of(sd_jwt: &str, key: &Value) -> Value {
     let decoded = decode(sd_jwt, key);
     let mut claims = decoded.payload;
     claims.extend(decoded.disclosed);

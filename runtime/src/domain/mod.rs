@@ -5,8 +5,9 @@
 //! the settings, the clock) and each submodule adds its part of the flow as methods on it:
 //! [`offers`] (the back end creates an offer, a wallet fetches it, anyone asks its state),
 //! [`redemption`] (a pre-authorised code for an access token), [`issuance`] (`c_nonce`s, access
-//! tokens, the key proof, the SD-JWT VC) and [`revocation`] (withdrawing an offer, the status
-//! lists). The refusals are enums whose `Display` is the sentence the caller reads; `http` maps
+//! tokens, the key proof, the SD-JWT VC), [`revocation`] (withdrawing an offer, the status
+//! lists), [`presentation`] (the OpenID4VP verifier of the prerequisites) and [`journey`] (the
+//! holder's web page of an offer, for wallets that take only pre-authorised offers). The refusals are enums whose `Display` is the sentence the caller reads; `http` maps
 //! each variant to the status and error code its specification names and nothing else.
 //!
 //! This layer names no HTTP type (no axum, hyper or status codes) and no SQL: it talks to
@@ -15,6 +16,7 @@
 
 pub mod fetch;
 pub mod issuance;
+pub mod journey;
 pub mod offers;
 pub mod presentation;
 pub mod redemption;

@@ -60,10 +60,15 @@ impl CreatedOffer {
     /// The credential offer by reference, for a QR code or a link:
     /// `openid-credential-offer://?credential_offer_uri=…`.
     pub fn credential_offer(&self) -> String {
-        let encoded: String =
-            url::form_urlencoded::byte_serialize(self.credential_offer_uri.as_bytes()).collect();
-        format!("openid-credential-offer://?credential_offer_uri={encoded}")
+        credential_offer_link(&self.credential_offer_uri)
     }
+}
+
+/// `openid-credential-offer://?credential_offer_uri=<uri>`.
+pub(super) fn credential_offer_link(credential_offer_uri: &str) -> String {
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(credential_offer_uri.as_bytes()).collect();
+    format!("openid-credential-offer://?credential_offer_uri={encoded}")
 }
 
 /// Why an offer was refused.
@@ -298,12 +303,17 @@ impl Issuer {
             .map_err(|e| OfferError::Internal(e.into()))?;
         tracing::info!(offer = %offer.id, credential = %offer.credential, "offer created");
         Ok(CreatedOffer {
-            credential_offer_uri: self.url(&format!("{CREDENTIAL_OFFERS_PATH}/{}", offer.id)),
+            credential_offer_uri: self.credential_offer_uri(&offer.id),
             id: offer.id,
             tx_code: offer.tx_code,
             expires_at: offer.expires_at,
             presentation_required: !prerequisites.is_empty(),
         })
+    }
+
+    /// Where a wallet fetches offer `id`: `<public url>/credential-offers/<id>`.
+    pub fn credential_offer_uri(&self, id: &str) -> String {
+        self.url(&format!("{CREDENTIAL_OFFERS_PATH}/{id}"))
     }
 
     /// The offer a `credential_offer_uri` points to, while its pre-authorised code can still be

@@ -43,7 +43,9 @@ use crate::claims::{Stage, check_claims};
 use crate::jwe;
 use crate::presented::{self, HolderRules, IssuerRules, Refusal};
 use crate::secrets::{constant_time_eq, random_token};
-use crate::store::{Advance, AuthorizationRequest, Presentation, PresentationState, Verification};
+use crate::store::{
+    Advance, AuthorizationRequest, Offer, Presentation, PresentationState, Verification,
+};
 use crate::x509::CertificateChain;
 
 /// Where the request objects and responses of presentations are served, below the issuer.
@@ -221,6 +223,10 @@ pub enum ResponseForm {
 pub struct Accepted {
     /// For presentation during issuance: what the wallet sends back to the challenge endpoint.
     pub presentation_during_issuance_session: Option<String>,
+    /// For the holder's web page: where a wallet on the same device sends the holder back
+    /// (OpenID4VP 1.0 §8.2), the page with a response code that binds the browser that opens
+    /// it to this presentation ([`super::journey`]).
+    pub redirect_uri: Option<String>,
 }
 
 /// Why a response was refused (what the wallet reads, OpenID4VP 1.0 §8.5 codes).
@@ -385,17 +391,44 @@ impl Issuer {
         }
         let id = random_token();
         let auth_session = format!("{id}.{}", random_token());
+        let presentation = self
+            .request_presentation(
+                id,
+                &offer,
+                AuthorizationRequest {
+                    auth_session: Some(auth_session.clone()),
+                    client_id: request.client_id,
+                    code_challenge: request.code_challenge,
+                    redirect_uri: request.redirect_uri,
+                },
+                now,
+            )
+            .await?;
+        Ok(Challenge::PresentationRequired {
+            auth_session,
+            presentation: self
+                .authorization_request_url(&presentation, &offer.credential)
+                .map_err(ChallengeError::Internal)?,
+        })
+    }
+
+    /// Stores a new OpenID4VP request (`pending`) for `offer`, answerable until the
+    /// presentation lifetime or the offer runs out. `authorization` is the wallet's side of a
+    /// presentation during issuance, or empty for the holder's web page
+    /// ([`super::journey`]).
+    pub(super) async fn request_presentation(
+        &self,
+        id: String,
+        offer: &Offer,
+        authorization: AuthorizationRequest,
+        now: i64,
+    ) -> Result<Presentation, crate::store::StoreError> {
         let presentation = Presentation {
-            id: id.clone(),
+            id,
             offer_id: offer.id.clone(),
             nonce: random_token(),
             state: PresentationState::Pending,
-            authorization: AuthorizationRequest {
-                auth_session: Some(auth_session.clone()),
-                client_id: request.client_id,
-                code_challenge: request.code_challenge,
-                redirect_uri: request.redirect_uri,
-            },
+            authorization,
             session: None,
             code: None,
             code_expires_at: None,
@@ -403,13 +436,8 @@ impl Issuer {
             expires_at: (now + self.settings.presentation_lifetime).min(offer.expires_at),
         };
         self.store.create_presentation(&presentation).await?;
-        tracing::info!(offer = %presentation.offer_id, presentation = %id, "presentation requested");
-        Ok(Challenge::PresentationRequired {
-            auth_session,
-            presentation: self
-                .authorization_request_url(&presentation, &offer.credential)
-                .map_err(ChallengeError::Internal)?,
-        })
+        tracing::info!(offer = %presentation.offer_id, presentation = %presentation.id, "presentation requested");
+        Ok(presentation)
     }
 
     async fn authorize_presented(
@@ -908,12 +936,10 @@ impl Issuer {
                 .map_err(|e| fail(e.to_string()))?;
         }
         tracing::info!(offer = %presentation.offer_id, presentation = %presentation.id, "presentation verified");
+        let during_issuance = presentation.authorization.auth_session.is_some();
         Ok(Accepted {
-            presentation_during_issuance_session: presentation
-                .authorization
-                .auth_session
-                .is_some()
-                .then_some(session),
+            presentation_during_issuance_session: during_issuance.then_some(session),
+            redirect_uri: (!during_issuance).then(|| self.holder_page_return(presentation)),
         })
     }
 

@@ -62,6 +62,7 @@ pub async fn create_offer(
         "tx_code": offer.tx_code,
         "expires_at": offer.expires_at,
         "presentation_required": offer.presentation_required,
+        "holder_page": issuer.holder_page_url(&offer.id),
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }

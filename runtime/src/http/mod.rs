@@ -1,5 +1,6 @@
-//! The HTTP surface: the wallet-facing OpenID4VCI endpoints ([`oid4vci`]), the issuer back end's
-//! admin API ([`admin`]), metadata, status lists and health, and the connection loop
+//! The HTTP surface: the wallet-facing OpenID4VCI endpoints ([`oid4vci`]), the OpenID4VP
+//! verifier's ([`presentation`]), the holder's web page of an offer ([`pages`]), the issuer back
+//! end's admin API ([`admin`]), metadata, status lists and health, and the connection loop
 //! ([`server`]). Handlers are thin: they read the wire into a request of [`crate::domain`], call
 //! it, and map its refusals to the error bodies the specifications name ([`errors`]). Nothing
 //! here decides what may be issued, and nothing here reaches the store but through the domain.
@@ -8,6 +9,7 @@ pub mod admin;
 pub mod client;
 pub mod errors;
 pub mod oid4vci;
+pub mod pages;
 pub mod presentation;
 pub mod server;
 
@@ -28,6 +30,7 @@ use crate::compiled::{
     STATUS_LISTS_PATH, TOKEN_PATH,
 };
 use crate::domain::Issuer;
+use crate::domain::journey::HOLDER_PAGES_PATH;
 use crate::domain::presentation::{MAX_RESPONSE_BYTES, PRESENTATIONS_PATH};
 use crate::identity;
 
@@ -83,6 +86,10 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route(
             &format!("{PRESENTATIONS_PATH}/{{id}}/request"),
             get(presentation::request_object).post(presentation::request_object),
+        )
+        .route(
+            &format!("{HOLDER_PAGES_PATH}/{{id}}"),
+            get(pages::holder_page).post(pages::try_again),
         )
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))

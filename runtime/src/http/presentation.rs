@@ -105,7 +105,8 @@ pub async fn request_object(
 
 /// `POST /presentations/{id}/response`: the wallet's response (OpenID4VP 1.0 §8.2). On success
 /// 200 with a JSON object (`presentation_during_issuance_session` for presentation during
-/// issuance); refusals as OpenID4VP error objects.
+/// issuance, `redirect_uri` back to the holder's page for its requests); refusals as OpenID4VP
+/// error objects.
 pub async fn response(
     State(issuer): State<Arc<Issuer>>,
     Path(id): Path<String>,
@@ -143,6 +144,9 @@ pub async fn response(
                     "presentation_during_issuance_session".into(),
                     session.into(),
                 );
+            }
+            if let Some(redirect_uri) = accepted.redirect_uri {
+                body.insert("redirect_uri".into(), redirect_uri.into());
             }
             Ok(no_store_json(serde_json::Value::Object(body)))
         }
