@@ -1144,7 +1144,7 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 4, "every migration applied");
+    assert_eq!(version, 5, "every migration applied");
     let nonces_table: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'nonces'",
