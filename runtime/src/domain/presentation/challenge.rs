@@ -1,0 +1,345 @@
+//! The authorization challenge of presentation during issuance, and the authorization code that
+//! comes of it: the wallet names the offer and its PKCE challenge, gets an OpenID4VP request,
+//! and once its presentation verified, a single-use code the token endpoint redeems with the PKCE
+//! verifier.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Internal, Issuer};
+use crate::secrets::{constant_time_eq, random_token};
+use crate::store::{Advance, AuthorizationRequest, Offer, Presentation, PresentationState};
+
+/// What the wallet sends to the authorization challenge endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct ChallengeRequest {
+    pub issuer_state: Option<String>,
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub auth_session: Option<String>,
+    pub presentation_during_issuance_session: Option<String>,
+}
+
+/// The challenge endpoint's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenge {
+    /// `insufficient_authorization`: present first.
+    PresentationRequired {
+        auth_session: String,
+        /// The OpenID4VP request, `openid4vp://?client_id=…&request_uri=…`.
+        presentation: String,
+    },
+    /// The presentation verified: the authorization code.
+    Authorized { authorization_code: String },
+}
+
+/// Why the challenge endpoint refused.
+#[derive(Debug)]
+pub enum ChallengeError {
+    /// `invalid_request`.
+    InvalidRequest(String),
+    /// `invalid_session`: the `auth_session` or the presentation's session is unknown, used, or
+    /// the presentation did not verify.
+    InvalidSession(String),
+    Internal(Internal),
+}
+
+impl std::fmt::Display for ChallengeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChallengeError::InvalidRequest(why) | ChallengeError::InvalidSession(why) => {
+                f.write_str(why)
+            }
+            ChallengeError::Internal(cause) => cause.fmt(f),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ChallengeError {
+    fn from(e: crate::store::StoreError) -> ChallengeError {
+        ChallengeError::Internal(e.into())
+    }
+}
+
+/// A token request of the `authorization_code` grant.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRequest<'a> {
+    pub code: &'a str,
+    pub code_verifier: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub redirect_uri: Option<&'a str>,
+}
+
+impl Issuer {
+    /// The authorization challenge (presentation during issuance).
+    pub async fn challenge(&self, request: ChallengeRequest) -> Result<Challenge, ChallengeError> {
+        match request.auth_session.as_deref() {
+            None => self.start_presentation(request).await,
+            Some(auth_session) => {
+                let session = request
+                    .presentation_during_issuance_session
+                    .as_deref()
+                    .ok_or_else(|| {
+                        ChallengeError::InvalidRequest(
+                            "`presentation_during_issuance_session` is missing: answer the \
+                             presentation request first"
+                                .into(),
+                        )
+                    })?;
+                self.authorize_presented(auth_session, session, request.client_id.as_deref())
+                    .await
+            }
+        }
+    }
+
+    async fn start_presentation(
+        &self,
+        request: ChallengeRequest,
+    ) -> Result<Challenge, ChallengeError> {
+        let invalid = |why: &str| Err(ChallengeError::InvalidRequest(why.to_owned()));
+        let Some(offer_id) = request.issuer_state.as_deref() else {
+            return invalid(
+                "`issuer_state` is missing: start from the issuer's credential offer, whose \
+                 authorization_code grant names it",
+            );
+        };
+        match (
+            request.code_challenge.as_deref(),
+            request.code_challenge_method.as_deref(),
+        ) {
+            (Some(challenge), Some("S256")) if is_pkce_value(challenge) => {}
+            (Some(_), Some("S256")) => {
+                return invalid("`code_challenge` is not a base64url SHA-256 (43 characters)");
+            }
+            (Some(_), method) => {
+                return Err(ChallengeError::InvalidRequest(format!(
+                    "`code_challenge_method` is {}; this issuer requires S256",
+                    method.map_or("missing".into(), |m| format!("`{m}`"))
+                )));
+            }
+            (None, _) => return invalid("`code_challenge` is missing: PKCE (S256) is required"),
+        }
+        let now = self.clock.now();
+        let offer = self
+            .store
+            .offer(offer_id)
+            .await?
+            .filter(|o| {
+                o.state == crate::store::OfferState::Offered
+                    && o.expires_at > now
+                    && o.needs_presentation
+                    && o.presented_at.is_none()
+            })
+            .ok_or_else(|| {
+                ChallengeError::InvalidRequest(
+                    "`issuer_state` names no offer waiting for a presentation (unknown, used, \
+                     withdrawn or expired); ask the issuer for a new offer"
+                        .into(),
+                )
+            })?;
+        if let Some(scope) = request.scope.as_deref()
+            && !scope.split(' ').any(|s| s == offer.credential)
+        {
+            return Err(ChallengeError::InvalidRequest(format!(
+                "`scope` is `{}`, but the offer is for `{}`",
+                crate::jose::show(scope),
+                offer.credential
+            )));
+        }
+        let id = random_token();
+        let auth_session = format!("{id}.{}", random_token());
+        let presentation = self
+            .request_presentation(
+                id,
+                &offer,
+                AuthorizationRequest {
+                    auth_session: Some(auth_session.clone()),
+                    client_id: request.client_id,
+                    code_challenge: request.code_challenge,
+                    redirect_uri: request.redirect_uri,
+                },
+                now,
+            )
+            .await?;
+        Ok(Challenge::PresentationRequired {
+            auth_session,
+            presentation: self
+                .authorization_request_url(&presentation, &offer.credential)
+                .map_err(ChallengeError::Internal)?,
+        })
+    }
+
+    /// Stores a new OpenID4VP request (`pending`) for `offer`, answerable until the
+    /// presentation lifetime or the offer runs out. `authorization` is the wallet's side of a
+    /// presentation during issuance, or empty for the holder's web page
+    /// ([`super::journey`]).
+    pub(in crate::domain) async fn request_presentation(
+        &self,
+        id: String,
+        offer: &Offer,
+        authorization: AuthorizationRequest,
+        now: i64,
+    ) -> Result<Presentation, crate::store::StoreError> {
+        let presentation = Presentation {
+            id,
+            offer_id: offer.id.clone(),
+            nonce: random_token(),
+            state: PresentationState::Pending,
+            authorization,
+            session: None,
+            code: None,
+            code_expires_at: None,
+            created_at: now,
+            expires_at: (now + self.settings.presentation_lifetime).min(offer.expires_at),
+        };
+        self.store.create_presentation(&presentation).await?;
+        tracing::info!(offer = %presentation.offer_id, presentation = %presentation.id, "presentation requested");
+        Ok(presentation)
+    }
+
+    async fn authorize_presented(
+        &self,
+        auth_session: &str,
+        session: &str,
+        client_id: Option<&str>,
+    ) -> Result<Challenge, ChallengeError> {
+        let invalid = || {
+            ChallengeError::InvalidSession(
+                "the `auth_session` and `presentation_during_issuance_session` name no verified \
+                 presentation waiting for its code (unknown, refused, used or expired)"
+                    .into(),
+            )
+        };
+        let id = auth_session.split_once('.').map_or("", |(id, _)| id);
+        let presentation = self.store.presentation(id).await?.ok_or_else(invalid)?;
+        let matches = |stored: &Option<String>, given: &str| {
+            stored
+                .as_deref()
+                .is_some_and(|s| constant_time_eq(s, given))
+        };
+        if !matches(&presentation.authorization.auth_session, auth_session)
+            || !matches(&presentation.session, session)
+            || presentation.state != PresentationState::Verified
+        {
+            return Err(invalid());
+        }
+        if let (Some(stored), Some(given)) = (&presentation.authorization.client_id, client_id)
+            && stored != given
+        {
+            return Err(ChallengeError::InvalidSession(
+                "`client_id` is not the one that started this authorization".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let code = format!("{id}.{}", random_token());
+        let moved = self
+            .store
+            .advance_presentation(&Advance {
+                id,
+                from: PresentationState::Verified,
+                to: PresentationState::CodeIssued,
+                unexpired_at: None,
+                code: Some((&code, now + self.settings.authorization_code_lifetime)),
+            })
+            .await?;
+        if !moved {
+            return Err(invalid());
+        }
+        Ok(Challenge::Authorized {
+            authorization_code: code,
+        })
+    }
+
+    /// Redeems an authorization code (presentation during issuance) for an access token: the
+    /// code once, before it expires, with the PKCE verifier of the challenge that started it.
+    pub async fn redeem_authorization_code(
+        &self,
+        request: CodeRequest<'_>,
+    ) -> Result<crate::domain::redemption::AccessToken, crate::domain::redemption::RedeemError>
+    {
+        use crate::domain::redemption::RedeemError;
+        let now = self.clock.now();
+        let id = request.code.split_once('.').map_or("", |(id, _)| id);
+        let presentation = self
+            .store
+            .presentation(id)
+            .await
+            .map_err(|e| RedeemError::Internal(e.into()))?
+            .filter(|p| {
+                p.code
+                    .as_deref()
+                    .is_some_and(|c| constant_time_eq(c, request.code))
+            })
+            .ok_or(RedeemError::UnknownCode)?;
+        match presentation.state {
+            PresentationState::CodeIssued => {}
+            _ => return Err(RedeemError::AlreadyUsed),
+        }
+        if presentation.code_expires_at.is_none_or(|t| t <= now) {
+            return Err(RedeemError::Expired);
+        }
+        let auth = &presentation.authorization;
+        if let Some(challenge) = &auth.code_challenge {
+            let Some(verifier) = request.code_verifier else {
+                return Err(RedeemError::Pkce("`code_verifier` is missing".into()));
+            };
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            if !constant_time_eq(&computed, challenge) {
+                return Err(RedeemError::Pkce(
+                    "`code_verifier` does not match the `code_challenge` of the authorization"
+                        .into(),
+                ));
+            }
+        }
+        if let (Some(stored), Some(given)) = (&auth.client_id, request.client_id)
+            && stored != given
+        {
+            return Err(RedeemError::Pkce(
+                "`client_id` is not the one the code was issued to".into(),
+            ));
+        }
+        if let Some(stored) = &auth.redirect_uri
+            && request.redirect_uri != Some(stored.as_str())
+        {
+            return Err(RedeemError::Pkce(
+                "`redirect_uri` is not the one of the authorization".into(),
+            ));
+        }
+        let used = self
+            .store
+            .advance_presentation(&Advance {
+                id,
+                from: PresentationState::CodeIssued,
+                to: PresentationState::Used,
+                unexpired_at: None,
+                code: None,
+            })
+            .await
+            .map_err(|e| RedeemError::Internal(e.into()))?;
+        if !used {
+            return Err(RedeemError::AlreadyUsed);
+        }
+        let offer = self
+            .store
+            .offer(&presentation.offer_id)
+            .await
+            .map_err(|e| RedeemError::Internal(e.into()))?
+            .ok_or(RedeemError::UnknownCode)?;
+        // The presentation and PKCE stand in for the transaction code of the pre-authorised
+        // flow: the offer redeems with its own code, once.
+        self.redeem_offer(&offer.pre_authorized_code, offer.tx_code.as_deref())
+            .await
+    }
+}
+
+/// Whether a PKCE value has the S256 shape (43 base64url characters).
+fn is_pkce_value(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
