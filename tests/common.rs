@@ -1,7 +1,8 @@
 //! Shared helpers: running the binary, locating inputs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 /// The repository root (the shipped example).
 pub fn repo() -> PathBuf {
@@ -103,4 +104,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// Stops a server process the test started: SIGTERM, so that it shuts down gracefully, then
+/// SIGKILL if it has not exited within `grace`. Its exit status, `None` when it had to be killed.
+pub fn stop_child(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    // SAFETY: `kill` on the id of a child the caller owns and has not reaped.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }

@@ -732,19 +732,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // SIGTERM lets it finish gracefully; SIGKILL if it has not exited after five seconds.
-        // SAFETY: `kill` on the id of a child this struct owns and has not reaped.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::common::stop_child(&mut self.child, Duration::from_secs(5));
     }
 }
 

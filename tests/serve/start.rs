@@ -249,18 +249,7 @@ impl Running {
 
     /// Sends SIGTERM and waits (up to 10 s) for the exit status; `None` if it had to be killed.
     fn stop(mut self) -> (Option<i32>, String) {
-        // SAFETY: `kill` on the id of a child this struct owns and has not reaped.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let stopped = (0..500).find_map(|_| {
-            std::thread::sleep(Duration::from_millis(20));
-            self.child.try_wait().unwrap()
-        });
-        if stopped.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        let stopped = crate::common::stop_child(&mut self.child, Duration::from_secs(10));
         (stopped.and_then(|status| status.code()), self.log())
     }
 

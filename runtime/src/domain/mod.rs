@@ -239,16 +239,17 @@ impl Issuer {
         })
     }
 
-    /// Who the issuer is in the credentials of configuration `id`.
-    pub fn identity(&self, id: &str) -> Identity {
-        self.identities
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| Identity {
+    /// Who the issuer is in the credentials of configuration `id` (borrowed: it is read on
+    /// every issuance).
+    pub fn identity(&self, id: &str) -> std::borrow::Cow<'_, Identity> {
+        match self.identities.get(id) {
+            Some(identity) => std::borrow::Cow::Borrowed(identity),
+            None => std::borrow::Cow::Owned(Identity {
                 iss: self.settings.public_url.clone(),
                 kid: self.key.kid().to_owned(),
                 named_by_governance: false,
-            })
+            }),
+        }
     }
 
     /// The `kid` of status list tokens: the DID URL of the issuer's key when it issues as one

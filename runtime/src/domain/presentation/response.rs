@@ -85,6 +85,19 @@ struct Checked {
     outcome: Result<Map<String, Value>, String>,
 }
 
+impl Checked {
+    /// A refusal before any presented credential was read (the response as a whole).
+    fn before_any(reason: String) -> Checked {
+        Checked {
+            prerequisite: String::new(),
+            issuer: None,
+            vct: None,
+            status: None,
+            outcome: Err(reason),
+        }
+    }
+}
+
 impl Issuer {
     /// Receives a wallet's response to request `presentation_id`, verifies it and, when it
     /// passes, merges the presented claims into the offer. Refusals after the response was read
@@ -215,13 +228,7 @@ impl Issuer {
         refusal: ResponseError,
     ) -> ResponseError {
         let reason = refusal.to_string();
-        let checked = Checked {
-            prerequisite: String::new(),
-            issuer: None,
-            vct: None,
-            status: None,
-            outcome: Err(reason.clone()),
-        };
+        let checked = Checked::before_any(reason.clone());
         match self.audit(presentation, now, &checked, Some(reason)).await {
             Ok(()) => refusal,
             Err(internal) => internal,
@@ -254,13 +261,7 @@ impl Issuer {
             ResponseError::AlreadyAnswered
         };
         // A late or replayed response is a refused verification too, for the audit.
-        let checked = Checked {
-            prerequisite: String::new(),
-            issuer: None,
-            vct: None,
-            status: None,
-            outcome: Err(refusal.to_string()),
-        };
+        let checked = Checked::before_any(refusal.to_string());
         self.audit(presentation, now, &checked, Some(refusal.to_string()))
             .await?;
         Err(refusal)
@@ -285,13 +286,7 @@ impl Issuer {
             })
             .await
             .map_err(|e| ResponseError::Internal(e.into()))?;
-        let checked = checked.unwrap_or(Checked {
-            prerequisite: String::new(),
-            issuer: None,
-            vct: None,
-            status: None,
-            outcome: Err(reason.clone()),
-        });
+        let checked = checked.unwrap_or(Checked::before_any(reason.clone()));
         self.audit(presentation, now, &checked, Some(reason)).await
     }
 
@@ -483,10 +478,7 @@ impl Issuer {
     ) -> Checked {
         let mut checked = Checked {
             prerequisite: prerequisite.id.clone(),
-            issuer: None,
-            vct: None,
-            status: None,
-            outcome: Err(String::new()),
+            ..Checked::before_any(String::new())
         };
         checked.outcome = self
             .verify_steps(prerequisite, presented, client_id, nonce, now, &mut checked)
