@@ -25,8 +25,6 @@ use crate::formats::check_issuer_url;
 const DEFAULT_DATABASE: &str = "sqlite:trustc-issuer.db";
 /// Where the issuer's signing key is kept when `--key` is not given (working directory).
 const DEFAULT_KEY: &str = "trustc-issuer-key.pem";
-/// Where the verifier's certificate chain is kept when `--verifier-certificate` is not given.
-const DEFAULT_CERTIFICATE: &str = "trustc-issuer-certificate.pem";
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -77,9 +75,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOST=URL")]
     pub resolve: Vec<trustc_runtime::domain::trust::ResolveOverride>,
     /// The certificate chain (PEM, leaf first) of the issuer key that signs OpenID4VP requests;
-    /// a self-signed one for the public URL's host is generated there on first start.
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_CERTIFICATE)]
-    pub verifier_certificate: PathBuf,
+    /// a self-signed one for the public URL's host is generated there on first start. Default:
+    /// beside the key, named after it (`trustc-issuer-key.pem` → `trustc-issuer-certificate.pem`).
+    #[arg(long, value_name = "FILE")]
+    pub verifier_certificate: Option<PathBuf>,
     /// How the verifier names itself to wallets: `x509_san_dns`, `x509_hash`, or `redirect_uri`
     /// (unsigned requests, `--dev` only).
     #[arg(long, value_name = "PREFIX", default_value = "x509_san_dns")]
@@ -94,6 +93,18 @@ pub struct ServeArgs {
     /// Log lines as JSON objects (one per line) instead of text.
     #[arg(long)]
     pub log_json: bool,
+}
+
+/// Where the verifier's certificate is kept when `--verifier-certificate` is not given: beside
+/// the key, named after it without a `-key` suffix (`keys/province-key.pem` →
+/// `keys/province-certificate.pem`), so that a key and its certificate go together.
+fn certificate_beside(key: &std::path::Path) -> PathBuf {
+    let stem = key
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = stem.strip_suffix("-key").unwrap_or(&stem);
+    key.with_file_name(format!("{stem}-certificate.pem"))
 }
 
 /// The host of a URL (`http://localhost:8080/x` → `localhost`).
@@ -187,8 +198,12 @@ pub fn run(args: ServeArgs) -> u8 {
         tracing::info!(path = %args.key.display(), kid = key.kid(), "generated the issuer signing key");
     }
     let host = url_host(&public_url);
+    let certificate_path = args
+        .verifier_certificate
+        .clone()
+        .unwrap_or_else(|| certificate_beside(&args.key));
     let certificate = match CertificateChain::load_or_create(
-        &args.verifier_certificate,
+        &certificate_path,
         &key,
         &host,
         std::time::SystemTime::now()
@@ -197,7 +212,7 @@ pub fn run(args: ServeArgs) -> u8 {
     ) {
         Ok((chain, created)) => {
             if created {
-                tracing::info!(path = %args.verifier_certificate.display(), dns = %host, "generated a self-signed verifier certificate");
+                tracing::info!(path = %certificate_path.display(), dns = %host, "generated a self-signed verifier certificate");
             }
             chain
         }
@@ -207,7 +222,7 @@ pub fn run(args: ServeArgs) -> u8 {
         return fail(format!(
             "the certificate in `{}` is not for the issuer key in `{}`: the verifier signs its \
              requests with the issuer key",
-            args.verifier_certificate.display(),
+            certificate_path.display(),
             args.key.display()
         ));
     }
@@ -217,7 +232,7 @@ pub fn run(args: ServeArgs) -> u8 {
         return fail(format!(
             "--client-id-prefix x509_san_dns: the certificate in `{}` names {:?}, not the public \
              URL's host `{host}` (wallets require them to match)",
-            args.verifier_certificate.display(),
+            certificate_path.display(),
             certificate.dns_names()
         ));
     }
