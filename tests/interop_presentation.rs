@@ -34,19 +34,18 @@
 
 #![cfg(feature = "serve")]
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Mutex, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::common::repo;
 use crate::interop::node_client;
-use crate::interop_serve::{Response, http, python_verifier, run_with_timeout, try_http};
+use crate::interop_serve::{Response, ServeProcess, http, python_verifier, run_with_timeout};
 use crate::serve::person_claims;
 
 /// The province's identifier in the `dev` environment (`governance/bc-digital-identity.yaml`).
@@ -60,8 +59,6 @@ pub(crate) const LAWYER_VCT: &str = "https://credentials.lawsociety.bc.example/l
 pub(crate) const VERIFIED: &str = "verified";
 const REFUSED: &str = "refused";
 
-/// How long an instance may take to compile the governance and answer `/health`.
-const STARTUP: Duration = Duration::from_secs(30);
 /// How long one run of the wallet may take (a run takes one or two seconds).
 pub(crate) const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -1044,22 +1041,13 @@ fn python_script(python: &Path, dir: &Path, state: &Value, law_society: &Instanc
     }
 }
 
-/// A running `trustc serve` in development mode (admin API open), stopped when dropped.
-pub(crate) struct Instance {
-    /// "province" or "law society", for messages.
-    name: &'static str,
-    child: Child,
-    /// `http://127.0.0.1:<port>`: where the test reaches it.
-    pub(crate) url: String,
-    /// The URL wallets see (`--public-url`, or `url` without it).
-    pub(crate) public_url: String,
-    log: PathBuf,
-}
+/// A live `trustc serve` of the example (`interop_serve.rs`), as the province or the Law Society.
+pub(crate) type Instance = ServeProcess;
 
-impl Instance {
+impl ServeProcess {
     /// The province: issues Person credentials under its dev identifier.
-    pub(crate) fn province(dir: &Path) -> Instance {
-        Instance::start("province", dir, |port| {
+    pub(crate) fn province(dir: &Path) -> ServeProcess {
+        ServeProcess::start("province", dir, None, |port| {
             (
                 vec!["--participant".into(), "bc-digital-identity/bc-gov".into()],
                 format!("http://127.0.0.1:{port}"),
@@ -1069,8 +1057,8 @@ impl Instance {
 
     /// The Law Society: verifies the Person credential (the province's did:web host mapped to its
     /// loopback address) under `case`'s prefix and response mode, and issues Lawyer credentials.
-    pub(crate) fn law_society(dir: &Path, province: &Instance, case: Case) -> Instance {
-        Instance::start("law society", dir, |port| {
+    pub(crate) fn law_society(dir: &Path, province: &Instance, case: Case) -> ServeProcess {
+        ServeProcess::start("law society", dir, None, |port| {
             let public_url = format!("http://localhost:{port}");
             (
                 vec![
@@ -1088,105 +1076,5 @@ impl Instance {
                 public_url,
             )
         })
-    }
-
-    /// Starts `trustc serve` on the repository with its own database, key and verifier
-    /// certificate in `dir`, plus the arguments `extra(port)` gives, and waits for `/health`.
-    fn start(
-        name: &'static str,
-        dir: &Path,
-        extra: impl Fn(u16) -> (Vec<String>, String),
-    ) -> Instance {
-        let slug = name.replace(' ', "-");
-        // A free port is found by binding port 0 and releasing it; another process could take
-        // it in between, so a start that cannot listen is retried.
-        let mut last = String::new();
-        for attempt in 1..=3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free loopback port")
-                .port();
-            let (args, public_url) = extra(port);
-            let log = dir.join(format!("{slug}-{attempt}.log"));
-            let output = File::create(&log).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
-                .arg("serve")
-                .arg(repo())
-                .arg("--dev")
-                .args(["--listen", &format!("127.0.0.1:{port}")])
-                .arg("--db")
-                .arg(format!(
-                    "sqlite:{}",
-                    dir.join(format!("{slug}.db")).display()
-                ))
-                .arg("--key")
-                .arg(dir.join(format!("{slug}-key.pem")))
-                .arg("--verifier-certificate")
-                .arg(dir.join(format!("{slug}-verifier.pem")))
-                .args(&args)
-                .current_dir(dir)
-                .env_remove("TRUSTC_ADMIN_TOKEN")
-                .env("NO_COLOR", "1")
-                .env_remove("RUST_LOG")
-                .stdin(Stdio::null())
-                .stdout(output.try_clone().unwrap())
-                .stderr(output)
-                .spawn()
-                .expect("trustc serve starts");
-            let mut instance = Instance {
-                name,
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-                public_url,
-                log,
-            };
-            match instance.wait_healthy() {
-                Ok(()) => return instance,
-                Err(message) if message.contains("cannot listen") => last = message,
-                Err(message) => panic!("{message}"),
-            }
-        }
-        panic!("the {name}'s trustc serve could not listen on a free port three times:\n{last}");
-    }
-
-    fn wait_healthy(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(format!(
-                    "the {}'s trustc serve exited ({status}) before answering /health:\n{}",
-                    self.name,
-                    self.log()
-                ));
-            }
-            if let Some(response) = try_http("GET", &format!("{}/health", self.url), None, None)
-                && response.status == 200
-                && serde_json::from_str::<Value>(&response.body)
-                    .is_ok_and(|health| health["status"] == "ok")
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "the {}'s trustc serve did not answer /health within {} s:\n{}",
-                    self.name,
-                    STARTUP.as_secs(),
-                    self.log()
-                ));
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// What the server logged so far.
-    pub(crate) fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        // SIGTERM lets it finish gracefully; SIGKILL if it has not exited after five seconds.
-        crate::common::stop_child(&mut self.child, Duration::from_secs(5));
     }
 }

@@ -125,7 +125,9 @@ fn wallet_libraries_receive_present_and_lose_revoked_credentials() {
     };
     let python = python_verifier(TEST);
     let temporary = tempfile::tempdir().unwrap();
-    let server = Server::start(temporary.path());
+    let server = ServeProcess::start("issuer", temporary.path(), Some(ADMIN_TOKEN), |port| {
+        (Vec::new(), format!("http://127.0.0.1:{port}"))
+    });
     let issuer = server.url.clone();
 
     // The admin API refuses requests without the token.
@@ -561,7 +563,7 @@ fn error_of(report: &Value) -> (u64, &str) {
 }
 
 /// Runs `issuance.mjs` with node from the installed client folder; its JSON summary.
-fn node_script(client: &Path, server: &Server, args: &[&str]) -> Value {
+fn node_script(client: &Path, server: &ServeProcess, args: &[&str]) -> Value {
     let mut node = Command::new("node");
     node.arg(client.join("issuance.mjs"))
         .args(args)
@@ -571,7 +573,7 @@ fn node_script(client: &Path, server: &Server, args: &[&str]) -> Value {
 }
 
 /// Runs `verify_sdjwt.py` with the virtual environment's python; its JSON summary.
-fn python_script(python: &Path, server: &Server, state: &Path) -> Value {
+fn python_script(python: &Path, server: &ServeProcess, state: &Path) -> Value {
     let mut command = Command::new(python);
     command
         .arg(repo().join("tests/interop/verify_sdjwt.py"))
@@ -582,7 +584,7 @@ fn python_script(python: &Path, server: &Server, state: &Path) -> Value {
 }
 
 /// A script's JSON summary, or a failure with everything it said and the server's log.
-fn summary(run: &Output, what: &str, server: &Server) -> Value {
+fn summary(run: &Output, what: &str, server: &ServeProcess) -> Value {
     let parsed: Option<Value> = serde_json::from_str(&stdout(run)).ok();
     match parsed {
         Some(summary) if run.status.success() => summary,
@@ -642,18 +644,33 @@ pub(crate) fn run_with_timeout(mut command: Command, timeout: Duration, what: &s
     }
 }
 
-/// A running `trustc serve`, stopped when dropped (also when an assertion fails).
-struct Server {
+/// A `trustc serve` process on the shipped example, on a free loopback port, its state
+/// (database, key and certificate) and log in a folder of the test's. Stopped (SIGTERM, then
+/// SIGKILL) when dropped. `interop_presentation.rs` starts two, as the province and the Law
+/// Society.
+pub(crate) struct ServeProcess {
+    /// Who it is, for messages ("issuer", "province", "law society").
+    pub(crate) name: &'static str,
     child: Child,
-    /// `http://127.0.0.1:<port>`, the credential issuer identifier.
-    url: String,
+    /// `http://127.0.0.1:<port>`: where the test reaches it.
+    pub(crate) url: String,
+    /// The URL wallets see (`--public-url`, or `url` without it).
+    pub(crate) public_url: String,
     log: PathBuf,
 }
 
-impl Server {
-    /// Starts `trustc serve` on the shipped example with its state in `dir`, and waits until
-    /// `/health` answers.
-    fn start(dir: &Path) -> Server {
+impl ServeProcess {
+    /// Starts `trustc serve` on the repository with its database and key (`<name>.db`,
+    /// `<name>-key.pem`) in `dir`, `TRUSTC_ADMIN_TOKEN` set to `admin_token` (`--dev` without
+    /// one), plus the arguments `extra(port)` gives with the public URL they set, and waits
+    /// until `/health` answers.
+    pub(crate) fn start(
+        name: &'static str,
+        dir: &Path,
+        admin_token: Option<&str>,
+        extra: impl Fn(u16) -> (Vec<String>, String),
+    ) -> ServeProcess {
+        let slug = name.replace(' ', "-");
         // trustc binds the port itself: a free one is found by binding port 0 and releasing it.
         // Another process could take it in between, so a start that cannot listen is retried.
         let mut last = String::new();
@@ -662,28 +679,38 @@ impl Server {
                 .and_then(|l| l.local_addr())
                 .expect("a free loopback port")
                 .port();
-            let log = dir.join(format!("server-{attempt}.log"));
+            let (args, public_url) = extra(port);
+            let log = dir.join(format!("{slug}-{attempt}.log"));
             let output = File::create(&log).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
+            let mut command = Command::new(env!("CARGO_BIN_EXE_trustc"));
+            command
                 .arg("serve")
                 .arg(repo())
                 .args(["--listen", &format!("127.0.0.1:{port}")])
                 .arg("--db")
-                .arg(format!("sqlite:{}", dir.join("issuer.db").display()))
+                .arg(format!(
+                    "sqlite:{}",
+                    dir.join(format!("{slug}.db")).display()
+                ))
                 .arg("--key")
-                .arg(dir.join("key.pem"))
+                .arg(dir.join(format!("{slug}-key.pem")))
+                .args(&args)
                 .current_dir(dir)
-                .env("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN)
                 .env("NO_COLOR", "1")
                 .env_remove("RUST_LOG")
                 .stdin(Stdio::null())
                 .stdout(output.try_clone().unwrap())
-                .stderr(output)
-                .spawn()
-                .expect("trustc serve starts");
-            let mut server = Server {
+                .stderr(output);
+            match admin_token {
+                Some(token) => command.env("TRUSTC_ADMIN_TOKEN", token),
+                None => command.arg("--dev").env_remove("TRUSTC_ADMIN_TOKEN"),
+            };
+            let child = command.spawn().expect("trustc serve starts");
+            let mut server = ServeProcess {
+                name,
                 child,
                 url: format!("http://127.0.0.1:{port}"),
+                public_url,
                 log,
             };
             match server.wait_healthy() {
@@ -692,7 +719,7 @@ impl Server {
                 Err(message) => panic!("{message}"),
             }
         }
-        panic!("trustc serve could not listen on a free port three times:\n{last}");
+        panic!("the {name}'s trustc serve could not listen on a free port three times:\n{last}");
     }
 
     fn wait_healthy(&mut self) -> Result<(), String> {
@@ -700,7 +727,8 @@ impl Server {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return Err(format!(
-                    "trustc serve exited ({status}) before answering /health:\n{}",
+                    "the {}'s trustc serve exited ({status}) before answering /health:\n{}",
+                    self.name,
                     self.log()
                 ));
             }
@@ -714,7 +742,8 @@ impl Server {
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "trustc serve did not answer /health within {} s:\n{}",
+                    "the {}'s trustc serve did not answer /health within {} s:\n{}",
+                    self.name,
                     STARTUP.as_secs(),
                     self.log()
                 ));
@@ -724,12 +753,12 @@ impl Server {
     }
 
     /// What the server logged so far.
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
-impl Drop for Server {
+impl Drop for ServeProcess {
     fn drop(&mut self) {
         // SIGTERM lets it finish gracefully; SIGKILL if it has not exited after five seconds.
         crate::common::stop_child(&mut self.child, Duration::from_secs(5));
