@@ -339,6 +339,19 @@ impl World {
         }
     }
 
+    /// The second authorization challenge: the `auth_session` with the presentation's session.
+    async fn second_challenge(&self, started: &Started, session: &str) -> Reply {
+        self.society
+            .post_form(
+                "/authorize-challenge",
+                &[
+                    ("auth_session", &started.auth_session),
+                    ("presentation_during_issuance_session", session),
+                ],
+            )
+            .await
+    }
+
     /// The rest of the flow after a verified presentation: code, token, credential.
     async fn finish(&self, started: &Started, session: &str) -> Value {
         let reply = self
@@ -597,16 +610,7 @@ async fn the_admin_api_enforces_the_prerequisites() {
     let id = started.offer["id"].as_str().unwrap();
     let offer = world.society.issuer.offer_status(id).await.unwrap();
     assert_eq!(offer.state, "offered");
-    let reply = world
-        .society
-        .post_form(
-            "/authorize-challenge",
-            &[
-                ("auth_session", &started.auth_session),
-                ("presentation_during_issuance_session", "made-up"),
-            ],
-        )
-        .await;
+    let reply = world.second_challenge(&started, "made-up").await;
     reply.assert_error(StatusCode::BAD_REQUEST, "invalid_session");
 }
 
@@ -698,16 +702,7 @@ async fn bad_presentations_are_refused_and_audited() {
             "{name}: {record:#}"
         );
         // Nothing came of it: no code for this session.
-        let reply = world
-            .society
-            .post_form(
-                "/authorize-challenge",
-                &[
-                    ("auth_session", &started.auth_session),
-                    ("presentation_during_issuance_session", "x"),
-                ],
-            )
-            .await;
+        let reply = world.second_challenge(&started, "x").await;
         reply.assert_error(StatusCode::BAD_REQUEST, "invalid_session");
     }
 }
@@ -748,16 +743,7 @@ async fn a_response_is_accepted_once_and_only_for_its_request() {
     let description = replayed.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
     assert!(description.contains("once"), "{description}");
     // A wrong PKCE verifier does not redeem the code, and the code then is spent.
-    let reply = world
-        .society
-        .post_form(
-            "/authorize-challenge",
-            &[
-                ("auth_session", &started.auth_session),
-                ("presentation_during_issuance_session", &session),
-            ],
-        )
-        .await;
+    let reply = world.second_challenge(&started, &session).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let code = reply.json()["authorization_code"]
         .as_str()
@@ -779,16 +765,7 @@ async fn a_response_is_accepted_once_and_only_for_its_request() {
         .await;
     reply.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     // The session gives one code.
-    let reply = world
-        .society
-        .post_form(
-            "/authorize-challenge",
-            &[
-                ("auth_session", &started.auth_session),
-                ("presentation_during_issuance_session", &session),
-            ],
-        )
-        .await;
+    let reply = world.second_challenge(&started, &session).await;
     reply.assert_error(StatusCode::BAD_REQUEST, "invalid_session");
 }
 
