@@ -325,11 +325,7 @@ impl Issuer {
         else {
             return Err(LookupError::NotFound);
         };
-        let needs_presentation = self
-            .compiled
-            .credential(&offer.credential)
-            .is_some_and(|c| !c.kind.prerequisites.is_empty());
-        if needs_presentation && offer.presented_at.is_none() {
+        if offer.needs_presentation && offer.presented_at.is_none() {
             return Ok(WalletOffer {
                 credential: offer.credential,
                 grant: WalletGrant::AuthorizationCode {
