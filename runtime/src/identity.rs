@@ -82,8 +82,7 @@ pub const ROOT_DID_PATH: &str = "/.well-known/did.json";
 pub fn did_web_path(did: &str) -> Option<String> {
     let rest = did.strip_prefix("did:web:")?;
     let mut parts = rest.split(':');
-    let host = parts.next().filter(|h| !h.is_empty())?;
-    let _ = host;
+    parts.next().filter(|host| !host.is_empty())?;
     let path: Vec<&str> = parts.collect();
     if path.is_empty() {
         Some(ROOT_DID_PATH.to_owned())
@@ -114,6 +113,52 @@ pub fn did_document(did: &str, key: &IssuerKey) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trustc_artifact::IssuerConfig;
+
+    /// The shipped example's Person credential (dev), as the build's golden snapshot holds it.
+    fn person() -> CredentialType {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/snapshots/build/example/issuer__config.json.snap"
+        );
+        let snapshot = std::fs::read_to_string(path).unwrap();
+        let config: IssuerConfig =
+            serde_json::from_str(snapshot.splitn(3, "---\n").nth(2).unwrap()).unwrap();
+        config.credential("person").unwrap().clone()
+    }
+
+    #[test]
+    fn the_participant_signs_as_an_identifier_its_governance_names() {
+        let key = IssuerKey::generate();
+        let mut person = person();
+        let province = "bc-digital-identity/bc-gov";
+        // dev: a did:web, with the key named by its DID URL.
+        let chosen = choose(&person, Some(province), "http://127.0.0.1:8080", &key);
+        let did = "did:web:dev.credentials.gov.bc.example";
+        assert_eq!(chosen.iss, did);
+        assert_eq!(chosen.kid, format!("{did}#{}", key.kid()));
+        assert!(chosen.named_by_governance);
+        // An https identifier equal to the public URL wins over a did:web.
+        person.issuers[0].identifiers = vec![
+            did.to_owned(),
+            "https://credentials.gov.bc.example".to_owned(),
+        ];
+        let chosen = choose(
+            &person,
+            Some(province),
+            "https://credentials.gov.bc.example",
+            &key,
+        );
+        assert_eq!(chosen.iss, "https://credentials.gov.bc.example");
+        assert_eq!(chosen.kid, key.kid());
+        // No usable identifier, another participant, or none named: the public URL, untrusted.
+        person.issuers[0].identifiers = vec!["https://elsewhere.example".to_owned()];
+        for participant in [Some(province), Some("lsbc-membership/lsbc"), None] {
+            let chosen = choose(&person, participant, "https://issuer.example", &key);
+            assert_eq!(chosen.iss, "https://issuer.example");
+            assert!(!chosen.named_by_governance);
+        }
+    }
 
     #[test]
     fn did_web_paths() {
