@@ -21,12 +21,12 @@
 //! 4. [`Issuer::challenge`] with `auth_session` and that session: the authorization code.
 //! 5. [`Issuer::redeem_authorization_code`]: the code, with the PKCE verifier, for an access token.
 //!
-//! Every verification, passed or refused, is audited with the offer ([`Verification`]).
+//! Every verification, passed or refused, is audited with the offer ([`crate::store::Verification`]).
 //!
 //! Where the OpenID4VCI 1.1 draft's interactive authorization differs (the request object in
 //! the challenge answer, the response posted back to the challenge endpoint as
 //! `openid4vp_response`, `ia:` audiences): steps 2–3 are transport-independent here
-//! ([`Issuer::verify_vp_token`] takes the decoded `vp_token`), so that profile needs a new
+//! (`verify_vp_token` in `response` takes the decoded `vp_token`), so that profile needs a new
 //! entry point, not a new verifier.
 
 mod challenge;

@@ -39,7 +39,7 @@ pub struct Accepted {
     pub presentation_during_issuance_session: Option<String>,
     /// For the holder's web page: where a wallet on the same device sends the holder back
     /// (OpenID4VP 1.0 §8.2), the page with a response code that binds the browser that opens
-    /// it to this presentation ([`super::journey`]).
+    /// it to this presentation ([`crate::domain::journey`]).
     pub redirect_uri: Option<String>,
 }
 
