@@ -162,6 +162,16 @@ pub(super) async fn world(prefix: ClientIdPrefix, mode: ResponseMode, holder: Ho
     }
 }
 
+/// [`world`] with an `x509_hash:` verifier answered in `direct_post` by an ES256 holder.
+async fn plain_world() -> World {
+    world(
+        ClientIdPrefix::X509Hash,
+        ResponseMode::DirectPost,
+        HolderKey::es256(),
+    )
+    .await
+}
+
 /// A Lawyer offer from the Law Society's back end: membership facts, no names.
 pub(super) fn lawyer_facts() -> Value {
     json!({
@@ -337,6 +347,15 @@ impl World {
                 )
                 .await
         }
+    }
+
+    /// Presents the holder's Person credential (both names disclosed) for `started` and returns
+    /// the `access_denied` refusal's description.
+    async fn refusal(&self, started: &Started) -> String {
+        let presentation = self.present(&started.request, &["given_names", "family_name"], |_| {});
+        self.respond(&started.request, &json!({"person": [presentation]}))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "access_denied")
     }
 
     /// The second authorization challenge: the `auth_session` with the presentation's session.
@@ -552,12 +571,7 @@ async fn a_lawyer_credential_takes_its_names_from_the_person_credential_presente
 
 #[tokio::test]
 async fn the_admin_api_enforces_the_prerequisites() {
-    let world = world(
-        ClientIdPrefix::X509Hash,
-        ResponseMode::DirectPost,
-        HolderKey::es256(),
-    )
-    .await;
+    let world = plain_world().await;
     let mut with_names = lawyer_facts();
     with_names["given_names"] = json!("Mallory");
     let reply = world
@@ -774,12 +788,7 @@ async fn untrusted_revoked_and_foreign_credentials_are_refused_before_or_after_f
     // A Person credential whose issuer the rule does not trust: the Law Society itself issuing
     // Person would not be trusted (it is not bc-gov); here the province's credential is revoked,
     // and a credential of another type is presented.
-    let world = world(
-        ClientIdPrefix::X509Hash,
-        ResponseMode::DirectPost,
-        HolderKey::es256(),
-    )
-    .await;
+    let world = plain_world().await;
     let id = world.person_offer["id"].as_str().unwrap();
     let reply = world
         .province
@@ -790,20 +799,11 @@ async fn untrusted_revoked_and_foreign_credentials_are_refused_before_or_after_f
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let started = world.start().await;
-    let presentation = world.present(&started.request, &["given_names", "family_name"], |_| {});
-    let reply = world
-        .respond(&started.request, &json!({"person": [presentation]}))
-        .await;
-    let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
+    let description = world.refusal(&started).await;
     assert!(description.contains("revoked"), "{description}");
 
     // An issuer outside the trust list: nothing is fetched for it.
-    let world = self::world(
-        ClientIdPrefix::X509Hash,
-        ResponseMode::DirectPost,
-        HolderKey::es256(),
-    )
-    .await;
+    let world = self::plain_world().await;
     let started = world.start().await;
     let before = world.fetched.seen.lock().unwrap().len();
     let stranger = HolderKey::es256();
@@ -837,28 +837,14 @@ async fn untrusted_revoked_and_foreign_credentials_are_refused_before_or_after_f
 async fn expired_foreign_type_wrong_key_and_wrong_state_are_refused_and_audited() {
     // Expired: the Person credential is valid for five years; the Law Society's clock is six
     // years on (the offer made then).
-    let world = world(
-        ClientIdPrefix::X509Hash,
-        ResponseMode::DirectPost,
-        HolderKey::es256(),
-    )
-    .await;
+    let world = plain_world().await;
     world.society.advance(6 * 366 * 86_400);
     let started = world.start().await;
-    let presentation = world.present(&started.request, &["given_names", "family_name"], |_| {});
-    let reply = world
-        .respond(&started.request, &json!({"person": [presentation]}))
-        .await;
-    let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
+    let description = world.refusal(&started).await;
     assert!(description.contains("expired"), "{description}");
 
     // Another type, signed by the trusted issuer's own key under its DID.
-    let world = self::world(
-        ClientIdPrefix::X509Hash,
-        ResponseMode::DirectPost,
-        HolderKey::es256(),
-    )
-    .await;
+    let world = self::plain_world().await;
     let started = world.start().await;
     let key = &world.province.issuer.key;
     let claims: serde_json::Map<String, Value> =
@@ -884,11 +870,7 @@ async fn expired_foreign_type_wrong_key_and_wrong_state_are_refused_and_audited(
         person: other_type,
         ..world
     };
-    let presentation = forged.present(&started.request, &["given_names", "family_name"], |_| {});
-    let reply = forged
-        .respond(&started.request, &json!({"person": [presentation]}))
-        .await;
-    let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
+    let description = forged.refusal(&started).await;
     assert!(description.contains("library-card"), "{description}");
     let record = forged.record(&started.offer).await;
     assert_eq!(record["verifications"][0]["outcome"], "refused");
