@@ -34,7 +34,7 @@ import { ES256, digest } from '@sd-jwt/crypto-nodejs'
 import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list'
 import * as jose from 'jose'
 
-import { nodeCallbacks } from './callbacks.mjs'
+import { nodeCallbacks, verifyKeyBinding } from './callbacks.mjs'
 
 const [command, ...args] = process.argv.slice(2)
 
@@ -257,17 +257,7 @@ function sdJwtInstance(issuerKeys, report, holder) {
           return Buffer.from(signature).toString('base64url')
         }
       : undefined,
-    kbVerifier: async (data, signature, payload) => {
-      const header = JSON.parse(Buffer.from(data.split('.')[0], 'base64url').toString('utf8'))
-      if (!payload?.cnf?.jwk) return false
-      try {
-        const key = await jose.importJWK(payload.cnf.jwk, header.alg)
-        await jose.compactVerify(`${data}.${signature}`, key, { algorithms: [header.alg] })
-        return true
-      } catch {
-        return false
-      }
-    },
+    kbVerifier: verifyKeyBinding,
   })
 }
 

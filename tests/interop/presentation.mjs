@@ -65,7 +65,7 @@ import { digest, generateSalt } from '@sd-jwt/crypto-nodejs'
 import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list'
 import * as jose from 'jose'
 
-import { nodeCallbacks } from './callbacks.mjs'
+import { nodeCallbacks, verifyKeyBinding } from './callbacks.mjs'
 
 /// The ways `lawyer` can spoil the flow; each must make the server refuse.
 export const TAMPER_MODES = [
@@ -816,17 +816,7 @@ function sdJwtInstance({ holder, issuerKeys, report = {} }) {
     statusListFetcher: async (uri) => (await fetchStatusList(uri, report)).jwt,
     kbSignAlg: holder?.alg,
     kbSigner: holder ? async (data) => signDetached(holder, data) : undefined,
-    kbVerifier: async (data, signature, payload) => {
-      const header = JSON.parse(Buffer.from(data.split('.')[0], 'base64url').toString('utf8'))
-      if (!payload?.cnf?.jwk || header.alg === 'none') return false
-      try {
-        const key = await jose.importJWK(payload.cnf.jwk, header.alg)
-        await jose.compactVerify(`${data}.${signature}`, key, { algorithms: [header.alg] })
-        return true
-      } catch {
-        return false
-      }
-    },
+    kbVerifier: verifyKeyBinding,
   })
 }
 
