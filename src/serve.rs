@@ -280,6 +280,13 @@ pub fn run(args: ServeArgs) -> u8 {
             let identity = issuer.identity(id);
             if identity.named_by_governance {
                 tracing::info!(credential = id, iss = %identity.iss, "issuing as");
+            } else if args.participant.is_none() {
+                tracing::info!(
+                    credential = id,
+                    iss = %identity.iss,
+                    "issuing as the public URL: start with --participant to sign as a \
+                     participant's identifier in the governance, which verifiers trust"
+                );
             } else {
                 tracing::warn!(
                     credential = id,
