@@ -310,17 +310,7 @@ async function lawyer(inputPath) {
   const vpToken = { [match.queryId]: [tamper === 'huge-vp-token' ? hugePresentation(presentation) : presentation] }
   // The library copies `state` from the request it is given.
   const answered = tamper === 'wrong-state' ? { ...request, state: randomToken(16) } : request
-  const jarm =
-    request.response_mode === 'direct_post.jwt'
-      ? { encryption: { nonce: randomToken(16) }, serverMetadata: JARM_SERVER_METADATA }
-      : undefined
-  const created = await step('response', () =>
-    vp.createOpenid4vpAuthorizationResponse({
-      authorizationRequestPayload: answered,
-      authorizationResponsePayload: { vp_token: vpToken },
-      jarm,
-    }),
-  )
+  const created = await step('response', () => createResponse(vp, answered, vpToken))
   summary.response = {
     mode: request.response_mode ?? null,
     state_sent: created.authorizationResponsePayload.state ?? null,
@@ -329,14 +319,7 @@ async function lawyer(inputPath) {
     jwe_header: created.jarm ? jose.decodeProtectedHeader(created.jarm.responseJwt) : null,
     encryption_jwk_kid: created.jarm?.encryptionJwk?.kid ?? null,
   }
-  const submit = async () =>
-    (
-      await vp.submitOpenid4vpAuthorizationResponse({
-        authorizationRequestPayload: answered,
-        authorizationResponsePayload: created.authorizationResponsePayload,
-        jarm: created.jarm && { responseJwt: created.jarm.responseJwt },
-      })
-    ).response
+  const submit = () => submitResponse(vp, answered, created)
   const answer = await httpAnswer('response', submit)
   summary.verifier_response = answer
   if (!answer.ok) {
@@ -437,28 +420,36 @@ async function answer(inputPath) {
     tamper: null,
   })
   summary.presentation = describePresentation(presentation)
+  const created = await step('response', () =>
+    createResponse(vp, request, { [match.queryId]: [presentation] }),
+  )
+  const verifierAnswer = await httpAnswer('response', () => submitResponse(vp, request, created))
+  summary.verifier_response = verifierAnswer
+  if (!verifierAnswer.ok) throw new Refusal('response', verifierAnswer)
+}
+
+/// The wallet's authorization response to `request` carrying `vpToken`, encrypted to the
+/// verifier's key when the request asks for `direct_post.jwt`.
+function createResponse(vp, request, vpToken) {
   const jarm =
     request.response_mode === 'direct_post.jwt'
       ? { encryption: { nonce: randomToken(16) }, serverMetadata: JARM_SERVER_METADATA }
       : undefined
-  const created = await step('response', () =>
-    vp.createOpenid4vpAuthorizationResponse({
-      authorizationRequestPayload: request,
-      authorizationResponsePayload: { vp_token: { [match.queryId]: [presentation] } },
-      jarm,
-    }),
-  )
-  const verifierAnswer = await httpAnswer('response', async () =>
-    (
-      await vp.submitOpenid4vpAuthorizationResponse({
-        authorizationRequestPayload: request,
-        authorizationResponsePayload: created.authorizationResponsePayload,
-        jarm: created.jarm && { responseJwt: created.jarm.responseJwt },
-      })
-    ).response,
-  )
-  summary.verifier_response = verifierAnswer
-  if (!verifierAnswer.ok) throw new Refusal('response', verifierAnswer)
+  return vp.createOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: { vp_token: vpToken },
+    jarm,
+  })
+}
+
+/// Posts a created response to the request's response URI; the raw fetch `Response`.
+async function submitResponse(vp, request, created) {
+  const submitted = await vp.submitOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: created.authorizationResponsePayload,
+    jarm: created.jarm && { responseJwt: created.jarm.responseJwt },
+  })
+  return submitted.response
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -521,15 +521,7 @@ async fn unknown_and_gone_offers_are_404_pages_that_say_what_to_do() {
     assert!(!page.html.contains("<script>"));
 
     let (offer, url) = lawyer_offer(&world).await;
-    let id = offer["id"].as_str().unwrap();
-    let reply = world
-        .society
-        .send(super::admin_request(
-            "POST",
-            &format!("/admin/offers/{id}/revoke"),
-        ))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    world.society.revoke(&offer).await;
     let withdrawn = Browser::speaking("en").open(&world.society, &url).await;
     withdrawn.assert_well_formed(StatusCode::NOT_FOUND, "en");
     assert_eq!(

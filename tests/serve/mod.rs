@@ -284,6 +284,17 @@ impl Instance {
         reply.json()
     }
 
+    /// `POST /admin/offers/{id}/revoke` for an admin answer's offer, which must succeed; the
+    /// offer as the answer shows it.
+    pub async fn revoke(&self, offer: &Value) -> Value {
+        let id = offer["id"].as_str().expect("an offer id");
+        let reply = self
+            .send(admin_request("POST", &format!("/admin/offers/{id}/revoke")))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        reply.json()
+    }
+
     /// The credential offer an admin answer points to, fetched by reference.
     pub async fn resolve_offer(&self, offer: &Value) -> Value {
         let reply = self.get(&local_path(&offer["credential_offer_uri"])).await;

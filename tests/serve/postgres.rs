@@ -43,14 +43,7 @@ async fn alternating_flow(a: &Instance, b: &Instance) {
     let idx = status["idx"].as_u64().unwrap();
     let list_path = super::local_path(&status["uri"]);
 
-    let id = offer["id"].as_str().unwrap();
-    let revoke = b
-        .send(super::admin_request(
-            "POST",
-            &format!("/admin/offers/{id}/revoke"),
-        ))
-        .await;
-    assert_eq!(revoke.status, StatusCode::OK, "{}", revoke.text());
+    b.revoke(&offer).await;
     for instance in [a, b] {
         let list = instance.get(&list_path).await.text();
         assert_eq!(

@@ -169,6 +169,8 @@ pub struct Issuer {
     verifier: presentation::Verifier,
     /// Who the issuer is in each credential type's credentials, by configuration id.
     identities: HashMap<String, Identity>,
+    /// The `kid` its status list tokens name ([`Issuer::status_kid`]), decided once.
+    status_kid: String,
 }
 
 /// What `GET /health` reports.
@@ -210,7 +212,7 @@ impl Issuer {
         clock: Clock,
         verifier: presentation::Verifier,
     ) -> Arc<Issuer> {
-        let identities = compiled
+        let identities: HashMap<String, Identity> = compiled
             .credential_ids()
             .into_iter()
             .filter_map(|id| compiled.credential(id))
@@ -225,8 +227,18 @@ impl Issuer {
                 (kind.id.clone(), identity)
             })
             .collect();
+        let status_kid = {
+            let mut kids: Vec<&str> = identities.values().map(|i| i.kid.as_str()).collect();
+            kids.sort_unstable();
+            kids.dedup();
+            match kids.as_slice() {
+                [one] => (*one).to_owned(),
+                _ => key.kid().to_owned(),
+            }
+        };
         Arc::new(Issuer {
             identities,
+            status_kid,
             verifier,
             compiled,
             store,
@@ -254,14 +266,8 @@ impl Issuer {
 
     /// The `kid` of status list tokens: the DID URL of the issuer's key when it issues as one
     /// DID (verifiers resolving the DID find the key by it), else the key's id.
-    pub fn status_kid(&self) -> String {
-        let mut kids: Vec<&str> = self.identities.values().map(|i| i.kid.as_str()).collect();
-        kids.sort_unstable();
-        kids.dedup();
-        match kids.as_slice() {
-            [one] => (*one).to_owned(),
-            _ => self.key.kid().to_owned(),
-        }
+    pub fn status_kid(&self) -> &str {
+        &self.status_kid
     }
 
     /// The DID documents this issuer serves (its `did:web` identities), by the path they are

@@ -44,7 +44,7 @@ impl Issuer {
         Ok(StatusListToken {
             jwt: status_list_token(
                 &self.key,
-                &self.status_kid(),
+                self.status_kid(),
                 &self.status_list_uri(list_id),
                 &list,
                 self.clock.now(),
