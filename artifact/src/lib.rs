@@ -45,6 +45,71 @@ pub struct IssuerConfig {
     pub frameworks: Vec<Framework>,
     /// Every credential type, ordered by id.
     pub credentials: Vec<CredentialType>,
+    /// The OpenID Connect providers credentials of `login` authentication sign the holder in
+    /// with, with their settings for the build's environment, ordered by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub login_providers: Vec<LoginProvider>,
+}
+
+impl IssuerConfig {
+    /// The login provider whose qualified id is `id`.
+    pub fn login_provider(&self, id: &str) -> Option<&LoginProvider> {
+        self.login_providers.iter().find(|p| p.id == id)
+    }
+}
+
+/// An OpenID Connect provider the issuer signs holders in with (the issuer is its relying
+/// party), as the governance declares it for the build's environment. Secrets are never here:
+/// only where the running issuer reads them from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LoginProvider {
+    /// `<framework>/<provider>`.
+    pub id: String,
+    /// The framework that declares it.
+    pub framework: String,
+    pub name: Localized,
+    /// The provider's issuer identifier, exactly as its discovery document says it (an https URL,
+    /// or a loopback http URL for development).
+    pub issuer: String,
+    /// The client id the provider registered for this issuer.
+    pub client_id: String,
+    /// How the issuer authenticates to the provider's token endpoint.
+    pub client_authentication: ClientAuthentication,
+    /// Where the running issuer reads the client secret (`client_secret_*`) or its private key
+    /// (`private_key_jwt`, a PEM P-256 key); absent for `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretSource>,
+    /// The scopes requested, `openid` first.
+    pub scopes: Vec<String>,
+}
+
+/// OAuth 2.0 client authentication at the provider's token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthentication {
+    /// HTTP Basic with the client secret (the OpenID Connect default).
+    #[default]
+    ClientSecretBasic,
+    /// The client secret in the form body.
+    ClientSecretPost,
+    /// A JWT signed with the issuer's private key for this provider (RFC 7523).
+    PrivateKeyJwt,
+    /// No client authentication (a public client; PKCE only).
+    None,
+}
+
+/// Where a secret is read when the issuer starts: never from the governance or this file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SecretSource {
+    /// An environment variable of the issuer's process.
+    Env(String),
+    /// A file (its whole content, a trailing newline removed).
+    File(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -323,6 +388,9 @@ pub enum Source {
     Prerequisite { prerequisite: String, claim: String },
     /// The same value in every credential.
     Constant { value: serde_json::Value },
+    /// Copied from the login: a claim of the ID token or userinfo, by name or by a `$` JSON path
+    /// (`$.address.locality`, `$['https://example.com/claims/x']`, `$.roles[0]`).
+    Login { claim: String },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -375,6 +443,48 @@ pub struct Authentication {
     /// The transaction code the holder enters; absent when the offer carries none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_code: Option<TxCode>,
+    /// How the holder signs in, for [`AuthenticationMethod::Login`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginRule>,
+}
+
+/// The login a credential of [`AuthenticationMethod::Login`] requires.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LoginRule {
+    /// The provider, `<framework>/<provider>` ([`IssuerConfig::login_providers`]).
+    pub provider: String,
+    /// The assurance the login must have; absent when any login will do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assurance: Option<Assurance>,
+    /// Whether a wallet may start the flow itself (OpenID4VCI `scope`): true when no required
+    /// claim comes from an offer the issuer's back end makes.
+    pub wallet_initiated: bool,
+}
+
+/// The assurance of a login: the ID token's `acr` is one of `acr`, and/or the claim `claim`
+/// equals one of its `values`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Assurance {
+    /// Acceptable Authentication Context Class References, sent as `acr_values`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimAssurance>,
+}
+
+/// A claim of the login and the values it must take (compared as JSON values, with a number and
+/// its decimal string taken as equal).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClaimAssurance {
+    /// A claim name, or a `$` JSON path ([`Source::Login`]).
+    pub claim: String,
+    pub values: Vec<serde_json::Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,6 +493,9 @@ pub struct Authentication {
 pub enum AuthenticationMethod {
     /// OpenID4VCI pre-authorised code flow.
     PreAuthorizedCode,
+    /// The holder signs in with an OpenID Connect provider (OpenID4VCI authorization code flow,
+    /// or the web journey that ends in a pre-authorised offer).
+    Login,
 }
 
 /// OpenID4VCI `tx_code`.
@@ -608,6 +721,7 @@ mod tests {
             credential_issuer: "https://issuer.example".into(),
             frameworks: vec![],
             credentials: vec![],
+            login_providers: vec![],
         }
     }
 

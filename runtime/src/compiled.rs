@@ -417,6 +417,7 @@ mod tests {
             credential_issuer: BUILT_AT.into(),
             frameworks: vec![],
             credentials,
+            login_providers: vec![],
         };
         config.seal();
         let issuer_metadata = json!({

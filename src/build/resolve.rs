@@ -201,6 +201,8 @@ pub fn resolve(
         credential_issuer: credential_issuer.to_string(),
         frameworks,
         credentials,
+        // Filled from the governance's `login_providers` (issue #17, compiler side).
+        login_providers: Vec::new(),
     };
     config.seal();
     Ok(Resolved { config, extras })
@@ -482,6 +484,7 @@ impl CredentialContext<'_> {
                     input_mode: t.value.input_mode,
                     description: t.value.description.clone(),
                 }),
+            login: None,
         };
         let validity = credential.validity.as_ref().and_then(|v| {
             crate::formats::parse_duration(&v.value)
