@@ -302,6 +302,9 @@ async fn store_issuance(store: &trustc_runtime::Store) {
             created_at: now,
             expires_at: now + 600,
             needs_presentation: false,
+            needs_login: false,
+            subject: None,
+            logged_in: None,
         })
         .await
         .expect("an offer is stored");

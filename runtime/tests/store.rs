@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 use trustc_runtime::store::{
-    Advance, AuthorizationRequest, Backend, Issue, Issued, NewOffer, OfferState, Presentation,
-    PresentationState, Redeem, Redemption, StatusEntry, Store, Verification,
+    Advance, Authorization, AuthorizationAdvance, AuthorizationKind, AuthorizationRequest,
+    AuthorizationState, Backend, Issue, Issued, LoginAudit, NewOffer, OfferState, Presentation,
+    PresentationState, RecordLogin, Redeem, Redemption, StatusEntry, Store, Verification,
 };
 use trustc_testkit::{SqliteFile, postgres};
 
@@ -24,6 +25,9 @@ fn new_offer(id: &str, tx_code: Option<&str>, now: i64, expires_at: i64) -> NewO
         created_at: now,
         expires_at,
         needs_presentation: false,
+        needs_login: false,
+        subject: None,
+        logged_in: None,
     }
 }
 
@@ -208,6 +212,12 @@ on_every_backend!(
     a_write_failing_part_way_keeps_none_of_its_changes,
     closed_stores_refuse_work,
     presentations_gate_redemption_and_are_answered_once,
+    logins_gate_redemption_and_are_recorded_once,
+    offers_made_after_a_login_redeem,
+    authorizations_advance_once_while_unexpired,
+    logins_are_audited,
+    single_use_keys_are_spent_once,
+    sweep_forgets_authorizations_and_presentations_that_are_over,
 );
 
 on_two_instances!(
@@ -216,6 +226,9 @@ on_two_instances!(
     race_issue,
     race_wrong_tx_codes,
     race_answer_presentation,
+    race_advance_authorization,
+    race_record_login,
+    race_spend_once,
 );
 
 async fn offer_lifecycle(store: Store) {
@@ -1144,7 +1157,7 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 5, "every migration applied");
+    assert_eq!(version, 6, "every migration applied");
     let nonces_table: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'nonces'",
@@ -1350,6 +1363,515 @@ async fn race_answer_presentation(a: Store, b: Store) {
                 answer.unexpired_at = Some(T0 + 1);
                 (i, store.advance_presentation(&answer).await.unwrap())
             }
+        })
+        .await;
+        let winners = results.iter().filter(|(_, won)| *won).count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+    }
+}
+
+/// A login credential's offer `id`, for `subject` when given, offered until `T0 + 600`.
+fn login_offer(id: &str, subject: Option<&str>) -> NewOffer {
+    NewOffer {
+        needs_login: true,
+        subject: subject.map(str::to_owned),
+        ..new_offer(id, None, T0, T0 + 600)
+    }
+}
+
+/// Records a login as `subject` on offer `id` at `now`, with claims naming the subject.
+async fn log_in(store: &Store, id: &str, subject: &str, now: i64) -> bool {
+    store
+        .record_login(&RecordLogin {
+            offer_id: id,
+            claims: &format!(r#"{{"given_name":"Ada","member_id":"{id}","sub":"{subject}"}}"#),
+            subject,
+            now,
+        })
+        .await
+        .unwrap()
+}
+
+async fn logins_gate_redemption_and_are_recorded_once(store: Store) {
+    store
+        .create_offer(&login_offer("open", None))
+        .await
+        .unwrap();
+    // Not signed in: the offer's own code does not redeem, and nothing changes.
+    assert_eq!(
+        redeem(&store, "open.code", None, "open.t", T0 + 300, T0 + 1).await,
+        Redemption::NotLoggedIn
+    );
+    let stored = store.offer("open").await.unwrap().unwrap();
+    assert!(stored.needs_login);
+    assert_eq!(
+        (
+            stored.state,
+            stored.subject,
+            stored.logged_in_at,
+            stored.login_subject
+        ),
+        (OfferState::Offered, None, None, None)
+    );
+
+    // Signed in once: the claims, when and as whom land on the offer.
+    assert!(log_in(&store, "open", "sub-ada", T0 + 2).await);
+    let logged_in = store.offer("open").await.unwrap().unwrap();
+    assert_eq!(
+        logged_in.claims,
+        r#"{"given_name":"Ada","member_id":"open","sub":"sub-ada"}"#
+    );
+    assert_eq!(
+        (logged_in.logged_in_at, logged_in.login_subject.as_deref()),
+        (Some(T0 + 2), Some("sub-ada"))
+    );
+    // A second login, as anyone, changes nothing.
+    assert!(!log_in(&store, "open", "sub-ada", T0 + 3).await);
+    assert!(!log_in(&store, "open", "sub-bob", T0 + 3).await);
+    assert_eq!(store.offer("open").await.unwrap().unwrap(), logged_in);
+    assert_eq!(
+        redeem(&store, "open.code", None, "open.t", T0 + 300, T0 + 4).await,
+        redeemed_as("open")
+    );
+
+    // An offer for someone takes only their login.
+    store
+        .create_offer(&login_offer("for-ada", Some("sub-ada")))
+        .await
+        .unwrap();
+    assert!(!log_in(&store, "for-ada", "sub-bob", T0 + 1).await);
+    let refused = store.offer("for-ada").await.unwrap().unwrap();
+    assert_eq!(refused.subject.as_deref(), Some("sub-ada"));
+    assert_eq!((refused.logged_in_at, refused.login_subject), (None, None));
+    assert!(log_in(&store, "for-ada", "sub-ada", T0 + 2).await);
+
+    // The login comes before the presentation: without it, an offer that needs both says so.
+    let mut both = login_offer("both", None);
+    both.needs_presentation = true;
+    store.create_offer(&both).await.unwrap();
+    assert_eq!(
+        redeem(&store, "both.code", None, "both.t", T0 + 300, T0 + 1).await,
+        Redemption::NotLoggedIn
+    );
+    assert!(log_in(&store, "both", "sub-ada", T0 + 2).await);
+    assert_eq!(
+        redeem(&store, "both.code", None, "both.t", T0 + 300, T0 + 3).await,
+        Redemption::NotPresented
+    );
+
+    // Expired, redeemed, revoked or unknown offers take no login.
+    store
+        .create_offer(&login_offer("late", None))
+        .await
+        .unwrap();
+    assert!(!log_in(&store, "late", "sub-ada", T0 + 600).await);
+    assert_eq!(
+        store.offer("late").await.unwrap().unwrap().logged_in_at,
+        None
+    );
+    redeemed(&store, "used").await;
+    assert!(!log_in(&store, "used", "sub-ada", T0 + 1).await);
+    store
+        .create_offer(&login_offer("withdrawn", None))
+        .await
+        .unwrap();
+    store.revoke_offer("withdrawn", T0 + 1).await.unwrap();
+    assert!(!log_in(&store, "withdrawn", "sub-ada", T0 + 2).await);
+    assert!(!log_in(&store, "nope", "sub-ada", T0 + 2).await);
+    for id in ["used", "withdrawn"] {
+        let offer = store.offer(id).await.unwrap().unwrap();
+        assert_eq!(
+            (offer.logged_in_at, offer.login_subject),
+            (None, None),
+            "{id}"
+        );
+    }
+}
+
+/// An offer made at the login's callback (wallet-initiated, or the issuer's page) is signed in
+/// from the start.
+async fn offers_made_after_a_login_redeem(store: Store) {
+    let offer = NewOffer {
+        logged_in: Some((T0, "sub-ada".to_owned())),
+        ..login_offer("made", Some("sub-ada"))
+    };
+    store.create_offer(&offer).await.unwrap();
+    let stored = store.offer("made").await.unwrap().unwrap();
+    assert!(stored.needs_login);
+    assert_eq!(
+        (
+            stored.subject.as_deref(),
+            stored.logged_in_at,
+            stored.login_subject.as_deref()
+        ),
+        (Some("sub-ada"), Some(T0), Some("sub-ada"))
+    );
+    // Signed in already: no second login.
+    assert!(!log_in(&store, "made", "sub-ada", T0 + 1).await);
+    assert_eq!(
+        redeem(&store, "made.code", None, "made.t", T0 + 300, T0 + 1).await,
+        redeemed_as("made")
+    );
+    // An offer that needs no login ignores the columns.
+    let plain = store.offer("made").await.unwrap().unwrap();
+    assert_eq!(plain.state, OfferState::Redeemed);
+    store
+        .create_offer(&new_offer("plain", None, T0, T0 + 600))
+        .await
+        .unwrap();
+    let plain = store.offer("plain").await.unwrap().unwrap();
+    assert!(!plain.needs_login);
+    assert_eq!((plain.subject, plain.logged_in_at), (None, None));
+}
+
+/// A wallet's authorization request for the test credential, `requested` until `T0 + 60`.
+fn new_authorization(id: &str) -> Authorization {
+    Authorization {
+        id: id.to_owned(),
+        kind: AuthorizationKind::Wallet,
+        state: AuthorizationState::Requested,
+        credential: "membership_card".to_owned(),
+        offer_id: None,
+        client_id: Some("wallet-app".into()),
+        redirect_uri: Some("https://wallet.example/cb".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        wallet_state: Some("wallet-state".into()),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        provider: "bcgov/bc-services-card".to_owned(),
+        login_state: None,
+        login_nonce: None,
+        login_verifier: None,
+        code: None,
+        code_expires_at: None,
+        created_at: T0,
+        expires_at: T0 + 60,
+    }
+}
+
+fn step<'a>(
+    id: &'a str,
+    from: AuthorizationState,
+    to: AuthorizationState,
+) -> AuthorizationAdvance<'a> {
+    AuthorizationAdvance::new(id, from, to)
+}
+
+async fn authorizations_advance_once_while_unexpired(store: Store) {
+    use AuthorizationState::*;
+    let requested = new_authorization("a1");
+    store.create_authorization(&requested).await.unwrap();
+    assert!(
+        store.create_authorization(&requested).await.is_err(),
+        "a second authorization with the same id"
+    );
+    assert_eq!(store.authorization("a1").await.unwrap().unwrap(), requested);
+    assert!(store.authorization("nope").await.unwrap().is_none());
+
+    // Too late: an expired request goes no further, and nothing changes.
+    let mut send = step("a1", Requested, LoggingIn);
+    send.unexpired_at = Some(T0 + 60);
+    send.login = Some(("a1.state", "a1.nonce", "a1.verifier"));
+    send.expires_at = Some(T0 + 600);
+    assert!(!store.advance_authorization(&send).await.unwrap());
+    assert_eq!(store.authorization("a1").await.unwrap().unwrap(), requested);
+    // Sent to the provider once, with the login transaction and a new expiry.
+    send.unexpired_at = Some(T0 + 59);
+    assert!(store.advance_authorization(&send).await.unwrap());
+    assert!(!store.advance_authorization(&send).await.unwrap());
+    let logging_in = store.authorization("a1").await.unwrap().unwrap();
+    assert_eq!(
+        logging_in,
+        Authorization {
+            state: LoggingIn,
+            login_state: Some("a1.state".into()),
+            login_nonce: Some("a1.nonce".into()),
+            login_verifier: Some("a1.verifier".into()),
+            expires_at: T0 + 600,
+            ..requested.clone()
+        }
+    );
+    // A move from another state does nothing.
+    assert!(
+        !store
+            .advance_authorization(&step("a1", LoggedIn, CodeIssued))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_authorization(&step("nope", Requested, LoggingIn))
+            .await
+            .unwrap()
+    );
+
+    // Logged in, naming the offer it made; what was set before stays.
+    store
+        .create_offer(&login_offer("made", None))
+        .await
+        .unwrap();
+    let mut back = step("a1", LoggingIn, LoggedIn);
+    back.offer_id = Some("made");
+    back.unexpired_at = Some(T0 + 100);
+    assert!(store.advance_authorization(&back).await.unwrap());
+    // The code, then its use, each once.
+    let mut code = step("a1", LoggedIn, CodeIssued);
+    code.code = Some(("a1.code", T0 + 160));
+    assert!(store.advance_authorization(&code).await.unwrap());
+    assert!(!store.advance_authorization(&code).await.unwrap());
+    assert_eq!(
+        store.authorization("a1").await.unwrap().unwrap(),
+        Authorization {
+            state: CodeIssued,
+            offer_id: Some("made".into()),
+            code: Some("a1.code".into()),
+            code_expires_at: Some(T0 + 160),
+            ..logging_in.clone()
+        }
+    );
+    let used = step("a1", CodeIssued, Used);
+    assert!(store.advance_authorization(&used).await.unwrap());
+    assert!(!store.advance_authorization(&used).await.unwrap());
+    assert_eq!(
+        store.authorization("a1").await.unwrap().unwrap().state,
+        Used
+    );
+
+    // The page's request, refused: it goes no further.
+    let page = Authorization {
+        kind: AuthorizationKind::Page,
+        client_id: None,
+        redirect_uri: None,
+        code_challenge: None,
+        wallet_state: None,
+        dpop_jkt: None,
+        ..new_authorization("a2")
+    };
+    store.create_authorization(&page).await.unwrap();
+    assert_eq!(store.authorization("a2").await.unwrap().unwrap(), page);
+    assert!(
+        store
+            .advance_authorization(&step("a2", Requested, Refused))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_authorization(&step("a2", Requested, LoggingIn))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.authorization("a2").await.unwrap().unwrap().state,
+        Refused
+    );
+    // An authorization names an offer that exists.
+    let mut dangling = step("a3", Requested, LoggedIn);
+    store
+        .create_authorization(&new_authorization("a3"))
+        .await
+        .unwrap();
+    dangling.offer_id = Some("no-such-offer");
+    assert!(store.advance_authorization(&dangling).await.is_err());
+}
+
+async fn logins_are_audited(store: Store) {
+    let audit = |at: i64, offer_id: Option<&str>, outcome: &str| LoginAudit {
+        authorization_id: format!("a{at}"),
+        offer_id: offer_id.map(str::to_owned),
+        at,
+        provider: "bcgov/bc-services-card".into(),
+        subject: Some("sub-ada".into()),
+        acr: (outcome == "logged_in").then(|| "urn:example:loa:3".into()),
+        outcome: outcome.into(),
+        reason: (outcome == "refused").then(|| "the ID token's `acr` is too low".into()),
+    };
+    // Stored out of order: read back oldest first, per offer.
+    let later = audit(T0 + 20, Some("o1"), "logged_in");
+    let earlier = audit(T0 + 10, Some("o1"), "refused");
+    for login in [
+        &later,
+        &earlier,
+        &audit(T0 + 15, Some("o2"), "logged_in"),
+        &audit(T0 + 5, None, "refused"),
+    ] {
+        store.audit_login(login).await.unwrap();
+    }
+    assert_eq!(store.logins_of_offer("o1").await.unwrap(), [earlier, later]);
+    assert_eq!(store.logins_of_offer("o2").await.unwrap().len(), 1);
+    assert!(store.logins_of_offer("o3").await.unwrap().is_empty());
+    // The audit reads as JSON (the admin API shows it).
+    let json = serde_json::to_value(&store.logins_of_offer("o2").await.unwrap()[0]).unwrap();
+    assert_eq!(json["outcome"], "logged_in");
+    assert_eq!(json["acr"], "urn:example:loa:3");
+}
+
+async fn single_use_keys_are_spent_once(store: Store) {
+    assert!(store.spend_once("jti-1", T0 + 100).await.unwrap());
+    assert!(!store.spend_once("jti-1", T0 + 100).await.unwrap());
+    // Whatever expiry comes with it.
+    assert!(!store.spend_once("jti-1", T0 + 900).await.unwrap());
+    assert!(store.spend_once("jti-2", T0 + 200).await.unwrap());
+    // Keys and c_nonces are apart: a key spent is no nonce spent.
+    redeemed(&store, "o").await;
+    assert!(matches!(
+        issue_expiring(&store, "o", T0 + 1, "jti-2", T0 + 200).await,
+        Issued::Issued { .. }
+    ));
+    // Remembered until swept after they expired; then spent again as new.
+    assert_eq!(store.sweep(T0 + 99).await.unwrap(), 0);
+    assert!(!store.spend_once("jti-1", T0 + 100).await.unwrap());
+    assert_eq!(store.sweep(T0 + 100).await.unwrap(), 1);
+    assert!(!store.spend_once("jti-2", T0 + 200).await.unwrap());
+    assert!(store.spend_once("jti-1", T0 + 300).await.unwrap());
+}
+
+/// The sweep forgets a presentation or an authorization once it expired, its code expired, and
+/// its offer no longer waits (the holder's page of a waiting offer may show it); the audits and
+/// the offers stay.
+async fn sweep_forgets_authorizations_and_presentations_that_are_over(store: Store) {
+    use AuthorizationState::*;
+    // Authorizations expiring at T0 + 60: alone; with a code until T0 + 160; for an offer
+    // waiting until T0 + 600.
+    store
+        .create_authorization(&new_authorization("alone"))
+        .await
+        .unwrap();
+    store
+        .create_authorization(&Authorization {
+            state: CodeIssued,
+            code: Some("coded.code".into()),
+            code_expires_at: Some(T0 + 160),
+            ..new_authorization("coded")
+        })
+        .await
+        .unwrap();
+    store
+        .create_offer(&login_offer("waiting", None))
+        .await
+        .unwrap();
+    store
+        .create_authorization(&Authorization {
+            offer_id: Some("waiting".into()),
+            ..new_authorization("for-waiting")
+        })
+        .await
+        .unwrap();
+    // Presentations expiring at T0 + 300: for an offer waiting until T0 + 600, and for one
+    // redeemed.
+    let mut gated = new_offer("gated", None, T0, T0 + 600);
+    gated.needs_presentation = true;
+    store.create_offer(&gated).await.unwrap();
+    store
+        .create_presentation(&new_presentation("p-waiting", "gated"))
+        .await
+        .unwrap();
+    redeemed(&store, "done").await;
+    store
+        .create_presentation(&new_presentation("p-done", "done"))
+        .await
+        .unwrap();
+    store
+        .audit_login(&LoginAudit {
+            authorization_id: "for-waiting".into(),
+            offer_id: Some("waiting".into()),
+            at: T0 + 1,
+            provider: "bcgov/bc-services-card".into(),
+            subject: None,
+            acr: None,
+            outcome: "refused".into(),
+            reason: Some("the provider answered `access_denied`".into()),
+        })
+        .await
+        .unwrap();
+
+    let kept = |id: &'static str| {
+        let store = store.clone();
+        async move { store.authorization(id).await.unwrap().is_some() }
+    };
+    assert_eq!(store.sweep(T0 + 59).await.unwrap(), 0);
+    assert_eq!(store.sweep(T0 + 60).await.unwrap(), 1);
+    assert!(!kept("alone").await);
+    assert!(kept("coded").await && kept("for-waiting").await);
+    assert_eq!(store.sweep(T0 + 160).await.unwrap(), 1);
+    assert!(!kept("coded").await);
+    // The offers still wait: their expired requests are kept.
+    assert_eq!(store.sweep(T0 + 300).await.unwrap(), 1, "p-done only");
+    assert!(kept("for-waiting").await);
+    assert!(store.presentation("p-waiting").await.unwrap().is_some());
+    assert!(store.presentation("p-done").await.unwrap().is_none());
+    // Once they no longer wait (used, or expired), theirs go too.
+    store.revoke_offer("waiting", T0 + 301).await.unwrap();
+    assert_eq!(store.sweep(T0 + 301).await.unwrap(), 1);
+    assert!(!kept("for-waiting").await);
+    assert_eq!(store.sweep(T0 + 599).await.unwrap(), 0);
+    assert_eq!(store.sweep(T0 + 600).await.unwrap(), 1);
+    assert!(store.presentation("p-waiting").await.unwrap().is_none());
+    // The offers and the audit stay.
+    assert_eq!(store.logins_of_offer("waiting").await.unwrap().len(), 1);
+    for id in ["waiting", "gated", "done"] {
+        assert!(store.offer(id).await.unwrap().is_some(), "{id}");
+    }
+}
+
+/// Two instances get the provider's callback for the same login transaction at once: exactly one
+/// may move it on.
+async fn race_advance_authorization(a: Store, b: Store) {
+    for round in 0..5 {
+        let id = format!("a{round}");
+        a.create_authorization(&Authorization {
+            state: AuthorizationState::LoggingIn,
+            ..new_authorization(&id)
+        })
+        .await
+        .unwrap();
+        let results = race(&a, &b, |store, i| {
+            let id = id.clone();
+            async move {
+                let mut back = step(
+                    &id,
+                    AuthorizationState::LoggingIn,
+                    AuthorizationState::LoggedIn,
+                );
+                back.unexpired_at = Some(T0 + 1);
+                (i, store.advance_authorization(&back).await.unwrap())
+            }
+        })
+        .await;
+        let winners = results.iter().filter(|(_, won)| *won).count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+    }
+}
+
+/// Logins as several people race for one offer: exactly one is recorded, and the offer says whose.
+async fn race_record_login(a: Store, b: Store) {
+    for round in 0..5 {
+        let id = format!("o{round}");
+        a.create_offer(&login_offer(&id, None)).await.unwrap();
+        let results = race(&a, &b, |store, i| {
+            let id = id.clone();
+            async move { (i, log_in(&store, &id, &format!("sub-{i}"), T0 + 1).await) }
+        })
+        .await;
+        let winners: Vec<usize> = results
+            .iter()
+            .filter(|(_, won)| *won)
+            .map(|(i, _)| *i)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        let offer = b.offer(&id).await.unwrap().unwrap();
+        let winner = format!("sub-{}", winners[0]);
+        assert_eq!(offer.login_subject.as_deref(), Some(winner.as_str()));
+        assert!(offer.claims.contains(&winner), "{}", offer.claims);
+    }
+}
+
+/// A DPoP proof replayed to two instances at once is accepted by one.
+async fn race_spend_once(a: Store, b: Store) {
+    for round in 0..5 {
+        let key = format!("jti-{round}");
+        let results = race(&a, &b, |store, i| {
+            let key = key.clone();
+            async move { (i, store.spend_once(&key, T0 + 60).await.unwrap()) }
         })
         .await;
         let winners = results.iter().filter(|(_, won)| *won).count();

@@ -296,6 +296,9 @@ impl Issuer {
             created_at: now,
             expires_at: now + self.settings.offer_lifetime,
             needs_presentation: !prerequisites.is_empty(),
+            needs_login: false,
+            subject: None,
+            logged_in: None,
         };
         self.store
             .create_offer(&offer)

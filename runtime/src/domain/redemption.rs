@@ -37,6 +37,8 @@ pub enum RedeemError {
     TxCodeMissing,
     /// A transaction code was sent for an offer that has none.
     TxCodeUnexpected,
+    /// The holder has not signed in with the login provider yet.
+    NotLoggedIn,
     /// The credential's prerequisites have not been presented yet.
     NotPresented,
     /// An authorization code whose PKCE verifier, client or redirect URI does not match.
@@ -65,6 +67,11 @@ impl std::fmt::Display for RedeemError {
                 "`tx_code` is missing: this offer requires the transaction code sent to the holder"
             }
             RedeemError::TxCodeUnexpected => "`tx_code` was sent but this offer has none",
+            RedeemError::NotLoggedIn => {
+                "the governance requires the holder to sign in before this offer redeems; sign \
+                 in first (the offer's authorization_code grant, or the issuer's page for this \
+                 offer)"
+            }
             RedeemError::NotPresented => {
                 "the governance requires the holder to present a credential before this offer \
                  redeems; present it first (the offer's authorization_code grant, or the \
@@ -133,6 +140,7 @@ impl Issuer {
             Redemption::NotOffered(_) => Err(RedeemError::AlreadyUsed),
             Redemption::TxCodeMissing => Err(RedeemError::TxCodeMissing),
             Redemption::TxCodeUnexpected => Err(RedeemError::TxCodeUnexpected),
+            Redemption::NotLoggedIn => Err(RedeemError::NotLoggedIn),
             Redemption::NotPresented => Err(RedeemError::NotPresented),
             Redemption::WrongTxCode { attempts, locked } => Err(RedeemError::WrongTxCode {
                 left: self.settings.tx_code_attempts - attempts,

@@ -185,6 +185,7 @@ pub async fn token(
             OAuthError::bad_request("invalid_request", e.to_string())
         }
         RedeemError::UnknownCode
+        | RedeemError::NotLoggedIn
         | RedeemError::NotPresented
         | RedeemError::Pkce(_)
         | RedeemError::Expired

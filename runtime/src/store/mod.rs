@@ -1,4 +1,6 @@
-//! The issuer's store: offers, access-token hashes, spent nonces and status-list entries, in
+//! The issuer's store: offers, access-token hashes, spent nonces and status-list entries, the
+//! presentations and logins offers wait for (with their audits), the authorization requests of
+//! the authorization code flow and single-use keys (DPoP proofs' `jti`), in
 //! SQLite (the default: one file, created on first start) or PostgreSQL (several instances behind
 //! a load balancer sharing state). One API, two backends, each built the way its database is
 //! fastest:
@@ -44,7 +46,23 @@ macro_rules! offer_columns {
     () => {
         "id, pre_authorized_code, tx_code, credential, claims, state, tx_attempts, created_at, \
          expires_at, redeemed_at, access_token_hash, token_expires_at, issued_at, revoked_at, \
-         needs_presentation, presented_at"
+         needs_presentation, presented_at, needs_login, subject, logged_in_at, login_subject"
+    };
+}
+
+/// The columns of an [`Authorization`], in the order the backends' row readers expect them.
+macro_rules! authorization_columns {
+    () => {
+        "id, kind, state, credential, offer_id, client_id, redirect_uri, code_challenge, \
+         wallet_state, dpop_jkt, provider, login_state, login_nonce, login_verifier, code, \
+         code_expires_at, created_at, expires_at"
+    };
+}
+
+/// The columns of a [`LoginAudit`], in the order the backends' row readers expect them.
+macro_rules! login_columns {
+    () => {
+        "authorization_id, offer_id, at, provider, subject, acr, outcome, reason"
     };
 }
 
@@ -75,10 +93,41 @@ pub const SWEEP_CHUNK: i64 = 5_000;
 
 /// One step of [`Store::sweep`]: the oldest spent nonces expired at or before `$1`, at most `$2`
 /// of them, a leading range of the table's key. The same SQL on both backends (SQLite binds
-/// `$1`, `$2` by position too).
+/// `$1`, `$2` by position too), like the other steps of [`SWEEPS`].
 const SWEEP_STEP: &str = "DELETE FROM spent_nonces WHERE (expires_at, nonce) IN \
      (SELECT expires_at, nonce FROM spent_nonces WHERE expires_at <= $1 \
      ORDER BY expires_at, nonce LIMIT $2)";
+
+/// What [`Store::sweep`] forgets, each table in steps of at most `$2` rows that were dead at
+/// `$1`, the oldest first: what it forgets, and the step.
+///
+/// A presentation or an authorization is dead once it expired, its code (if any) expired, and
+/// its offer (if any) no longer waits (redeemed or later, or expired): until then the holder's
+/// page of the offer may still show it to the browser that made it.
+const SWEEPS: [(&str, &str); 4] = [
+    ("expired spent nonces", SWEEP_STEP),
+    (
+        "expired single-use keys",
+        "DELETE FROM spent_once WHERE id IN (SELECT id FROM spent_once \
+         WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)",
+    ),
+    (
+        "expired authorizations",
+        "DELETE FROM authorizations WHERE id IN (SELECT a.id FROM authorizations a \
+         LEFT JOIN offers o ON o.id = a.offer_id WHERE a.expires_at <= $1 \
+         AND COALESCE(a.code_expires_at, a.expires_at) <= $1 \
+         AND (o.id IS NULL OR o.state <> 'offered' OR o.expires_at <= $1) \
+         ORDER BY a.expires_at LIMIT $2)",
+    ),
+    (
+        "expired presentations",
+        "DELETE FROM presentations WHERE id IN (SELECT p.id FROM presentations p \
+         JOIN offers o ON o.id = p.offer_id WHERE p.expires_at <= $1 \
+         AND COALESCE(p.code_expires_at, p.expires_at) <= $1 \
+         AND (o.state <> 'offered' OR o.expires_at <= $1) \
+         ORDER BY p.expires_at LIMIT $2)",
+    ),
+];
 
 /// The most jobs an SQLite batch commits in one transaction.
 pub const SQLITE_MAX_BATCH: usize = 256;
@@ -91,12 +140,13 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 // `migrate!` embeds the migrations at compile time but does not tell cargo to rebuild when they
 // change (build.rs prints `cargo:rerun-if-changed=migrations`); including the files makes cargo
 // track them too.
-const _: [&str; 5] = [
+const _: [&str; 6] = [
     include_str!("../../migrations/0001_store.sql"),
     include_str!("../../migrations/0002_spent_nonces.sql"),
     include_str!("../../migrations/0003_codes_name_their_offer.sql"),
     include_str!("../../migrations/0004_spent_nonces_by_expiry.sql"),
     include_str!("../../migrations/0005_presentations.sql"),
+    include_str!("../../migrations/0006_logins.sql"),
 ];
 /// SQLite's own form of the migrations whose SQL differs, by version.
 const SQLITE_FORMS: [(i64, &str); 2] = [
@@ -194,6 +244,13 @@ pub struct NewOffer {
     /// The credential's governance names prerequisites: the offer redeems only once they were
     /// presented ([`Offer::presented_at`]).
     pub needs_presentation: bool,
+    /// The credential's governance says `method: login`: the offer redeems only once the holder
+    /// signed in ([`Offer::logged_in_at`], [`Store::record_login`]).
+    pub needs_login: bool,
+    /// Who the offer is for: the login provider's `sub` the login must have (`None`: anyone).
+    pub subject: Option<String>,
+    /// An offer made after a login (its claims are the login's): when, and as whom (`sub`).
+    pub logged_in: Option<(i64, String)>,
 }
 
 /// A stored offer.
@@ -218,6 +275,12 @@ pub struct Offer {
     /// and when they were (their claims are then part of `claims`).
     pub needs_presentation: bool,
     pub presented_at: Option<i64>,
+    /// Whether the holder must sign in before it redeems, who it is for (the provider's `sub`),
+    /// and when and as whom the holder did (the login's claims are then part of `claims`).
+    pub needs_login: bool,
+    pub subject: Option<String>,
+    pub logged_in_at: Option<i64>,
+    pub login_subject: Option<String>,
 }
 
 /// The status-list entry of one issued credential.
@@ -267,6 +330,8 @@ pub enum Redemption {
     /// The transaction code was wrong. It was counted: `attempts` so far; `locked` once they
     /// reached the cap (the code can no longer be redeemed).
     WrongTxCode { attempts: i64, locked: bool },
+    /// The holder has not signed in for this offer (its credential needs a login).
+    NotLoggedIn,
     /// The credential's prerequisites have not been presented for this offer.
     NotPresented,
 }
@@ -280,7 +345,8 @@ enum Verdict {
 }
 
 /// Checks, in this order: the code is the offer's, the offer waits for redemption and has not
-/// expired, its prerequisites were presented if it needs them, and the transaction code is present exactly when the offer has one, and right.
+/// expired, the holder signed in if it needs a login, its prerequisites were presented if it
+/// needs them, and the transaction code is present exactly when the offer has one, and right.
 fn judge(offer: &Offer, code: &str, tx_code: Option<&str>, now: i64) -> Verdict {
     if !constant_time_eq(&offer.pre_authorized_code, code) {
         return Verdict::Refuse(Redemption::UnknownCode);
@@ -289,6 +355,9 @@ fn judge(offer: &Offer, code: &str, tx_code: Option<&str>, now: i64) -> Verdict 
         OfferState::Offered if offer.expires_at > now => {}
         OfferState::Offered => return Verdict::Refuse(Redemption::Expired),
         state => return Verdict::Refuse(Redemption::NotOffered(state)),
+    }
+    if offer.needs_login && offer.logged_in_at.is_none() {
+        return Verdict::Refuse(Redemption::NotLoggedIn);
     }
     if offer.needs_presentation && offer.presented_at.is_none() {
         return Verdict::Refuse(Redemption::NotPresented);
@@ -449,6 +518,178 @@ pub struct Verification {
     pub reason: Option<String>,
 }
 
+/// A login recorded on its offer, for [`Store::record_login`].
+#[derive(Clone, Copy, Debug)]
+pub struct RecordLogin<'a> {
+    pub offer_id: &'a str,
+    /// The offer's whole new claims (JSON): its own merged with the login's.
+    pub claims: &'a str,
+    /// The login's `sub`; an offer for someone ([`Offer::subject`]) takes only theirs.
+    pub subject: &'a str,
+    pub now: i64,
+}
+
+/// Who started an [`Authorization`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizationKind {
+    /// A wallet (OpenID4VCI authorization code flow): it gets an authorization code.
+    Wallet,
+    /// The issuer's own web page (the holder's browser): it gets an offer.
+    Page,
+}
+
+impl AuthorizationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationKind::Wallet => "wallet",
+            AuthorizationKind::Page => "page",
+        }
+    }
+}
+
+impl FromStr for AuthorizationKind {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        [AuthorizationKind::Wallet, AuthorizationKind::Page]
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| StoreError(format!("unknown authorization kind `{s}` in the database")))
+    }
+}
+
+/// Where an [`Authorization`] is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizationState {
+    /// Stored (PAR, or the page's request); the holder has not been sent to the provider yet.
+    Requested,
+    /// The holder was sent to the login provider; waiting for its callback.
+    LoggingIn,
+    /// The provider's callback was checked and the login recorded.
+    LoggedIn,
+    /// The authorization code was handed out to the wallet.
+    CodeIssued,
+    /// The authorization code was exchanged for an access token.
+    Used,
+    /// The login failed or was refused.
+    Refused,
+}
+
+impl AuthorizationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationState::Requested => "requested",
+            AuthorizationState::LoggingIn => "logging_in",
+            AuthorizationState::LoggedIn => "logged_in",
+            AuthorizationState::CodeIssued => "code_issued",
+            AuthorizationState::Used => "used",
+            AuthorizationState::Refused => "refused",
+        }
+    }
+}
+
+impl FromStr for AuthorizationState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        [
+            AuthorizationState::Requested,
+            AuthorizationState::LoggingIn,
+            AuthorizationState::LoggedIn,
+            AuthorizationState::CodeIssued,
+            AuthorizationState::Used,
+            AuthorizationState::Refused,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| StoreError(format!("unknown authorization state `{s}` in the database")))
+    }
+}
+
+/// An authorization request (a wallet's or the issuer's page's), the login transaction it
+/// started with the login provider, and the authorization code it ends with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authorization {
+    pub id: String,
+    pub kind: AuthorizationKind,
+    pub state: AuthorizationState,
+    /// The credential configuration asked for.
+    pub credential: String,
+    /// The offer it signs in for (issuer-initiated), or the offer the login made.
+    pub offer_id: Option<String>,
+    /// The wallet's request: its client, redirect URI, PKCE challenge (S256), `state` and the
+    /// thumbprint of its DPoP key (`None` on the web journey, or when not sent).
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_challenge: Option<String>,
+    pub wallet_state: Option<String>,
+    pub dpop_jkt: Option<String>,
+    /// The login provider (its qualified id).
+    pub provider: String,
+    /// trustc's own request to the provider: its `state`, `nonce` and PKCE verifier.
+    pub login_state: Option<String>,
+    pub login_nonce: Option<String>,
+    pub login_verifier: Option<String>,
+    /// The authorization code handed out, and until when it redeems.
+    pub code: Option<String>,
+    pub code_expires_at: Option<i64>,
+    pub created_at: i64,
+    /// Until when the request may go on (a move can set a new expiry).
+    pub expires_at: i64,
+}
+
+/// A move of an authorization from one state to the next, for [`Store::advance_authorization`];
+/// the `Some` fields are set with it.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthorizationAdvance<'a> {
+    pub id: &'a str,
+    pub from: AuthorizationState,
+    pub to: AuthorizationState,
+    /// Only while the authorization has not expired (`expires_at > this`).
+    pub unexpired_at: Option<i64>,
+    /// A new `expires_at`.
+    pub expires_at: Option<i64>,
+    /// `login_state`, `login_nonce` and `login_verifier`.
+    pub login: Option<(&'a str, &'a str, &'a str)>,
+    pub offer_id: Option<&'a str>,
+    /// The authorization code and its expiry.
+    pub code: Option<(&'a str, i64)>,
+}
+
+impl<'a> AuthorizationAdvance<'a> {
+    /// `from` → `to`, whenever, setting nothing else.
+    pub fn new(id: &'a str, from: AuthorizationState, to: AuthorizationState) -> Self {
+        AuthorizationAdvance {
+            id,
+            from,
+            to,
+            unexpired_at: None,
+            expires_at: None,
+            login: None,
+            offer_id: None,
+            code: None,
+        }
+    }
+}
+
+/// One login, for the audit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoginAudit {
+    pub authorization_id: String,
+    /// The offer it signed in for, or made (none when refused before one was made).
+    pub offer_id: Option<String>,
+    pub at: i64,
+    /// The login provider (its qualified id).
+    pub provider: String,
+    /// The login's `sub` and `acr`, as far as they were read.
+    pub subject: Option<String>,
+    pub acr: Option<String>,
+    /// `logged_in` or `refused`.
+    pub outcome: String,
+    /// Why it was refused.
+    pub reason: Option<String>,
+}
+
 /// The issuer's store. Cheap to clone (its connections are shared).
 #[derive(Clone)]
 pub struct Store {
@@ -571,6 +812,53 @@ impl Store {
         on_backend!(self, verifications_of_offer(id))
     }
 
+    /// Records a login on its offer, in one guarded step: the offer's whole new `claims`,
+    /// `logged_in_at` and `login_subject`, only while it is `offered`, unexpired, not signed in
+    /// before, and for anyone or for this `subject`. `false` (nothing changed) otherwise.
+    pub async fn record_login(&self, login: &RecordLogin<'_>) -> Result<bool, StoreError> {
+        on_backend!(self, record_login(login))
+    }
+
+    /// Stores a new authorization. An id already stored is an error.
+    pub async fn create_authorization(
+        &self,
+        authorization: &Authorization,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, create_authorization(authorization))
+    }
+
+    pub async fn authorization(&self, id: &str) -> Result<Option<Authorization>, StoreError> {
+        on_backend!(self, authorization(id))
+    }
+
+    /// Moves an authorization `from` → `to` if it is in `from` (and, if asked, unexpired),
+    /// setting what the move carries, atomically: of callers racing for the same move, exactly
+    /// one gets `true`.
+    pub async fn advance_authorization(
+        &self,
+        advance: &AuthorizationAdvance<'_>,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, advance_authorization(advance))
+    }
+
+    /// Adds a login to the audit.
+    pub async fn audit_login(&self, login: &LoginAudit) -> Result<(), StoreError> {
+        on_backend!(self, audit_login(login))
+    }
+
+    /// The logins audited for an offer, oldest first.
+    pub async fn logins_of_offer(&self, offer_id: &str) -> Result<Vec<LoginAudit>, StoreError> {
+        on_backend!(self, logins_of_offer(offer_id))
+    }
+
+    /// Spends a single-use key (a DPoP proof's `jti`): `true` the first time, `false` ever after
+    /// — whatever `expires_at` comes with it — until [`Store::sweep`] forgets it, after
+    /// `expires_at`. So `expires_at` must be at least when whatever carries the key stops being
+    /// accepted by its age. Of callers racing with the same key, exactly one gets `true`.
+    pub async fn spend_once(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        on_backend!(self, spend_once(key, expires_at))
+    }
+
     /// Redeems a pre-authorised code, atomically: finds its offer, checks it ([`Redemption`]
     /// lists the refusals, in the order they are checked) and moves it `offered` → `redeemed`
     /// with the access token's SHA-256 and expiry — or counts a wrong transaction code, locking
@@ -641,26 +929,30 @@ impl Store {
         on_backend!(self, revoked_indices(list_id))
     }
 
-    /// Forgets the spent nonces that expired at or before `before` (they are refused by their
-    /// expiry from then on); returns how many. Offers are kept. The oldest go first, in chunks of
-    /// [`SWEEP_CHUNK`], each its own short step, so that a large sweep never holds the database
-    /// for long.
+    /// Forgets what expired at or before `before`: spent nonces and single-use keys (refused by
+    /// their expiry from then on), and presentations and authorizations that are over (they
+    /// expired, their codes expired, and their offers no longer wait); returns how many. Offers
+    /// and the audits are kept. The oldest go first, in chunks of [`SWEEP_CHUNK`], each its own
+    /// short step, so that a large sweep never holds the database for long.
     pub async fn sweep(&self, before: i64) -> Result<u64, StoreError> {
         self.sweep_in_chunks(before, SWEEP_CHUNK).await
     }
 
-    /// [`Store::sweep`] with chunks of `chunk` nonces (tests use small ones).
+    /// [`Store::sweep`] with chunks of `chunk` rows (tests use small ones).
     #[doc(hidden)]
     pub async fn sweep_in_chunks(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
         let chunk = chunk.max(1);
         let mut total = 0;
-        loop {
-            let swept = on_backend!(self, sweep(before, chunk))?;
-            total += swept;
-            if swept < chunk as u64 {
-                return Ok(total);
+        for (what, step) in SWEEPS {
+            loop {
+                let swept = on_backend!(self, sweep(what, step, before, chunk))?;
+                total += swept;
+                if swept < chunk as u64 {
+                    break;
+                }
             }
         }
+        Ok(total)
     }
 }
 
@@ -812,6 +1104,37 @@ mod tests {
             );
         }
         assert!("used".parse::<OfferState>().is_err());
+    }
+
+    #[test]
+    fn authorization_kinds_and_states_round_trip() {
+        for kind in [AuthorizationKind::Wallet, AuthorizationKind::Page] {
+            assert_eq!(kind.as_str().parse::<AuthorizationKind>().unwrap(), kind);
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        for state in [
+            AuthorizationState::Requested,
+            AuthorizationState::LoggingIn,
+            AuthorizationState::LoggedIn,
+            AuthorizationState::CodeIssued,
+            AuthorizationState::Used,
+            AuthorizationState::Refused,
+        ] {
+            assert_eq!(state.as_str().parse::<AuthorizationState>().unwrap(), state);
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                format!("\"{}\"", state.as_str())
+            );
+        }
+        let unknown = "pending".parse::<AuthorizationState>().unwrap_err();
+        assert!(
+            unknown.0.contains("unknown authorization state `pending`"),
+            "{unknown}"
+        );
+        assert!("browser".parse::<AuthorizationKind>().is_err());
     }
 
     #[test]

@@ -14,9 +14,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 
 use super::{
-    Advance, AuthorizationRequest, Issue, Issued, MIGRATOR, NewOffer, Offer, OfferState,
-    POSTGRES_CONNECTIONS, Presentation, Redeem, Redemption, SWEEP_STEP, StatusEntry, StoreError,
-    Verdict, Verification, failed, judge, status_index_candidates,
+    Advance, Authorization, AuthorizationAdvance, AuthorizationRequest, Issue, Issued, LoginAudit,
+    MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, Presentation, RecordLogin, Redeem,
+    Redemption, StatusEntry, StoreError, Verdict, Verification, failed, judge,
+    status_index_candidates,
 };
 
 /// A PostgreSQL database. Cheap to clone (the pool is shared).
@@ -96,8 +97,9 @@ impl PgStore {
     pub(super) async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO offers (id, pre_authorized_code, tx_code, credential, claims, state, \
-             tx_attempts, created_at, expires_at, needs_presentation) \
-             VALUES ($1, $2, $3, $4, $5, 'offered', 0, $6, $7, $8)",
+             tx_attempts, created_at, expires_at, needs_presentation, needs_login, subject, \
+             logged_in_at, login_subject) \
+             VALUES ($1, $2, $3, $4, $5, 'offered', 0, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&offer.id)
         .bind(&offer.pre_authorized_code)
@@ -107,6 +109,10 @@ impl PgStore {
         .bind(offer.created_at)
         .bind(offer.expires_at)
         .bind(i64::from(offer.needs_presentation))
+        .bind(i64::from(offer.needs_login))
+        .bind(offer.subject.as_deref())
+        .bind(offer.logged_in.as_ref().map(|(at, _)| *at))
+        .bind(offer.logged_in.as_ref().map(|(_, sub)| sub.as_str()))
         .execute(&self.pool)
         .await
         .map_err(|e| self.failed(&format!("create offer `{}`", offer.id), e))?;
@@ -143,6 +149,7 @@ impl PgStore {
             "UPDATE offers SET state = 'redeemed', redeemed_at = $3, access_token_hash = $5, \
              token_expires_at = $6 WHERE id = $1 AND pre_authorized_code = $2 \
              AND state = 'offered' AND expires_at > $3 AND tx_code IS NOT DISTINCT FROM $4 \
+             AND (logged_in_at IS NOT NULL OR needs_login = 0) \
              AND (presented_at IS NOT NULL OR needs_presentation = 0) RETURNING credential",
         )
         .bind(offer_id)
@@ -498,13 +505,204 @@ impl PgStore {
             .map_err(|e| self.failed(&what(), e))
     }
 
-    pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(SWEEP_STEP)
+    pub(super) async fn record_login(&self, login: &RecordLogin<'_>) -> Result<bool, StoreError> {
+        let moved = sqlx::query(
+            "UPDATE offers SET claims = $2, logged_in_at = $4, login_subject = $3 \
+             WHERE id = $1 AND state = 'offered' AND expires_at > $4 AND logged_in_at IS NULL \
+             AND (subject IS NULL OR subject = $3)",
+        )
+        .bind(login.offer_id)
+        .bind(login.claims)
+        .bind(login.subject)
+        .bind(login.now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            self.failed(
+                &format!("record the login on offer `{}`", login.offer_id),
+                e,
+            )
+        })?;
+        Ok(moved.rows_affected() == 1)
+    }
+
+    pub(super) async fn create_authorization(
+        &self,
+        authorization: &Authorization,
+    ) -> Result<(), StoreError> {
+        let a = authorization;
+        sqlx::query(concat!(
+            "INSERT INTO authorizations (",
+            authorization_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18)"
+        ))
+        .bind(&a.id)
+        .bind(a.kind.as_str())
+        .bind(a.state.as_str())
+        .bind(&a.credential)
+        .bind(a.offer_id.as_deref())
+        .bind(a.client_id.as_deref())
+        .bind(a.redirect_uri.as_deref())
+        .bind(a.code_challenge.as_deref())
+        .bind(a.wallet_state.as_deref())
+        .bind(a.dpop_jkt.as_deref())
+        .bind(&a.provider)
+        .bind(a.login_state.as_deref())
+        .bind(a.login_nonce.as_deref())
+        .bind(a.login_verifier.as_deref())
+        .bind(a.code.as_deref())
+        .bind(a.code_expires_at)
+        .bind(a.created_at)
+        .bind(a.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed(&format!("create authorization `{}`", a.id), e))?;
+        Ok(())
+    }
+
+    pub(super) async fn authorization(
+        &self,
+        id: &str,
+    ) -> Result<Option<Authorization>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            authorization_columns!(),
+            " FROM authorizations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed(&format!("read authorization `{id}`"), e))?;
+        row.as_ref().map(authorization_from_row).transpose()
+    }
+
+    pub(super) async fn advance_authorization(
+        &self,
+        advance: &AuthorizationAdvance<'_>,
+    ) -> Result<bool, StoreError> {
+        let (login_state, login_nonce, login_verifier) = match advance.login {
+            Some((state, nonce, verifier)) => (Some(state), Some(nonce), Some(verifier)),
+            None => (None, None, None),
+        };
+        let (code, code_expires_at) = advance.code.unzip();
+        let moved = sqlx::query(
+            "UPDATE authorizations SET state = $3, expires_at = COALESCE($5, expires_at), \
+             login_state = COALESCE($6, login_state), login_nonce = COALESCE($7, login_nonce), \
+             login_verifier = COALESCE($8, login_verifier), offer_id = COALESCE($9, offer_id), \
+             code = COALESCE($10, code), code_expires_at = COALESCE($11, code_expires_at) \
+             WHERE id = $1 AND state = $2 AND ($4::BIGINT IS NULL OR expires_at > $4)",
+        )
+        .bind(advance.id)
+        .bind(advance.from.as_str())
+        .bind(advance.to.as_str())
+        .bind(advance.unexpired_at)
+        .bind(advance.expires_at)
+        .bind(login_state)
+        .bind(login_nonce)
+        .bind(login_verifier)
+        .bind(advance.offer_id)
+        .bind(code)
+        .bind(code_expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            self.failed(
+                &format!(
+                    "move authorization `{}` to {}",
+                    advance.id,
+                    advance.to.as_str()
+                ),
+                e,
+            )
+        })?;
+        Ok(moved.rows_affected() == 1)
+    }
+
+    pub(super) async fn audit_login(&self, login: &LoginAudit) -> Result<(), StoreError> {
+        let l = login;
+        sqlx::query(concat!(
+            "INSERT INTO logins (",
+            login_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&l.authorization_id)
+        .bind(l.offer_id.as_deref())
+        .bind(l.at)
+        .bind(&l.provider)
+        .bind(l.subject.as_deref())
+        .bind(l.acr.as_deref())
+        .bind(&l.outcome)
+        .bind(l.reason.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            self.failed(
+                &format!("audit the login of authorization `{}`", l.authorization_id),
+                e,
+            )
+        })?;
+        Ok(())
+    }
+
+    pub(super) async fn logins_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> Result<Vec<LoginAudit>, StoreError> {
+        let what = || format!("read the logins of offer `{offer_id}`");
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            login_columns!(),
+            " FROM logins WHERE offer_id = $1 ORDER BY at, ctid"
+        ))
+        .bind(offer_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        rows.iter()
+            .map(|row| {
+                Ok(LoginAudit {
+                    authorization_id: row.try_get(0)?,
+                    offer_id: row.try_get(1)?,
+                    at: row.try_get(2)?,
+                    provider: row.try_get(3)?,
+                    subject: row.try_get(4)?,
+                    acr: row.try_get(5)?,
+                    outcome: row.try_get(6)?,
+                    reason: row.try_get(7)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(|e| self.failed(&what(), e))
+    }
+
+    /// A second spend of a key waits for the first and then finds the conflict.
+    pub(super) async fn spend_once(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let spent = sqlx::query(
+            "INSERT INTO spent_once (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(key)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed("spend a single-use key", e))?;
+        Ok(spent.rows_affected() == 1)
+    }
+
+    /// One step of a sweep: `step` ([`super::SWEEPS`]) forgetting `what`.
+    pub(super) async fn sweep(
+        &self,
+        what: &str,
+        step: &'static str,
+        before: i64,
+        chunk: i64,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(step)
             .bind(before)
             .bind(chunk)
             .execute(&self.pool)
             .await
-            .map_err(|e| self.failed("forget expired spent nonces", e))?;
+            .map_err(|e| self.failed(&format!("forget {what}"), e))?;
         Ok(done.rows_affected())
     }
 }
@@ -535,6 +733,36 @@ fn offer_from_row(row: &PgRow) -> Result<Offer, StoreError> {
         revoked_at: row.try_get(13).map_err(decode)?,
         needs_presentation: row.try_get::<i64, _>(14).map_err(decode)? != 0,
         presented_at: row.try_get(15).map_err(decode)?,
+        needs_login: row.try_get::<i64, _>(16).map_err(decode)? != 0,
+        subject: row.try_get(17).map_err(decode)?,
+        logged_in_at: row.try_get(18).map_err(decode)?,
+        login_subject: row.try_get(19).map_err(decode)?,
+    })
+}
+
+fn authorization_from_row(row: &PgRow) -> Result<Authorization, StoreError> {
+    let decode = |e: sqlx::Error| StoreError(format!("cannot read an authorization: {e}"));
+    let kind: String = row.try_get(1).map_err(decode)?;
+    let state: String = row.try_get(2).map_err(decode)?;
+    Ok(Authorization {
+        id: row.try_get(0).map_err(decode)?,
+        kind: kind.parse()?,
+        state: state.parse()?,
+        credential: row.try_get(3).map_err(decode)?,
+        offer_id: row.try_get(4).map_err(decode)?,
+        client_id: row.try_get(5).map_err(decode)?,
+        redirect_uri: row.try_get(6).map_err(decode)?,
+        code_challenge: row.try_get(7).map_err(decode)?,
+        wallet_state: row.try_get(8).map_err(decode)?,
+        dpop_jkt: row.try_get(9).map_err(decode)?,
+        provider: row.try_get(10).map_err(decode)?,
+        login_state: row.try_get(11).map_err(decode)?,
+        login_nonce: row.try_get(12).map_err(decode)?,
+        login_verifier: row.try_get(13).map_err(decode)?,
+        code: row.try_get(14).map_err(decode)?,
+        code_expires_at: row.try_get(15).map_err(decode)?,
+        created_at: row.try_get(16).map_err(decode)?,
+        expires_at: row.try_get(17).map_err(decode)?,
     })
 }
 

@@ -39,9 +39,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
 use super::{
-    Advance, AuthorizationRequest, CHECKPOINT_INTERVAL, Issue, Issued, MIGRATOR, NewOffer, Offer,
-    OfferState, Presentation, PresentationState, Redeem, Redemption, SQLITE_FORMS,
-    SQLITE_MAX_BATCH, SWEEP_STEP, StatusEntry, StoreError, Verdict, Verification, failed, judge,
+    Advance, Authorization, AuthorizationAdvance, AuthorizationKind, AuthorizationRequest,
+    AuthorizationState, CHECKPOINT_INTERVAL, Issue, Issued, LoginAudit, MIGRATOR, NewOffer, Offer,
+    OfferState, Presentation, PresentationState, RecordLogin, Redeem, Redemption, SQLITE_FORMS,
+    SQLITE_MAX_BATCH, StatusEntry, StoreError, Verdict, Verification, failed, judge,
     status_index_candidates,
 };
 
@@ -493,8 +494,9 @@ impl SqliteStore {
             move |conn| {
                 conn.prepare_cached(
                     "INSERT INTO offers (id, pre_authorized_code, tx_code, credential, claims, \
-                     state, tx_attempts, created_at, expires_at, needs_presentation) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'offered', 0, ?6, ?7, ?8)",
+                     state, tx_attempts, created_at, expires_at, needs_presentation, \
+                     needs_login, subject, logged_in_at, login_subject) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'offered', 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )?
                 .execute(params![
                     offer.id,
@@ -504,7 +506,11 @@ impl SqliteStore {
                     offer.claims,
                     offer.created_at,
                     offer.expires_at,
-                    i64::from(offer.needs_presentation)
+                    i64::from(offer.needs_presentation),
+                    i64::from(offer.needs_login),
+                    offer.subject,
+                    offer.logged_in.as_ref().map(|(at, _)| *at),
+                    offer.logged_in.as_ref().map(|(_, sub)| sub.as_str())
                 ])
                 .map(|_| ())
             },
@@ -914,11 +920,233 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
+    pub(super) async fn record_login(&self, login: &RecordLogin<'_>) -> Result<bool, StoreError> {
+        let (id, claims, subject, now) = (
+            login.offer_id.to_owned(),
+            login.claims.to_owned(),
+            login.subject.to_owned(),
+            login.now,
+        );
         self.write(
-            || "forget expired spent nonces".into(),
+            || format!("record the login on offer `{}`", login.offer_id),
             move |conn| {
-                conn.prepare_cached(SWEEP_STEP)?
+                conn.prepare_cached(
+                    "UPDATE offers SET claims = ?2, logged_in_at = ?4, login_subject = ?3 \
+                     WHERE id = ?1 AND state = 'offered' AND expires_at > ?4 \
+                     AND logged_in_at IS NULL AND (subject IS NULL OR subject = ?3)",
+                )?
+                .execute(params![id, claims, subject, now])
+                .map(|n| n == 1)
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn create_authorization(
+        &self,
+        authorization: &Authorization,
+    ) -> Result<(), StoreError> {
+        let a = authorization.clone();
+        self.write(
+            || format!("create authorization `{}`", authorization.id),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "INSERT INTO authorizations (",
+                    authorization_columns!(),
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16, ?17, ?18)"
+                ))?
+                .execute(params![
+                    a.id,
+                    a.kind.as_str(),
+                    a.state.as_str(),
+                    a.credential,
+                    a.offer_id,
+                    a.client_id,
+                    a.redirect_uri,
+                    a.code_challenge,
+                    a.wallet_state,
+                    a.dpop_jkt,
+                    a.provider,
+                    a.login_state,
+                    a.login_nonce,
+                    a.login_verifier,
+                    a.code,
+                    a.code_expires_at,
+                    a.created_at,
+                    a.expires_at
+                ])
+                .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn authorization(
+        &self,
+        id: &str,
+    ) -> Result<Option<Authorization>, StoreError> {
+        let key = id.to_owned();
+        self.read(
+            || format!("read authorization `{id}`"),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    authorization_columns!(),
+                    " FROM authorizations WHERE id = ?1"
+                ))?
+                .query_row([key], authorization_from_row)
+                .optional()
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn advance_authorization(
+        &self,
+        advance: &AuthorizationAdvance<'_>,
+    ) -> Result<bool, StoreError> {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        let (id, from, to, unexpired_at, expires_at) = (
+            advance.id.to_owned(),
+            advance.from.as_str(),
+            advance.to.as_str(),
+            advance.unexpired_at,
+            advance.expires_at,
+        );
+        let (login_state, login_nonce, login_verifier) = match advance.login {
+            Some((state, nonce, verifier)) => (Some(state), Some(nonce), Some(verifier)),
+            None => (None, None, None),
+        };
+        let (login_state, login_nonce, login_verifier) = (
+            owned(login_state),
+            owned(login_nonce),
+            owned(login_verifier),
+        );
+        let offer_id = owned(advance.offer_id);
+        let (code, code_expires_at) = advance.code.unzip();
+        let code = owned(code);
+        self.write(
+            || format!("move authorization `{}` to {to}", advance.id),
+            move |conn| {
+                conn.prepare_cached(
+                    "UPDATE authorizations SET state = ?3, expires_at = COALESCE(?5, expires_at), \
+                     login_state = COALESCE(?6, login_state), \
+                     login_nonce = COALESCE(?7, login_nonce), \
+                     login_verifier = COALESCE(?8, login_verifier), \
+                     offer_id = COALESCE(?9, offer_id), code = COALESCE(?10, code), \
+                     code_expires_at = COALESCE(?11, code_expires_at) \
+                     WHERE id = ?1 AND state = ?2 AND (?4 IS NULL OR expires_at > ?4)",
+                )?
+                .execute(params![
+                    id,
+                    from,
+                    to,
+                    unexpired_at,
+                    expires_at,
+                    login_state,
+                    login_nonce,
+                    login_verifier,
+                    offer_id,
+                    code,
+                    code_expires_at
+                ])
+                .map(|n| n == 1)
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn audit_login(&self, login: &LoginAudit) -> Result<(), StoreError> {
+        let l = login.clone();
+        self.write(
+            || {
+                format!(
+                    "audit the login of authorization `{}`",
+                    login.authorization_id
+                )
+            },
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "INSERT INTO logins (",
+                    login_columns!(),
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ))?
+                .execute(params![
+                    l.authorization_id,
+                    l.offer_id,
+                    l.at,
+                    l.provider,
+                    l.subject,
+                    l.acr,
+                    l.outcome,
+                    l.reason
+                ])
+                .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn logins_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> Result<Vec<LoginAudit>, StoreError> {
+        let key = offer_id.to_owned();
+        self.read(
+            || format!("read the logins of offer `{offer_id}`"),
+            move |conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    login_columns!(),
+                    " FROM logins WHERE offer_id = ?1 ORDER BY at, rowid"
+                ))?
+                .query_map([key], |row| {
+                    Ok(LoginAudit {
+                        authorization_id: row.get(0)?,
+                        offer_id: row.get(1)?,
+                        at: row.get(2)?,
+                        provider: row.get(3)?,
+                        subject: row.get(4)?,
+                        acr: row.get(5)?,
+                        outcome: row.get(6)?,
+                        reason: row.get(7)?,
+                    })
+                })?
+                .collect()
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn spend_once(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        self.write(
+            || "spend a single-use key".into(),
+            move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO spent_once (id, expires_at) VALUES (?1, ?2) \
+                     ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![key, expires_at])
+                .map(|n| n == 1)
+            },
+        )
+        .await
+    }
+
+    /// One step of a sweep: `step` ([`super::SWEEPS`]) forgetting `what`.
+    pub(super) async fn sweep(
+        &self,
+        what: &str,
+        step: &'static str,
+        before: i64,
+        chunk: i64,
+    ) -> Result<u64, StoreError> {
+        self.write(
+            || format!("forget {what}"),
+            move |conn| {
+                conn.prepare_cached(step)?
                     .execute([before, chunk])
                     .map(|n| n as u64)
             },
@@ -1076,6 +1304,41 @@ fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
         revoked_at: row.get(13)?,
         needs_presentation: row.get::<_, i64>(14)? != 0,
         presented_at: row.get(15)?,
+        needs_login: row.get::<_, i64>(16)? != 0,
+        subject: row.get(17)?,
+        logged_in_at: row.get(18)?,
+        login_subject: row.get(19)?,
+    })
+}
+
+fn authorization_from_row(row: &Row<'_>) -> rusqlite::Result<Authorization> {
+    let kind: String = row.get(1)?;
+    let kind = kind.parse::<AuthorizationKind>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let state: String = row.get(2)?;
+    let state = state.parse::<AuthorizationState>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Authorization {
+        id: row.get(0)?,
+        kind,
+        state,
+        credential: row.get(3)?,
+        offer_id: row.get(4)?,
+        client_id: row.get(5)?,
+        redirect_uri: row.get(6)?,
+        code_challenge: row.get(7)?,
+        wallet_state: row.get(8)?,
+        dpop_jkt: row.get(9)?,
+        provider: row.get(10)?,
+        login_state: row.get(11)?,
+        login_nonce: row.get(12)?,
+        login_verifier: row.get(13)?,
+        code: row.get(14)?,
+        code_expires_at: row.get(15)?,
+        created_at: row.get(16)?,
+        expires_at: row.get(17)?,
     })
 }
 
