@@ -74,6 +74,11 @@ pub struct ServeArgs {
     /// is still decided on the identifier. Refused with `--env prod`.
     #[arg(long, value_name = "HOST=URL")]
     pub resolve: Vec<trustc_runtime::domain::trust::ResolveOverride>,
+    /// Sign holders in with a login provider at a loopback address instead of the issuer URL the
+    /// governance gives it (`bc-services-card=http://127.0.0.1:8700`), for development and
+    /// tests with a local OpenID Provider. Refused with `--env prod`.
+    #[arg(long, value_name = "PROVIDER=URL")]
+    pub login_issuer: Vec<trustc_runtime::domain::login::LoginIssuerOverride>,
     /// The certificate chain (PEM, leaf first) of the issuer key that signs OpenID4VP requests;
     /// a self-signed one for the public URL's host is generated there on first start. Default:
     /// beside the key, named after it (`trustc-issuer-key.pem` → `trustc-issuer-certificate.pem`).
@@ -93,6 +98,18 @@ pub struct ServeArgs {
     /// Log lines as JSON objects (one per line) instead of text.
     #[arg(long)]
     pub log_json: bool,
+}
+
+/// A secret the governance says where to read: an environment variable, or a file (its content
+/// without the trailing newline).
+fn read_secret(source: &trustc_artifact::SecretSource) -> Result<String, String> {
+    match source {
+        trustc_artifact::SecretSource::Env(name) => std::env::var(name)
+            .map_err(|_| format!("the environment variable `{name}` is not set (or is not UTF-8)")),
+        trustc_artifact::SecretSource::File(path) => std::fs::read_to_string(path)
+            .map(|text| text.trim_end_matches(['\r', '\n']).to_owned())
+            .map_err(|e| format!("cannot read `{path}`: {e}")),
+    }
 }
 
 /// Where the verifier's certificate is kept when `--verifier-certificate` is not given: beside
@@ -170,13 +187,27 @@ pub fn run(args: ServeArgs) -> u8 {
             return status;
         }
     };
-    let compiled = match &args.participant {
+    let mut compiled = match &args.participant {
         Some(participant) => match compiled.for_participant(participant) {
             Ok(compiled) => compiled,
             Err(error) => return fail(error),
         },
         None => compiled,
     };
+    if !args.login_issuer.is_empty() {
+        if compiled.config.environment == trustc_artifact::Environment::Prod {
+            return fail(
+                "--login-issuer is for development and tests: a production issuer signs holders \
+                 in with the providers the governance names",
+            );
+        }
+        if let Err(error) = trustc_runtime::domain::login::LoginIssuerOverride::apply(
+            &args.login_issuer,
+            &mut compiled.config,
+        ) {
+            return fail(error);
+        }
+    }
     if !args.resolve.is_empty() && compiled.config.environment == trustc_artifact::Environment::Prod
     {
         return fail(
@@ -269,13 +300,37 @@ pub fn run(args: ServeArgs) -> u8 {
                 ));
             }
         };
+        let client: Arc<HttpClient> = Arc::new(client);
+        let login = if compiled.config.login_providers.is_empty() {
+            None
+        } else {
+            let encryption =
+                trustc_runtime::jwe::session_key(&key.derive_secret("login encryption"), "login");
+            match trustc_runtime::domain::login::provider::Providers::new(
+                &compiled.config,
+                read_secret,
+                encryption,
+                client.clone(),
+            ) {
+                Ok(providers) => Some(providers),
+                Err(error) => return fail(error),
+            }
+        };
         let verifier = Verifier {
-            trust: Trust::new(Arc::new(client), args.resolve.clone(), 300),
+            trust: Trust::new(client, args.resolve.clone(), 300),
             certificate: Some(certificate),
             prefix: args.client_id_prefix,
             response_mode: args.response_mode,
         };
-        let issuer = Issuer::with_verifier(compiled, store, key, settings, Clock::System, verifier);
+        let issuer = Issuer::with_login(
+            compiled,
+            store,
+            key,
+            settings,
+            Clock::System,
+            verifier,
+            login,
+        );
         for id in issuer.compiled.credential_ids() {
             let identity = issuer.identity(id);
             if identity.named_by_governance {

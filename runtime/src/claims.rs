@@ -15,20 +15,26 @@ pub struct ClaimProblem {
     /// The claim's name.
     pub claim: String,
     /// `missing`, `unknown`, `fixed`, `presented` (the governance takes it from a presentation),
-    /// `type`, `format`, `value` or `pattern`.
+    /// `login` (the governance takes it from the holder's login), `type`, `format`, `value` or
+    /// `pattern`.
     pub problem: &'static str,
     /// A sentence for the developer of the back end.
     pub detail: String,
 }
 
-/// When claims are checked: the governance sources some claims from a presentation
-/// (`from: prerequisite`), which the back end may not supply and which come later.
+/// When claims are checked: the governance sources some claims from the holder's login
+/// (`from: login`) or a presentation (`from: prerequisite`), which the back end may not supply
+/// and which come later, in that order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
-    /// The back end's offer: claims sourced from a presentation are refused if supplied, and not
-    /// required yet.
+    /// The back end's offer: claims sourced from a login or a presentation are refused if
+    /// supplied, and not required yet.
     Offer,
-    /// Everything the credential will carry (the offer's claims merged with the presented ones).
+    /// The offer's claims merged with the login's: claims sourced from a presentation are not
+    /// required yet.
+    Login,
+    /// Everything the credential will carry (the offer's claims merged with the login's and the
+    /// presented ones).
     Issuance,
 }
 
@@ -70,8 +76,26 @@ pub fn check_claims(
             } if &c.claim == name => Some((prerequisite, claim)),
             _ => None,
         });
-        if let (Stage::Offer, Some((prerequisite, claim))) = (stage, presented) {
+        let from_login = kind.claims.iter().find_map(|c| match &c.source {
+            Source::Login { claim } if &c.claim == name => Some(claim),
+            _ => None,
+        });
+        if let (Stage::Offer, Some(claim)) = (stage, from_login) {
             if offered.is_some() {
+                problems.push(ClaimProblem {
+                    claim: name.clone(),
+                    problem: "login",
+                    detail: format!(
+                        "the governance of `{}` takes `{name}` from the holder's login (claim \
+                         `{claim}`); leave it out of the offer",
+                        kind.id
+                    ),
+                });
+            }
+            continue;
+        }
+        if let (Stage::Offer | Stage::Login, Some((prerequisite, claim))) = (stage, presented) {
+            if offered.is_some() && stage == Stage::Offer {
                 problems.push(ClaimProblem {
                     claim: name.clone(),
                     problem: "presented",

@@ -24,12 +24,18 @@ fn request(credential: &str, claims: Value) -> OfferRequest {
         claims,
         tx_code: None,
         grant: None,
+        subject: None,
     }
 }
 
 /// The offer's pre-authorised code, as a wallet would fetch it.
 async fn code_of(issuer: &Issuer, offer: &CreatedOffer) -> String {
-    match issuer.offer_for_wallet(&offer.id).await.unwrap().grant {
+    match issuer
+        .offer_for_wallet(&offer.id, None)
+        .await
+        .unwrap()
+        .grant
+    {
         WalletGrant::PreAuthorized {
             pre_authorized_code,
             ..
@@ -119,7 +125,7 @@ async fn an_offer_is_redeemed_once_and_issues_the_governed_credential() {
     assert_eq!(decoded.disclosed["given_names"], "Alex Jordan");
 
     // The offer is used: no longer served to wallets, issued with one status entry.
-    let again = issuer.offer_for_wallet(&offer.id).await;
+    let again = issuer.offer_for_wallet(&offer.id, None).await;
     assert!(matches!(again, Err(LookupError::NotFound)), "{again:?}");
     let status = issuer.offer_status(&offer.id).await.unwrap();
     assert_eq!((status.state, status.credentials.len()), ("issued", 1));
@@ -194,8 +200,11 @@ async fn offers_that_do_not_fit_the_governance_are_refused_with_every_reason() {
         .await
         .unwrap();
     let code = offered.tx_code.as_deref().expect("a transaction code");
-    let WalletGrant::PreAuthorized { tx_code, .. } =
-        issuer.offer_for_wallet(&offered.id).await.unwrap().grant
+    let WalletGrant::PreAuthorized { tx_code, .. } = issuer
+        .offer_for_wallet(&offered.id, None)
+        .await
+        .unwrap()
+        .grant
     else {
         panic!("a pre-authorised offer")
     };

@@ -24,7 +24,10 @@ use trustc_artifact::{Display, Localized};
 use super::Issuer;
 use super::offers::{LookupError, credential_offer_link};
 use crate::secrets::{constant_time_eq, random_token};
-use crate::store::{AuthorizationRequest, Offer, OfferState, Presentation, PresentationState};
+use crate::store::{
+    Authorization, AuthorizationKind, AuthorizationRequest, AuthorizationState, Offer, OfferState,
+    Presentation, PresentationState,
+};
 
 /// Where the holder's pages are served, below the issuer: `/offers/{offer id}`.
 pub const HOLDER_PAGES_PATH: &str = "/offers";
@@ -62,6 +65,13 @@ pub enum HolderPage {
     PresentedElsewhere,
     /// The offer can no longer be redeemed.
     Gone(Gone),
+    /// Sign in first, with the governance's provider (`provider`, its qualified id), at `url`.
+    SignIn { provider: String, url: String },
+    /// Signed in (and presented) for a wallet's authorization request: the browser goes back to
+    /// the wallet with the authorization code.
+    ToWallet { url: String },
+    /// The wallet's authorization was handed its code already: the holder goes on in the wallet.
+    BackToWallet,
 }
 
 /// Why an offer's page shows no offer any more.
@@ -87,6 +97,8 @@ pub struct HolderVisit<'a> {
     pub response_code: Option<&'a str>,
     /// The holder asks for a new request after a refusal.
     pub try_again: bool,
+    /// The browser's binding to its login, from its login cookie.
+    pub login: Option<&'a str>,
 }
 
 /// The page of one visit, and the binding the browser is to keep.
@@ -146,16 +158,53 @@ impl Issuer {
             .tx_code
             .as_ref()
             .and_then(|policy| policy.description.clone());
+        let offer_uri = if offer.needs_login {
+            self.unlocked_offer_uri(&offer.id)
+        } else {
+            self.credential_offer_uri(&offer.id)
+        };
         let offer_page = |tx_code: Option<String>| HolderPage::Offer {
-            credential_offer: credential_offer_link(&self.credential_offer_uri(&offer.id)),
+            credential_offer: credential_offer_link(&offer_uri),
             tx_code_required: offer.tx_code.is_some(),
             tx_code,
             tx_code_description: tx_code_description.clone(),
         };
+        // A login in this browser stands for the other channel, as a presentation does: the
+        // transaction code is shown.
+        let login = if offer.needs_login {
+            let mine = self.browser_login(visit.login).await?.filter(|a| {
+                a.offer_id.as_deref() == Some(offer.id.as_str())
+                    && matches!(
+                        a.state,
+                        AuthorizationState::LoggedIn
+                            | AuthorizationState::CodeIssued
+                            | AuthorizationState::Used
+                    )
+            });
+            match mine {
+                Some(authorization) => Some(authorization),
+                None => {
+                    let provider = super::login::authorize::login_provider(credential)
+                        .unwrap_or_default()
+                        .to_owned();
+                    let url = self.url(&format!("{HOLDER_PAGES_PATH}/{}/login", offer.id));
+                    return Ok(view(HolderPage::SignIn { provider, url }, None));
+                }
+            }
+        } else {
+            None
+        };
         if credential.kind.prerequisites.is_empty() {
-            // Nothing to present: the page is the offer, and the transaction code goes to the
-            // holder another way, as the governance says.
-            return Ok(view(offer_page(None), None));
+            // Nothing to present: the page is the offer (and the transaction code goes to the
+            // holder another way, as the governance says, unless they signed in here).
+            let page = match &login {
+                Some(authorization) => {
+                    self.after_login_page(authorization, offer_page(offer.tx_code.clone()))
+                        .await?
+                }
+                None => offer_page(None),
+            };
+            return Ok(view(page, None));
         }
 
         let adopted = visit
@@ -173,8 +222,12 @@ impl Issuer {
         let adopted = adopted.filter(|_| request.is_some()).map(str::to_owned);
 
         if offer.presented_at.is_some() {
-            let page = match &request {
-                Some(p) if p.state == PresentationState::Verified => {
+            let page = match (&request, &login) {
+                (Some(p), Some(authorization)) if p.state == PresentationState::Verified => {
+                    self.after_login_page(authorization, offer_page(offer.tx_code.clone()))
+                        .await?
+                }
+                (Some(p), None) if p.state == PresentationState::Verified => {
                     offer_page(offer.tx_code.clone())
                 }
                 _ => HolderPage::PresentedElsewhere,
@@ -204,6 +257,33 @@ impl Issuer {
             .await?;
         let page = self.present(&fresh, &offer.credential)?;
         Ok(view(page, Some(self.browser_binding(&fresh.id))))
+    }
+
+    /// What a browser that signed in sees once nothing is left to present: the offer (the web
+    /// journey), or, for a wallet's authorization, the way back to the wallet with its code.
+    async fn after_login_page(
+        &self,
+        authorization: &Authorization,
+        offer_page: HolderPage,
+    ) -> Result<HolderPage, LookupError> {
+        if authorization.kind != AuthorizationKind::Wallet {
+            return Ok(offer_page);
+        }
+        if authorization.state == AuthorizationState::LoggedIn
+            && let Some(url) = self.issue_login_code(authorization).await?
+        {
+            return Ok(HolderPage::ToWallet { url });
+        }
+        Ok(HolderPage::BackToWallet)
+    }
+
+    /// The name of a login provider (its qualified id) in `locale`.
+    pub fn login_provider_name(&self, provider: &str, locale: &str) -> String {
+        self.compiled
+            .config
+            .login_provider(provider)
+            .and_then(|p| localized(&p.name, locale))
+            .unwrap_or_else(|| provider.to_owned())
     }
 
     fn present(

@@ -6,9 +6,12 @@
 //! [`offers`] (the back end creates an offer, a wallet fetches it, anyone asks its state),
 //! [`redemption`] (a pre-authorised code for an access token), [`issuance`] (`c_nonce`s, access
 //! tokens, the key proof, the SD-JWT VC), [`revocation`] (withdrawing an offer, the status
-//! lists), [`presentation`] (the OpenID4VP verifier of the prerequisites) and [`journey`] (the
-//! holder's web page of an offer, for wallets that take only pre-authorised offers). The refusals are enums whose `Display` is the sentence the caller reads; `http` maps
-//! each variant to the status and error code its specification names and nothing else.
+//! lists), [`presentation`] (the OpenID4VP verifier of the prerequisites), [`login`] (the
+//! authorization server of the authorization code flow and the relying party of the
+//! governance's OpenID Connect providers) and [`journey`] (the holder's web page of an offer,
+//! for wallets that take only pre-authorised offers). The refusals are enums whose `Display` is
+//! the sentence the caller reads; `http` maps each variant to the status and error code its
+//! specification names and nothing else.
 //!
 //! This layer names no HTTP type (no axum, hyper or status codes) and no SQL: it talks to
 //! [`crate::store::Store`]'s typed API, so the same rules serve any transport and are tested
@@ -17,6 +20,7 @@
 pub mod fetch;
 pub mod issuance;
 pub mod journey;
+pub mod login;
 pub mod offers;
 pub mod presentation;
 pub mod redemption;
@@ -171,6 +175,9 @@ pub struct Issuer {
     identities: HashMap<String, Identity>,
     /// The `kid` its status list tokens name ([`Issuer::status_kid`]), decided once.
     status_kid: String,
+    /// The relying party of the governance's login providers; `None` when started without
+    /// them (a governance without `login` credentials, or a test that needs none).
+    login: Option<login::provider::Providers>,
 }
 
 /// What `GET /health` reports.
@@ -212,6 +219,19 @@ impl Issuer {
         clock: Clock,
         verifier: presentation::Verifier,
     ) -> Arc<Issuer> {
+        Issuer::with_login(compiled, store, key, settings, clock, verifier, None)
+    }
+
+    /// An issuer that also signs holders in with the governance's providers.
+    pub fn with_login(
+        compiled: Compiled,
+        store: Store,
+        key: IssuerKey,
+        settings: Settings,
+        clock: Clock,
+        verifier: presentation::Verifier,
+        login: Option<login::provider::Providers>,
+    ) -> Arc<Issuer> {
         let identities: HashMap<String, Identity> = compiled
             .credential_ids()
             .into_iter()
@@ -237,6 +257,7 @@ impl Issuer {
             }
         };
         Arc::new(Issuer {
+            login,
             identities,
             status_kid,
             verifier,

@@ -10,7 +10,7 @@ use super::{Internal, Issuer};
 use crate::claims::{ClaimProblem, Stage, check_claims};
 use crate::compiled::CREDENTIAL_OFFERS_PATH;
 use crate::secrets::{new_offer_id, offer_secret};
-use crate::store::{NewOffer, Offer, OfferState, StatusEntry, Verification};
+use crate::store::{LoginAudit, NewOffer, Offer, OfferState, StatusEntry, Verification};
 
 /// Length of a transaction code when the governance does not set one.
 const DEFAULT_TX_CODE_LENGTH: u32 = 6;
@@ -29,6 +29,9 @@ pub struct OfferRequest {
     /// How the wallet redeems the offer; `None`: as the governance says (through a presentation
     /// when it names prerequisites, else with a pre-authorised code).
     pub grant: Option<Grant>,
+    /// For a credential of `login` authentication: the provider's `sub` of the person the offer
+    /// is meant for; someone else's login is refused.
+    pub subject: Option<String>,
 }
 
 /// How a wallet redeems an offer.
@@ -54,6 +57,8 @@ pub struct CreatedOffer {
     pub expires_at: i64,
     /// The holder must present the credential's prerequisites first.
     pub presentation_required: bool,
+    /// The holder must sign in with the governance's provider first.
+    pub login_required: bool,
 }
 
 impl CreatedOffer {
@@ -96,6 +101,14 @@ pub enum OfferError {
     },
     /// A presentation asked for a credential whose governance names no prerequisite.
     NothingToPresent {
+        credential: String,
+    },
+    /// A pre-authorised offer of a credential the governance issues only after a login.
+    LoginRequired {
+        credential: String,
+    },
+    /// A `subject` for a credential whose governance asks for no login.
+    SubjectWithoutLogin {
         credential: String,
     },
     Internal(Internal),
@@ -142,6 +155,17 @@ impl std::fmt::Display for OfferError {
                 "the governance of `{credential}` names no prerequisite to present; leave out \
                  `grant` (or set it to \"pre-authorized_code\")"
             ),
+            OfferError::LoginRequired { credential } => write!(
+                f,
+                "the governance of `{credential}` issues it only after the holder signs in \
+                 (issuance.authentication.method: login): an offer the wallet redeems at once \
+                 cannot be made; leave out `grant`"
+            ),
+            OfferError::SubjectWithoutLogin { credential } => write!(
+                f,
+                "`subject` names whom a login must be, but the governance of `{credential}` \
+                 asks for no login; leave out `subject`"
+            ),
             OfferError::Internal(cause) => cause.fmt(f),
         }
     }
@@ -162,8 +186,9 @@ pub enum WalletGrant {
         /// Present when the redemption needs a transaction code.
         tx_code: Option<TxCodeHint>,
     },
-    /// The prerequisites are to be presented first: the `authorization_code` grant, whose
-    /// `issuer_state` names the offer at the authorization challenge endpoint.
+    /// The holder signs in or presents the prerequisites first: the `authorization_code`
+    /// grant, whose `issuer_state` names the offer at the authorization challenge endpoint or in
+    /// the authorization request.
     AuthorizationCode { issuer_state: String },
 }
 
@@ -193,9 +218,15 @@ pub struct OfferStatus {
     pub revoked_at: Option<i64>,
     /// When the prerequisites were presented and verified.
     pub presented_at: Option<i64>,
+    /// The provider's `sub` the login must have, when the offer names one.
+    pub subject: Option<String>,
+    /// When the holder signed in (their claims are then part of the offer).
+    pub logged_in_at: Option<i64>,
     pub credentials: Vec<IssuedStatus>,
     /// Every verification of a presentation made for the offer, oldest first.
     pub verifications: Vec<Verification>,
+    /// Every login for the offer, oldest first.
+    pub logins: Vec<LoginAudit>,
 }
 
 /// A credential an offer issued, with its status-list entry.
@@ -230,6 +261,7 @@ impl Issuer {
             claims,
             tx_code: wants_tx_code,
             grant,
+            subject,
         } = request;
         let Some(credential) = self.compiled.credential(&credential_id) else {
             return Err(OfferError::UnknownCredential {
@@ -248,6 +280,17 @@ impl Issuer {
             .iter()
             .map(|p| p.id.clone())
             .collect();
+        let needs_login = super::login::authorize::login_provider(credential).is_some();
+        if needs_login && grant == Some(Grant::PreAuthorized) {
+            return Err(OfferError::LoginRequired {
+                credential: credential_id,
+            });
+        }
+        if !needs_login && subject.is_some() {
+            return Err(OfferError::SubjectWithoutLogin {
+                credential: credential_id,
+            });
+        }
         match (grant, prerequisites.is_empty()) {
             (Some(Grant::PreAuthorized), false) => {
                 return Err(OfferError::PresentationRequired {
@@ -296,8 +339,8 @@ impl Issuer {
             created_at: now,
             expires_at: now + self.settings.offer_lifetime,
             needs_presentation: !prerequisites.is_empty(),
-            needs_login: false,
-            subject: None,
+            needs_login,
+            subject,
             logged_in: None,
         };
         self.store
@@ -311,6 +354,7 @@ impl Issuer {
             tx_code: offer.tx_code,
             expires_at: offer.expires_at,
             presentation_required: !prerequisites.is_empty(),
+            login_required: needs_login,
         })
     }
 
@@ -320,15 +364,26 @@ impl Issuer {
     }
 
     /// The offer a `credential_offer_uri` points to, while its pre-authorised code can still be
-    /// redeemed (a used, withdrawn or expired offer is not found).
-    pub async fn offer_for_wallet(&self, id: &str) -> Result<WalletOffer, LookupError> {
+    /// redeemed (a used, withdrawn or expired offer is not found). An offer that needs a login
+    /// shows its pre-authorised code only through the address the holder's page gives the
+    /// browser that signed in (`unlock`, [`Issuer::unlocked_offer_uri`]): the address the issuer
+    /// sent, forwarded, still asks whoever follows it to sign in.
+    pub async fn offer_for_wallet(
+        &self,
+        id: &str,
+        unlock: Option<&str>,
+    ) -> Result<WalletOffer, LookupError> {
         let now = self.clock.now();
         let offer = self.store.offer(id).await?;
         let Some(offer) = offer.filter(|o| o.state == OfferState::Offered && o.expires_at > now)
         else {
             return Err(LookupError::NotFound);
         };
-        if offer.needs_presentation && offer.presented_at.is_none() {
+        let unlocked =
+            unlock.is_some_and(|u| crate::secrets::constant_time_eq(u, &self.unlock_mac(id)));
+        if (offer.needs_presentation && offer.presented_at.is_none())
+            || (offer.needs_login && (offer.logged_in_at.is_none() || !unlocked))
+        {
             return Ok(WalletOffer {
                 credential: offer.credential,
                 grant: WalletGrant::AuthorizationCode {
@@ -356,12 +411,33 @@ impl Issuer {
         })
     }
 
+    /// The credential offer URI the holder's page shows the browser that signed in for an offer
+    /// that needs a login: with the proof that it did (`?unlock=<MAC of the offer id>`).
+    pub fn unlocked_offer_uri(&self, id: &str) -> String {
+        format!(
+            "{}?unlock={}",
+            self.credential_offer_uri(id),
+            self.unlock_mac(id)
+        )
+    }
+
+    fn unlock_mac(&self, id: &str) -> String {
+        use base64::Engine;
+        use hmac::{Hmac, Mac};
+        let secret = self.key.derive_secret("credential offer unlock");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(id.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
     /// The offer's state and the credentials it issued.
     pub async fn offer_status(&self, id: &str) -> Result<OfferStatus, LookupError> {
         let offer = self.store.offer(id).await?.ok_or(LookupError::NotFound)?;
         let statuses = self.store.statuses_of_offer(id).await?;
         let verifications = self.store.verifications_of_offer(id).await?;
-        Ok(self.status_of(offer, &statuses, verifications))
+        let logins = self.store.logins_of_offer(id).await?;
+        Ok(self.status_of(offer, &statuses, verifications, logins))
     }
 
     fn status_of(
@@ -369,6 +445,7 @@ impl Issuer {
         offer: Offer,
         statuses: &[StatusEntry],
         verifications: Vec<Verification>,
+        logins: Vec<LoginAudit>,
     ) -> OfferStatus {
         let now = self.clock.now();
         // An offer whose code or access token ran out before it issued can no longer issue.
@@ -391,7 +468,10 @@ impl Issuer {
             issued_at: offer.issued_at,
             revoked_at: offer.revoked_at,
             presented_at: offer.presented_at,
+            subject: offer.subject,
+            logged_in_at: offer.logged_in_at,
             verifications,
+            logins,
             credentials: statuses
                 .iter()
                 .map(|s| IssuedStatus {
@@ -405,6 +485,11 @@ impl Issuer {
             credential: offer.credential,
         }
     }
+}
+
+/// A fresh transaction code as the governance's policy says.
+pub(super) fn new_tx_code_for(policy: &trustc_artifact::TxCode) -> String {
+    new_tx_code(policy.length, policy.input_mode == InputMode::Text)
 }
 
 /// A fresh transaction code: digits, or (text mode) capitals and digits without look-alikes.

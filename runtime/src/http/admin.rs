@@ -52,7 +52,9 @@ pub async fn create_offer(
                 OfferError::UnknownCredential { .. }
                 | OfferError::TxCodeRequired { .. }
                 | OfferError::PresentationRequired { .. }
-                | OfferError::NothingToPresent { .. } => unprocessable(detail),
+                | OfferError::NothingToPresent { .. }
+                | OfferError::LoginRequired { .. }
+                | OfferError::SubjectWithoutLogin { .. } => unprocessable(detail),
             }
         })?;
     let body = json!({
@@ -62,12 +64,13 @@ pub async fn create_offer(
         "tx_code": offer.tx_code,
         "expires_at": offer.expires_at,
         "presentation_required": offer.presentation_required,
+        "login_required": offer.login_required,
         "holder_page": issuer.holder_page_url(&offer.id),
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-/// The body of `POST /admin/offers`: `{"credential", "claims", "tx_code"}`.
+/// The body of `POST /admin/offers`: `{"credential", "claims", "tx_code", "grant", "subject"}`.
 fn offer_request(body: &[u8]) -> Result<OfferRequest, Problem> {
     let request: Value = serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request(format!("the body is not JSON: {e}")))?;
@@ -76,12 +79,15 @@ fn offer_request(body: &[u8]) -> Result<OfferRequest, Problem> {
             "the body must be a JSON object {\"credential\", \"claims\", \"tx_code\"}",
         ));
     };
-    if let Some(unknown) = request
-        .keys()
-        .find(|k| !matches!(k.as_str(), "credential" | "claims" | "tx_code" | "grant"))
-    {
+    if let Some(unknown) = request.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "credential" | "claims" | "tx_code" | "grant" | "subject"
+        )
+    }) {
         return Err(Problem::bad_request(format!(
-            "unknown field `{unknown}`; an offer has `credential`, `claims`, `tx_code` and `grant`"
+            "unknown field `{unknown}`; an offer has `credential`, `claims`, `tx_code`, `grant` \
+             and `subject`"
         )));
     }
     let credential = match request.get("credential") {
@@ -121,11 +127,22 @@ fn offer_request(body: &[u8]) -> Result<OfferRequest, Problem> {
             )));
         }
     };
+    let subject = match request.get("subject") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "`subject` must be the login provider's `sub` of the person the offer is for (a \
+                 non-empty string), not {other}"
+            )));
+        }
+    };
     Ok(OfferRequest {
         credential,
         claims,
         tx_code,
         grant,
+        subject,
     })
 }
 
@@ -173,6 +190,8 @@ fn offer_view(offer: &OfferStatus) -> Value {
         "issued_at": offer.issued_at,
         "revoked_at": offer.revoked_at,
         "presented_at": offer.presented_at,
+        "subject": offer.subject,
+        "logged_in_at": offer.logged_in_at,
         "credentials": offer.credentials.iter().map(|s| json!({
             "issued_at": s.issued_at,
             "status_list": {"idx": s.idx, "uri": s.uri},
@@ -187,6 +206,14 @@ fn offer_view(offer: &OfferStatus) -> Value {
             "status_list": v.status_uri.as_ref().map(|uri| json!({"idx": v.status_idx, "uri": uri})),
             "outcome": v.outcome,
             "reason": v.reason,
+        })).collect::<Vec<_>>(),
+        "logins": offer.logins.iter().map(|l| json!({
+            "at": l.at,
+            "provider": l.provider,
+            "subject": l.subject,
+            "acr": l.acr,
+            "outcome": l.outcome,
+            "reason": l.reason,
         })).collect::<Vec<_>>(),
     })
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: the wallet-facing OpenID4VCI endpoints ([`oid4vci`]), the OpenID4VP
-//! verifier's ([`presentation`]), the holder's web page of an offer ([`pages`]), the issuer back
+//! verifier's ([`presentation`]), the login's ([`login`]: the authorization endpoint, the
+//! provider's callback, the web journey's sign-in), the holder's web pages ([`pages`]), the issuer back
 //! end's admin API ([`admin`]), metadata, status lists and health, and the connection loop
 //! ([`server`]). Handlers are thin: they read the wire into a request of [`crate::domain`], call
 //! it, and map its refusals to the error bodies the specifications name ([`errors`]). Nothing
@@ -8,6 +9,7 @@
 pub mod admin;
 pub mod client;
 pub mod errors;
+pub mod login;
 pub mod oid4vci;
 pub mod pages;
 pub mod presentation;
@@ -31,6 +33,10 @@ use crate::compiled::{
 };
 use crate::domain::Issuer;
 use crate::domain::journey::HOLDER_PAGES_PATH;
+use crate::domain::login::{
+    AUTHORIZE_PATH, CREDENTIAL_PAGES_PATH, LOGIN_CALLBACK_PATH, LOGIN_JWKS_PATH, LOGIN_RETRY_PATH,
+    PAR_PATH,
+};
 use crate::domain::presentation::{MAX_RESPONSE_BYTES, PRESENTATIONS_PATH};
 use crate::identity;
 
@@ -90,6 +96,23 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route(
             &format!("{HOLDER_PAGES_PATH}/{{id}}"),
             get(pages::holder_page).post(pages::try_again),
+        )
+        .route(
+            &format!("{HOLDER_PAGES_PATH}/{{id}}/login"),
+            get(login::offer_login),
+        )
+        .route(PAR_PATH, post(login::pushed_authorization_request))
+        .route(AUTHORIZE_PATH, get(login::authorize))
+        .route(LOGIN_CALLBACK_PATH, get(login::callback))
+        .route(LOGIN_RETRY_PATH, get(login::retry))
+        .route(LOGIN_JWKS_PATH, get(login::jwks))
+        .route(
+            &format!("{CREDENTIAL_PAGES_PATH}/{{credential}}"),
+            get(login::credential_page),
+        )
+        .route(
+            &format!("{CREDENTIAL_PAGES_PATH}/{{credential}}/login"),
+            get(login::credential_login),
         )
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))

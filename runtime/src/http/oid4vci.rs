@@ -100,8 +100,15 @@ pub async fn jwt_vc_issuer(State(issuer): State<Arc<Issuer>>) -> Response {
 pub async fn credential_offer(
     State(issuer): State<Arc<Issuer>>,
     Path(id): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, Problem> {
-    let offer = issuer.offer_for_wallet(&id).await.map_err(|e| match e {
+    let unlock = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "unlock")
+        .map(|(_, v)| v.into_owned());
+    let offer = issuer
+        .offer_for_wallet(&id, unlock.as_deref())
+        .await
+        .map_err(|e| match e {
         LookupError::NotFound => Problem::not_found(
             "no such credential offer, or it was used or has expired; ask the issuer for a new one",
         ),

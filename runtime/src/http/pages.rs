@@ -28,6 +28,9 @@ use texts::Texts;
 
 /// The cookie that binds a browser to its presentation request.
 const BINDING_COOKIE: &str = "trustc_holder";
+/// The cookie that binds a browser to the login it started (the whole issuer's path: the
+/// provider sends the browser back to `/login/callback`, and the holder's pages read it too).
+pub(super) const LOGIN_COOKIE: &str = "trustc_login";
 /// How often the page reloads itself while it waits, in seconds.
 const REFRESH_SECONDS: u32 = 3;
 /// The query that stops the page reloading itself (WCAG 2.2.1: timing adjustable).
@@ -54,13 +57,19 @@ pub async fn holder_page(
     let response_code = field(RESPONSE_CODE_PARAMETER);
     let refresh = field("refresh") != Some("off");
     let browser = binding_cookie(&headers);
+    let login = cookie(&headers, LOGIN_COOKIE);
     let visit = HolderVisit {
         offer_id: &id,
         browser: browser.as_deref(),
         response_code,
         try_again: false,
+        login: login.as_deref(),
     };
     match issuer.holder_page(visit).await {
+        Ok(HolderView {
+            page: HolderPage::ToWallet { url },
+            ..
+        }) => redirect(&url),
         Ok(view) if response_code.is_some() => see_page(&issuer, &id, &view),
         Ok(view) => {
             let cookie = view
@@ -84,16 +93,36 @@ pub async fn try_again(
     headers: HeaderMap,
 ) -> Response {
     let browser = binding_cookie(&headers);
+    let login = cookie(&headers, LOGIN_COOKIE);
     let visit = HolderVisit {
         offer_id: &id,
         browser: browser.as_deref(),
         response_code: None,
         try_again: true,
+        login: login.as_deref(),
     };
     match issuer.holder_page(visit).await {
         Ok(view) => see_page(&issuer, &id, &view),
         Err(e) => failure(&issuer, &headers, e),
     }
+}
+
+/// 303 to `location`, not cached and not telling where the browser came from.
+pub(super) fn redirect(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    match HeaderValue::from_str(location) {
+        Ok(location) => {
+            headers.insert(header::LOCATION, location);
+        }
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 /// 303 to the page's own address, keeping the browser's new binding.
@@ -264,6 +293,37 @@ fn render(
             page.paragraph(texts.elsewhere_help);
             StatusCode::FORBIDDEN
         }
+        HolderPage::SignIn { provider, url } => {
+            let provider = issuer.login_provider_name(provider, &locale);
+            page.heading = texts.sign_in_heading.into();
+            page.status(&texts.sign_in_intro.replace("{provider}", &provider));
+            for purpose in prerequisites.iter().filter_map(|p| p.purpose.as_deref()) {
+                page.paragraph(purpose);
+            }
+            let _ = write!(
+                page.body,
+                "<p><a class=\"button\" id=\"sign-in\" href=\"{}\">{}</a></p>",
+                escape(url),
+                escape(&texts.sign_in.replace("{provider}", &provider))
+            );
+            StatusCode::OK
+        }
+        HolderPage::ToWallet { url } => {
+            page.heading = texts.to_wallet_heading.into();
+            page.status(texts.to_wallet);
+            let _ = write!(
+                page.body,
+                "<p><a class=\"button\" id=\"to-wallet\" href=\"{}\">{}</a></p>",
+                escape(url),
+                escape(texts.to_wallet_link)
+            );
+            StatusCode::OK
+        }
+        HolderPage::BackToWallet => {
+            page.heading = texts.to_wallet_heading.into();
+            page.status(texts.to_wallet);
+            StatusCode::OK
+        }
         HolderPage::Gone(gone) => {
             page.heading = texts.gone_heading.into();
             page.alert = true;
@@ -283,14 +343,133 @@ fn render(
 
 /// The browser's binding from its cookie.
 fn binding_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, BINDING_COOKIE)
+}
+
+/// The value of cookie `name`.
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == BINDING_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim_matches('"').to_owned())
+}
+
+/// `Set-Cookie` for the login binding: the whole issuer's path, not readable by scripts, sent
+/// on the provider's top-level redirect back (`SameSite=Lax`), `Secure` behind https.
+pub(super) fn set_login_cookie(issuer: &Issuer, binding: &str, expires_at: i64) -> HeaderValue {
+    let path = match super::url_path(&issuer.settings.public_url).as_str() {
+        "" => "/".to_owned(),
+        path => path.to_owned(),
+    };
+    let max_age = (expires_at - issuer.clock.now()).max(0);
+    let secure = if issuer.settings.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={binding}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("trustc_login=; Max-Age=0"))
+}
+
+/// The page of a login that could not go on: why, and what to do (`retry`: a link that tries
+/// again). `status` is the page's HTTP status.
+pub(super) fn login_problem(
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    credential: Option<&str>,
+    problem: LoginProblem<'_>,
+    status: StatusCode,
+) -> Response {
+    let locales = issuer.holder_locales(credential);
+    let locale = choose_locale(header_text(headers, header::ACCEPT_LANGUAGE), &locales);
+    let texts = texts::of(&locale).unwrap_or(&texts::EN);
+    let display = credential.and_then(|c| issuer.credential_display(c, &locale));
+    let mut page = Page::new(&locale, display.map(|d| Brand::of(Some(d), texts)));
+    page.heading = texts.login_problem_heading.into();
+    page.alert = true;
+    match problem {
+        LoginProblem::Refused(reason) => {
+            page.status(texts.login_refused);
+            let _ = write!(
+                page.body,
+                "<p>{} <span class=\"reason\" lang=\"en\" id=\"reason\">{}</span></p>",
+                escape(texts.refused_reason),
+                escape(reason)
+            );
+            page.paragraph(texts.login_start_again);
+        }
+        LoginProblem::NoSession(reason) => {
+            page.status(texts.login_no_session);
+            let _ = write!(
+                page.body,
+                "<p><span class=\"reason\" lang=\"en\" id=\"reason\">{}</span></p>",
+                escape(reason)
+            );
+            page.paragraph(texts.login_start_again);
+        }
+        LoginProblem::Unavailable { retry } => {
+            page.status(texts.provider_unavailable);
+            let _ = write!(
+                page.body,
+                "<p><a class=\"button\" id=\"retry\" href=\"{}\">{}</a></p>",
+                escape(retry),
+                escape(texts.provider_retry)
+            );
+        }
+    }
+    page.finish(status)
+}
+
+/// Why a login page could not go on.
+pub(super) enum LoginProblem<'a> {
+    /// The login was refused: the reason, in English.
+    Refused(&'a str),
+    /// No login of this browser waits: the reason, in English.
+    NoSession(&'a str),
+    /// The provider could not be reached: where to try again.
+    Unavailable { retry: &'a str },
+}
+
+/// `GET /credentials/{credential}`: the web journey's start, "Get your credential" with a
+/// button that signs the holder in.
+pub(super) fn credential_page(
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    credential: &str,
+    provider: &str,
+    sign_in_url: &str,
+) -> Response {
+    let locales = issuer.holder_locales(Some(credential));
+    let locale = choose_locale(header_text(headers, header::ACCEPT_LANGUAGE), &locales);
+    let texts = texts::of(&locale).unwrap_or(&texts::EN);
+    let display = issuer.credential_display(credential, &locale);
+    let provider = issuer.login_provider_name(provider, &locale);
+    let mut page = Page::new(&locale, Some(Brand::of(display, texts)));
+    page.heading = texts.get_heading.into();
+    page.status(&texts.get_intro.replace("{provider}", &provider));
+    for prerequisite in issuer.prerequisite_texts(credential, &locale) {
+        if let Some(purpose) = prerequisite.purpose {
+            page.paragraph(&purpose);
+        }
+    }
+    let _ = write!(
+        page.body,
+        "<p><a class=\"button\" id=\"sign-in\" href=\"{}\">{}</a></p>",
+        escape(sign_in_url),
+        escape(&texts.sign_in.replace("{provider}", &provider))
+    );
+    page.finish(StatusCode::OK)
+}
+
+/// The not-found page of the holder's pages.
+pub(super) fn not_found_page(issuer: &Issuer, headers: &HeaderMap) -> Response {
+    failure(issuer, headers, LookupError::NotFound)
 }
 
 /// `Set-Cookie` for the binding: this offer's page only, not readable by scripts, not sent on

@@ -38,6 +38,9 @@ pub async fn authorization_challenge(
         redirect_uri: field("redirect_uri"),
         auth_session: field("auth_session"),
         presentation_during_issuance_session: field("presentation_during_issuance_session"),
+        state: field("state"),
+        resource: field("resource"),
+        dpop_jkt: field("dpop_jkt"),
     };
     match issuer.challenge(request).await {
         Ok(Challenge::PresentationRequired {
@@ -61,6 +64,24 @@ pub async fn authorization_challenge(
         Ok(Challenge::Authorized { authorization_code }) => Ok(no_store_json(
             json!({"authorization_code": authorization_code}),
         )),
+        Ok(Challenge::RedirectToWeb {
+            request_uri,
+            expires_in,
+        }) => {
+            // The credential needs a login, which happens in a browser: the wallet opens the
+            // authorization endpoint with this pushed request (FiPA `redirect_to_web`).
+            let body = json!({
+                "error": "redirect_to_web",
+                "error_description": "the holder signs in with the governance's provider in a browser",
+                "request_uri": request_uri,
+                "expires_in": expires_in,
+            });
+            let mut response = (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
         Err(ChallengeError::InvalidRequest(why)) => {
             Err(OAuthError::bad_request("invalid_request", why))
         }

@@ -22,6 +22,10 @@ pub struct ChallengeRequest {
     pub redirect_uri: Option<String>,
     pub auth_session: Option<String>,
     pub presentation_during_issuance_session: Option<String>,
+    pub state: Option<String>,
+    pub resource: Option<String>,
+    /// The wallet's DPoP key thumbprint, when it sent a proof.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The challenge endpoint's answer.
@@ -35,6 +39,12 @@ pub enum Challenge {
     },
     /// The presentation verified: the authorization code.
     Authorized { authorization_code: String },
+    /// `redirect_to_web`: the credential needs a login, which happens in a browser; the wallet
+    /// opens the authorization endpoint with this pushed request.
+    RedirectToWeb {
+        request_uri: String,
+        expires_in: i64,
+    },
 }
 
 /// Why the challenge endpoint refused.
@@ -77,6 +87,9 @@ pub struct CodeRequest<'a> {
 impl Issuer {
     /// The authorization challenge (presentation during issuance).
     pub async fn challenge(&self, request: ChallengeRequest) -> Result<Challenge, ChallengeError> {
+        if request.auth_session.is_none() && self.needs_login(&request).await? {
+            return self.redirect_to_web(request).await;
+        }
         match request.auth_session.as_deref() {
             None => self.start_presentation(request).await,
             Some(auth_session) => {
@@ -93,6 +106,57 @@ impl Issuer {
                 self.authorize_presented(auth_session, session, request.client_id.as_deref())
                     .await
             }
+        }
+    }
+
+    /// Whether the challenge is for a credential that needs a login: the offer of
+    /// `issuer_state` needs one, or (without an offer) `scope` names a credential of `login`
+    /// authentication.
+    async fn needs_login(&self, request: &ChallengeRequest) -> Result<bool, ChallengeError> {
+        if let Some(offer_id) = request.issuer_state.as_deref() {
+            return Ok(self
+                .store
+                .offer(offer_id)
+                .await?
+                .is_some_and(|offer| offer.needs_login));
+        }
+        Ok(request
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter_map(|s| self.compiled.credential(s))
+            .any(|c| crate::domain::login::authorize::login_provider(c).is_some()))
+    }
+
+    /// The login happens in a browser: the wallet's request is stored as a pushed one and the
+    /// wallet is told to open the authorization endpoint with it.
+    async fn redirect_to_web(
+        &self,
+        request: ChallengeRequest,
+    ) -> Result<Challenge, ChallengeError> {
+        use crate::domain::login::authorize::{AuthorizationParams, RequestError};
+        let params = AuthorizationParams {
+            response_type: Some("code".into()),
+            client_id: request.client_id,
+            redirect_uri: request.redirect_uri,
+            scope: request.scope,
+            issuer_state: request.issuer_state,
+            state: request.state,
+            code_challenge: request.code_challenge,
+            code_challenge_method: request.code_challenge_method,
+            resource: request.resource,
+            authorization_details: None,
+            request_uri: None,
+            dpop_jkt: request.dpop_jkt,
+        };
+        match self.push_authorization(params).await {
+            Ok(pushed) => Ok(Challenge::RedirectToWeb {
+                request_uri: pushed.request_uri,
+                expires_in: pushed.expires_in,
+            }),
+            Err(RequestError::Internal(cause)) => Err(ChallengeError::Internal(cause)),
+            Err(refused) => Err(ChallengeError::InvalidRequest(refused.to_string())),
         }
     }
 
@@ -262,6 +326,9 @@ impl Issuer {
     ) -> Result<crate::domain::redemption::AccessToken, crate::domain::redemption::RedeemError>
     {
         use crate::domain::redemption::RedeemError;
+        if let Some(redeemed) = self.redeem_login_code(&request).await {
+            return redeemed;
+        }
         let now = self.clock.now();
         let id = request.code.split_once('.').map_or("", |(id, _)| id);
         let presentation = self
@@ -337,7 +404,7 @@ impl Issuer {
 }
 
 /// Whether a PKCE value has the S256 shape (43 base64url characters).
-fn is_pkce_value(value: &str) -> bool {
+pub(crate) fn is_pkce_value(value: &str) -> bool {
     value.len() == 43
         && value
             .bytes()

@@ -33,6 +33,7 @@ mod challenge;
 mod request;
 mod response;
 
+pub(crate) use challenge::is_pkce_value;
 pub use challenge::{Challenge, ChallengeError, ChallengeRequest, CodeRequest};
 pub use request::RequestObjectError;
 pub use response::{Accepted, ResponseError, ResponseForm};

@@ -1,6 +1,6 @@
 //! The words of the holder's page, per language. The credential's own texts (its name, issuer,
 //! description, the prerequisites' names and purposes) come from the governance; these are the
-//! page's. `{name}`, `{minutes}` are filled in (escaped) by the page.
+//! page's. `{name}`, `{minutes}`, `{provider}` are filled in (escaped) by the page.
 
 /// Every text of the page in one language.
 pub struct Texts {
@@ -47,6 +47,20 @@ pub struct Texts {
     pub not_found_help: &'static str,
     pub failed_heading: &'static str,
     pub failed: &'static str,
+    pub sign_in_heading: &'static str,
+    pub sign_in_intro: &'static str,
+    pub sign_in: &'static str,
+    pub get_heading: &'static str,
+    pub get_intro: &'static str,
+    pub to_wallet_heading: &'static str,
+    pub to_wallet: &'static str,
+    pub to_wallet_link: &'static str,
+    pub login_problem_heading: &'static str,
+    pub login_refused: &'static str,
+    pub login_no_session: &'static str,
+    pub login_start_again: &'static str,
+    pub provider_unavailable: &'static str,
+    pub provider_retry: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -92,6 +106,20 @@ pub const EN: Texts = Texts {
     not_found_help: "Check that you opened the whole link you received, or ask the issuer for a new one.",
     failed_heading: "Something went wrong",
     failed: "The issuer could not show this page. Try again in a moment.",
+    sign_in_heading: "Sign in to get this credential",
+    sign_in_intro: "The issuer gives this credential to the person who signs in with {provider}. Your details come from that sign-in.",
+    sign_in: "Sign in with {provider}",
+    get_heading: "Get your credential",
+    get_intro: "Sign in with {provider}, then scan the credential offer with your wallet app.",
+    to_wallet_heading: "Go back to your wallet",
+    to_wallet: "You are signed in. Your wallet is now collecting the credential.",
+    to_wallet_link: "Continue in your wallet",
+    login_problem_heading: "The sign-in did not work",
+    login_refused: "The sign-in was refused, and nothing was issued.",
+    login_no_session: "This sign-in cannot go on in this browser.",
+    login_start_again: "Go back to your wallet or to the page that sent you here, and start again.",
+    provider_unavailable: "The sign-in service cannot be reached right now.",
+    provider_retry: "Try again",
 };
 
 pub const FR: Texts = Texts {
@@ -137,6 +165,20 @@ pub const FR: Texts = Texts {
     not_found_help: "Vérifiez que vous avez ouvert le lien reçu en entier, ou demandez-en un nouveau à l’émetteur.",
     failed_heading: "Une erreur est survenue",
     failed: "L’émetteur n’a pas pu afficher cette page. Réessayez dans un instant.",
+    sign_in_heading: "Connectez-vous pour obtenir ce justificatif",
+    sign_in_intro: "L’émetteur délivre ce justificatif à la personne qui se connecte avec {provider}. Vos renseignements proviennent de cette connexion.",
+    sign_in: "Se connecter avec {provider}",
+    get_heading: "Obtenez votre justificatif",
+    get_intro: "Connectez-vous avec {provider}, puis balayez l’offre de justificatif avec l’application de votre portefeuille.",
+    to_wallet_heading: "Retournez à votre portefeuille",
+    to_wallet: "Vous êtes connecté. Votre portefeuille récupère maintenant le justificatif.",
+    to_wallet_link: "Continuer dans votre portefeuille",
+    login_problem_heading: "La connexion n’a pas fonctionné",
+    login_refused: "La connexion a été refusée et rien n’a été délivré.",
+    login_no_session: "Cette connexion ne peut pas se poursuivre dans ce navigateur.",
+    login_start_again: "Retournez à votre portefeuille ou à la page qui vous a envoyé ici, et recommencez.",
+    provider_unavailable: "Le service de connexion est injoignable pour le moment.",
+    provider_retry: "Réessayer",
 };
 
 /// The languages the page is written in.
