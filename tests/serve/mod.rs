@@ -6,6 +6,7 @@
 mod connections;
 mod domain;
 mod journey;
+mod login;
 mod openapi;
 mod postgres;
 mod presentation;
@@ -150,6 +151,24 @@ impl Instance {
         Instance::start_full(db, key, public_url, None, None, configure).await
     }
 
+    /// A runtime for the example that signs holders in with every login provider of the
+    /// governance at `login_issuer` (a local OpenID Provider, as `--login-issuer` does), with the
+    /// client secret the development provider expects.
+    pub async fn start_with_login(db: &str, key: IssuerKey, login_issuer: &str) -> Instance {
+        let compiled = Instance::compiled(PUBLIC_URL, None);
+        Instance::assemble(
+            compiled,
+            db,
+            key,
+            PUBLIC_URL,
+            None,
+            None,
+            Some(login_issuer),
+            |_| {},
+        )
+        .await
+    }
+
     /// A runtime that is one participant of the example (`trustc serve --participant`), with a
     /// verifier of its own when given.
     pub async fn start_as(
@@ -170,6 +189,22 @@ impl Instance {
         verifier: Option<trustc_runtime::domain::presentation::Verifier>,
         configure: impl FnOnce(&mut Settings),
     ) -> Instance {
+        let compiled = Instance::compiled(public_url, participant);
+        Instance::assemble(
+            compiled,
+            db,
+            key,
+            public_url,
+            participant,
+            verifier,
+            None,
+            configure,
+        )
+        .await
+    }
+
+    /// The example compiled for `public_url`, for one participant when given.
+    fn compiled(public_url: &str, participant: Option<&str>) -> Compiled {
         let outputs = example_outputs(public_url);
         let compiled = Compiled::from_files(
             |path| {
@@ -182,24 +217,48 @@ impl Instance {
             public_url,
         )
         .expect("the compiled example loads");
-        let compiled = match participant {
+        match participant {
             Some(participant) => compiled
                 .for_participant(participant)
                 .expect("a participant of the example"),
             None => compiled,
-        };
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn assemble(
+        mut compiled: Compiled,
+        db: &str,
+        key: IssuerKey,
+        public_url: &str,
+        participant: Option<&str>,
+        verifier: Option<trustc_runtime::domain::presentation::Verifier>,
+        login_issuer: Option<&str>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Instance {
+        let login = login_issuer.map(|issuer| {
+            for provider in &mut compiled.config.login_providers {
+                provider.issuer = issuer.to_owned();
+            }
+            let client = trustc_runtime::http::client::HttpClient::with_defaults()
+                .expect("the outbound client");
+            trustc_runtime::domain::login::provider::Providers::new(
+                &compiled.config,
+                |_| Ok("trustc-dev-secret".to_owned()),
+                trustc_runtime::jwe::session_key(&key.derive_secret("login encryption"), "login"),
+                Arc::new(client),
+            )
+            .expect("the login providers")
+        });
         let store = Store::connect(db).await.expect("the store opens");
         let mut settings = Settings::new(public_url);
         settings.admin_token = Some(ADMIN_TOKEN.to_string());
         settings.participant = participant.map(str::to_owned);
         configure(&mut settings);
         let (clock, hand) = Clock::manual();
-        let issuer = match verifier {
-            Some(verifier) => {
-                Issuer::with_verifier(compiled, store, key, settings, clock, verifier)
-            }
-            None => Issuer::new(compiled, store, key, settings, clock),
-        };
+        let verifier =
+            verifier.unwrap_or_else(trustc_runtime::domain::presentation::offline_verifier);
+        let issuer = Issuer::with_login(compiled, store, key, settings, clock, verifier, login);
         Instance {
             app: trustc_runtime::router(issuer.clone()),
             issuer,
