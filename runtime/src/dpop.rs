@@ -348,7 +348,8 @@ mod tests {
             let why = refused(&proof, &expectation());
             assert!(
                 why.starts_with("DPoP proof `htu` is `")
-                    && why.ends_with("but the request is for `https://issuer.example/tenant/token`"),
+                    && why
+                        .ends_with("but the request is for `https://issuer.example/tenant/token`"),
                 "{htu}: {why}"
             );
         }

@@ -641,6 +641,18 @@ impl Store {
         on_backend!(self, revoked_indices(list_id))
     }
 
+    /// Records `key` as spent until `expires_at` (Unix seconds), once: `true` for the first
+    /// caller, `false` for every later one (on any instance) while it is remembered, that is until
+    /// [`Store::sweep`] forgets it after `expires_at`. One guarded insert into the spent nonces,
+    /// so the key must not look like a `c_nonce` (prefix it, e.g. `dpop:`), and a value spent again
+    /// must come with the same `expires_at` (derive it from the value, not from the clock).
+    ///
+    /// TEMPORARY (issue #17, DPoP branch): the store helper adds the real one with this signature;
+    /// keep one of the two at merge.
+    pub async fn spend_once(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        on_backend!(self, spend_once(key, expires_at))
+    }
+
     /// Forgets the spent nonces that expired at or before `before` (they are refused by their
     /// expiry from then on); returns how many. Offers are kept. The oldest go first, in chunks of
     /// [`SWEEP_CHUNK`], each its own short step, so that a large sweep never holds the database

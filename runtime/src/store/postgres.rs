@@ -498,6 +498,18 @@ impl PgStore {
             .map_err(|e| self.failed(&what(), e))
     }
 
+    pub(super) async fn spend_once(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO spent_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(key)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed("spend a single-use value", e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(SWEEP_STEP)
             .bind(before)

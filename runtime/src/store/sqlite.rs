@@ -914,6 +914,22 @@ impl SqliteStore {
         .await
     }
 
+    pub(super) async fn spend_once(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        self.write(
+            || "spend a single-use value".into(),
+            move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO spent_nonces (nonce, expires_at) VALUES (?1, ?2) \
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![key, expires_at])
+                .map(|inserted| inserted == 1)
+            },
+        )
+        .await
+    }
+
     pub(super) async fn sweep(&self, before: i64, chunk: i64) -> Result<u64, StoreError> {
         self.write(
             || "forget expired spent nonces".into(),

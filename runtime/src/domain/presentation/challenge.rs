@@ -72,6 +72,11 @@ pub struct CodeRequest<'a> {
     pub code_verifier: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub redirect_uri: Option<&'a str>,
+    /// The thumbprint of the key of the request's DPoP proof, verified and spent
+    /// ([`Issuer::accept_dpop_proof`]): bind the token with
+    /// `redeem_offer_bound(.., AccessTokenBinding { proven_jkt: this, expected_jkt: the
+    /// authorization's dpop_jkt })`.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl Issuer {
