@@ -517,3 +517,47 @@ fn rand_suffix() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed).to_string()
 }
+
+/// Two instances sharing a database (and the key, as replicas do): a proof used on one is spent
+/// for the other, and of two racing uses one wins.
+async fn replicas_spend_a_proof_once(db: &str) {
+    let key = trustc_runtime::IssuerKey::generate();
+    let pem = key.to_pkcs8_pem();
+    let a = Instance::start(db, key).await;
+    let b = Instance::start(db, trustc_runtime::IssuerKey::from_pem(&pem).unwrap()).await;
+    let wallet = HolderKey::es256();
+    let proof = wallet.dpop_proof("POST", TOKEN_URL, None, a.now());
+    let first = a.offer("person", person_claims()).await;
+    let second = b.offer("person", person_claims()).await;
+    assert_eq!(token(&a, &first, &[&proof]).await.status, StatusCode::OK);
+    token(&b, &second, &[&proof])
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+
+    let raced = wallet.dpop_proof("POST", TOKEN_URL, None, a.now());
+    let third = a.offer("person", person_claims()).await;
+    let headers = [raced.as_str()];
+    let (one, two) = tokio::join!(token(&a, &second, &headers), token(&b, &third, &headers));
+    let statuses = [one.status, two.status];
+    assert!(
+        statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::BAD_REQUEST),
+        "{statuses:?}: {} / {}",
+        one.text(),
+        two.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_on_postgres_spend_a_proof_once() {
+    let Some(db) = trustc_testkit::postgres::database("serve_dpop_replay") else {
+        return;
+    };
+    replicas_spend_a_proof_once(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_on_one_sqlite_file_spend_a_proof_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("issuer.db").display());
+    replicas_spend_a_proof_once(&db).await;
+}
