@@ -13,7 +13,7 @@
 //!
 //! Beside them, what the rules use: [`compiled`] reads what `trustc build` wrote; [`claims`]
 //! checks an offer's claims against the governance; [`jose`] verifies signed JWTs from others and
-//! [`proof`] applies it to OpenID4VCI key proofs; [`sdjwt`] and [`status`] produce what is issued,
+//! [`proof`] applies it to OpenID4VCI key proofs and [`dpop`] to DPoP proofs (RFC 9449); [`sdjwt`] and [`status`] produce what is issued,
 //! signed with [`keys`]; [`sealed`] makes the `c_nonce`s and access tokens that prove their own
 //! origin; [`secrets`] the codes and offer ids. For presentations (OpenID4VP): [`x509`] is the
 //! verifier's certificate chain, sent as `x5c` with the request objects [`keys`] signs, and
@@ -22,6 +22,7 @@
 pub mod claims;
 pub mod compiled;
 pub mod domain;
+pub mod dpop;
 pub mod http;
 pub mod identity;
 pub mod jose;

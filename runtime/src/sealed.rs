@@ -141,10 +141,22 @@ impl Nonces {
 }
 
 /// Makes and checks access tokens: `<offer id>.<sealed value bound to the offer id>`, so
-/// [`crate::secrets::offer_of`] names a token's offer as it does a pre-authorised code's.
+/// [`crate::secrets::offer_of`] names a token's offer as it does a pre-authorised code's. A token
+/// bound to a wallet's DPoP key (RFC 9449) carries the key's thumbprint after a second dot,
+/// `<offer id>.<sealed value>.<jkt>`, and its seal covers the thumbprint too: the credential
+/// endpoint learns from the token alone which key must sign its DPoP proofs, and a thumbprint
+/// swapped for another breaks the seal.
 #[derive(Clone, Debug)]
 pub struct AccessTokens {
     sealer: Sealer,
+}
+
+/// An access token that opened: the offer it was handed out for, and the thumbprint of the DPoP
+/// key it is bound to (`None`: a bearer token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenedToken<'t> {
+    pub offer_id: &'t str,
+    pub jkt: Option<&'t str>,
 }
 
 impl AccessTokens {
@@ -154,23 +166,43 @@ impl AccessTokens {
         }
     }
 
-    /// A fresh access token for `offer_id`, valid until `expires_at` (Unix seconds, exclusive).
-    pub fn issue(&self, offer_id: &str, expires_at: i64) -> String {
-        format!(
-            "{offer_id}.{}",
-            self.sealer.seal(expires_at, offer_id.as_bytes())
-        )
+    /// A fresh access token for `offer_id`, bound to the DPoP key whose thumbprint is `jkt` when
+    /// given, valid until `expires_at` (Unix seconds, exclusive).
+    pub fn issue(&self, offer_id: &str, jkt: Option<&str>, expires_at: i64) -> String {
+        let sealed = self.sealer.seal(expires_at, &token_binding(offer_id, jkt));
+        match jkt {
+            None => format!("{offer_id}.{sealed}"),
+            Some(jkt) => format!("{offer_id}.{sealed}.{jkt}"),
+        }
     }
 
-    /// The offer `token` was handed out for, if it is one of ours and still valid at `now`.
-    pub fn check<'t>(&self, token: &'t str, now: i64) -> Result<&'t str, SealError> {
-        let (offer_id, sealed) = token.split_once('.').ok_or(SealError::Unknown)?;
-        if offer_id.is_empty() {
+    /// The offer `token` was handed out for and the key it is bound to, if it is one of ours and
+    /// still valid at `now`.
+    pub fn check<'t>(&self, token: &'t str, now: i64) -> Result<OpenedToken<'t>, SealError> {
+        let (offer_id, rest) = token.split_once('.').ok_or(SealError::Unknown)?;
+        let (sealed, jkt) = match rest.split_once('.') {
+            None => (rest, None),
+            Some((sealed, jkt)) => (sealed, Some(jkt)),
+        };
+        if offer_id.is_empty() || jkt.is_some_and(|jkt| jkt.is_empty() || jkt.contains('.')) {
             return Err(SealError::Unknown);
         }
-        self.sealer.open(sealed, offer_id.as_bytes(), now)?;
-        Ok(offer_id)
+        self.sealer
+            .open(sealed, &token_binding(offer_id, jkt), now)?;
+        Ok(OpenedToken { offer_id, jkt })
     }
+}
+
+/// What an access token's seal covers: its offer id, then for a DPoP-bound token a NUL (which no
+/// offer id holds) and the key's thumbprint.
+fn token_binding(offer_id: &str, jkt: Option<&str>) -> Vec<u8> {
+    let mut bound = offer_id.as_bytes().to_vec();
+    if let Some(jkt) = jkt {
+        bound.push(0);
+        bound.extend_from_slice(b"dpop jkt ");
+        bound.extend_from_slice(jkt.as_bytes());
+    }
+    bound
 }
 
 #[cfg(test)]
@@ -228,23 +260,28 @@ mod tests {
     fn an_access_token_names_its_offer_until_it_expires() {
         let key = IssuerKey::generate();
         let tokens = AccessTokens::new(&key);
-        let token = tokens.issue("0190a1b2c3d4Xq3Pb7", 1_000);
+        let token = tokens.issue("0190a1b2c3d4Xq3Pb7", None, 1_000);
+        let bearer = OpenedToken {
+            offer_id: "0190a1b2c3d4Xq3Pb7",
+            jkt: None,
+        };
         assert_eq!(crate::secrets::offer_of(&token), Some("0190a1b2c3d4Xq3Pb7"));
-        assert_eq!(tokens.check(&token, 999), Ok("0190a1b2c3d4Xq3Pb7"));
+        assert_eq!(tokens.check(&token, 999), Ok(bearer));
         assert_eq!(tokens.check(&token, 1_000), Err(SealError::Expired));
-        assert_ne!(tokens.issue("0190a1b2c3d4Xq3Pb7", 1_000), token, "random");
-        let replica = IssuerKey::from_pem(&key.to_pkcs8_pem()).unwrap();
-        assert_eq!(
-            AccessTokens::new(&replica).check(&token, 0),
-            Ok("0190a1b2c3d4Xq3Pb7")
+        assert_ne!(
+            tokens.issue("0190a1b2c3d4Xq3Pb7", None, 1_000),
+            token,
+            "random"
         );
+        let replica = IssuerKey::from_pem(&key.to_pkcs8_pem()).unwrap();
+        assert_eq!(AccessTokens::new(&replica).check(&token, 0), Ok(bearer));
     }
 
     #[test]
     fn a_token_moved_to_another_offer_a_nonce_or_a_forgery_is_unknown() {
         let key = IssuerKey::generate();
         let tokens = AccessTokens::new(&key);
-        let token = tokens.issue("offer-a", 1_000);
+        let token = tokens.issue("offer-a", None, 1_000);
         let (_, sealed) = token.split_once('.').unwrap();
         let nonce = Nonces::new(&key).issue(1_000);
         for forged in [
@@ -268,5 +305,41 @@ mod tests {
         );
         // Nor is a token taken for a nonce.
         assert_eq!(Nonces::new(&key).check(sealed, 0), Err(NonceError::Unknown));
+    }
+
+    #[test]
+    fn a_dpop_bound_token_names_its_key_and_keeps_it() {
+        let key = IssuerKey::generate();
+        let tokens = AccessTokens::new(&key);
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        let token = tokens.issue("offer-a", Some(jkt), 1_000);
+        assert!(token.starts_with("offer-a.") && token.ends_with(&format!(".{jkt}")));
+        assert_eq!(crate::secrets::offer_of(&token), Some("offer-a"));
+        assert_eq!(
+            tokens.check(&token, 999),
+            Ok(OpenedToken {
+                offer_id: "offer-a",
+                jkt: Some(jkt)
+            })
+        );
+        assert_eq!(tokens.check(&token, 1_000), Err(SealError::Expired));
+        // Without its thumbprint (a bearer token made of it), with another thumbprint, or with
+        // its thumbprint moved onto a bearer token, the seal breaks.
+        let (unbound, _) = token.rsplit_once('.').unwrap();
+        let bearer = tokens.issue("offer-a", None, 1_000);
+        for forged in [
+            unbound.to_owned(),
+            format!("{unbound}.AAAA{}", &jkt[4..]),
+            format!("{bearer}.{jkt}"),
+            format!("{token}."),
+            format!("{unbound}."),
+            format!("{token}.{jkt}"),
+        ] {
+            assert_eq!(
+                tokens.check(&forged, 0),
+                Err(SealError::Unknown),
+                "{forged}"
+            );
+        }
     }
 }

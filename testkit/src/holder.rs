@@ -1,5 +1,5 @@
 //! The wallet's side of key binding: a holder key (ES256 or EdDSA) that signs OpenID4VCI key
-//! proofs. The runtime never needs it; trustc's protocol tests and load benchmark play the wallet
+//! proofs, and DPoP proofs (RFC 9449) for wallets that bind their access tokens. The runtime never needs it; trustc's protocol tests and load benchmark play the wallet
 //! with it, so they exercise the same proof format real wallets send.
 
 use base64::Engine;
@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 /// `typ` of an OpenID4VCI key proof JWT.
 pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
+
+/// `typ` of a DPoP proof JWT (RFC 9449).
+pub const DPOP_TYP: &str = "dpop+jwt";
 
 /// A holder's key pair, kept ready to sign as a wallet keeps it.
 pub enum HolderKey {
@@ -85,5 +88,35 @@ impl HolderKey {
             payload["nonce"] = nonce.into();
         }
         self.sign_jws(&header, &payload)
+    }
+
+    /// A DPoP proof (RFC 9449 §4.2) for a `method` request to `url` (sent as `htu` as given),
+    /// made at `iat`, with a random `jti`, and with `ath` when it goes with `access_token`.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        iat: i64,
+    ) -> String {
+        use sha2::Digest;
+        let mut claims = json!({
+            "jti": URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()),
+            "htm": method,
+            "htu": url,
+            "iat": iat,
+        });
+        if let Some(token) = access_token {
+            claims["ath"] = URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(token.as_bytes()))
+                .into();
+        }
+        self.dpop_jws(&claims)
+    }
+
+    /// A DPoP proof of these claims, as they are (to make wrong ones), with its header.
+    pub fn dpop_jws(&self, claims: &Value) -> String {
+        let header = json!({"typ": DPOP_TYP, "alg": self.alg(), "jwk": self.public_jwk()});
+        self.sign_jws(&header, claims)
     }
 }

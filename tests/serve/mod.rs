@@ -5,6 +5,7 @@
 
 mod connections;
 mod domain;
+mod dpop;
 mod journey;
 mod login;
 mod openapi;

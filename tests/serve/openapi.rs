@@ -354,7 +354,7 @@ async fn the_document_is_a_well_formed_openapi_3_1_description() {
         let expected = if path.starts_with("/admin/") {
             json!([{"adminToken": []}])
         } else if path == "/credential" {
-            json!([{"accessToken": []}])
+            json!([{"accessToken": []}, {"dpopAccessToken": []}])
         } else {
             json!([])
         };

@@ -6,13 +6,19 @@
 //! arithmetic only) before the request is read; the proof is verified before the store is
 //! asked; the store's one atomic step spends the nonce, marks the offer issued and draws the
 //! status entry; only a refused issuance reads the offer, to say why.
+//!
+//! A token bound to a DPoP key (RFC 9449) is accepted only with a proof by that key
+//! ([`Issuer::authorize_dpop`]), and a bearer token only as a bearer token
+//! ([`Issuer::authorize`]): the token says which it is, so neither needs the store.
 
 use serde_json::{Map, Value};
 
+use super::redemption::{DpopRefusal, DpopRequest};
 use super::{Internal, Issuer};
+use crate::dpop::DpopError;
 use crate::proof::{ProofPolicy, verify_proof};
 use crate::sdjwt::{Issuance, issue};
-use crate::sealed::SealError;
+use crate::sealed::{OpenedToken, SealError};
 use crate::store::{Issue, Issued, OfferState};
 
 /// An access token this issuer handed out, still valid: the only way to [`Issuer::issue_credential`].
@@ -35,6 +41,12 @@ pub enum TokenError {
     /// Not one this issuer (or a replica sharing its key) handed out, or its offer is gone.
     Unknown,
     Expired,
+    /// A token bound to a DPoP key, sent as a bearer token.
+    DpopBound,
+    /// A bearer token sent with the DPoP scheme.
+    NotDpopBound,
+    /// A DPoP proof by another key than the one the token is bound to.
+    WrongDpopKey,
 }
 
 impl std::fmt::Display for TokenError {
@@ -42,7 +54,35 @@ impl std::fmt::Display for TokenError {
         f.write_str(match self {
             TokenError::Unknown => "the access token is unknown",
             TokenError::Expired => "the access token has expired",
+            TokenError::DpopBound => {
+                "the access token is bound to a DPoP key: send it as `Authorization: DPoP \
+                 <token>` with a `DPoP` proof signed by that key"
+            }
+            TokenError::NotDpopBound => {
+                "the access token is not bound to a DPoP key: send it as `Authorization: Bearer \
+                 <token>`"
+            }
+            TokenError::WrongDpopKey => {
+                "the DPoP proof is signed by another key than the one the access token is bound to"
+            }
         })
+    }
+}
+
+/// Why a request with a DPoP-bound access token is refused: the token (`invalid_token`) or the
+/// proof (`invalid_dpop_proof`).
+#[derive(Debug)]
+pub enum DpopAccessError {
+    Token(TokenError),
+    Proof(DpopRefusal),
+}
+
+impl std::fmt::Display for DpopAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DpopAccessError::Token(why) => why.fmt(f),
+            DpopAccessError::Proof(why) => why.fmt(f),
+        }
     }
 }
 
@@ -133,17 +173,71 @@ impl Issuer {
             .issue(self.clock.now() + self.settings.nonce_lifetime)
     }
 
-    /// Checks an access token without the store: it must be one this issuer handed out, and
-    /// unexpired.
+    /// Checks a bearer access token without the store: it must be one this issuer handed out,
+    /// unexpired, and bound to no DPoP key.
     pub fn authorize<'t>(&self, access_token: &'t str) -> Result<Authorized<'t>, TokenError> {
-        match self.tokens.check(access_token, self.clock.now()) {
-            Ok(offer_id) => Ok(Authorized {
-                token: access_token,
-                offer_id,
-            }),
-            Err(SealError::Expired) => Err(TokenError::Expired),
-            Err(SealError::Unknown) => Err(TokenError::Unknown),
+        let opened = self.open_token(access_token)?;
+        if opened.jkt.is_some() {
+            return Err(TokenError::DpopBound);
         }
+        Ok(Authorized {
+            token: access_token,
+            offer_id: opened.offer_id,
+        })
+    }
+
+    /// Checks a DPoP-bound access token and the DPoP proof sent with it (`proof`: the `DPoP`
+    /// header, for a `method` request to `path` below the public URL): the token as
+    /// [`Issuer::authorize`] does (before any signature is verified), bound to a key; then the
+    /// proof, its `ath` the token's hash, its key the token's; then its `jti`, spent once.
+    pub async fn authorize_dpop<'t>(
+        &self,
+        access_token: &'t str,
+        proof: Option<&str>,
+        method: &str,
+        path: &str,
+    ) -> Result<Authorized<'t>, DpopAccessError> {
+        let opened = self
+            .open_token(access_token)
+            .map_err(DpopAccessError::Token)?;
+        let Some(bound_to) = opened.jkt else {
+            return Err(DpopAccessError::Token(TokenError::NotDpopBound));
+        };
+        let Some(proof) = proof else {
+            return Err(DpopAccessError::Proof(DpopRefusal::Invalid(DpopError(
+                "the request has no `DPoP` header: a DPoP-bound access token needs a DPoP proof \
+                 with each request"
+                    .into(),
+            ))));
+        };
+        let verified = self
+            .verify_dpop_proof(&DpopRequest {
+                proof,
+                method,
+                path,
+                access_token: Some(access_token),
+            })
+            .map_err(DpopAccessError::Proof)?;
+        if verified.jkt != bound_to {
+            return Err(DpopAccessError::Token(TokenError::WrongDpopKey));
+        }
+        self.spend_dpop_proof(&verified)
+            .await
+            .map_err(DpopAccessError::Proof)?;
+        Ok(Authorized {
+            token: access_token,
+            offer_id: opened.offer_id,
+        })
+    }
+
+    /// An access token this issuer handed out, unexpired.
+    fn open_token<'t>(&self, access_token: &'t str) -> Result<OpenedToken<'t>, TokenError> {
+        self.tokens
+            .check(access_token, self.clock.now())
+            .map_err(|e| match e {
+                SealError::Expired => TokenError::Expired,
+                SealError::Unknown => TokenError::Unknown,
+            })
     }
 
     /// Verifies the key proof and its nonce, spends the nonce and issues the offer's claims as

@@ -18,7 +18,8 @@ use super::errors::OAuthError;
 use super::oid4vci::read_form;
 use super::pages::{self, LOGIN_COOKIE, LoginProblem};
 use crate::domain::Issuer;
-use crate::domain::login::LOGIN_RETRY_PATH;
+use crate::domain::login::{LOGIN_RETRY_PATH, PAR_PATH};
+use crate::domain::redemption::{DpopRefusal, DpopRequest};
 use crate::domain::login::authorize::{
     AuthorizationParams, AuthorizeError, LoginRedirect, RequestError,
 };
@@ -58,7 +59,30 @@ pub async fn pushed_authorization_request(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let form = read_form(&headers, &body, "the pushed authorization request")?;
-    let params = authorization_params(|name| form.get(name).map(str::to_owned));
+    let mut params = authorization_params(|name| form.get(name).map(str::to_owned));
+    // A DPoP proof with the request binds the tokens to its key (RFC 9449 §10.1), as `dpop_jkt`
+    // does; the two must agree.
+    let invalid_proof = |why: String| OAuthError::bad_request("invalid_dpop_proof", why);
+    if let Some(proof) = super::oid4vci::dpop_header(&headers).map_err(invalid_proof)? {
+        let proven = issuer
+            .accept_dpop_proof(DpopRequest {
+                proof,
+                method: "POST",
+                path: PAR_PATH,
+                access_token: None,
+            })
+            .await
+            .map_err(|e| match e {
+                DpopRefusal::Internal(cause) => OAuthError::server(cause),
+                refused => invalid_proof(refused.to_string()),
+            })?;
+        if params.dpop_jkt.as_deref().is_some_and(|jkt| jkt != proven.jkt) {
+            return Err(invalid_proof(
+                "`dpop_jkt` is not the thumbprint of the DPoP proof's key".into(),
+            ));
+        }
+        params.dpop_jkt = Some(proven.jkt);
+    }
     match issuer.push_authorization(params).await {
         Ok(pushed) => {
             let mut response = (

@@ -2,7 +2,8 @@
 //! credential offer (by reference), token, nonce and credential, plus the issuer's public keys and
 //! its status lists. Each handler reads the wire into a request of [`crate::domain`], calls it,
 //! and maps its refusals to the codes and statuses OpenID4VCI §6.3 / §8.3.1 and RFC 6749 /
-//! RFC 6750 define.
+//! RFC 6750 define, and for wallets that use DPoP (RFC 9449) the `DPoP` header, the `DPoP`
+//! authorization scheme, `token_type: DPoP` and the `invalid_dpop_proof` error.
 
 use std::sync::Arc;
 
@@ -15,11 +16,15 @@ use serde_json::{Map, Value, json};
 
 use super::errors::{OAuthError, Problem};
 use super::{no_store, no_store_json};
+use crate::compiled::{CREDENTIAL_PATH, TOKEN_PATH};
 use crate::domain::Issuer;
-use crate::domain::issuance::{CredentialRequest, IssueError};
+use crate::domain::issuance::{CredentialRequest, DpopAccessError, IssueError, TokenError};
 use crate::domain::offers::{LookupError, WalletGrant};
 use crate::domain::presentation::CodeRequest;
-use crate::domain::redemption::{RedeemError, TokenRequest};
+use crate::domain::redemption::{
+    AccessTokenBinding, DpopRefusal, DpopRequest, RedeemError, TokenRequest,
+};
+use crate::dpop::DPOP_ALGORITHMS;
 
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 pub const AUTHORIZATION_CODE_GRANT: &str = "authorization_code";
@@ -142,7 +147,8 @@ pub async fn credential_offer(
     })))
 }
 
-/// `POST /token`: redeems a pre-authorised code (and its transaction code) for an access token.
+/// `POST /token`: redeems a pre-authorised code (and its transaction code), or an authorization
+/// code, for an access token; bound to the key of the request's DPoP proof when it has one.
 pub async fn token(
     State(issuer): State<Arc<Issuer>>,
     headers: HeaderMap,
@@ -152,16 +158,43 @@ pub async fn token(
     let field = |name: &str| form.get(name);
     let grant_type = field("grant_type")
         .ok_or_else(|| OAuthError::bad_request("invalid_request", "`grant_type` is missing"))?;
+    let invalid_proof = |why: String| OAuthError::bad_request("invalid_dpop_proof", why);
+    // A proof is verified (and its `jti` spent) before the grant is looked at: a refused proof
+    // leaves the code unspent.
+    let proven = match dpop_header(&headers).map_err(invalid_proof)? {
+        None => None,
+        Some(proof) => Some(
+            issuer
+                .accept_dpop_proof(DpopRequest {
+                    proof,
+                    method: "POST",
+                    path: TOKEN_PATH,
+                    access_token: None,
+                })
+                .await
+                .map_err(|e| match e {
+                    DpopRefusal::Internal(cause) => OAuthError::server(cause),
+                    refused => invalid_proof(refused.to_string()),
+                })?,
+        ),
+    };
+    let proven_jkt = proven.as_ref().map(|p| p.jkt.as_str());
     let redeemed = match grant_type {
         PRE_AUTHORIZED_GRANT => {
             let code = field("pre-authorized_code").ok_or_else(|| {
                 OAuthError::bad_request("invalid_request", "`pre-authorized_code` is missing")
             })?;
             issuer
-                .redeem(TokenRequest {
-                    pre_authorized_code: code,
-                    tx_code: field("tx_code"),
-                })
+                .redeem_bound(
+                    TokenRequest {
+                        pre_authorized_code: code,
+                        tx_code: field("tx_code"),
+                    },
+                    AccessTokenBinding {
+                        proven_jkt,
+                        expected_jkt: None,
+                    },
+                )
                 .await
         }
         AUTHORIZATION_CODE_GRANT => {
@@ -173,6 +206,7 @@ pub async fn token(
                     code_verifier: field("code_verifier"),
                     client_id: field("client_id"),
                     redirect_uri: field("redirect_uri"),
+                    dpop_jkt: proven_jkt,
                 })
                 .await
         }
@@ -191,6 +225,7 @@ pub async fn token(
         RedeemError::TxCodeMissing | RedeemError::TxCodeUnexpected => {
             OAuthError::bad_request("invalid_request", e.to_string())
         }
+        RedeemError::DpopBinding(_) => invalid_proof(e.to_string()),
         RedeemError::UnknownCode
         | RedeemError::NotLoggedIn
         | RedeemError::NotPresented
@@ -203,9 +238,14 @@ pub async fn token(
             OAuthError::bad_request("invalid_grant", e.to_string())
         }
     })?;
+    let token_type = if token.dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
     Ok(no_store_json(json!({
         "access_token": token.access_token,
-        "token_type": "Bearer",
+        "token_type": token_type,
         "expires_in": token.expires_in,
     })))
 }
@@ -215,45 +255,92 @@ pub async fn nonce(State(issuer): State<Arc<Issuer>>) -> Response {
     no_store_json(json!({"c_nonce": issuer.new_nonce()}))
 }
 
-/// `POST /credential`: the access token first (it proves itself, before the body is read), then
-/// the request, then the domain's issuance.
+/// `POST /credential`: the access token first (it proves itself, before the body is read; a
+/// DPoP-bound one with the DPoP proof sent with it), then the request, then the domain's
+/// issuance.
 pub async fn credential(
     State(issuer): State<Arc<Issuer>>,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
-) -> Result<Response, OAuthError> {
+) -> Result<Response, Refused> {
     if uri.query().is_some_and(|q| {
         url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token")
     }) {
         return Err(OAuthError::bad_request(
             "invalid_request",
             "send the access token in the Authorization header, never in the URL",
-        ));
-    }
-    let token = bearer_token(&headers).ok_or_else(|| {
-        OAuthError::invalid_token(
-            "the credential request needs `Authorization: Bearer <access token>`",
         )
-    })?;
-    let authorized = issuer
-        .authorize(token)
-        .map_err(|e| OAuthError::invalid_token(e.to_string()))?;
+        .into());
+    }
+    let Some((scheme, token)) = access_token(&headers) else {
+        return Err(Refused {
+            error: OAuthError::invalid_token(
+                "the credential request needs `Authorization: Bearer <access token>`, or \
+                 `Authorization: DPoP <access token>` with a `DPoP` proof for a DPoP-bound token",
+            ),
+            challenge: Challenge::Both,
+        });
+    };
+    let authorized = match scheme {
+        Scheme::Bearer => issuer.authorize(token).map_err(|e| Refused {
+            // A DPoP-bound token sent as a bearer token is told to use the DPoP scheme.
+            challenge: if e == TokenError::DpopBound {
+                Challenge::Dpop
+            } else {
+                Challenge::Bearer
+            },
+            error: OAuthError::invalid_token(e.to_string()),
+        })?,
+        Scheme::Dpop => {
+            let dpop = |error| Refused {
+                error,
+                challenge: Challenge::Dpop,
+            };
+            let invalid_proof = |why: String| {
+                dpop(OAuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_dpop_proof",
+                    why,
+                ))
+            };
+            let proof = dpop_header(&headers).map_err(invalid_proof)?;
+            issuer
+                .authorize_dpop(token, proof, "POST", CREDENTIAL_PATH)
+                .await
+                .map_err(|e| match e {
+                    DpopAccessError::Proof(DpopRefusal::Internal(cause)) => {
+                        OAuthError::server(cause).into()
+                    }
+                    DpopAccessError::Proof(refused) => invalid_proof(refused.to_string()),
+                    DpopAccessError::Token(why) => dpop(OAuthError::invalid_token(why.to_string())),
+                })?
+        }
+    };
+    let challenge = match scheme {
+        Scheme::Bearer => Challenge::Bearer,
+        Scheme::Dpop => Challenge::Dpop,
+    };
     let body = credential_body(&body)?;
     let issued = issuer
         .issue_credential(&authorized, credential_request(&body)?)
         .await
         .map_err(|e| {
             let error = match &e {
-                IssueError::Internal(cause) => return OAuthError::server(cause),
-                IssueError::InvalidToken(_) => return OAuthError::invalid_token(e.to_string()),
+                IssueError::Internal(cause) => return OAuthError::server(cause).into(),
+                IssueError::InvalidToken(_) => {
+                    return Refused {
+                        error: OAuthError::invalid_token(e.to_string()),
+                        challenge,
+                    };
+                }
                 IssueError::UnknownConfiguration(_) => "unknown_credential_configuration",
                 IssueError::InvalidProof(_) => "invalid_proof",
                 IssueError::InvalidNonce(_) => "invalid_nonce",
                 IssueError::OfferedForAnother { .. } => "invalid_credential_request",
                 IssueError::Withdrawn | IssueError::AlreadyIssued => "credential_request_denied",
             };
-            OAuthError::bad_request(error, e.to_string())
+            OAuthError::bad_request(error, e.to_string()).into()
         })?;
     // Written directly: the answer is one long string, and building a JSON value around it
     // only to serialise it again costs more than the rest of this function's JSON.
@@ -261,6 +348,108 @@ pub async fn credential(
         r#"{{"credentials":[{{"credential":{}}}]}}"#,
         Value::String(issued.credential)
     ))))
+}
+
+/// The authorization schemes of the credential endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750), for tokens bound to no key.
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1), for DPoP-bound tokens.
+    Dpop,
+}
+
+/// Which challenge a 401 carries in `WWW-Authenticate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    Bearer,
+    /// `DPoP error=…, algs="ES256 EdDSA"` (RFC 9449 §7.1).
+    Dpop,
+    /// A bare request: the bearer challenge, and the DPoP one naming its algorithms.
+    Both,
+}
+
+/// A credential endpoint refusal: an OAuth error, with the challenge its scheme calls for.
+#[derive(Debug)]
+pub struct Refused {
+    pub error: OAuthError,
+    pub challenge: Challenge,
+}
+
+impl From<OAuthError> for Refused {
+    fn from(error: OAuthError) -> Refused {
+        Refused {
+            error,
+            challenge: Challenge::Bearer,
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let unauthorized = self.error.status == StatusCode::UNAUTHORIZED;
+        let dpop = format!(
+            "DPoP error=\"{}\", error_description=\"{}\", algs=\"{}\"",
+            self.error.error,
+            self.error.description.replace(['"', '\\'], "'"),
+            DPOP_ALGORITHMS.join(" ")
+        );
+        let mut response = self.error.into_response();
+        if !unauthorized {
+            return response;
+        }
+        let headers = response.headers_mut();
+        match self.challenge {
+            Challenge::Bearer => {}
+            Challenge::Dpop => {
+                if let Ok(value) = HeaderValue::from_str(&dpop) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            Challenge::Both => {
+                if let Ok(value) =
+                    HeaderValue::from_str(&format!("DPoP algs=\"{}\"", DPOP_ALGORITHMS.join(" ")))
+                {
+                    headers.append(header::WWW_AUTHENTICATE, value);
+                }
+            }
+        }
+        response
+    }
+}
+
+/// The `DPoP` header of a request, if it has one: one compact JWS (RFC 9449 §4.3: not more
+/// than one header).
+pub(super) fn dpop_header(headers: &HeaderMap) -> Result<Option<&str>, String> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("the request has more than one `DPoP` header; send exactly one proof".into());
+    }
+    value
+        .to_str()
+        .map(|proof| Some(proof.trim()))
+        .map_err(|_| "the `DPoP` header is not a compact JWS".into())
+}
+
+/// The scheme and token of an `Authorization: Bearer <token>` or `Authorization: DPoP <token>`
+/// header (schemes are case-insensitive).
+fn access_token(headers: &HeaderMap) -> Option<(Scheme, &str)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::Dpop, token))
+    } else {
+        None
+    }
 }
 
 /// Parses the body of a credential request: a JSON object without the parameters this issuer

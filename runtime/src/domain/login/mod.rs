@@ -212,6 +212,13 @@ impl Issuer {
                 "`redirect_uri` is not exactly the one of the authorization request".into(),
             ));
         }
+        // A request that named a DPoP key (`dpop_jkt`, or a proof at PAR) binds the token to it:
+        // checked before the code is spent.
+        let binding = crate::domain::redemption::AccessTokenBinding {
+            proven_jkt: request.dpop_jkt,
+            expected_jkt: authorization.dpop_jkt.as_deref(),
+        };
+        binding.jkt()?;
         let used = self
             .store
             .advance_authorization(&crate::store::AuthorizationAdvance {
@@ -242,7 +249,7 @@ impl Issuer {
         // The login (and the presentation, when the governance asks for one) and PKCE stand in
         // for the transaction code of the pre-authorised flow: the offer redeems with its own
         // code, once.
-        self.redeem_offer(&offer.pre_authorized_code, offer.tx_code.as_deref())
+        self.redeem_offer_bound(&offer.pre_authorized_code, offer.tx_code.as_deref(), binding)
             .await
     }
 }

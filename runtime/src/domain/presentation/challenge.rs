@@ -82,6 +82,11 @@ pub struct CodeRequest<'a> {
     pub code_verifier: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub redirect_uri: Option<&'a str>,
+    /// The thumbprint of the key of the request's DPoP proof, verified and spent
+    /// ([`Issuer::accept_dpop_proof`]): bind the token with
+    /// `redeem_offer_bound(.., AccessTokenBinding { proven_jkt: this, expected_jkt: the
+    /// authorization's dpop_jkt })`.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl Issuer {
@@ -397,8 +402,13 @@ impl Issuer {
             .map_err(|e| RedeemError::Internal(e.into()))?
             .ok_or(RedeemError::UnknownCode)?;
         // The presentation and PKCE stand in for the transaction code of the pre-authorised
-        // flow: the offer redeems with its own code, once.
-        self.redeem_offer(&offer.pre_authorized_code, offer.tx_code.as_deref())
+        // flow: the offer redeems with its own code, once (bound to the key of a DPoP proof, when
+        // the token request sent one).
+        let binding = crate::domain::redemption::AccessTokenBinding {
+            proven_jkt: request.dpop_jkt,
+            expected_jkt: None,
+        };
+        self.redeem_offer_bound(&offer.pre_authorized_code, offer.tx_code.as_deref(), binding)
             .await
     }
 }
