@@ -18,12 +18,12 @@ use super::errors::OAuthError;
 use super::oid4vci::read_form;
 use super::pages::{self, LOGIN_COOKIE, LoginProblem};
 use crate::domain::Issuer;
-use crate::domain::login::{LOGIN_RETRY_PATH, PAR_PATH};
-use crate::domain::redemption::{DpopRefusal, DpopRequest};
 use crate::domain::login::authorize::{
     AuthorizationParams, AuthorizeError, LoginRedirect, RequestError,
 };
 use crate::domain::login::callback::{AfterLogin, CallbackError, CallbackParams};
+use crate::domain::login::{LOGIN_RETRY_PATH, PAR_PATH};
+use crate::domain::redemption::{DpopRefusal, DpopRequest};
 
 /// The authorization request parameters of a form or query.
 fn authorization_params(field: impl Fn(&str) -> Option<String>) -> AuthorizationParams {
@@ -76,7 +76,11 @@ pub async fn pushed_authorization_request(
                 DpopRefusal::Internal(cause) => OAuthError::server(cause),
                 refused => invalid_proof(refused.to_string()),
             })?;
-        if params.dpop_jkt.as_deref().is_some_and(|jkt| jkt != proven.jkt) {
+        if params
+            .dpop_jkt
+            .as_deref()
+            .is_some_and(|jkt| jkt != proven.jkt)
+        {
             return Err(invalid_proof(
                 "`dpop_jkt` is not the thumbprint of the DPoP proof's key".into(),
             ));

@@ -249,8 +249,12 @@ impl Issuer {
         // The login (and the presentation, when the governance asks for one) and PKCE stand in
         // for the transaction code of the pre-authorised flow: the offer redeems with its own
         // code, once.
-        self.redeem_offer_bound(&offer.pre_authorized_code, offer.tx_code.as_deref(), binding)
-            .await
+        self.redeem_offer_bound(
+            &offer.pre_authorized_code,
+            offer.tx_code.as_deref(),
+            binding,
+        )
+        .await
     }
 }
 

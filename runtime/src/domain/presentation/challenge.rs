@@ -408,8 +408,12 @@ impl Issuer {
             proven_jkt: request.dpop_jkt,
             expected_jkt: None,
         };
-        self.redeem_offer_bound(&offer.pre_authorized_code, offer.tx_code.as_deref(), binding)
-            .await
+        self.redeem_offer_bound(
+            &offer.pre_authorized_code,
+            offer.tx_code.as_deref(),
+            binding,
+        )
+        .await
     }
 }
 
