@@ -34,6 +34,8 @@
 //                                         (re-signed with the provider's own key, then encrypted
 //                                         as usual when OP_ENCRYPT)
 //   /__test/slow?ms=3000[&times=1]        the next `times` token requests wait `ms` first
+//   /__test/drop[?times=1]                the next `times` token requests get their connection
+//                                         closed with no answer (the provider unreachable)
 //   /__test/client?redirect_uri=…[&redirect_uri=…][&jwks_uri=…]
 //                                         registers `trustc-dev` again with these URIs (a test
 //                                         learns trustc's port after the provider started)
@@ -81,6 +83,7 @@ const signingKeys = await Promise.all(
 let nextLogin = process.env.OP_AUTO_ACCOUNT ?? 'alice'
 let tamper = null
 let slow = { ms: 0, times: 0 }
+let drops = 0
 
 const provider = new Provider(issuer, {
   acrValues: ACR_VALUES,
@@ -170,6 +173,13 @@ provider.IdToken.prototype.issue = async function issueMaybeTampered(options = {
 
 provider.use(async (ctx, next) => {
   if (ctx.method === 'POST' && ctx.path.startsWith('/__test/')) return testHook(ctx)
+  if (ctx.method === 'POST' && ctx.path === '/token' && drops > 0) {
+    drops -= 1
+    log('token request dropped')
+    ctx.respond = false
+    ctx.req.socket.destroy()
+    return undefined
+  }
   if (ctx.method === 'POST' && ctx.path === '/token' && slow.times > 0) {
     slow.times -= 1
     log(`token request held ${slow.ms} ms`)
@@ -247,6 +257,12 @@ async function testHook(ctx) {
       }
       slow = { ms, times }
       return answer(200, slow)
+    }
+    case '/__test/drop': {
+      const times = Number(query.get('times') ?? 1)
+      if (!Number.isInteger(times) || times < 0) return answer(400, { error: 'drop?times=<count>' })
+      drops = times
+      return answer(200, { drop: times })
     }
     case '/__test/client': {
       const uris = query.getAll('redirect_uri')

@@ -98,6 +98,13 @@ async function check() {
   const started = Date.now()
   await logIn(context, 'alice')
   summary.slow_token_ms = Date.now() - started
+  await post('/__test/drop')
+  summary.dropped_token_request = await logIn(context, 'alice').then(
+    () => 'answered',
+    (error) => error.cause?.code ?? error.message,
+  )
+  const afterDrop = await logIn(context, 'alice')
+  summary.after_drop = (await verify(context, afterDrop.idToken, afterDrop.nonce)).valid
   summary.unknown_redirect_uri = await unknownRedirect(context)
 }
 

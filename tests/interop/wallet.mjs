@@ -3,7 +3,12 @@
 // credential request), and checking it as a relying party would with @sd-jwt/sd-jwt-vc (the
 // issuer key its `iss` names, disclosures, status list entry, a presentation with key binding).
 
+import { execFile } from 'node:child_process'
 import { webcrypto } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc'
 import { SDJwt } from '@sd-jwt/core'
@@ -14,13 +19,16 @@ import * as jose from 'jose'
 import { verifyKeyBinding } from './callbacks.mjs'
 import { located, now, randomToken, step } from './steps.mjs'
 
+const here = dirname(fileURLToPath(import.meta.url))
+
 /// The audience of the presentation the Python reference verifies after issuance (not trustc).
 export const LOCAL_VERIFIER = 'https://verifier.example/interop'
 /// Claims the SD-JWT VC specification registers; everything else is a credential claim.
 export const REGISTERED = ['iss', 'sub', 'vct', 'vct#integrity', 'iat', 'nbf', 'exp', 'cnf', 'status']
 
-/// Gets a nonce, proves possession of the holder key and receives one SD-JWT VC.
-export async function receiveCredential(client, metadata, accessTokenResponse, configuration, holder) {
+/// Gets a nonce, proves possession of the holder key and receives one SD-JWT VC (with a DPoP
+/// proof when the access token is DPoP-bound: `dpop` as the token request returned it).
+export async function receiveCredential(client, metadata, accessTokenResponse, configuration, holder, dpop) {
   const { c_nonce: nonce } = await step('nonce', () => client.requestNonce({ issuerMetadata: metadata }))
   const { jwt: proof } = await step('proof', () =>
     client.createCredentialRequestJwtProof({
@@ -36,6 +44,7 @@ export async function receiveCredential(client, metadata, accessTokenResponse, c
       accessToken: accessTokenResponse.access_token,
       credentialConfigurationId: configuration,
       proofs: { jwt: [proof] },
+      dpop,
     }),
   )
   const credential = response.credentialResponse.credentials?.[0]?.credential
@@ -203,16 +212,39 @@ export async function holderFromPrivateJwk(privateJwk, alg) {
   return { alg, privateKey, privateJwk, publicJwk, thumbprint: await jose.calculateJwkThumbprint(publicJwk) }
 }
 
-/// `signJwt` for the libraries: only with the holder key (key proofs).
-export function holderSignJwt(holder) {
+/// `signJwt` for the libraries: only with the wallet's own keys (the holder key for key proofs,
+/// and a DPoP key when the wallet has one).
+export function holderSignJwt(...keys) {
   return async (signer, { header, payload }) => {
     if (signer.method !== 'jwk') throw new Error(`the holder signs with jwk keys, not ${signer.method}`)
-    if ((await jose.calculateJwkThumbprint(signer.publicJwk)) !== holder.thumbprint) {
-      throw new Error('signJwt: asked to sign with a key that is not the holder key')
-    }
-    const jwt = await new jose.SignJWT(payload).setProtectedHeader(header).sign(holder.privateKey)
+    const thumbprint = await jose.calculateJwkThumbprint(signer.publicJwk)
+    const key = keys.find((candidate) => candidate.thumbprint === thumbprint)
+    if (!key) throw new Error('signJwt: asked to sign with a key that is not the wallet\'s')
+    const jwt = await new jose.SignJWT(payload).setProtectedHeader(header).sign(key.privateKey)
     return { jwt, signerJwk: signer.publicJwk }
   }
+}
+
+/// Runs `presentation.mjs COMMAND` (the OpenID4VP holder: `answer` a request, `redeem` a
+/// pre-authorised offer) on `input`, its input file in `work`; its summary, which must report no
+/// refusal or failure.
+export async function presentationHolder(command, input, work) {
+  const path = join(work, `${command}-${randomToken(6)}-input.json`)
+  await writeFile(path, JSON.stringify(input, null, 2))
+  let stdout
+  try {
+    ;({ stdout } = await promisify(execFile)('node', [join(here, 'presentation.mjs'), command, path], {
+      cwd: here,
+      maxBuffer: 16 * 1024 * 1024,
+    }))
+  } catch (error) {
+    throw new Error(`presentation.mjs ${command} failed: ${error.stderr ?? ''}\n${error.stdout ?? ''}`)
+  }
+  const result = JSON.parse(stdout)
+  if (result.refused || result.failure) {
+    throw new Error(`presentation.mjs ${command} did not get through: ${JSON.stringify(result, null, 2)}`)
+  }
+  return result
 }
 
 /// A JWS signature (base64url) over `data` with a WebCrypto private key.
