@@ -88,7 +88,7 @@ async function journey() {
   await page.fill('input[name=password]', 'any password')
   await page.click('button[type=submit]')
   // The consent form, unless the provider remembers the consent.
-  await page.waitForSelector('input[name=prompt][value=consent], #offer-link')
+  await page.waitForSelector('input[name=prompt][value=consent], #offer-link', { state: 'attached' })
   if (await page.locator('input[name=prompt][value=consent]').count()) await page.click('button[type=submit]')
 
   // 3. Back at trustc: the offer, as a QR code and a same-device link, with its transaction code.
