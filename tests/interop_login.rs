@@ -135,6 +135,11 @@ fn check_provider(test: &str, mode: Mode, encrypt: bool) -> Option<Value> {
         .unwrap_or_else(PoisonError::into_inner);
     let temporary = tempfile::tempdir().unwrap();
     let mut provider = Provider::start(&client, temporary.path(), "provider", mode, encrypt);
+    // The test's own hook requests reach it (the other tests steer it so).
+    assert_eq!(
+        provider.hook("/__test/next-login", &[("account", "bob")]),
+        json!({"next_login": "bob"})
+    );
     let mut node = Command::new("node");
     node.arg(client.join("op_check.mjs"))
         .arg(&provider.issuer)

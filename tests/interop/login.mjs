@@ -335,6 +335,8 @@ async function redeem(wallet, input, metadata, configuration, token) {
   if (bad) throw new Accepted(bad, { note: 'the flow ran through' })
   const credential = await receiveCredential(wallet.vci, metadata, accessTokenResponse, configuration, wallet.holder, dpop)
   summary.credential = credential
+  // The key it is bound to, for presenting it later (the Law Society asks for the Person one).
+  summary.holder_jwk_private = wallet.holder.privateJwk
   summary.checked = await checkCredential(credential, input.resolve ?? {}, wallet.holder)
 }
 
