@@ -27,6 +27,7 @@
 
 #![cfg(feature = "serve")]
 
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -140,23 +141,14 @@ fn check_provider(test: &str, mode: Mode, encrypt: bool) -> Option<Value> {
         provider.hook("/__test/next-login", &[("account", "bob")]),
         json!({"next_login": "bob"})
     );
-    let mut node = Command::new("node");
-    node.arg(client.join("op_check.mjs"))
-        .arg(&provider.issuer)
-        .arg(mode.name())
-        .env(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)
-        .current_dir(&client);
-    let run = run_with_timeout(node, SCRIPT_TIMEOUT, "node op_check.mjs");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let check: Value = match serde_json::from_str(&stdout) {
-        Ok(check) if run.status.success() => check,
-        _ => panic!(
-            "`node op_check.mjs` failed ({}).\nstdout:\n{stdout}\nstderr:\n{}\nprovider log:\n{}",
-            run.status,
-            String::from_utf8_lossy(&run.stderr),
-            provider.log()
-        ),
-    };
+    let check = node_summary(
+        &client,
+        "op_check.mjs",
+        &[OsStr::new(&provider.issuer), OsStr::new(mode.name())],
+        &[],
+        &[&provider],
+        "",
+    );
     let status = provider.stop();
     assert!(
         status.is_some_and(|s| s.success()),
@@ -513,24 +505,14 @@ fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer(
     });
     let input_path = dir.join("journey-login-input.json");
     fs::write(&input_path, serde_json::to_vec_pretty(&input).unwrap()).unwrap();
-    let mut node = Command::new("node");
-    node.arg(client.join("journey_login.mjs"))
-        .arg(&input_path)
-        .current_dir(&client);
-    let run = run_with_timeout(node, SCRIPT_TIMEOUT, "node journey_login.mjs");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let journey: Value = match serde_json::from_str(&stdout) {
-        Ok(journey) if run.status.success() => journey,
-        _ => panic!(
-            "`node journey_login.mjs` failed ({}); screenshots in {}.\nstdout:\n{stdout}\nstderr:\n{}\n\
-             province log:\n{}\nprovider log:\n{}",
-            run.status,
-            screenshots.display(),
-            String::from_utf8_lossy(&run.stderr),
-            province.log(),
-            provider.log()
-        ),
-    };
+    let journey = node_summary(
+        &client,
+        "journey_login.mjs",
+        &[input_path.as_os_str()],
+        &[&province],
+        &[&provider],
+        &format!("screenshots in {}", screenshots.display()),
+    );
     let context = format!("{journey:#}");
 
     // 1. "Get your credential", in the browser's language, leads to the provider.
@@ -1221,18 +1203,41 @@ fn login_script(
 ) -> Value {
     let input_path = dir.join(format!("login-{command}-input.json"));
     fs::write(&input_path, serde_json::to_vec_pretty(input).unwrap()).unwrap();
+    node_summary(
+        client,
+        "login.mjs",
+        &[OsStr::new(command), input_path.as_os_str()],
+        servers,
+        providers,
+        "",
+    )
+}
+
+/// Runs `node SCRIPT ARGS…` in the client folder; its JSON summary. A run that fails or prints
+/// no JSON fails the test with what it said, `note`, and the logs of `servers` and `providers`.
+fn node_summary(
+    client: &Path,
+    script: &str,
+    args: &[&OsStr],
+    servers: &[&ServeProcess],
+    providers: &[&Provider],
+    note: &str,
+) -> Value {
     let mut node = Command::new("node");
-    node.arg(client.join("login.mjs"))
-        .arg(command)
-        .arg(&input_path)
+    node.arg(client.join(script))
+        .args(args)
+        .env(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)
         .current_dir(client);
-    let what = format!("node login.mjs {command}");
+    let what = format!(
+        "node {script} {}",
+        args.first().map_or("".into(), |a| a.to_string_lossy())
+    );
     let run = run_with_timeout(node, SCRIPT_TIMEOUT, &what);
     let stdout = String::from_utf8_lossy(&run.stdout);
     match serde_json::from_str::<Value>(&stdout) {
         Ok(summary) if run.status.success() => summary,
         _ => panic!(
-            "`{what}` failed ({}).\nstdout:\n{stdout}\nstderr:\n{}\n{}\n{}",
+            "`{what}` failed ({}) {note}\nstdout:\n{stdout}\nstderr:\n{}\n{}\n{}",
             run.status,
             String::from_utf8_lossy(&run.stderr),
             servers
