@@ -675,8 +675,9 @@ fn login_refused_when_the_provider_does_not_answer_in_time() {
         "login_refused_when_the_provider_does_not_answer_in_time",
         |world| {
             world.provider.next_login("alice");
-            // Longer than trustc's outbound timeout (5 s), far shorter than its request timeout.
-            world.provider.hook("/__test/slow", &[("ms", "8000")]);
+            // Longer than trustc's outbound timeout (`HttpClient::DEFAULT_TIMEOUT`, 5 s), shorter
+            // than its request timeout (30 s).
+            world.provider.hook("/__test/slow", &[("ms", "15000")]);
         },
         &["provider"],
     );
@@ -709,7 +710,7 @@ fn login_refused_for_another_subject_than_the_offer_names() {
     // The offer's QR code forwarded to bob, who signs in as himself.
     world.provider.next_login("bob");
     let summary = world.issuer_initiated(&offer, json!({"alg": "ES256"}));
-    assert_refused_after_login(&summary, &["subject"]);
+    assert_refused_after_login(&summary, &world.province, &["subject"]);
     let view = offer_view(&world.province, offer["id"].as_str().unwrap());
     assert_ne!(view["state"], "issued", "{view:#}");
 }
@@ -722,7 +723,7 @@ fn refused_login(test: &str, spoil: impl FnOnce(&World), reasons: &[&str]) {
     };
     spoil(&world);
     let summary = world.wallet_initiated(json!({"alg": "ES256"}));
-    assert_refused_after_login(&summary, reasons);
+    assert_refused_after_login(&summary, &world.province, reasons);
 }
 
 fn provider_spoils(test: &str, what: &str, reasons: &[&str]) {
@@ -739,7 +740,7 @@ fn provider_spoils(test: &str, what: &str, reasons: &[&str]) {
 
 /// The wallet was sent back with an error (or shown trustc's page) after the provider's part, the
 /// reason names one of `reasons`, and no credential came of it.
-fn assert_refused_after_login(summary: &Value, reasons: &[&str]) {
+fn assert_refused_after_login(summary: &Value, trustc: &ServeProcess, reasons: &[&str]) {
     let context = format!("{summary:#}");
     assert!(summary["failure"].is_null(), "{context}");
     assert!(summary["accepted"].is_null(), "{context}");
