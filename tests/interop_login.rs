@@ -760,8 +760,8 @@ fn assert_refused_after_login(summary: &Value, trustc: &ServeProcess, reasons: &
                 .contains(&error),
                 "an OAuth error code: {context}"
             );
-            assert!(
-                refused["iss"].is_string(),
+            assert_eq!(
+                refused["iss"], trustc.public_url,
                 "RFC 9207 `iss` on the error: {context}"
             );
             refused["error_description"]
@@ -769,16 +769,17 @@ fn assert_refused_after_login(summary: &Value, trustc: &ServeProcess, reasons: &
                 .unwrap_or_default()
                 .to_string()
         }
-        // trustc's page at the callback.
+        // trustc's own page, at its callback or where the callback sent the browser.
         Some("login") => {
             let page = &refused["page"];
             assert!(
                 page["url"]
                     .as_str()
                     .unwrap_or_default()
-                    .contains("/login/callback"),
-                "trustc's page at its callback: {context}"
+                    .starts_with(&trustc.public_url),
+                "trustc's own page: {context}"
             );
+            assert_eq!(summary["login"]["reached_callback"], true, "{context}");
             assert!(page["status"].as_u64().unwrap_or(0) >= 400, "{context}");
             page["text"].as_str().unwrap_or_default().to_string()
         }
