@@ -384,21 +384,32 @@ function describePage(result) {
   const text = html
     .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
     .replace(/<[^>]+>/g, ' ')
-    .replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c)))
-    .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ')
     .trim()
+  const heading = html.match(/<h[12][^>]*>([\s\S]*?)<\/h[12]>/i)?.[1]?.replace(/<[^>]+>/g, '').trim()
   return {
     status: result.status,
     url: result.url,
     content_type: result.contentType ?? null,
-    heading: html.match(/<h[12][^>]*>([\s\S]*?)<\/h[12]>/i)?.[1]?.replace(/<[^>]+>/g, '').trim() ?? null,
-    text: text.slice(0, 1500),
+    heading: heading === undefined ? null : unescapeHtml(heading),
+    text: unescapeHtml(text).slice(0, 1500),
   }
+}
+
+/// Text or an attribute value as HTML escapes it (trustc's pages: `&amp;`, `&lt;`, `&gt;`,
+/// `&quot;`, `&#39;`), unescaped.
+function unescapeHtml(text) {
+  const named = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
+  return text.replace(/&(?:#(\d+)|#x([0-9a-f]+)|(\w+));/gi, (whole, decimal, hex, name) => {
+    if (decimal) return String.fromCodePoint(Number(decimal))
+    if (hex) return String.fromCodePoint(Number.parseInt(hex, 16))
+    return named[name.toLowerCase()] ?? whole
+  })
 }
 
 /// The holder page's same-device OpenID4VP link (`#presentation-link`).
 function presentationLink(html) {
   const tag = html?.match(/<a\b[^>]*\bid="presentation-link"[^>]*>/)?.[0]
-  return tag?.match(/\bhref="([^"]+)"/)?.[1]?.replaceAll('&amp;', '&') ?? null
+  const href = tag?.match(/\bhref="([^"]+)"/)?.[1]
+  return href === undefined ? null : unescapeHtml(href)
 }
