@@ -342,6 +342,11 @@ fn wallet_initiated_login_reads_encrypted_id_tokens_and_userinfo() {
     world.provider.next_login("alice");
     let person = world.wallet_initiated(json!({"alg": "ES256"}));
     check_person(&person, &world.province, "Bearer");
+    let log = world.provider.log();
+    assert!(
+        log.contains("encrypted ID token (ECDH-ES)"),
+        "the provider encrypted the ID token: {log}"
+    );
     // The key the provider encrypted to: trustc's, for ECDH-ES.
     let keys = http(
         "GET",

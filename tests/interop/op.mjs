@@ -148,7 +148,12 @@ provider.interactionFinished = (req, res, result, options) => {
 // A pending tamper spoils the next ID token (before it is encrypted).
 const issue = provider.IdToken.prototype.issue
 provider.IdToken.prototype.issue = async function issueMaybeTampered(options = {}) {
-  if (options.use !== 'idtoken' || tamper === null) return issue.call(this, options)
+  if (options.use !== 'idtoken' || tamper === null) {
+    const token = await issue.call(this, options)
+    // The log says what the client received, for the tests to check.
+    if (token.split('.').length === 5) log(`encrypted ${options.use === 'idtoken' ? 'ID token' : options.use} (${jose.decodeProtectedHeader(token).alg})`)
+    return token
+  }
   const what = tamper
   tamper = null
   const client = this.client
