@@ -538,6 +538,10 @@ fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer(
             .is_some_and(|t| !t.is_empty()),
         "the way on has a name: {context}"
     );
+    assert_eq!(
+        start["first_focus"], start["sign_in_text"],
+        "the keyboard reaches the way on first: {context}"
+    );
     assert_eq!(journey["provider"]["url"], provider.issuer, "{context}");
 
     // 2. After the provider's forms: the offer, as a QR code and a same-device link.
