@@ -28,15 +28,24 @@ use serde_json::{Value, json};
 use crate::common::{repo, status, stderr, stdout, trustc};
 
 /// The files of `tests/interop/` the client folder needs.
-const CLIENT_FILES: [&str; 8] = [
+const CLIENT_FILES: [&str; 17] = [
     "package.json",
     "package-lock.json",
     "callbacks.mjs",
+    "steps.mjs",
+    "wallet.mjs",
     "metadata.mjs",
     "issuance.mjs",
     "jwe.mjs",
     "presentation.mjs",
+    "page_view.mjs",
     "journey.mjs",
+    "browser.mjs",
+    "op.mjs",
+    "op_accounts.mjs",
+    "op_check.mjs",
+    "login.mjs",
+    "journey_login.mjs",
 ];
 
 /// The shipped example's credential types and their vct (from `governance/*.yaml`).
@@ -453,7 +462,7 @@ fn install(dir: &Path) {
         .expect("npm runs");
     assert!(
         npm.status.success(),
-        "`npm ci` could not install the third-party clients (@openid4vc/openid4vci 0.4.6, \
+        "`npm ci` could not install the third-party clients (@openid4vc/openid4vci 0.4.6, oidc-provider 9.13.3, \
          @sd-jwt/* 0.19.0, jose 6, pinned in tests/interop/package-lock.json) into {}. This test \
          needs the npm registry the first time (then the install is reused); check the network or \
          npm's registry and proxy settings.\n\

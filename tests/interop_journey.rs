@@ -38,7 +38,7 @@ use crate::interop_serve::run_with_timeout;
 
 /// The browser: `TRUSTC_CHROMIUM`, else Debian's `chromium`; `None` (with a `SKIPPED` line)
 /// when there is none.
-fn chromium(test: &str) -> Option<PathBuf> {
+pub(crate) fn chromium(test: &str) -> Option<PathBuf> {
     let path = std::env::var_os("TRUSTC_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));

@@ -670,6 +670,17 @@ impl ServeProcess {
         admin_token: Option<&str>,
         extra: impl Fn(u16) -> (Vec<String>, String),
     ) -> ServeProcess {
+        ServeProcess::start_with_env(name, dir, admin_token, &[], extra)
+    }
+
+    /// [`ServeProcess::start`] with `env` set for the server (a login provider's client secret).
+    pub(crate) fn start_with_env(
+        name: &'static str,
+        dir: &Path,
+        admin_token: Option<&str>,
+        env: &[(&str, &str)],
+        extra: impl Fn(u16) -> (Vec<String>, String),
+    ) -> ServeProcess {
         let slug = name.replace(' ', "-");
         // trustc binds the port itself: a free one is found by binding port 0 and releasing it.
         // Another process could take it in between, so a start that cannot listen is retried.
@@ -698,6 +709,7 @@ impl ServeProcess {
                 .current_dir(dir)
                 .env("NO_COLOR", "1")
                 .env_remove("RUST_LOG")
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(output.try_clone().unwrap())
                 .stderr(output);

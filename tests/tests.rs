@@ -11,6 +11,7 @@ mod fixtures;
 mod import;
 mod interop;
 mod interop_journey;
+mod interop_login;
 mod interop_presentation;
 mod interop_serve;
 #[cfg(feature = "serve")]

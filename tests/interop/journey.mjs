@@ -15,13 +15,14 @@
 // issuer answered the holder, and the Lawyer credential's claims as the holder checked them. Exits
 // 1 (with `failure` in the summary) when a step does not happen.
 
-import { execFile } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 
 import { chromium } from 'playwright-core'
+
+import { describe } from './page_view.mjs'
+import { presentationHolder } from './wallet.mjs'
 
 /// How long the page may take to move on after the presentation (it reloads every 3 s).
 const MOVE_ON_MS = 30_000
@@ -88,12 +89,12 @@ async function journey(input) {
   await shot(page, '1-present.png')
 
   // 2. The holder answers that request from its wallet.
-  summary.answer = await holder('answer', {
+  summary.answer = await presentationHolder('answer', {
     request: summary.present.presentation_link,
     person_credential: input.person_credential,
     holder_jwk_private: input.holder_jwk_private,
     alg: input.alg,
-  })
+  }, workFolder)
 
   // 3. The page moves on by itself to the offer and its transaction code.
   const loadsBefore = loads
@@ -122,49 +123,11 @@ async function journey(input) {
   summary.console = problems
 
   // 4. The holder redeems the offer from the page, with its transaction code.
-  summary.redeemed = await holder('redeem', {
+  summary.redeemed = await presentationHolder('redeem', {
     offer: summary.offer.offer_link,
     tx_code: summary.offer.tx_code,
     holder_jwk_private: input.holder_jwk_private,
     alg: input.alg,
     resolve: input.resolve,
-  })
-}
-
-/// What the page shows: its language, title, status line and branding as the browser rendered
-/// them.
-async function describe(page) {
-  return page.evaluate(() => ({
-    lang: document.documentElement.lang,
-    title: document.title,
-    heading: document.querySelector('h2')?.textContent ?? null,
-    status: document.querySelector('#status')?.textContent ?? null,
-    status_live: document.querySelector('#status')?.getAttribute('aria-live') ?? null,
-    header_background: document.querySelector('header')
-      ? getComputedStyle(document.querySelector('header')).backgroundColor
-      : null,
-    header_color: document.querySelector('header') ? getComputedStyle(document.querySelector('header')).color : null,
-    refreshes: document.querySelector('meta[http-equiv="refresh"]') !== null,
-    scripts: document.scripts.length,
-  }))
-}
-
-/// Runs `presentation.mjs COMMAND` with `input`; its summary, which must report no failure.
-async function holder(command, input, work = workFolder) {
-  const path = join(work, `journey-${command}-input.json`)
-  await writeFile(path, JSON.stringify(input, null, 2))
-  let stdout
-  try {
-    ;({ stdout } = await promisify(execFile)('node', [join(here, 'presentation.mjs'), command, path], {
-      cwd: here,
-      maxBuffer: 16 * 1024 * 1024,
-    }))
-  } catch (error) {
-    throw new Error(`presentation.mjs ${command} failed: ${error.stderr ?? ''}\n${error.stdout ?? ''}`)
-  }
-  const result = JSON.parse(stdout)
-  if (result.refused || result.failure) {
-    throw new Error(`presentation.mjs ${command} did not get through: ${JSON.stringify(result, null, 2)}`)
-  }
-  return result
+  }, workFolder)
 }

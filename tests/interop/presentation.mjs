@@ -48,24 +48,43 @@
 // sent, a missing field) prints the summary so far with `failure` and exits 1.
 
 import { readFile } from 'node:fs/promises'
-import { X509Certificate, createHash, randomBytes, webcrypto } from 'node:crypto'
+import { X509Certificate, createHash } from 'node:crypto'
 
-import {
-  AuthorizationFlow,
-  Openid4vciClient,
-  Openid4vciRetrieveCredentialsError,
-  setGlobalConfig,
-} from '@openid4vc/openid4vci'
-import { Oauth2ClientErrorResponseError, clientAuthenticationNone } from '@openid4vc/oauth2'
+import { AuthorizationFlow, Openid4vciClient, setGlobalConfig } from '@openid4vc/openid4vci'
+import { clientAuthenticationNone } from '@openid4vc/oauth2'
 import { Openid4vpClient, parseOpenid4vpAuthorizationRequest } from '@openid4vc/openid4vp'
 import { DcqlQuery } from 'dcql'
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc'
-import { SDJwt } from '@sd-jwt/core'
 import { digest, generateSalt } from '@sd-jwt/crypto-nodejs'
-import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list'
 import * as jose from 'jose'
 
-import { nodeCallbacks, verifyKeyBinding } from './callbacks.mjs'
+import { nodeCallbacks } from './callbacks.mjs'
+import {
+  Accepted,
+  Refusal,
+  describe,
+  httpAnswer,
+  located,
+  mustRefuse,
+  now,
+  outcome,
+  pick,
+  randomToken,
+  runCommand,
+  step,
+  usage,
+} from './steps.mjs'
+import {
+  checkCredential,
+  credentialClaims,
+  describeOffer,
+  holderFromPrivateJwk,
+  holderSignJwt,
+  newHolder,
+  receiveCredential,
+  sdJwtInstance,
+  signDetached,
+} from './wallet.mjs'
 
 /// The ways `lawyer` can spoil the flow; each must make the server refuse.
 export const TAMPER_MODES = [
@@ -93,67 +112,28 @@ const JARM_SERVER_METADATA = {
   authorization_encryption_alg_values_supported: ['ECDH-ES'],
   authorization_encryption_enc_values_supported: ['A128GCM', 'A256GCM', 'A128CBC-HS256'],
 }
-/// The audience of the presentation the Python reference verifies after issuance (not trustc).
-const LOCAL_VERIFIER = 'https://verifier.example/interop'
-/// Claims the SD-JWT VC specification registers; everything else is a credential claim.
-const REGISTERED = ['iss', 'sub', 'vct', 'vct#integrity', 'iat', 'nbf', 'exp', 'cnf', 'status']
 /// The Person credential type of the shipped example (for the self-test).
 const PERSON_VCT = 'https://credentials.gov.bc.example/person/v1'
 
 // The servers run on plain http on loopback in the test; the libraries otherwise insist on https.
 setGlobalConfig({ allowInsecureUrls: true })
 
-/// A step the server refused: where, and with what. Ends the run with exit status 0.
-class Refusal extends Error {
-  constructor(step, record) {
-    super(`the server refused at ${step}: ${JSON.stringify(record)}`)
-    this.step = step
-    this.record = record
-  }
-}
-
-/// The server accepted a step it must refuse. Ends the run with exit status 0.
-class Accepted extends Error {
-  constructor(step, record) {
-    super(`the server accepted ${step}`)
-    this.step = step
-    this.record = record
-  }
-}
-
 const [command, ...args] = process.argv.slice(2)
 const summary = { command }
-let code = 0
-try {
-  if (command === 'person' && args.length === 1) await person(args[0])
-  else if (command === 'redeem' && args.length === 1) await person(args[0], { keepHolder: true })
-  else if (command === 'answer' && args.length === 1) await answer(args[0])
-  else if (command === 'lawyer' && args.length === 1) await lawyer(args[0])
-  else if (command === 'self-test' && args.length === 0) await selfTest()
-  else {
-    console.error(
-      'usage: node presentation.mjs person INPUT.json\n' +
-        '       node presentation.mjs redeem INPUT.json\n' +
-        '       node presentation.mjs answer INPUT.json\n' +
-        '       node presentation.mjs lawyer INPUT.json\n' +
-        '       node presentation.mjs self-test',
-    )
-    process.exit(2)
-  }
-} catch (error) {
-  if (error instanceof Refusal) {
-    summary.refused = { step: error.step, ...error.record }
-  } else if (error instanceof Accepted) {
-    summary.accepted = { step: error.step, ...error.record }
-  } else {
-    console.error(`the holder failed${error?.step ? ` at ${error.step}` : ''}: ${describe(error)}`)
-    if (error?.stack) console.error(error.stack)
-    summary.failure = { step: error?.step ?? null, error: describe(error) }
-    code = 1
-  }
-}
-process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-process.exit(code)
+await runCommand(summary, () => {
+  if (command === 'person' && args.length === 1) return person(args[0])
+  if (command === 'redeem' && args.length === 1) return person(args[0], { keepHolder: true })
+  if (command === 'answer' && args.length === 1) return answer(args[0])
+  if (command === 'lawyer' && args.length === 1) return lawyer(args[0])
+  if (command === 'self-test' && args.length === 0) return selfTest()
+  return usage(
+    'node presentation.mjs person INPUT.json',
+    'node presentation.mjs redeem INPUT.json',
+    'node presentation.mjs answer INPUT.json',
+    'node presentation.mjs lawyer INPUT.json',
+    'node presentation.mjs self-test',
+  )
+})
 
 // ---------------------------------------------------------------------------------------------
 // person: a Person credential from the province (pre-authorized code flow)
@@ -658,212 +638,6 @@ async function selfTest() {
   summary.modes = TAMPER_MODES
 }
 
-// ---------------------------------------------------------------------------------------------
-// Credentials: receiving and checking them
-
-/// Gets a nonce, proves possession of the holder key and receives one SD-JWT VC.
-async function receiveCredential(client, metadata, accessTokenResponse, configuration, holder) {
-  const { c_nonce: nonce } = await step('nonce', () => client.requestNonce({ issuerMetadata: metadata }))
-  const { jwt: proof } = await step('proof', () =>
-    client.createCredentialRequestJwtProof({
-      issuerMetadata: metadata,
-      credentialConfigurationId: configuration,
-      nonce,
-      signer: { method: 'jwk', alg: holder.alg, publicJwk: holder.publicJwk },
-    }),
-  )
-  const response = await step('credential', () =>
-    client.retrieveCredentials({
-      issuerMetadata: metadata,
-      accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: configuration,
-      proofs: { jwt: [proof] },
-    }),
-  )
-  const credential = response.credentialResponse.credentials?.[0]?.credential
-  if (typeof credential !== 'string') {
-    throw located('credential', new Error(`no SD-JWT VC in ${JSON.stringify(response.credentialResponse)}`))
-  }
-  return credential
-}
-
-/// Verifies an SD-JWT VC with the key its issuer publishes (did:web document or JWT VC issuer
-/// metadata) and its status list entry; what was checked.
-async function checkCredential(credential, resolve, holder) {
-  const header = jose.decodeProtectedHeader(credential.split('~')[0])
-  const unverified = jose.decodeJwt(credential.split('~')[0])
-  const keys = await step('issuer-keys', () => issuerKeysOf(unverified.iss, resolve))
-  const key = findKey(keys, header.kid)
-  const report = {
-    header,
-    issuer_keys: {
-      source: keys.source,
-      document_id: keys.document_id ?? null,
-      kid_found: key !== undefined,
-      in_assertion_method: key?.in_assertion_method ?? false,
-    },
-  }
-  const sdjwt = sdJwtInstance({ holder, issuerKeys: keys, report })
-  const verified = await step('verify-credential', () => sdjwt.verify(credential))
-  const payload = verified.payload
-  const decoded = await SDJwt.fromEncode(credential, digest)
-  report.claims = credentialClaims(payload)
-  report.registered = Object.fromEntries(REGISTERED.filter((k) => k in payload).map((k) => [k, payload[k]]))
-  report.selectively_disclosable = (await decoded.presentableKeys(digest)).sort()
-  report.cnf_is_holder_key =
-    payload.cnf?.jwk !== undefined &&
-    (await jose.calculateJwkThumbprint(payload.cnf.jwk)) === (await jose.calculateJwkThumbprint(holder.publicJwk))
-  report.status = payload.status?.status_list
-    ? getListFromStatusListJWT((await fetchStatusList(payload.status.status_list.uri, report)).jwt).getStatus(
-        payload.status.status_list.idx,
-      )
-    : null
-
-  // A presentation of the selectively disclosable claims to a verifier other than trustc, for
-  // the Python reference implementation to verify (key binding included).
-  const kbNonce = randomToken(16)
-  const frame = Object.fromEntries(report.selectively_disclosable.map((name) => [name, true]))
-  const presentation = await sdjwt.present(credential, frame, {
-    kb: { payload: { aud: LOCAL_VERIFIER, nonce: kbNonce, iat: now() } },
-  })
-  await step('verify-presentation', () => sdjwt.verify(presentation, { keyBindingNonce: kbNonce }))
-  report.presentation = { presentation, aud: LOCAL_VERIFIER, nonce: kbNonce }
-  return report
-}
-
-/// The keys of an SD-JWT VC issuer: from its did:web document (the host mapped by `resolve` to a
-/// loopback base URL, as `trustc serve --resolve` does) or its /.well-known/jwt-vc-issuer.
-async function issuerKeysOf(iss, resolve) {
-  if (typeof iss !== 'string') throw new Error('the credential has no iss')
-  if (iss.startsWith('did:web:')) {
-    const [host, ...path] = iss.slice('did:web:'.length).split(':').map(decodeURIComponent)
-    const base = resolve[host] ?? `https://${host}`
-    const url = `${base}${path.length > 0 ? `/${path.join('/')}` : '/.well-known'}/did.json`
-    const response = await fetch(url, { headers: { accept: 'application/did+json, application/json' } })
-    const text = await response.text()
-    if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${text}`)
-    const document = JSON.parse(text)
-    if (document.id !== iss) throw new Error(`the DID document at ${url} is ${document.id}, not ${iss}`)
-    const absolute = (id) => (id.startsWith('#') ? `${iss}${id}` : id)
-    const assertion = (document.assertionMethod ?? []).map((m) => absolute(typeof m === 'string' ? m : m.id))
-    const methods = [
-      ...(document.verificationMethod ?? []),
-      ...(document.assertionMethod ?? []).filter((m) => typeof m === 'object'),
-    ]
-    return {
-      source: 'did:web',
-      document_id: document.id,
-      url,
-      keys: methods
-        .filter((m) => m.publicKeyJwk)
-        .map((m) => ({
-          kid: absolute(m.id),
-          jwk: m.publicKeyJwk,
-          in_assertion_method: assertion.includes(absolute(m.id)),
-        })),
-    }
-  }
-  const url = `${iss}/.well-known/jwt-vc-issuer`
-  const response = await fetch(url)
-  const text = await response.text()
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${text}`)
-  const metadata = JSON.parse(text)
-  if (metadata.issuer !== iss) throw new Error(`jwt-vc-issuer names issuer ${metadata.issuer}, expected ${iss}`)
-  return {
-    source: 'jwt-vc-issuer',
-    url,
-    keys: (metadata.jwks?.keys ?? []).map((jwk) => ({ kid: jwk.kid, jwk, in_assertion_method: true })),
-  }
-}
-
-/// The issuer key a JWT header's `kid` names: the full DID URL, its fragment, or a plain kid.
-function findKey(issuerKeys, kid) {
-  if (typeof kid !== 'string') return undefined
-  return issuerKeys.keys.find(
-    (key) => key.kid === kid || key.kid.endsWith(`#${kid.replace(/^#/, '')}`) || key.jwk.kid === kid,
-  )
-}
-
-/// An SD-JWT VC verifier and (given the holder) presenter: issuer signatures with `issuerKeys` by
-/// the header's `kid`, status lists fetched from their URI, key-binding JWTs against `cnf.jwk`.
-function sdJwtInstance({ holder, issuerKeys, report = {} }) {
-  const issuerVerifier = async (data, signature) => {
-    const header = JSON.parse(Buffer.from(data.split('.')[0], 'base64url').toString('utf8'))
-    const key = issuerKeys && findKey(issuerKeys, header.kid)
-    if (!key || header.alg === 'none') return false
-    try {
-      await jose.compactVerify(`${data}.${signature}`, await jose.importJWK(key.jwk, header.alg), {
-        algorithms: [header.alg],
-      })
-      return true
-    } catch {
-      return false
-    }
-  }
-  return new SDJwtVcInstance({
-    hasher: digest,
-    verifier: issuerVerifier,
-    statusVerifier: issuerVerifier,
-    statusListFetcher: async (uri) => (await fetchStatusList(uri, report)).jwt,
-    kbSignAlg: holder?.alg,
-    kbSigner: holder ? async (data) => signDetached(holder, data) : undefined,
-    kbVerifier: verifyKeyBinding,
-  })
-}
-
-/// Fetches a status list token, recording what the issuer served.
-async function fetchStatusList(uri, report) {
-  const response = await fetch(uri, { headers: { accept: 'application/statuslist+jwt' } })
-  const jwt = await response.text()
-  if (!response.ok) throw new Error(`GET ${uri}: ${response.status} ${jwt}`)
-  report.status_list = {
-    content_type: response.headers.get('content-type'),
-    typ: jose.decodeProtectedHeader(jwt).typ ?? null,
-    kid: jose.decodeProtectedHeader(jwt).kid ?? null,
-  }
-  return { jwt }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The wallet's keys and the verifier's certificate
-
-/// A fresh holder key pair of `alg` (ES256 or EdDSA).
-async function newHolder(alg) {
-  if (!['ES256', 'EdDSA'].includes(alg)) throw new Error(`holder keys are ES256 or EdDSA, not ${alg}`)
-  const { publicKey, privateKey } = await jose.generateKeyPair(alg, { extractable: true })
-  const privateJwk = { ...(await jose.exportJWK(privateKey)), alg }
-  return holderFromPrivateJwk(privateJwk, alg, publicKey)
-}
-
-/// The holder key from its private JWK (what `person` printed).
-async function holderFromPrivateJwk(privateJwk, alg) {
-  if (!privateJwk?.d) throw new Error('holder_jwk_private is not a private JWK')
-  const privateKey = await jose.importJWK(privateJwk, alg)
-  const publicJwk = Object.fromEntries(
-    ['kty', 'crv', 'x', 'y'].filter((k) => k in privateJwk).map((k) => [k, privateJwk[k]]),
-  )
-  return { alg, privateKey, privateJwk, publicJwk, thumbprint: await jose.calculateJwkThumbprint(publicJwk) }
-}
-
-/// `signJwt` for the libraries: only with the holder key (key proofs).
-function holderSignJwt(holder) {
-  return async (signer, { header, payload }) => {
-    if (signer.method !== 'jwk') throw new Error(`the holder signs with jwk keys, not ${signer.method}`)
-    if ((await jose.calculateJwkThumbprint(signer.publicJwk)) !== holder.thumbprint) {
-      throw new Error('signJwt: asked to sign with a key that is not the holder key')
-    }
-    const jwt = await new jose.SignJWT(payload).setProtectedHeader(header).sign(holder.privateKey)
-    return { jwt, signerJwk: signer.publicJwk }
-  }
-}
-
-/// A JWS signature (base64url) over `data` with a WebCrypto private key.
-async function signDetached({ alg, privateKey }, data) {
-  const algorithm = alg === 'EdDSA' ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' }
-  const signature = await webcrypto.subtle.sign(algorithm, privateKey, new TextEncoder().encode(data))
-  return Buffer.from(signature).toString('base64url')
-}
-
 /// `verifyJwt` for the request object. The library checks the client identifier prefix's rules
 /// (the SAN or hash matches, the response URI's host); the wallet decides whom to trust and checks
 /// the signature. This wallet trusts exactly one kind of verifier: a single self-signed
@@ -949,147 +723,4 @@ async function encryptJwe(encryptor, data) {
     .setKeyManagementParameters(parameters)
     .encrypt(await jose.importJWK(encryptor.publicJwk, encryptor.alg))
   return { encryptionJwk: encryptor.publicJwk, jwe }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Steps, refusals and small helpers
-
-/// Runs one step of the flow. A refusal by the server (an error response) ends the run as a
-/// `Refusal`; any other error is the wallet's own failure, tagged with the step.
-async function step(name, action) {
-  try {
-    return await action()
-  } catch (error) {
-    if (error instanceof Refusal || error instanceof Accepted) throw error
-    const refusal = serverRefusal(error)
-    if (refusal) throw new Refusal(name, refusal)
-    throw located(name, error)
-  }
-}
-
-/// Runs a step the server must refuse: a `Refusal` when it does, `Accepted` when it does not.
-async function mustRefuse(name, action) {
-  const result = await step(name, action)
-  throw new Accepted(name, { result: redact(result) })
-}
-
-/// Runs a step whose outcome is recorded either way (it must not throw for a refusal).
-async function outcome(action) {
-  try {
-    return { accepted: true, result: redact(await action()) }
-  } catch (error) {
-    const refusal = serverRefusal(error)
-    if (refusal) return { accepted: false, ...refusal }
-    return { accepted: false, wallet_error: describe(error) }
-  }
-}
-
-/// Sends a request whose raw `Response` the library returns without judging it (the OpenID4VP
-/// response): status and JSON body. A connection the server cut is a refusal too.
-async function httpAnswer(name, send) {
-  let response
-  try {
-    response = await send()
-  } catch (error) {
-    const refusal = serverRefusal(error)
-    if (refusal) throw new Refusal(name, refusal)
-    if (error?.cause?.code || error?.name === 'TypeError') {
-      throw new Refusal(name, { status: null, network_error: `${describe(error)} (${error?.cause?.code ?? ''})` })
-    }
-    throw located(name, error)
-  }
-  const text = await response.text()
-  return {
-    ok: response.ok,
-    status: response.status,
-    content_type: response.headers.get('content-type'),
-    body: parseJson(text),
-  }
-}
-
-/// The server's error response carried by a library error, or null when the error is not one.
-function serverRefusal(error) {
-  if (error instanceof Openid4vciRetrieveCredentialsError) {
-    const data = error.response?.credentialErrorResponseResult?.data
-    return {
-      status: error.response?.response?.status ?? null,
-      error: data?.error ?? null,
-      error_description: data?.error_description ?? null,
-    }
-  }
-  if (error instanceof Oauth2ClientErrorResponseError) {
-    return {
-      status: error.response?.status ?? null,
-      error: error.errorResponse?.error ?? null,
-      error_description: error.errorResponse?.error_description ?? null,
-    }
-  }
-  // InvalidFetchResponseError (@openid4vc/utils): an error status with a body that is no OAuth
-  // error response.
-  if (typeof error?.response?.status === 'number' && 'textResponse' in error) {
-    const body = parseJson(error.textResponse)
-    return {
-      status: error.response.status,
-      error: body?.error ?? null,
-      error_description: body?.error_description ?? body?.detail ?? null,
-      body,
-    }
-  }
-  return null
-}
-
-function describeOffer(offer) {
-  return {
-    credential_issuer: offer.credential_issuer,
-    credential_configuration_ids: offer.credential_configuration_ids,
-    grants: Object.keys(offer.grants ?? {}).sort(),
-    issuer_state: typeof offer.grants?.authorization_code?.issuer_state === 'string',
-    tx_code: offer.grants?.['urn:ietf:params:oauth:grant-type:pre-authorized_code']?.tx_code ?? null,
-  }
-}
-
-/// The credential's own claims (without the registered and SD-JWT structural ones).
-function credentialClaims(payload) {
-  return Object.fromEntries(
-    Object.entries(payload).filter(([name]) => !REGISTERED.includes(name) && !name.startsWith('_sd')),
-  )
-}
-
-/// A library result without the secrets in it (codes and tokens are reported as present).
-function redact(value) {
-  if (value === null || typeof value !== 'object') return value
-  return JSON.parse(
-    JSON.stringify(value, (key, v) =>
-      ['authorization_code', 'access_token', 'refresh_token'].includes(key) && typeof v === 'string' ? '<present>' : v,
-    ),
-  )
-}
-
-function pick(object, keys) {
-  return Object.fromEntries(keys.map((key) => [key, object?.[key] ?? null]))
-}
-
-function parseJson(text) {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
-  }
-}
-
-function located(name, error) {
-  if (error && typeof error === 'object' && !error.step) error.step = name
-  return error
-}
-
-function randomToken(bytes) {
-  return randomBytes(bytes).toString('base64url')
-}
-
-function now() {
-  return Math.floor(Date.now() / 1000)
-}
-
-function describe(error) {
-  return error?.message ?? String(error)
 }
