@@ -12,6 +12,7 @@
 //! disclosable, validity, revocation, prerequisites and their trusted issuers, the transaction-code
 //! policy and the wallet display per locale.
 
+pub mod claim_path;
 pub mod values;
 
 use std::collections::BTreeMap;
