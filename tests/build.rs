@@ -280,8 +280,11 @@ fn the_issuer_configuration_matches_its_schema_and_reads_back() {
     let written = json(&std::fs::read(out.join("verifier/lawyer.dcql.json")).unwrap());
     assert_eq!(written, serde_json::to_value(query).unwrap());
     assert!(config.credential("person").unwrap().dcql_query.is_none());
-    let tx_code = lawyer.authentication.tx_code.as_ref().unwrap();
-    assert_eq!(tx_code.length, 6);
+    // The member signs in to the Law Society's portal; nothing required waits for an offer.
+    let login = lawyer.authentication.login.as_ref().unwrap();
+    assert_eq!(login.provider, "lsbc-membership/lsbc-member-portal");
+    assert!(login.wallet_initiated);
+    assert!(config.login_provider(&login.provider).is_some());
     assert_eq!(lawyer.validity.as_ref().unwrap().duration, "P1Y");
 
     // An edited file is refused by the runtime's loader.
