@@ -280,8 +280,11 @@ fn the_issuer_configuration_matches_its_schema_and_reads_back() {
     let written = json(&std::fs::read(out.join("verifier/lawyer.dcql.json")).unwrap());
     assert_eq!(written, serde_json::to_value(query).unwrap());
     assert!(config.credential("person").unwrap().dcql_query.is_none());
-    let tx_code = lawyer.authentication.tx_code.as_ref().unwrap();
-    assert_eq!(tx_code.length, 6);
+    // The member signs in to the Law Society's portal; nothing required waits for an offer.
+    let login = lawyer.authentication.login.as_ref().unwrap();
+    assert_eq!(login.provider, "lsbc-membership/lsbc-member-portal");
+    assert!(login.wallet_initiated);
+    assert!(config.login_provider(&login.provider).is_some());
     assert_eq!(lawyer.validity.as_ref().unwrap().duration, "P1Y");
 
     // An edited file is refused by the runtime's loader.
@@ -355,7 +358,16 @@ fn the_draft_13_profile_emits_draft_13_metadata() {
     assert_eq!(lawyer["display"][0]["name"], "Lawyer");
     assert_eq!(lawyer["claims"]["member_id"]["mandatory"], true);
     assert_eq!(lawyer["order"][0], "given_names");
-    assert_eq!(lawyer["scope"], "lawyer");
+    // A scope only for credentials a wallet may start itself (a login without offer claims).
+    let config = json(&std::fs::read(out.join("issuer/config.json")).unwrap());
+    let wallet_initiated = config["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "lawyer")
+        .unwrap()["authentication"]["login"]["wallet_initiated"]
+        == true;
+    assert_eq!(lawyer.get("scope").is_some(), wallet_initiated);
     assert!(metadata.get("nonce_endpoint").is_none());
     // The authorization server is the same in both profiles.
     let oauth = json(&std::fs::read(out.join(".well-known/oauth-authorization-server")).unwrap());
@@ -396,12 +408,144 @@ fn without_prerequisites_there_is_no_presentation_during_issuance() {
             "pre-authorized_grant_anonymous_access_supported": true
         })
     );
-    // Every configuration still has its scope.
+    // Pre-authorised only: a wallet cannot start issuance itself, so no scope is advertised.
     let metadata = json(&files[".well-known/openid-credential-issuer"]);
-    assert_eq!(
-        metadata["credential_configurations_supported"]["membership"]["scope"],
-        "membership"
+    assert!(
+        metadata["credential_configurations_supported"]["membership"]
+            .get("scope")
+            .is_none()
     );
+}
+
+#[test]
+fn a_login_credential_compiles_its_provider_for_the_environment() {
+    let repository = repo().join("tests/fixtures/check/valid-login");
+    let out = tempfile::tempdir().unwrap();
+    let dev = out.path().join("dev");
+    let prod = out.path().join("prod");
+    let issuer = ["--issuer-url", "https://issuer.example"];
+    build_ok(&repository, &dev, &issuer);
+    build_ok(
+        &repository,
+        &prod,
+        &[&issuer[..], &["--env", "prod"]].concat(),
+    );
+    let config = json(&std::fs::read(dev.join("issuer/config.json")).unwrap());
+    // Only the build's environment's settings; `openid` first, added or moved there.
+    assert_eq!(
+        config["login_providers"],
+        serde_json::json!([
+            {
+                "id": "example/member-portal",
+                "framework": "example",
+                "name": {"en": "Member Portal"},
+                "issuer": "http://localhost:8700",
+                "client_id": "trustc-dev",
+                "client_authentication": "client_secret_basic",
+                "secret": {"env": "LOGIN_CLIENT_SECRET"},
+                "scopes": ["openid", "profile", "member"]
+            },
+            {
+                "id": "example/staff-directory",
+                "framework": "example",
+                "name": {"en": "Staff Directory"},
+                "issuer": "http://127.0.0.1:8701",
+                "client_id": "trustc",
+                "client_authentication": "none",
+                "scopes": ["openid"]
+            }
+        ])
+    );
+    let prod_config = json(&std::fs::read(prod.join("issuer/config.json")).unwrap());
+    let portal = &prod_config["login_providers"][0];
+    assert_eq!(
+        portal["issuer"],
+        "https://login.issuer.example/realms/members"
+    );
+    assert_eq!(portal["client_authentication"], "private_key_jwt");
+    assert_eq!(
+        portal["secret"],
+        serde_json::json!({"env": "LOGIN_PRIVATE_KEY"})
+    );
+
+    let credential = |id: &str| {
+        config["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let membership = credential("membership");
+    assert_eq!(
+        membership["authentication"],
+        serde_json::json!({
+            "method": "login",
+            "login": {
+                "provider": "example/member-portal",
+                "assurance": {
+                    "claim": {
+                        "claim": "$['https://issuer.example/claims/assurance']",
+                        "values": [3, "3"]
+                    }
+                },
+                // `joined` comes from an offer, but it is optional: a wallet may start.
+                "wallet_initiated": true
+            }
+        })
+    );
+    assert_eq!(
+        membership["claims"][1],
+        serde_json::json!({"claim": "locality", "source": {"from": "login", "claim": "$.address.locality"}})
+    );
+    let staff = credential("staff");
+    assert_eq!(
+        staff["authentication"]["login"],
+        serde_json::json!({
+            "provider": "example/staff-directory",
+            "assurance": {"acr": ["urn:example:loa:2", "urn:example:loa:3"]},
+            // The required `badge` waits for the issuer's offer.
+            "wallet_initiated": false
+        })
+    );
+
+    let oauth = json(&std::fs::read(dev.join(".well-known/oauth-authorization-server")).unwrap());
+    assert_eq!(
+        oauth,
+        serde_json::json!({
+            "issuer": "https://issuer.example",
+            "token_endpoint": "https://issuer.example/token",
+            "authorization_endpoint": "https://issuer.example/authorize",
+            "pushed_authorization_request_endpoint": "https://issuer.example/par",
+            "grant_types_supported": [
+                "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+                "authorization_code"
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "response_types_supported": ["code"],
+            "authorization_response_iss_parameter_supported": true,
+            "dpop_signing_alg_values_supported": ["ES256", "EdDSA"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "pre-authorized_grant_anonymous_access_supported": true
+        })
+    );
+    for profile in ["1.0", "draft-13"] {
+        let out = out.path().join(profile);
+        build_ok(
+            &repository,
+            &out,
+            &[&issuer[..], &["--profile", profile]].concat(),
+        );
+        let metadata =
+            json(&std::fs::read(out.join(".well-known/openid-credential-issuer")).unwrap());
+        let configurations = &metadata["credential_configurations_supported"];
+        assert_eq!(
+            configurations["membership"]["scope"], "membership",
+            "{profile}"
+        );
+        assert!(configurations["staff"].get("scope").is_none(), "{profile}");
+    }
 }
 
 #[test]

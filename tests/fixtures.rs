@@ -103,3 +103,229 @@ fn io_error() {
     .unwrap();
     snapshot("io-error", dir.path());
 }
+
+/// The login fixture (`valid-login`, which checks clean) with each `(from, to)` replaced once,
+/// checked: the diagnostics as (code, message, help).
+fn login_mistakes(replacements: &[(&str, &str)]) -> Vec<(String, String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&repo().join("tests/fixtures/check/valid-login"), dir.path());
+    let file = dir.path().join("governance/example.yaml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "the fixture has `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(&file, text).unwrap();
+    let (_, report) = check_json(dir.path(), &[]);
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let text = |key: &str| d[key].as_str().unwrap_or_default().to_string();
+            (text("code"), text("message"), text("help"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_credential_names_a_provider_of_its_framework_and_the_closest_is_suggested() {
+    let found = login_mistakes(&[("provider: member-portal", "provider: member-portl")]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (code, message, help) = &found[0];
+    assert_eq!(code, "unknown-reference");
+    assert!(message.contains("`member-portl`"), "{message}");
+    assert_eq!(help, "did you mean `member-portal`?");
+}
+
+#[test]
+fn a_provider_or_assurance_without_the_login_method_is_reported_at_each() {
+    let found = login_mistakes(&[(
+        "        method: login\n        provider: staff-directory",
+        "        method: pre-authorized-code\n        provider: staff-directory",
+    )]);
+    let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    // `provider`, `assurance` and the claim taken from the login: three places to fix.
+    assert_eq!(codes, ["login-method-missing"; 3], "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|(_, m, _)| m.starts_with("`provider` is for `method: login`"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(_, m, _)| m.starts_with("`assurance` is for `method: login`"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(_, m, _)| m.starts_with("`staff_name` is copied from the login"))
+    );
+}
+
+#[test]
+fn a_secret_is_read_from_one_place_named_env_or_file() {
+    let found = login_mistakes(&[
+        (
+            "client_secret: { env: LOGIN_CLIENT_SECRET }",
+            "client_secret: { envv: LOGIN_CLIENT_SECRET }",
+        ),
+        (
+            "client_secret: { file: /run/secrets/login-client-secret }",
+            "client_secret: { file: /x, env: 1X }",
+        ),
+        ("private_key: { env: LOGIN_PRIVATE_KEY }", "private_key: {}"),
+    ]);
+    let summary: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(c, m, _)| (c.as_str(), m.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("unknown-key", "unknown key `envv` in `client_secret`"),
+            (
+                "invalid-value",
+                "`client_secret` names both an environment variable and a file"
+            ),
+            ("invalid-value", "`1X` is not an environment variable name"),
+            (
+                "missing-key",
+                "`private_key` does not say where the secret is read"
+            ),
+        ],
+        "{found:#?}"
+    );
+    assert_eq!(found[0].2, "did you mean `env`?");
+}
+
+#[test]
+fn a_written_secret_is_reported_without_repeating_it() {
+    let secret = "correct-horse-battery-staple";
+    let found = login_mistakes(&[(
+        "private_key: { env: LOGIN_PRIVATE_KEY }",
+        &format!("private_key: {secret}"),
+    )]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (code, message, help) = &found[0];
+    assert_eq!(code, "secret-in-governance");
+    assert!(!message.contains(secret) && !help.contains(secret));
+    assert!(help.contains("`private_key: { env: NAME }`"), "{help}");
+}
+
+#[test]
+fn each_client_authentication_needs_its_own_secret_and_no_other() {
+    let found = login_mistakes(&[
+        // The default, `client_secret_basic`, without a secret.
+        ("        client_secret: { env: LOGIN_CLIENT_SECRET }\n", ""),
+        // A public client with a secret.
+        (
+            "client_id: trustc, client_authentication: none }",
+            "client_id: trustc, client_authentication: none, client_secret: { env: X } }",
+        ),
+    ]);
+    let messages: Vec<&str> = found.iter().map(|(_, m, _)| m.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "login provider `member-portal` authenticates with `client_secret_basic` in `dev` (the default), but names no `client_secret`",
+            "login provider `staff-directory` authenticates with `none` in `dev`, which does not use `client_secret`",
+        ],
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|(c, _, _)| c == "login-client-authentication")
+    );
+}
+
+#[test]
+fn loopback_http_issuers_are_for_dev_and_issuers_have_no_query() {
+    let found = login_mistakes(&[
+        ("https://login.test.issuer.example", "http://127.0.0.1:8700"),
+        (
+            "\"http://127.0.0.1:8701\"",
+            "\"http://staff.issuer.example\"",
+        ),
+        (
+            "https://staff.issuer.example",
+            "https://staff.issuer.example#x",
+        ),
+    ]);
+    let summary: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(c, m, _)| (c.as_str(), m.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "login-provider-issuer",
+                "`http://127.0.0.1:8700` cannot be the `test` issuer of login provider `member-portal`"
+            ),
+            (
+                "login-provider-issuer",
+                "`http://staff.issuer.example` cannot be the `dev` issuer of login provider `staff-directory`"
+            ),
+            (
+                "login-provider-issuer",
+                "`https://staff.issuer.example#x` cannot be the `prod` issuer of login provider `staff-directory`"
+            ),
+        ],
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_provider_needs_settings_where_its_credentials_are_issued_only() {
+    // Without `test` identifiers the issuer issues nothing in `test`: no settings needed there.
+    let found = login_mistakes(&[
+        ("      test: did:web:test.issuer.example\n", ""),
+        (
+            "      test: { issuer: \"https://staff.test.issuer.example\", client_id: trustc, client_authentication: none }\n",
+            "",
+        ),
+    ]);
+    let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    // The participant lacking a `test` identifier is a warning of its own; nothing about logins.
+    assert_eq!(codes, ["missing-identifier"], "{found:#?}");
+    let found = login_mistakes(&[(
+        "      prod: { issuer: \"https://staff.issuer.example\", client_id: trustc, client_authentication: none }\n",
+        "",
+    )]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "login-environment-missing");
+    assert_eq!(
+        found[0].1,
+        "login provider `staff-directory` has no `prod` settings, but `issuer` issues `staff` in `prod`"
+    );
+}
+
+#[test]
+fn login_provider_ids_are_unique_and_their_names_in_every_locale() {
+    let found = login_mistakes(&[
+        (
+            "  - id: staff-directory\n    name: Staff Directory",
+            "  - id: member-portal\n    name: { en: Staff, fr: Personnel }",
+        ),
+        ("provider: staff-directory", "provider: member-portal"),
+    ]);
+    let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    assert!(codes.contains(&"duplicate-id"), "{found:#?}");
+    assert!(
+        codes.contains(&"unknown-reference"),
+        "`fr` is no locale: {found:#?}"
+    );
+}
+
+#[test]
+fn an_assurance_claim_path_is_checked_like_a_claim_source() {
+    let found = login_mistakes(&[(
+        "claim: $['https://issuer.example/claims/assurance']",
+        "claim: $['https://issuer.example/claims/assurance'",
+    )]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "login-claim-path-invalid");
+}

@@ -257,7 +257,14 @@ fn assert_configurations(summary: &Value, config: &Value, format: &str) {
         let credential = credential(config, id);
         assert_eq!(configuration["format"], format, "{id}");
         assert_eq!(configuration["vct"], vct, "{id}");
-        assert_eq!(configuration["scope"], id, "{id}");
+        // A scope only where a wallet may start issuance itself.
+        let wallet_initiated = credential["authentication"]["login"]["wallet_initiated"] == true;
+        let scope = if wallet_initiated {
+            json!(id)
+        } else {
+            Value::Null
+        };
+        assert_eq!(configuration["scope"], scope, "{id}");
 
         let expected: Vec<Value> = credential["display"]
             .as_array()

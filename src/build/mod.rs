@@ -185,6 +185,8 @@ fn generate(
         "credential_issuer": config.credential_issuer,
         "endpoints": endpoints(&config.credential_issuer),
         "presentation_during_issuance": presentation_during_issuance(&config),
+        "login": login_during_issuance(&config),
+        "authorization_code": presentation_during_issuance(&config) || login_during_issuance(&config),
         "issuer_display": issuer_display(&config),
         "content_hash": config.content_hash,
         "frameworks": config.frameworks,
@@ -465,6 +467,8 @@ fn endpoints(issuer: &str) -> Value {
         "nonce": format!("{base}/nonce"),
         "token": format!("{base}/token"),
         "authorization_challenge": format!("{base}/authorize-challenge"),
+        "authorization": format!("{base}/authorize"),
+        "pushed_authorization_request": format!("{base}/par"),
         "status_lists": format!("{base}/status-lists"),
     })
 }
@@ -476,6 +480,16 @@ fn presentation_during_issuance(config: &IssuerConfig) -> bool {
         .credentials
         .iter()
         .any(|c| c.formats.contains(&CredentialFormat::SdJwtVc) && !c.prerequisites.is_empty())
+}
+
+/// Whether a credential issued over OpenID4VCI signs the holder in with a login provider, so
+/// that the authorization server offers the authorization code flow (PAR, the authorization
+/// endpoint, PKCE, `iss` in the response, DPoP).
+fn login_during_issuance(config: &IssuerConfig) -> bool {
+    config
+        .credentials
+        .iter()
+        .any(|c| c.formats.contains(&CredentialFormat::SdJwtVc) && c.authentication.login.is_some())
 }
 
 /// The issuer's own display (name and logo per locale) when one participant issues everything.
@@ -559,6 +573,15 @@ fn credential_context(
         .collect();
     value["attributes"] = Value::Array(attributes);
     value["sd_jwt"] = json!(credential.formats.contains(&CredentialFormat::SdJwtVc));
+    // A wallet may start the flow itself (OpenID4VCI `scope`) only for a login credential
+    // whose required claims do not wait for an offer.
+    value["wallet_initiated"] = json!(
+        credential
+            .authentication
+            .login
+            .as_ref()
+            .is_some_and(|l| l.wallet_initiated)
+    );
     value["anoncreds"] = json!(credential.formats.contains(&CredentialFormat::AnonCreds));
     value["oca"] = serde_json::to_value(&extra.oca).expect("the OCA view serialises");
     value["anoncreds_schema"] = anoncreds_context(credential, extra);

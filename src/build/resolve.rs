@@ -20,8 +20,8 @@ use trustc_artifact::{Environment, IssuerConfig, Localized};
 use crate::check::Analysis;
 use crate::governance::check::{Index, LoadedBundle, bundle_path, split_reference};
 use crate::governance::model::{
-    Credential, CredentialFormat, Governance, ImageDelivery, Participant, SourceKind, Text,
-    oca_type,
+    ClientAuthentication, Credential, CredentialFormat, Governance, ImageDelivery, LoginProvider,
+    Participant, Secret, SourceKind, Text, oca_type,
 };
 use crate::oca::{Bundle, OverlayKind, branding_text};
 
@@ -137,10 +137,14 @@ pub fn resolve(
     };
     let mut frameworks = Vec::new();
     let mut credentials = Vec::new();
+    let mut login_providers = Vec::new();
     for document in &analysis.documents {
         let model = &document.model;
         let framework = &model.framework;
         let locales: Vec<String> = framework.locale_names().map(str::to_string).collect();
+        login_providers.extend(model.login_providers.iter().filter_map(|provider| {
+            login_provider(&framework.id.value, provider, &locales, environment)
+        }));
         frameworks.push(artifact::Framework {
             id: framework.id.value.clone(),
             version: framework.version.value.clone(),
@@ -194,6 +198,7 @@ pub fn resolve(
     }
     credentials.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     let (credentials, extras): (Vec<_>, Vec<_>) = credentials.into_iter().unzip();
+    login_providers.sort_by(|a, b| a.id.cmp(&b.id));
     let mut config = IssuerConfig {
         format: artifact::FORMAT.to_string(),
         content_hash: String::new(),
@@ -201,8 +206,7 @@ pub fn resolve(
         credential_issuer: credential_issuer.to_string(),
         frameworks,
         credentials,
-        // Filled from the governance's `login_providers` (issue #17, compiler side).
-        login_providers: Vec::new(),
+        login_providers,
     };
     config.seal();
     Ok(Resolved { config, extras })
@@ -265,6 +269,54 @@ impl<'a> Lookup<'a> {
             identifiers: self.identifiers(participant),
         })
     }
+}
+
+/// A login provider with its settings for `environment`; `None` when it has none there (the
+/// check made sure no credential issued in that environment signs in with it).
+fn login_provider(
+    framework: &str,
+    provider: &LoginProvider,
+    locales: &[String],
+    environment: Environment,
+) -> Option<artifact::LoginProvider> {
+    let settings = &provider.environments.value.get(environment)?.value;
+    let client_authentication = settings.client_authentication();
+    let secret = match client_authentication {
+        ClientAuthentication::ClientSecretBasic | ClientAuthentication::ClientSecretPost => {
+            settings.client_secret.as_ref()
+        }
+        ClientAuthentication::PrivateKeyJwt => settings.private_key.as_ref(),
+        ClientAuthentication::None => None,
+    };
+    let mut scopes = vec!["openid".to_string()];
+    for scope in settings.scopes.iter().flat_map(|s| &s.value) {
+        if !scopes.contains(&scope.value) {
+            scopes.push(scope.value.clone());
+        }
+    }
+    Some(artifact::LoginProvider {
+        id: format!("{framework}/{}", provider.id.value),
+        framework: framework.to_string(),
+        name: localized(&provider.name.value, locales),
+        issuer: settings.issuer.value.clone(),
+        client_id: settings.client_id.value.clone(),
+        client_authentication,
+        secret: secret.and_then(|s| secret_source(&s.value)),
+        scopes,
+    })
+}
+
+/// Where a checked secret is read: its one `env` or `file` key.
+fn secret_source(secret: &Secret) -> Option<artifact::SecretSource> {
+    let Secret::Source(map) = secret else {
+        return None;
+    };
+    map.iter()
+        .find_map(|(key, value)| match key.value.as_str() {
+            "env" => Some(artifact::SecretSource::Env(value.value.clone())),
+            "file" => Some(artifact::SecretSource::File(value.value.clone())),
+            _ => None,
+        })
 }
 
 /// Text in each of `locales` (the check guarantees every locale has one).
@@ -356,6 +408,45 @@ impl CredentialContext<'_> {
             .map(|(p, _)| *p)
     }
 
+    /// The login a credential of `method: login` requires: its provider (qualified), the
+    /// assurance, and whether a wallet may start the flow itself, which it can when no required
+    /// attribute waits for the offer the issuer's back end makes.
+    fn login_rule(&self) -> Option<artifact::LoginRule> {
+        let credential = self.credential;
+        let authentication = &credential.issuance.authentication;
+        if authentication.method.value != artifact::AuthenticationMethod::Login {
+            return None;
+        }
+        let provider = authentication.provider.as_ref()?;
+        let claims = &credential.issuance.claims.value;
+        let wallet_initiated = !credential.attributes.iter().any(|(name, attribute)| {
+            attribute.is_required()
+                && claims
+                    .get(&name.value)
+                    .is_some_and(|s| s.value.from.value == SourceKind::Offer)
+        });
+        let assurance = authentication.assurance.as_ref().map(|a| {
+            let a = &a.value;
+            artifact::Assurance {
+                acr: a.acr.iter().flatten().map(|v| v.value.clone()).collect(),
+                claim: a.claim.as_ref().map(|claim| artifact::ClaimAssurance {
+                    claim: claim.value.clone(),
+                    values: a
+                        .values
+                        .iter()
+                        .flatten()
+                        .map(|v| v.value.to_json())
+                        .collect(),
+                }),
+            }
+        });
+        Some(artifact::LoginRule {
+            provider: format!("{}/{}", self.framework(), provider.value),
+            assurance,
+            wallet_initiated,
+        })
+    }
+
     fn resolve(&self) -> Result<(artifact::CredentialType, CredentialExtras), ImageError> {
         let credential = self.credential;
         let locales = self.locales;
@@ -415,6 +506,12 @@ impl CredentialContext<'_> {
                             .as_ref()
                             .map(|p| p.value.clone())
                             .unwrap_or_default(),
+                        claim: source
+                            .claim
+                            .as_ref()
+                            .map_or_else(|| name.value.clone(), |c| c.value.clone()),
+                    },
+                    SourceKind::Login => artifact::Source::Login {
                         claim: source
                             .claim
                             .as_ref()
@@ -484,7 +581,7 @@ impl CredentialContext<'_> {
                     input_mode: t.value.input_mode,
                     description: t.value.description.clone(),
                 }),
-            login: None,
+            login: self.login_rule(),
         };
         let validity = credential.validity.as_ref().and_then(|v| {
             crate::formats::parse_duration(&v.value)

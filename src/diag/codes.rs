@@ -82,6 +82,12 @@ codes! {
     MissingExample = "missing-example", Advice, "An attribute has no example value";
     MissingSource = "missing-source", Error, "A required attribute has no source at issuance";
     ClaimNotRequested = "claim-not-requested", Error, "A claim is copied from a prerequisite that does not ask for it";
+    SecretInGovernance = "secret-in-governance", Error, "A secret (a client secret or private key) is written into the governance";
+    LoginProviderIssuer = "login-provider-issuer", Error, "A login provider's issuer is not an https URL without query or fragment (or loopback http in dev)";
+    LoginEnvironmentMissing = "login-environment-missing", Error, "A login provider has no settings for an environment its credentials are issued in";
+    LoginClientAuthentication = "login-client-authentication", Error, "A login provider's client authentication lacks its secret, or names one it does not use";
+    LoginMethodMissing = "login-method-missing", Error, "A credential uses a login (a provider, an assurance or a claim from the login) without `method: login`";
+    LoginClaimPathInvalid = "login-claim-path-invalid", Error, "A claim of the login is neither a claim name nor a valid `$` path";
     PrerequisiteNotSdJwt = "prerequisite-not-sd-jwt", Error, "A prerequisite's credential type is not issued as dc+sd-jwt, so the issuer cannot request it over OpenID4VP";
     DisclosureForbidden = "disclosure-forbidden", Error, "A claim that must never be selectively disclosable is marked otherwise";
     ReservedClaim = "reserved-claim", Error, "An attribute name is reserved by SD-JWT VC";

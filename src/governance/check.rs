@@ -5,6 +5,8 @@
 //! another), then each framework is checked: versions, languages, identifiers, the trust list,
 //! attribute values, branding, issuance rules, and agreement with the OCA bundle it names.
 
+mod login;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -237,6 +239,7 @@ impl<'a> Checker<'a> {
     fn check(&mut self) {
         self.check_framework();
         self.check_participants();
+        self.check_login_providers();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for credential in &self.model().credentials {
             self.check_duplicate(&mut seen, &credential.id, "credential type");
@@ -985,6 +988,7 @@ impl<'a> Checker<'a> {
             }
         }
 
+        self.check_login_authentication(credential);
         let claims = &issuance.claims.value;
         for (name, source) in claims.iter() {
             let Some(attribute) = credential.attributes.get(&name.value) else {
@@ -1015,6 +1019,7 @@ impl<'a> Checker<'a> {
                 SourceKind::Prerequisite => {
                     self.check_copied_claim(name, attribute, &source.value, &prerequisites)
                 }
+                SourceKind::Login => self.check_login_claim(credential, name, &source.value),
             }
         }
         for (name, attribute) in credential.attributes.iter() {
@@ -1025,7 +1030,7 @@ impl<'a> Checker<'a> {
                     format!("the required attribute `{}` has no source", name.value),
                     "required, but nothing provides it",
                     format!(
-                        "add `{}:` under `issuance.claims` with `from: offer`, `from: prerequisite` or `from: constant`",
+                        "add `{}:` under `issuance.claims` with `from: offer`, `from: prerequisite`, `from: login` or `from: constant`",
                         name.value
                     ),
                 );

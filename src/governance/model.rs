@@ -21,6 +21,8 @@ pub struct Governance {
     pub framework: Framework,
     #[serde(default)]
     pub participants: Vec<Participant>,
+    #[serde(default)]
+    pub login_providers: Vec<LoginProvider>,
     pub credentials: Vec<Credential>,
 }
 
@@ -134,6 +136,88 @@ impl OneOrMany {
 impl<'de> Deserialize<'de> for OneOrMany {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         crate::syntax::de::one_or_many(deserializer).map(OneOrMany)
+    }
+}
+
+/// An OpenID Connect provider holders sign in with, declared once per framework and named by the
+/// credentials of `method: login`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginProvider {
+    pub id: Spanned<String>,
+    pub name: Spanned<Text>,
+    pub environments: Spanned<LoginEnvironments>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginEnvironments {
+    pub dev: Option<Spanned<LoginSettings>>,
+    pub test: Option<Spanned<LoginSettings>>,
+    pub prod: Option<Spanned<LoginSettings>>,
+}
+
+impl LoginEnvironments {
+    /// The settings for `environment`, when the provider has some there.
+    pub fn get(&self, environment: Environment) -> Option<&Spanned<LoginSettings>> {
+        match environment {
+            Environment::Dev => self.dev.as_ref(),
+            Environment::Test => self.test.as_ref(),
+            Environment::Prod => self.prod.as_ref(),
+        }
+    }
+}
+
+/// How the issuer reaches a login provider in one environment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    pub issuer: Spanned<String>,
+    pub client_id: Spanned<String>,
+    pub client_authentication: Option<Spanned<ClientAuthentication>>,
+    pub client_secret: Option<Spanned<Secret>>,
+    pub private_key: Option<Spanned<Secret>>,
+    pub scopes: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+impl LoginSettings {
+    /// The client authentication, `client_secret_basic` when the governance does not say.
+    pub fn client_authentication(&self) -> ClientAuthentication {
+        self.client_authentication
+            .as_ref()
+            .map_or_else(ClientAuthentication::default, |c| c.value)
+    }
+}
+
+/// How the issuer authenticates to a login provider: the compiled configuration's methods.
+pub use trustc_artifact::ClientAuthentication;
+
+/// A secret's place as written: `{ env: NAME }` or `{ file: PATH }` (one key, checked after the
+/// schema, which lets any mapping of strings and any string through so that the check can say
+/// exactly what is wrong), or the secret itself as a string, which is an error.
+#[derive(Debug)]
+pub enum Secret {
+    Written(String),
+    Source(OrderedMap<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+        impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`{ env: NAME }` or `{ file: PATH }`")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret::Written(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Secret, A::Error> {
+                OrderedMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Secret::Source)
+            }
+        }
+        deserializer.deserialize_any(SecretVisitor)
     }
 }
 
@@ -327,7 +411,18 @@ pub use trustc_artifact::AuthenticationMethod;
 #[serde(deny_unknown_fields)]
 pub struct Authentication {
     pub method: Spanned<AuthenticationMethod>,
+    pub provider: Option<Spanned<String>>,
+    pub assurance: Option<Spanned<Assurance>>,
     pub transaction_code: Option<Spanned<TransactionCode>>,
+}
+
+/// The assurance a login must have: `acr` values and/or a claim and the values it may take.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assurance {
+    pub acr: Option<Vec<Spanned<String>>>,
+    pub claim: Option<Spanned<String>>,
+    pub values: Option<Vec<Spanned<Scalar>>>,
 }
 
 /// What the holder types a transaction code with: the compiled configuration's modes.
@@ -358,6 +453,7 @@ pub struct Prerequisite {
 pub enum SourceKind {
     Offer,
     Prerequisite,
+    Login,
     Constant,
 }
 
