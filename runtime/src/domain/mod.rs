@@ -17,6 +17,7 @@
 pub mod fetch;
 pub mod issuance;
 pub mod journey;
+pub mod login;
 pub mod offers;
 pub mod presentation;
 pub mod redemption;
