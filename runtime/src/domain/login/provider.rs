@@ -525,12 +525,16 @@ impl Providers {
         self
     }
 
-    /// The public JWK Set of the issuer's login encryption key, for `GET /login/jwks` (a
-    /// provider's `jwks_uri` for this client): the P-256 key once per key agreement it decrypts
-    /// (`ECDH-ES`, `ECDH-ES+A128KW`, `ECDH-ES+A256KW`), each with `use: enc`, its `alg` and a
-    /// `kid` of the key's thumbprint and the algorithm.
+    /// The public JWK Set of the issuer as a client, for `GET /login/jwks` (the `jwks_uri` a
+    /// provider registers for this client, or the `jwks` copied into its registration):
+    ///
+    /// - the login encryption key, once per key agreement it decrypts (`ECDH-ES`,
+    ///   `ECDH-ES+A128KW`, `ECDH-ES+A256KW`), each with `use: enc`, its `alg` and a `kid` (the
+    ///   key's RFC 7638 thumbprint, then `.` and the algorithm but for `ECDH-ES`);
+    /// - the public key of each `private_key_jwt` provider's client key, `use: sig`, `alg: ES256`,
+    ///   `kid` its thumbprint (the `kid` of the client assertions it signs).
     pub fn encryption_jwks(&self) -> Value {
-        let keys: Vec<Value> = jwe::KEY_AGREEMENTS
+        let mut keys: Vec<Value> = jwe::KEY_AGREEMENTS
             .iter()
             .map(|alg| {
                 let kid = match *alg {
@@ -542,6 +546,16 @@ impl Providers {
                 jwk
             })
             .collect();
+        for provider in self.providers.values() {
+            if let Credential::PrivateKey { key, kid } = &provider.credential
+                && !keys.iter().any(|k| k["kid"] == json!(kid))
+            {
+                let mut jwk = jwe::public_jwk(key, kid);
+                jwk["use"] = json!("sig");
+                jwk["alg"] = json!("ES256");
+                keys.push(jwk);
+            }
+        }
         json!({ "keys": keys })
     }
 
@@ -1013,7 +1027,7 @@ impl Providers {
         let client_id = provider.settings.client_id.as_str();
         let jws = self.decrypt_if_encrypted(id, &tokens.id_token, "ID token")?;
         let verified = self
-            .verify_signed(provider, discovered, &jws, "ID token", Some(client_id), now)
+            .verify_signed((provider, discovered), (&jws, "ID token"), true, now)
             .await?;
         let claims = verified.claims;
 
@@ -1132,16 +1146,8 @@ impl Providers {
                 invalid(format!("the decrypted userinfo is unusable: {reason}"))
             });
         }
-        let client_id = provider.settings.client_id.as_str();
         let verified = self
-            .verify_signed(
-                provider,
-                discovered,
-                &inner,
-                "userinfo",
-                Some(client_id),
-                now,
-            )
+            .verify_signed((provider, discovered), (&inner, "userinfo"), false, now)
             .await?;
         match verified.claims.get("iss") {
             Some(Value::String(iss)) if *iss == provider.settings.issuer => {}
@@ -1184,15 +1190,15 @@ impl Providers {
             })
     }
 
-    /// Verifies a JWS the provider signed: its keys (fetched again for an unknown `kid`), an
-    /// algorithm of [`ID_TOKEN_ALGORITHMS`], `aud`, and the times with [`SKEW`] (`iat` required).
+    /// Verifies a JWS (`subject` names it in refusals) the provider signed: its keys (fetched
+    /// again for an unknown `kid`), an algorithm of [`ID_TOKEN_ALGORITHMS`], `aud` (the client),
+    /// and the times with [`SKEW`] (`iat` required when `require_iat`; `exp` and `nbf` whenever
+    /// present).
     async fn verify_signed(
         &self,
-        provider: &Provider,
-        discovered: &Discovered,
-        jws: &str,
-        subject: &str,
-        audience: Option<&str>,
+        (provider, discovered): (&Provider, &Discovered),
+        (jws, subject): (&str, &str),
+        require_iat: bool,
         now: i64,
     ) -> Result<jose::Verified, LoginError> {
         let id = provider.settings.id.as_str();
@@ -1216,14 +1222,11 @@ impl Providers {
             algorithms: &ID_TOKEN_ALGORITHMS,
             critical: &[],
             key: KeySource::KeySet(candidates),
-            audience,
+            audience: Some(&provider.settings.client_id),
             time: TimeRules {
                 now,
-                max_age: if subject == "ID token" {
-                    Some(i64::MAX)
-                } else {
-                    None
-                },
+                // Required, however old: `exp` says how long the token is good for.
+                max_age: require_iat.then_some(i64::MAX),
                 skew: SKEW,
             },
         };
@@ -2648,6 +2651,24 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         let kids: std::collections::BTreeSet<&str> =
             keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
         assert_eq!(kids.len(), 3);
+
+        // With private_key_jwt, the client key's public part too, named as its assertions are.
+        let world = world_with(TestKey::es256(), ClientAuthentication::PrivateKeyJwt);
+        let jwks = world.providers.encryption_jwks();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 4);
+        let client = private_key(CLIENT_KEY_PEM).unwrap();
+        let signing = &keys[3];
+        assert_eq!(
+            (&signing["use"], &signing["alg"], &signing["kid"]),
+            (&json!("sig"), &json!("ES256"), &json!(thumbprint(&client)))
+        );
+        assert!(signing.get("d").is_none());
+        let point = json!({"kty": "EC", "crv": "P-256", "x": signing["x"], "y": signing["y"]});
+        assert_eq!(
+            p256::PublicKey::from_jwk_str(&point.to_string()).unwrap(),
+            client.public_key()
+        );
     }
 
     // --- assurance ---
