@@ -985,6 +985,75 @@ mod tests {
     }
 
     #[test]
+    fn rsa_and_p384_keys_are_checked_before_the_signature() {
+        fn policy(keys: &[Value]) -> Policy<'_> {
+            Policy {
+                subject: "ID token",
+                typ: &[NO_TYP, "JWT"],
+                algorithms: &SUPPORTED,
+                critical: &[],
+                key: KeySource::KeySet(keys),
+                audience: None,
+                time: rules(),
+            }
+        }
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let token = |alg: &str| {
+            format!(
+                "{}.{}.{}",
+                b64(json!({"alg": alg}).to_string().as_bytes()),
+                b64(b"{}"),
+                b64(&[1; 64])
+            )
+        };
+        // A 1024-bit modulus (its top bit set) is too small; leading zero bytes do not count.
+        let mut n = vec![0u8, 0x80];
+        n.extend([7u8; 127]);
+        let small = [json!({"kty": "RSA", "n": b64(&n), "e": "AQAB"})];
+        assert_eq!(
+            verify(&token("RS256"), &policy(&small)).unwrap_err().0,
+            "ID token `jwk` is an RSA key of 1024 bits; at least 2048 are required"
+        );
+        let ec = [json!({"kty": "EC", "crv": "P-256", "x": b64(&[1; 32]), "y": b64(&[2; 32])})];
+        assert_eq!(
+            verify(&token("PS256"), &policy(&ec)).unwrap_err().0,
+            "ID token `alg` is PS256 but its `jwk` is kty `EC`; expected `RSA`"
+        );
+        assert_eq!(
+            verify(&token("ES384"), &policy(&ec)).unwrap_err().0,
+            "ID token `alg` is ES384 but its `jwk` is kty `EC` crv `P-256`; expected kty `EC` \
+             crv `P-384`"
+        );
+        let short = [json!({"kty": "EC", "crv": "P-384", "x": b64(&[1; 32]), "y": b64(&[2; 48])})];
+        assert_eq!(
+            verify(&token("ES384"), &policy(&short)).unwrap_err().0,
+            "ID token `jwk` `x` is 32 bytes long, expected 48"
+        );
+        let no_e = [json!({"kty": "RSA", "n": b64(&[0xff; 256])})];
+        assert_eq!(
+            verify(&token("RS256"), &policy(&no_e)).unwrap_err().0,
+            "ID token `jwk` has no `e` string"
+        );
+        // A 2048-bit key passes the key checks; the made-up signature then fails.
+        let big = [json!({"kty": "RSA", "n": b64(&[0xff; 256]), "e": "AQAB"})];
+        assert_eq!(
+            verify(&token("RS256"), &policy(&big)).unwrap_err().0,
+            "ID token signature does not verify with the signer's key (RS256)"
+        );
+        // `typ` may be absent under NO_TYP, but not empty.
+        let empty_typ = format!(
+            "{}.{}.{}",
+            b64(json!({"alg": "RS256", "typ": ""}).to_string().as_bytes()),
+            b64(b"{}"),
+            b64(&[1; 64])
+        );
+        assert_eq!(
+            verify(&empty_typ, &policy(&big)).unwrap_err().0,
+            "ID token `typ` is ``, expected none or `JWT`"
+        );
+    }
+
+    #[test]
     fn a_key_for_another_algorithm_or_use_is_refused() {
         let issuer = IssuerKey::generate();
         let mut for_encryption = issuer.public_jwk().clone();
