@@ -242,6 +242,46 @@ impl fmt::Display for LoginError {
 
 impl std::error::Error for LoginError {}
 
+/// The refusal for an authorization response that carries an OAuth `error` instead of a code
+/// (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6): the person declined or could not sign in
+/// (`access_denied`, `login_required`, … and any error not named below) is
+/// [`LoginError::Refused`]; `temporarily_unavailable` and `server_error` are
+/// [`LoginError::Unreachable`]; an error about the request itself (`invalid_request`,
+/// `unauthorized_client`, `invalid_scope`, `unsupported_response_type`,
+/// `request_not_supported`, …) is [`LoginError::Configuration`]. The provider's words are quoted
+/// through [`show`].
+pub fn authorization_error(provider: &str, error: &str, description: Option<&str>) -> LoginError {
+    let provider = provider.to_owned();
+    let said = match description {
+        Some(description) if !description.is_empty() => {
+            format!("`{}` ({})", show(error), show(description))
+        }
+        _ => format!("`{}`", show(error)),
+    };
+    match error {
+        "temporarily_unavailable" | "server_error" => LoginError::Unreachable {
+            provider,
+            reason: format!("it answered the authorization request with {said}"),
+        },
+        "invalid_request"
+        | "unauthorized_client"
+        | "invalid_scope"
+        | "unsupported_response_type"
+        | "invalid_request_uri"
+        | "invalid_request_object"
+        | "request_not_supported"
+        | "request_uri_not_supported"
+        | "registration_not_supported" => LoginError::Configuration {
+            provider,
+            reason: format!("it refused the authorization request: {said}"),
+        },
+        _ => LoginError::Refused {
+            provider,
+            reason: format!("it answered the authorization request with {said}"),
+        },
+    }
+}
+
 /// Reads a secret where the governance says it is: an environment variable, or a file (its
 /// whole content, one trailing newline removed). The error names the variable or the file, never
 /// the value. An empty secret is an error.
@@ -2668,6 +2708,41 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         assert_eq!(
             p256::PublicKey::from_jwk_str(&point.to_string()).unwrap(),
             client.public_key()
+        );
+    }
+
+    #[test]
+    fn authorization_errors_are_told_apart() {
+        let declined = authorization_error("people/idp", "access_denied", Some("User cancelled"));
+        assert_eq!(
+            declined.to_string(),
+            "the login provider `people/idp` refused the login: it answered the authorization \
+             request with `access_denied` (User cancelled)"
+        );
+        assert!(authorization_error("p", "temporarily_unavailable", None).is_retryable());
+        assert!(matches!(
+            authorization_error("p", "invalid_scope", Some("")),
+            LoginError::Configuration { .. }
+        ));
+        // The provider's words are quoted within an error description's characters.
+        let odd = authorization_error("p", "login_required", Some("\"quoted\"\n<b>"));
+        assert_eq!(
+            odd.reason(),
+            "it answered the authorization request with `login_required` (?quoted??<b>)"
+        );
+    }
+
+    #[test]
+    fn providers_are_shared_between_requests() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: T) {}
+        let world = world();
+        send_sync(&world.providers);
+        send(world.providers.start("people/idp", plain_start()));
+        send(
+            world
+                .providers
+                .finish("people/idp", callback(), expected(), NOW),
         );
     }
 
