@@ -100,18 +100,6 @@ pub struct ServeArgs {
     pub log_json: bool,
 }
 
-/// A secret the governance says where to read: an environment variable, or a file (its content
-/// without the trailing newline).
-fn read_secret(source: &trustc_artifact::SecretSource) -> Result<String, String> {
-    match source {
-        trustc_artifact::SecretSource::Env(name) => std::env::var(name)
-            .map_err(|_| format!("the environment variable `{name}` is not set (or is not UTF-8)")),
-        trustc_artifact::SecretSource::File(path) => std::fs::read_to_string(path)
-            .map(|text| text.trim_end_matches(['\r', '\n']).to_owned())
-            .map_err(|e| format!("cannot read `{path}`: {e}")),
-    }
-}
-
 /// Where the verifier's certificate is kept when `--verifier-certificate` is not given: beside
 /// the key, named after it without a `-key` suffix (`keys/province-key.pem` →
 /// `keys/province-certificate.pem`), so that a key and its certificate go together.
@@ -308,7 +296,7 @@ pub fn run(args: ServeArgs) -> u8 {
                 trustc_runtime::jwe::session_key(&key.derive_secret("login encryption"), "login");
             match trustc_runtime::domain::login::provider::Providers::new(
                 &compiled.config,
-                read_secret,
+                trustc_runtime::domain::login::provider::read_secret,
                 encryption,
                 client.clone(),
             ) {

@@ -4,7 +4,9 @@
 //! Today the OpenID4VCI key proof ([`crate::proof`]) goes through it; the verifier of
 //! presentations goes through it too: a presented SD-JWT VC's issuer JWT (key from the issuer's
 //! key set, picked by `kid`), its key-binding JWT (key from the credential's `cnf.jwk`), status
-//! list tokens (key set) and request objects. Each caller states a [`Policy`] — the `typ` it
+//! list tokens (key set) and request objects; so does the relying party of a login
+//! (`domain::login`): an OpenID Provider's ID tokens and signed userinfo (key set), which may be
+//! signed with RSA or P-384 too. Each caller states a [`Policy`] — the `typ` it
 //! expects, the algorithms it allows, the critical headers it understands, where the key comes
 //! from ([`KeySource`]), the audience, the time rules — and [`verify`] applies the rules in a
 //! fixed order (structure → `typ` → `alg` → `crit` → key → signature → claims object → `aud` →
@@ -23,9 +25,21 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 use trustc_artifact::values::quoted_list;
 
-/// Algorithms this module verifies (whatever a policy allows beyond them is refused as
-/// unsupported).
+/// The algorithms of the credentials ecosystem (key proofs, SD-JWT VCs, status lists): what the
+/// verifier of presentations accepts and keeps keys for.
 pub const VERIFIABLE: [&str; 2] = ["ES256", "EdDSA"];
+
+/// Every algorithm this module verifies (whatever a policy allows beyond them is refused as
+/// unsupported): [`VERIFIABLE`], and the RSA (RS256, PS256, keys of at least 2048 bits) and
+/// P-384 (ES384) signatures OpenID Providers use.
+pub const SUPPORTED: [&str; 5] = ["ES256", "ES384", "EdDSA", "PS256", "RS256"];
+
+/// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// In [`Policy::typ`], stands for a header without `typ` (OpenID Connect does not type ID
+/// tokens).
+pub const NO_TYP: &str = "";
 
 /// JWK members that carry private or symmetric key material (RFC 7518 §6).
 const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -89,9 +103,10 @@ impl TimeRules {
 pub struct Policy<'a> {
     /// What is verified, as its refusals name it ("proof", "key-binding JWT").
     pub subject: &'a str,
-    /// The `typ` header values accepted (one of them is required).
+    /// The `typ` header values accepted (one of them is required, unless the list has
+    /// [`NO_TYP`], which accepts a header without `typ`).
     pub typ: &'a [&'a str],
-    /// The `alg` values allowed (of [`VERIFIABLE`]; others listed are refused as unsupported).
+    /// The `alg` values allowed (of [`SUPPORTED`]; others listed are refused as unsupported).
     pub algorithms: &'a [&'a str],
     /// The `crit` header names the caller understands; a `crit` listing anything else is refused
     /// (RFC 7515 §4.1.11). Empty: any `crit` header is refused.
@@ -109,7 +124,7 @@ pub struct Verified {
     pub header: Map<String, Value>,
     /// The claims set (a JSON object).
     pub claims: Map<String, Value>,
-    /// The verified algorithm, one of [`VERIFIABLE`].
+    /// The verified algorithm, one of [`SUPPORTED`].
     pub alg: &'static str,
     /// The public JWK the signature verified with.
     pub key: Value,
@@ -129,11 +144,12 @@ struct Compact<'a> {
 ///
 /// Checks, in this order, each failure naming the problem:
 /// 1. three base64url parts; the header is a JSON object;
-/// 2. `typ` is one of `policy.typ`;
+/// 2. `typ` is one of `policy.typ` (or absent, when it has [`NO_TYP`]);
 /// 3. `alg` is present, not `none`, not a MAC, allowed and verifiable; `crit` names only
 ///    headers the policy understands;
 /// 4. the key ([`KeySource`]) is found, has no private members and matches `alg` (EC P-256 for
-///    ES256, OKP Ed25519 for EdDSA) with well-formed coordinates;
+///    ES256, EC P-384 for ES384, OKP Ed25519 for EdDSA, RSA of at least [`MIN_RSA_BITS`] for
+///    RS256 and PS256) with well-formed coordinates;
 /// 5. the signature verifies with it, over the bytes as sent;
 /// 6. the payload is a JSON object;
 /// 7. `aud`, when the policy names one;
@@ -221,12 +237,16 @@ fn check_typ(header: &Map<String, Value>, policy: &Policy) -> Result<(), JoseErr
         policy
             .typ
             .iter()
-            .map(|t| format!("`{t}`"))
+            .map(|t| match *t {
+                NO_TYP => "none".to_owned(),
+                t => format!("`{t}`"),
+            })
             .collect::<Vec<_>>()
             .join(" or ")
     };
     match header.get("typ") {
-        Some(Value::String(typ)) if policy.typ.contains(&typ.as_str()) => Ok(()),
+        Some(Value::String(typ)) if typ != NO_TYP && policy.typ.contains(&typ.as_str()) => Ok(()),
+        None if policy.typ.contains(&NO_TYP) => Ok(()),
         Some(other) => fail(format!(
             "{subject} `typ` is {}, expected {}",
             describe(other),
@@ -280,11 +300,14 @@ fn check_alg(
     }
     match alg {
         "ES256" => Ok((Algorithm::ES256, "ES256")),
+        "ES384" => Ok((Algorithm::ES384, "ES384")),
         "EdDSA" => Ok((Algorithm::EdDSA, "EdDSA")),
+        "PS256" => Ok((Algorithm::PS256, "PS256")),
+        "RS256" => Ok((Algorithm::RS256, "RS256")),
         _ => fail(format!(
             "{subject} `alg` `{}` is not supported by this issuer; supported: {}",
             show(alg),
-            VERIFIABLE.join(", ")
+            SUPPORTED.join(", ")
         )),
     }
 }
@@ -414,14 +437,14 @@ fn decoding_key(
     }
     let kty = text("kty");
     let crv = text("crv");
-    let coordinate = |name: &str| -> Result<&str, JoseError> {
+    let sized = |name: &str, length: usize| -> Result<&str, JoseError> {
         let Some(value) = text(name) else {
             return fail(format!("{subject} `jwk` has no `{name}` string"));
         };
         match URL_SAFE_NO_PAD.decode(value) {
-            Ok(bytes) if bytes.len() == 32 => Ok(value),
+            Ok(bytes) if bytes.len() == length => Ok(value),
             Ok(bytes) => fail(format!(
-                "{subject} `jwk` `{name}` is {} bytes long, expected 32",
+                "{subject} `jwk` `{name}` is {} bytes long, expected {length}",
                 bytes.len()
             )),
             Err(_) => fail(format!(
@@ -441,17 +464,63 @@ fn decoding_key(
             if kty != Some("EC") || crv != Some("P-256") {
                 return wrong_key("kty `EC` crv `P-256`");
             }
-            DecodingKey::from_ec_components(coordinate("x")?, coordinate("y")?)
+            DecodingKey::from_ec_components(sized("x", 32)?, sized("y", 32)?)
+        }
+        Algorithm::ES384 => {
+            if kty != Some("EC") || crv != Some("P-384") {
+                return wrong_key("kty `EC` crv `P-384`");
+            }
+            DecodingKey::from_ec_components(sized("x", 48)?, sized("y", 48)?)
         }
         Algorithm::EdDSA => {
             if kty != Some("OKP") || crv != Some("Ed25519") {
                 return wrong_key("kty `OKP` crv `Ed25519`");
             }
-            DecodingKey::from_ed_components(coordinate("x")?)
+            DecodingKey::from_ed_components(sized("x", 32)?)
+        }
+        Algorithm::RS256 | Algorithm::PS256 => {
+            if kty != Some("RSA") {
+                return fail(format!(
+                    "{subject} `alg` is {alg} but its `jwk` is kty {}; expected `RSA`",
+                    kty.map_or("(missing)".into(), |k| format!("`{}`", show(k))),
+                ));
+            }
+            let (n, e) = (
+                rsa_member(members, "n", subject)?,
+                rsa_member(members, "e", subject)?,
+            );
+            // Leading zero bytes do not count towards the modulus's size.
+            let bits = n.iter().position(|b| *b != 0).map_or(0, |first| {
+                (n.len() - first) * 8 - n[first].leading_zeros() as usize
+            });
+            if bits < MIN_RSA_BITS {
+                return fail(format!(
+                    "{subject} `jwk` is an RSA key of {bits} bits; at least {MIN_RSA_BITS} are \
+                     required"
+                ));
+            }
+            Ok(DecodingKey::from_rsa_raw_components(&n, &e))
         }
         _ => return fail(format!("{subject} `alg` is not supported")),
     };
     key.map_err(|e| JoseError(format!("{subject} `jwk` is not a usable key: {e}")))
+}
+
+/// The big-endian bytes of an RSA JWK's `n` or `e`.
+fn rsa_member(
+    members: &Map<String, Value>,
+    name: &str,
+    subject: &str,
+) -> Result<Vec<u8>, JoseError> {
+    match members.get(name).and_then(Value::as_str) {
+        None => fail(format!("{subject} `jwk` has no `{name}` string")),
+        Some(value) => match URL_SAFE_NO_PAD.decode(value) {
+            Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+            _ => fail(format!(
+                "{subject} `jwk` `{name}` is not a non-empty base64url (without padding) integer"
+            )),
+        },
+    }
 }
 
 /// Step 5: the signature over the signing input as sent.
@@ -912,6 +981,75 @@ mod tests {
                 .unwrap_err()
                 .0
                 .starts_with("key-binding JWT header is not a JSON object: duplicate member `alg`")
+        );
+    }
+
+    #[test]
+    fn rsa_and_p384_keys_are_checked_before_the_signature() {
+        fn policy(keys: &[Value]) -> Policy<'_> {
+            Policy {
+                subject: "ID token",
+                typ: &[NO_TYP, "JWT"],
+                algorithms: &SUPPORTED,
+                critical: &[],
+                key: KeySource::KeySet(keys),
+                audience: None,
+                time: rules(),
+            }
+        }
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let token = |alg: &str| {
+            format!(
+                "{}.{}.{}",
+                b64(json!({"alg": alg}).to_string().as_bytes()),
+                b64(b"{}"),
+                b64(&[1; 64])
+            )
+        };
+        // A 1024-bit modulus (its top bit set) is too small; leading zero bytes do not count.
+        let mut n = vec![0u8, 0x80];
+        n.extend([7u8; 127]);
+        let small = [json!({"kty": "RSA", "n": b64(&n), "e": "AQAB"})];
+        assert_eq!(
+            verify(&token("RS256"), &policy(&small)).unwrap_err().0,
+            "ID token `jwk` is an RSA key of 1024 bits; at least 2048 are required"
+        );
+        let ec = [json!({"kty": "EC", "crv": "P-256", "x": b64(&[1; 32]), "y": b64(&[2; 32])})];
+        assert_eq!(
+            verify(&token("PS256"), &policy(&ec)).unwrap_err().0,
+            "ID token `alg` is PS256 but its `jwk` is kty `EC`; expected `RSA`"
+        );
+        assert_eq!(
+            verify(&token("ES384"), &policy(&ec)).unwrap_err().0,
+            "ID token `alg` is ES384 but its `jwk` is kty `EC` crv `P-256`; expected kty `EC` \
+             crv `P-384`"
+        );
+        let short = [json!({"kty": "EC", "crv": "P-384", "x": b64(&[1; 32]), "y": b64(&[2; 48])})];
+        assert_eq!(
+            verify(&token("ES384"), &policy(&short)).unwrap_err().0,
+            "ID token `jwk` `x` is 32 bytes long, expected 48"
+        );
+        let no_e = [json!({"kty": "RSA", "n": b64(&[0xff; 256])})];
+        assert_eq!(
+            verify(&token("RS256"), &policy(&no_e)).unwrap_err().0,
+            "ID token `jwk` has no `e` string"
+        );
+        // A 2048-bit key passes the key checks; the made-up signature then fails.
+        let big = [json!({"kty": "RSA", "n": b64(&[0xff; 256]), "e": "AQAB"})];
+        assert_eq!(
+            verify(&token("RS256"), &policy(&big)).unwrap_err().0,
+            "ID token signature does not verify with the signer's key (RS256)"
+        );
+        // `typ` may be absent under NO_TYP, but not empty.
+        let empty_typ = format!(
+            "{}.{}.{}",
+            b64(json!({"alg": "RS256", "typ": ""}).to_string().as_bytes()),
+            b64(b"{}"),
+            b64(&[1; 64])
+        );
+        assert_eq!(
+            verify(&empty_typ, &policy(&big)).unwrap_err().0,
+            "ID token `typ` is ``, expected none or `JWT`"
         );
     }
 

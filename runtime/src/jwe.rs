@@ -1,12 +1,18 @@
-//! Compact JWE with ECDH-ES on P-256 and AES-GCM: the encrypted responses a verifier receives.
+//! Compact JWE with ECDH-ES on P-256: the encrypted responses a verifier receives, and the
+//! encrypted ID tokens and userinfo an OpenID Provider sends the issuer.
 //!
 //! In OpenID4VP's response mode `direct_post.jwt` the wallet encrypts its response (the
 //! `vp_token` and `state`) to a key the verifier published in the request's `client_metadata`,
 //! as a compact JWE with `alg: ECDH-ES` (direct key agreement, RFC 7518 §4.6: the content key is
 //! derived from an ephemeral-static Diffie-Hellman secret with the Concat KDF, so the encrypted
-//! key part is empty) and `enc: A128GCM` or `A256GCM` (RFC 7518 §5.3). This module decrypts
-//! exactly that and refuses everything else with a reason ([`JweError`]); [`encrypt`] is the
-//! wallet's side, for tests.
+//! key part is empty) and `enc: A128GCM` or `A256GCM` (RFC 7518 §5.3): [`decrypt`].
+//!
+//! An OpenID Provider encrypting to the issuer's login key (`GET /login/jwks`) may also wrap a
+//! random content key with the derived one (`ECDH-ES+A128KW`, `ECDH-ES+A256KW`: AES Key Wrap,
+//! RFC 3394) and encrypt with AES-CBC and HMAC-SHA-2 (`A128CBC-HS256`, oidc-provider's default,
+//! and `A256CBC-HS512`, RFC 7518 §5.2): [`decrypt_with`] takes the algorithms the caller allows
+//! of [`KEY_AGREEMENTS`] and [`CONTENT_ENCRYPTIONS`]. Everything else is refused with a reason
+//! ([`JweError`]); [`encrypt`] and [`encrypt_for`] are the sender's side, for tests.
 //!
 //! No key is stored for a response: [`session_key`] derives a session's decryption key from a
 //! secret every instance sharing the issuer key can derive (`IssuerKey::derive_secret`) and the
@@ -14,23 +20,34 @@
 
 use std::fmt;
 
+use aes::cipher::generic_array::GenericArray;
+use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::{EncodedPoint, PublicKey, SecretKey};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use crate::jose::{describe, show};
 
-/// The only key management algorithm accepted: ECDH-ES direct key agreement.
+/// The key management algorithm of [`decrypt`] and [`encrypt`]: ECDH-ES direct key agreement.
 pub const ALG: &str = "ECDH-ES";
 
-/// The content encryption algorithms this module implements (RFC 7518 §5.3).
+/// The key management algorithms [`decrypt_with`] implements (RFC 7518 §4.6): direct key
+/// agreement, and key agreement with AES Key Wrap of a random content key.
+pub const KEY_AGREEMENTS: [&str; 3] = ["ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A256KW"];
+
+/// The AES-GCM content encryptions (RFC 7518 §5.3): what OpenID4VP responses use.
 pub const SUPPORTED_ENC: [&str; 2] = ["A128GCM", "A256GCM"];
+
+/// Every content encryption this module implements: AES-GCM and AES-CBC with HMAC-SHA-2
+/// (RFC 7518 §5.2).
+pub const CONTENT_ENCRYPTIONS: [&str; 4] = ["A128GCM", "A256GCM", "A128CBC-HS256", "A256CBC-HS512"];
 
 /// The largest compact JWE [`decrypt`] reads, in bytes.
 pub const MAX_JWE_BYTES: usize = 1 << 20;
@@ -40,6 +57,40 @@ const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", 
 
 const IV_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
+const CBC_IV_BYTES: usize = 16;
+
+/// The sizes of a content encryption: its key, IV and tag, in bytes.
+struct Sizes {
+    key: usize,
+    iv: usize,
+    tag: usize,
+}
+
+/// The sizes of `enc` (one of [`CONTENT_ENCRYPTIONS`]).
+fn sizes(enc: &str) -> Sizes {
+    match enc {
+        "A128GCM" => Sizes {
+            key: 16,
+            iv: IV_BYTES,
+            tag: TAG_BYTES,
+        },
+        "A256GCM" => Sizes {
+            key: 32,
+            iv: IV_BYTES,
+            tag: TAG_BYTES,
+        },
+        "A128CBC-HS256" => Sizes {
+            key: 32,
+            iv: CBC_IV_BYTES,
+            tag: 16,
+        },
+        _ => Sizes {
+            key: 64,
+            iv: CBC_IV_BYTES,
+            tag: 32,
+        },
+    }
+}
 
 /// A JWE that decrypted: its protected header and the plaintext.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +111,11 @@ pub enum JweError {
     Base64 { part: &'static str },
     /// The protected header is not a JSON object.
     Header,
-    /// `alg` is not `ECDH-ES` (the value, described, or `None` when missing).
-    Alg(Option<String>),
+    /// `alg` is missing (`None`) or not one of the allowed algorithms (the value, described).
+    Alg {
+        alg: Option<String>,
+        allowed: Vec<String>,
+    },
     /// `enc` is missing or not one of the allowed algorithms.
     Enc {
         enc: Option<String>,
@@ -73,14 +127,16 @@ pub enum JweError {
     Critical,
     /// The encrypted key part is not empty (direct key agreement has none).
     EncryptedKey,
+    /// The wrapped key (key agreement with key wrapping) is not the size the `enc` needs.
+    WrappedKey { len: usize, expected: usize },
     /// The ephemeral public key `epk` is missing or unusable; the reason says how.
     Epk(String),
     /// `apu` or `apv` is not a base64url string.
     PartyInfo { member: &'static str },
-    /// The initialization vector is not 96 bits.
-    Iv { len: usize },
-    /// The authentication tag is not 128 bits.
-    Tag { len: usize },
+    /// The initialization vector is not the size the `enc` takes.
+    Iv { len: usize, expected: usize },
+    /// The authentication tag is not the size the `enc` makes.
+    Tag { len: usize, expected: usize },
     /// The tag does not match: encrypted to another key, or altered.
     Decryption,
 }
@@ -100,11 +156,23 @@ impl fmt::Display for JweError {
                 write!(f, "the JWE {part} is not base64url without padding")
             }
             JweError::Header => f.write_str("the JWE protected header is not a JSON object"),
-            JweError::Alg(None) => write!(f, "the JWE header has no `alg`; expected `{ALG}`"),
-            JweError::Alg(Some(alg)) => write!(
-                f,
-                "JWE `alg` {alg} is not accepted; expected `{ALG}` (direct key agreement)"
-            ),
+            JweError::Alg { alg, allowed } => {
+                let expected = match allowed.as_slice() {
+                    [one] => format!("`{}`", show(one)),
+                    _ => format!(
+                        "one of {}",
+                        allowed
+                            .iter()
+                            .map(|a| format!("`{}`", show(a)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                match alg {
+                    None => write!(f, "the JWE header has no `alg`; expected {expected}"),
+                    Some(alg) => write!(f, "JWE `alg` {alg} is not accepted; expected {expected}"),
+                }
+            }
             JweError::Enc { enc, allowed } => {
                 let allowed = allowed
                     .iter()
@@ -127,17 +195,22 @@ impl fmt::Display for JweError {
                 f,
                 "the JWE encrypted key must be empty with `{ALG}` (direct key agreement)"
             ),
+            JweError::WrappedKey { len, expected } => write!(
+                f,
+                "the JWE encrypted key is {len} bytes long; the wrapped content key takes \
+                 {expected}"
+            ),
             JweError::Epk(reason) => write!(f, "JWE header `epk` {reason}"),
             JweError::PartyInfo { member } => {
                 write!(f, "JWE header `{member}` is not a base64url string")
             }
-            JweError::Iv { len } => write!(
+            JweError::Iv { len, expected } => write!(
                 f,
-                "the JWE initialization vector is {len} bytes long; AES-GCM takes {IV_BYTES}"
+                "the JWE initialization vector is {len} bytes long; its `enc` takes {expected}"
             ),
-            JweError::Tag { len } => write!(
+            JweError::Tag { len, expected } => write!(
                 f,
-                "the JWE authentication tag is {len} bytes long; AES-GCM makes {TAG_BYTES}"
+                "the JWE authentication tag is {len} bytes long; its `enc` makes {expected}"
             ),
             JweError::Decryption => {
                 f.write_str("the JWE does not decrypt: it was encrypted to another key, or altered")
@@ -157,40 +230,57 @@ pub fn protected_header(compact: &str) -> Result<Map<String, Value>, JweError> {
 }
 
 /// Decrypts a compact JWE encrypted to `recipient` with `ECDH-ES` and one of `allowed_enc` (of
-/// [`SUPPORTED_ENC`]).
-///
-/// Refused, each with its own [`JweError`]: more than [`MAX_JWE_BYTES`]; not five parts; bad
-/// base64url or header JSON; `alg` other than `ECDH-ES`; `enc` not allowed; `zip`; any `crit`;
-/// `epk` missing, not a P-256 `EC` key, not on the curve or with private members; `apu`/`apv` not
-/// base64url; an encrypted key; an IV or tag of the wrong size; a tag that does not match (another
-/// key, or a change to any part). The AAD is the protected header part as sent.
+/// [`CONTENT_ENCRYPTIONS`]): [`decrypt_with`] for direct key agreement only.
 pub fn decrypt(
     compact: &str,
     recipient: &SecretKey,
     allowed_enc: &[&str],
 ) -> Result<Decrypted, JweError> {
+    decrypt_with(compact, recipient, &[ALG], allowed_enc)
+}
+
+/// Decrypts a compact JWE encrypted to `recipient` with one of `allowed_alg` (of
+/// [`KEY_AGREEMENTS`]) and one of `allowed_enc` (of [`CONTENT_ENCRYPTIONS`]).
+///
+/// Refused, each with its own [`JweError`]: more than [`MAX_JWE_BYTES`]; not five parts; bad
+/// base64url or header JSON; `alg` or `enc` not allowed; `zip`; any `crit`; `epk` missing, not a
+/// P-256 `EC` key, not on the curve or with private members; `apu`/`apv` not base64url; an
+/// encrypted key with direct key agreement, or a wrapped key of the wrong size; an IV or tag of
+/// the wrong size; a key that does not unwrap or a tag that does not match (another key, or a
+/// change to any part). The AAD is the protected header part as sent.
+pub fn decrypt_with(
+    compact: &str,
+    recipient: &SecretKey,
+    allowed_alg: &[&str],
+    allowed_enc: &[&str],
+) -> Result<Decrypted, JweError> {
     let parts = split(compact)?;
     let header = parse_header(parts[0])?;
 
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == ALG => {}
-        Some(other) => return Err(JweError::Alg(Some(describe(other)))),
-        None => return Err(JweError::Alg(None)),
-    }
+    let alg = match header.get("alg") {
+        Some(Value::String(alg))
+            if allowed_alg.contains(&alg.as_str()) && KEY_AGREEMENTS.contains(&alg.as_str()) =>
+        {
+            alg.as_str()
+        }
+        other => {
+            return Err(JweError::Alg {
+                alg: other.map(describe),
+                allowed: supported(allowed_alg, &KEY_AGREEMENTS),
+            });
+        }
+    };
     let enc = match header.get("enc") {
         Some(Value::String(enc))
-            if allowed_enc.contains(&enc.as_str()) && SUPPORTED_ENC.contains(&enc.as_str()) =>
+            if allowed_enc.contains(&enc.as_str())
+                && CONTENT_ENCRYPTIONS.contains(&enc.as_str()) =>
         {
             enc.as_str()
         }
         other => {
             return Err(JweError::Enc {
                 enc: other.map(describe),
-                allowed: allowed_enc
-                    .iter()
-                    .filter(|e| SUPPORTED_ENC.contains(e))
-                    .map(|e| (*e).to_owned())
-                    .collect(),
+                allowed: supported(allowed_enc, &CONTENT_ENCRYPTIONS),
             });
         }
     };
@@ -204,38 +294,267 @@ pub fn decrypt(
     let apu = party_info(&header, "apu")?;
     let apv = party_info(&header, "apv")?;
 
-    if !parts[1].is_empty() {
-        return Err(JweError::EncryptedKey);
-    }
-    let iv = decode(parts[2], "initialization vector")?;
-    if iv.len() != IV_BYTES {
-        return Err(JweError::Iv { len: iv.len() });
-    }
-    let mut sealed = decode(parts[3], "ciphertext")?;
-    let tag = decode(parts[4], "authentication tag")?;
-    if tag.len() != TAG_BYTES {
-        return Err(JweError::Tag { len: tag.len() });
-    }
-    sealed.extend_from_slice(&tag);
-
-    let key = content_key(recipient, &epk, enc, &apu, &apv);
-    let payload = Payload {
-        msg: &sealed,
-        aad: parts[0].as_bytes(),
+    let sizes = sizes(enc);
+    let wrapped = decode(parts[1], "encrypted key")?;
+    let key = match key_wrap_bytes(alg) {
+        None => {
+            if !wrapped.is_empty() {
+                return Err(JweError::EncryptedKey);
+            }
+            concat_kdf(recipient, &epk, enc, sizes.key, &apu, &apv)
+        }
+        Some(kek_bytes) => {
+            // AES Key Wrap adds one 8-byte block to the key it wraps.
+            let expected = sizes.key + 8;
+            if wrapped.len() != expected {
+                return Err(JweError::WrappedKey {
+                    len: wrapped.len(),
+                    expected,
+                });
+            }
+            let kek = concat_kdf(recipient, &epk, alg, kek_bytes, &apu, &apv);
+            unwrap_key(&kek, &wrapped)?
+        }
     };
-    let nonce = Nonce::from_slice(&iv);
-    let plaintext = match enc {
-        "A128GCM" => Aes128Gcm::new_from_slice(&key).map(|c| c.decrypt(nonce, payload)),
-        _ => Aes256Gcm::new_from_slice(&key).map(|c| c.decrypt(nonce, payload)),
+    let iv = decode(parts[2], "initialization vector")?;
+    if iv.len() != sizes.iv {
+        return Err(JweError::Iv {
+            len: iv.len(),
+            expected: sizes.iv,
+        });
     }
-    .map_err(|_| JweError::Decryption)?
-    .map_err(|_| JweError::Decryption)?;
+    let ciphertext = decode(parts[3], "ciphertext")?;
+    let tag = decode(parts[4], "authentication tag")?;
+    if tag.len() != sizes.tag {
+        return Err(JweError::Tag {
+            len: tag.len(),
+            expected: sizes.tag,
+        });
+    }
+    let plaintext = open(enc, &key, &iv, parts[0].as_bytes(), ciphertext, &tag)?;
     Ok(Decrypted { header, plaintext })
 }
 
+/// The names of `allowed` this module implements (of `implemented`), for an error.
+fn supported(allowed: &[&str], implemented: &[&str]) -> Vec<String> {
+    allowed
+        .iter()
+        .filter(|a| implemented.contains(a))
+        .map(|a| (*a).to_owned())
+        .collect()
+}
+
+/// The size of the key-encryption key of a key-wrapping `alg`, in bytes; `None` for direct key
+/// agreement.
+fn key_wrap_bytes(alg: &str) -> Option<usize> {
+    match alg {
+        "ECDH-ES+A128KW" => Some(16),
+        "ECDH-ES+A256KW" => Some(32),
+        _ => None,
+    }
+}
+
+/// Unwraps a content key with AES Key Wrap (RFC 3394); a failed integrity check is a
+/// [`JweError::Decryption`].
+fn unwrap_key(kek: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, JweError> {
+    let unwrapped = match kek.len() {
+        16 => aes_kw::KekAes128::try_from(kek).map(|k| k.unwrap_vec(wrapped)),
+        _ => aes_kw::KekAes256::try_from(kek).map(|k| k.unwrap_vec(wrapped)),
+    };
+    match unwrapped {
+        Ok(Ok(key)) => Ok(key),
+        _ => Err(JweError::Decryption),
+    }
+}
+
+/// Wraps a content key with AES Key Wrap (RFC 3394).
+fn wrap_key(kek: &[u8], key: &[u8]) -> Result<Vec<u8>, JweError> {
+    let wrapped = match kek.len() {
+        16 => aes_kw::KekAes128::try_from(kek).map(|k| k.wrap_vec(key)),
+        _ => aes_kw::KekAes256::try_from(kek).map(|k| k.wrap_vec(key)),
+    };
+    match wrapped {
+        Ok(Ok(wrapped)) => Ok(wrapped),
+        _ => Err(JweError::Decryption),
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+type HmacSha512 = Hmac<Sha512>;
+
+/// The input of the AES-CBC + HMAC-SHA-2 tag (RFC 7518 §5.2.2.1), fed to `mac`: the AAD, the
+/// IV, the ciphertext and the AAD's length in bits.
+fn cbc_mac_input<M: Mac>(mut mac: M, aad: &[u8], iv: &[u8], ciphertext: &[u8]) -> M {
+    let aad_bits = u64::try_from(aad.len())
+        .unwrap_or(u64::MAX)
+        .saturating_mul(8)
+        .to_be_bytes();
+    for input in [aad, iv, ciphertext, &aad_bits] {
+        mac.update(input);
+    }
+    mac
+}
+
+/// The AES-CBC + HMAC-SHA-2 tag: the first half of the HMAC under the key's first half.
+fn cbc_tag(enc: &str, mac_key: &[u8], aad: &[u8], iv: &[u8], ciphertext: &[u8]) -> Vec<u8> {
+    // HMAC takes a key of any length, so `new_from_slice` cannot fail.
+    match enc {
+        "A128CBC-HS256" => <HmacSha256 as Mac>::new_from_slice(mac_key).map(|mac| {
+            cbc_mac_input(mac, aad, iv, ciphertext)
+                .finalize()
+                .into_bytes()[..16]
+                .to_vec()
+        }),
+        _ => <HmacSha512 as Mac>::new_from_slice(mac_key).map(|mac| {
+            cbc_mac_input(mac, aad, iv, ciphertext)
+                .finalize()
+                .into_bytes()[..32]
+                .to_vec()
+        }),
+    }
+    .unwrap_or_default()
+}
+
+/// Whether `tag` is the AES-CBC + HMAC-SHA-2 tag, compared in constant time.
+fn cbc_tag_matches(
+    enc: &str,
+    mac_key: &[u8],
+    (aad, iv, ciphertext): (&[u8], &[u8], &[u8]),
+    tag: &[u8],
+) -> bool {
+    match enc {
+        "A128CBC-HS256" => <HmacSha256 as Mac>::new_from_slice(mac_key).is_ok_and(|mac| {
+            cbc_mac_input(mac, aad, iv, ciphertext)
+                .verify_truncated_left(tag)
+                .is_ok()
+        }),
+        _ => <HmacSha512 as Mac>::new_from_slice(mac_key).is_ok_and(|mac| {
+            cbc_mac_input(mac, aad, iv, ciphertext)
+                .verify_truncated_left(tag)
+                .is_ok()
+        }),
+    }
+}
+
+/// Authenticates and decrypts: AES-GCM, or AES-CBC whose HMAC tag is checked (in constant
+/// time) before anything is decrypted, then its PKCS #7 padding removed.
+fn open(
+    enc: &str,
+    key: &[u8],
+    iv: &[u8],
+    aad: &[u8],
+    mut ciphertext: Vec<u8>,
+    tag: &[u8],
+) -> Result<Vec<u8>, JweError> {
+    match enc {
+        "A128GCM" | "A256GCM" => {
+            ciphertext.extend_from_slice(tag);
+            let payload = Payload {
+                msg: &ciphertext,
+                aad,
+            };
+            let nonce = Nonce::from_slice(iv);
+            match enc {
+                "A128GCM" => Aes128Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
+                _ => Aes256Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
+            }
+            .map_err(|_| JweError::Decryption)?
+            .map_err(|_| JweError::Decryption)
+        }
+        _ => {
+            let (mac_key, enc_key) = key.split_at(key.len() / 2);
+            // The tag half the HMAC's size, and the key the `enc`'s (a wrapped key's size was
+            // checked, a derived one is made so): anything else does not decrypt.
+            if tag.len() != mac_key.len()
+                || !cbc_tag_matches(enc, mac_key, (aad, iv, &ciphertext), tag)
+            {
+                return Err(JweError::Decryption);
+            }
+            if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
+                return Err(JweError::Decryption);
+            }
+            let mut plaintext = ciphertext;
+            let decrypted = match enc_key.len() {
+                16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(enc_key, iv)
+                    .map(|mut d| cbc_blocks(&mut plaintext, |b| d.decrypt_block_mut(b))),
+                _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(enc_key, iv)
+                    .map(|mut d| cbc_blocks(&mut plaintext, |b| d.decrypt_block_mut(b))),
+            };
+            if decrypted.is_err() {
+                return Err(JweError::Decryption);
+            }
+            // PKCS #7: the last byte says how many bytes of padding there are, 1 to 16.
+            let padding = plaintext.last().copied().unwrap_or(0) as usize;
+            let valid = (1..=16).contains(&padding)
+                && plaintext[plaintext.len() - padding..]
+                    .iter()
+                    .all(|b| *b as usize == padding);
+            if !valid {
+                return Err(JweError::Decryption);
+            }
+            plaintext.truncate(plaintext.len() - padding);
+            Ok(plaintext)
+        }
+    }
+}
+
+/// Runs `block` over each 16-byte block of `data` (a whole number of blocks), in order.
+fn cbc_blocks(
+    data: &mut [u8],
+    mut block: impl FnMut(&mut GenericArray<u8, aes::cipher::consts::U16>),
+) {
+    for chunk in data.chunks_exact_mut(16) {
+        block(GenericArray::from_mut_slice(chunk));
+    }
+}
+
+/// Encrypts: AES-GCM, or AES-CBC with PKCS #7 padding and its HMAC tag. Returns the ciphertext
+/// and the tag.
+fn seal(
+    enc: &str,
+    key: &[u8],
+    iv: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), JweError> {
+    match enc {
+        "A128GCM" | "A256GCM" => {
+            let payload = Payload {
+                msg: plaintext,
+                aad,
+            };
+            let nonce = Nonce::from_slice(iv);
+            let sealed = match enc {
+                "A128GCM" => Aes128Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
+                _ => Aes256Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
+            }
+            // The key has the cipher's length, and AES-GCM encrypts up to 64 GiB.
+            .map_err(|_| JweError::Decryption)?
+            .map_err(|_| JweError::Decryption)?;
+            let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_BYTES);
+            Ok((ciphertext.to_vec(), tag.to_vec()))
+        }
+        _ => {
+            let (mac_key, enc_key) = key.split_at(key.len() / 2);
+            let padding = 16 - plaintext.len() % 16;
+            let mut padded = plaintext.to_vec();
+            padded.extend(std::iter::repeat_n(padding as u8, padding));
+            match enc_key.len() {
+                16 => cbc::Encryptor::<aes::Aes128>::new_from_slices(enc_key, iv)
+                    .map(|mut e| cbc_blocks(&mut padded, |b| e.encrypt_block_mut(b))),
+                _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(enc_key, iv)
+                    .map(|mut e| cbc_blocks(&mut padded, |b| e.encrypt_block_mut(b))),
+            }
+            .map_err(|_| JweError::Decryption)?;
+            let tag = cbc_tag(enc, mac_key, aad, iv, &padded);
+            Ok((padded, tag))
+        }
+    }
+}
+
 /// Encrypts `plaintext` to `recipient` as a compact JWE: `alg: ECDH-ES` with a fresh ephemeral
-/// key, `enc` (of [`SUPPORTED_ENC`]), and `kid`, `apu`, `apv` in the header when given (non-empty).
-/// The wallet's side of `direct_post.jwt`, for tests.
+/// key, `enc` (of [`CONTENT_ENCRYPTIONS`]), and `kid`, `apu`, `apv` in the header when given
+/// (non-empty). The wallet's side of `direct_post.jwt`, for tests.
 pub fn encrypt(
     plaintext: &[u8],
     recipient: &PublicKey,
@@ -244,9 +563,65 @@ pub fn encrypt(
     apu: &[u8],
     apv: &[u8],
 ) -> Result<String, JweError> {
+    let sender = Sender {
+        alg: ALG,
+        enc,
+        kid,
+        cty: None,
+        apu,
+        apv,
+    };
+    encrypt_as(plaintext, recipient, &sender)
+}
+
+/// Encrypts `plaintext` to `recipient` as a compact JWE with `alg` (of [`KEY_AGREEMENTS`]) and
+/// `enc` (of [`CONTENT_ENCRYPTIONS`]), a fresh ephemeral key (and content key, when wrapped), and
+/// `kid` and `cty` in the header when given: an OpenID Provider's side of an encrypted ID token
+/// (`cty: JWT`), for tests.
+pub fn encrypt_for(
+    plaintext: &[u8],
+    recipient: &PublicKey,
+    alg: &str,
+    enc: &str,
+    kid: Option<&str>,
+    cty: Option<&str>,
+) -> Result<String, JweError> {
+    let sender = Sender {
+        alg,
+        enc,
+        kid,
+        cty,
+        apu: b"",
+        apv: b"",
+    };
+    encrypt_as(plaintext, recipient, &sender)
+}
+
+/// What a sender puts in a JWE's header.
+struct Sender<'a> {
+    alg: &'a str,
+    enc: &'a str,
+    kid: Option<&'a str>,
+    cty: Option<&'a str>,
+    apu: &'a [u8],
+    apv: &'a [u8],
+}
+
+/// [`encrypt_with`] with a fresh ephemeral key, IV and (wrapped) content key.
+fn encrypt_as(
+    plaintext: &[u8],
+    recipient: &PublicKey,
+    sender: &Sender,
+) -> Result<String, JweError> {
     let ephemeral = SecretKey::random(&mut rand::rngs::OsRng);
-    let iv: [u8; IV_BYTES] = rand::random();
-    encrypt_with(plaintext, recipient, enc, kid, apu, apv, &ephemeral, iv)
+    let mut iv = [0u8; CBC_IV_BYTES];
+    let mut cek = [0u8; 64];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut iv);
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut cek);
+    let sizes = sizes(sender.enc);
+    let iv = iv.get(..sizes.iv).unwrap_or_default();
+    let cek = cek.get(..sizes.key).unwrap_or_default();
+    encrypt_with(plaintext, recipient, sender, &ephemeral, iv, cek)
 }
 
 /// The decryption key of `session`: HKDF-SHA256 of `secret` with the session's name as `info`,
@@ -299,29 +674,47 @@ fn point_jwk(key: &PublicKey) -> Map<String, Value> {
     jwk
 }
 
-/// [`encrypt`] with a given ephemeral key and IV (fixed in the tests).
-#[allow(clippy::too_many_arguments)]
+/// Encrypts with a given ephemeral key, IV and content key (`cek`, used only when the key is
+/// wrapped; direct key agreement derives it), fixed in the tests.
 fn encrypt_with(
     plaintext: &[u8],
     recipient: &PublicKey,
-    enc: &str,
-    kid: Option<&str>,
-    apu: &[u8],
-    apv: &[u8],
+    sender: &Sender,
     ephemeral: &SecretKey,
-    iv: [u8; IV_BYTES],
+    iv: &[u8],
+    cek: &[u8],
 ) -> Result<String, JweError> {
-    if !SUPPORTED_ENC.contains(&enc) {
+    let Sender {
+        alg,
+        enc,
+        kid,
+        cty,
+        apu,
+        apv,
+    } = *sender;
+    if !KEY_AGREEMENTS.contains(&alg) {
+        return Err(JweError::Alg {
+            alg: Some(format!("`{}`", show(alg))),
+            allowed: KEY_AGREEMENTS.iter().map(|a| (*a).to_owned()).collect(),
+        });
+    }
+    if !CONTENT_ENCRYPTIONS.contains(&enc) {
         return Err(JweError::Enc {
             enc: Some(format!("`{}`", show(enc))),
-            allowed: SUPPORTED_ENC.iter().map(|e| (*e).to_owned()).collect(),
+            allowed: CONTENT_ENCRYPTIONS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
         });
     }
     let mut header = Map::new();
-    header.insert("alg".into(), json!(ALG));
+    header.insert("alg".into(), json!(alg));
     header.insert("enc".into(), json!(enc));
     if let Some(kid) = kid {
         header.insert("kid".into(), json!(kid));
+    }
+    if let Some(cty) = cty {
+        header.insert("cty".into(), json!(cty));
     }
     header.insert(
         "epk".into(),
@@ -335,22 +728,21 @@ fn encrypt_with(
     // Serializing a `serde_json` map cannot fail.
     let protected = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
 
-    let key = content_key(ephemeral, recipient, enc, apu, apv);
-    let payload = Payload {
-        msg: plaintext,
-        aad: protected.as_bytes(),
+    let key_bytes = sizes(enc).key;
+    let (key, wrapped) = match key_wrap_bytes(alg) {
+        None => (
+            concat_kdf(ephemeral, recipient, enc, key_bytes, apu, apv),
+            Vec::new(),
+        ),
+        Some(kek_bytes) => {
+            let kek = concat_kdf(ephemeral, recipient, alg, kek_bytes, apu, apv);
+            (cek.to_vec(), wrap_key(&kek, cek)?)
+        }
     };
-    let nonce = Nonce::from_slice(&iv);
-    let sealed = match enc {
-        "A128GCM" => Aes128Gcm::new_from_slice(&key).map(|c| c.encrypt(nonce, payload)),
-        _ => Aes256Gcm::new_from_slice(&key).map(|c| c.encrypt(nonce, payload)),
-    }
-    // The key has the cipher's length, and AES-GCM encrypts up to 64 GiB.
-    .map_err(|_| JweError::Decryption)?
-    .map_err(|_| JweError::Decryption)?;
-    let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_BYTES);
+    let (ciphertext, tag) = seal(enc, &key, iv, protected.as_bytes(), plaintext)?;
     Ok(format!(
-        "{protected}..{}.{}.{}",
+        "{protected}.{}.{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(wrapped),
         URL_SAFE_NO_PAD.encode(iv),
         URL_SAFE_NO_PAD.encode(ciphertext),
         URL_SAFE_NO_PAD.encode(tag)
@@ -450,28 +842,42 @@ fn party_info(header: &Map<String, Value>, member: &'static str) -> Result<Vec<u
     }
 }
 
-/// The content encryption key of ECDH-ES direct key agreement (RFC 7518 §4.6.2): the Concat KDF
-/// (NIST SP 800-56A §5.8.1) with SHA-256 over the shared secret `Z`, with AlgorithmID the `enc`
-/// value, PartyUInfo `apu`, PartyVInfo `apv` (each length-prefixed), SuppPubInfo the key length
-/// in bits, no SuppPrivInfo. `ours` and `theirs` are either side's private and public key.
-fn content_key(ours: &SecretKey, theirs: &PublicKey, enc: &str, apu: &[u8], apv: &[u8]) -> Vec<u8> {
+/// The key ECDH-ES derives (RFC 7518 §4.6.2): the Concat KDF (NIST SP 800-56A §5.8.1) with
+/// SHA-256 over the shared secret `Z`, with AlgorithmID `algorithm` (the `enc` for direct key
+/// agreement, the `alg` when the derived key wraps the content key), PartyUInfo `apu`,
+/// PartyVInfo `apv` (each length-prefixed), SuppPubInfo the key length in bits, no SuppPrivInfo;
+/// `key_bytes` long (at most 64). `ours` and `theirs` are either side's private and public key.
+fn concat_kdf(
+    ours: &SecretKey,
+    theirs: &PublicKey,
+    algorithm: &str,
+    key_bytes: usize,
+    apu: &[u8],
+    apv: &[u8],
+) -> Vec<u8> {
     let shared = p256::ecdh::diffie_hellman(ours.to_nonzero_scalar(), theirs.as_affine());
-    let key_bytes = if enc == "A128GCM" { 16 } else { 32 };
     let key_bits = u32::try_from(key_bytes * 8).unwrap_or(u32::MAX);
     let prefixed = |data: &[u8], hash: &mut Sha256| {
         // Header members are bounded by MAX_JWE_BYTES, far below 2^32.
         hash.update(u32::try_from(data.len()).unwrap_or(u32::MAX).to_be_bytes());
         hash.update(data);
     };
-    // One round of SHA-256 gives 256 bits, enough for both key sizes.
-    let mut hash = Sha256::new();
-    hash.update(1u32.to_be_bytes());
-    hash.update(shared.raw_secret_bytes());
-    prefixed(enc.as_bytes(), &mut hash);
-    prefixed(apu, &mut hash);
-    prefixed(apv, &mut hash);
-    hash.update(key_bits.to_be_bytes());
-    hash.finalize()[..key_bytes].to_vec()
+    // One round of SHA-256 per 256 bits, the round counter first.
+    let mut key = Vec::with_capacity(key_bytes + 32);
+    let mut round: u32 = 1;
+    while key.len() < key_bytes {
+        let mut hash = Sha256::new();
+        hash.update(round.to_be_bytes());
+        hash.update(shared.raw_secret_bytes());
+        prefixed(algorithm.as_bytes(), &mut hash);
+        prefixed(apu, &mut hash);
+        prefixed(apv, &mut hash);
+        hash.update(key_bits.to_be_bytes());
+        key.extend_from_slice(&hash.finalize());
+        round += 1;
+    }
+    key.truncate(key_bytes);
+    key
 }
 
 #[cfg(test)]
@@ -507,22 +913,32 @@ mod tests {
         assert_eq!(bob_jwk["y"], "e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck");
 
         let expected = b64("VqqN6vgjbSBcIijNcacQGg");
-        let sender = content_key(&alice, &bob.public_key(), "A128GCM", b"Alice", b"Bob");
+        let sender = concat_kdf(&alice, &bob.public_key(), "A128GCM", 16, b"Alice", b"Bob");
         assert_eq!(sender, expected);
         // The recipient derives the same key from its private key and the ephemeral public key.
-        let recipient = content_key(&bob, &alice.public_key(), "A128GCM", b"Alice", b"Bob");
+        let recipient = concat_kdf(&bob, &alice.public_key(), "A128GCM", 16, b"Alice", b"Bob");
         assert_eq!(recipient, expected);
+        // A longer key is more rounds of the same hash: its first 16 bytes are not these.
+        let long = concat_kdf(&bob, &alice.public_key(), "A128GCM", 64, b"Alice", b"Bob");
+        assert_eq!(long.len(), 64);
+        assert_ne!(long[..16], expected[..]);
 
         // The example's header, as a JWE made with Alice's ephemeral key, decrypts for Bob.
+        let sender = Sender {
+            alg: ALG,
+            enc: "A128GCM",
+            kid: None,
+            cty: None,
+            apu: b"Alice",
+            apv: b"Bob",
+        };
         let jwe = encrypt_with(
             b"Live long and prosper.",
             &bob.public_key(),
-            "A128GCM",
-            None,
-            b"Alice",
-            b"Bob",
+            &sender,
             &alice,
-            [7; IV_BYTES],
+            &[7; IV_BYTES],
+            &[],
         )
         .unwrap();
         let header = protected_header(&jwe).unwrap();
@@ -662,7 +1078,10 @@ mod tests {
             edited(|h| {
                 h.insert("alg".into(), json!("ECDH-ES+A128KW"));
             }),
-            JweError::Alg(Some("`ECDH-ES+A128KW`".into()))
+            JweError::Alg {
+                alg: Some("`ECDH-ES+A128KW`".into()),
+                allowed: vec!["ECDH-ES".into()]
+            }
         );
         assert_eq!(
             edited(|h| {
@@ -764,8 +1183,20 @@ mod tests {
             changed.join(".")
         };
         assert_eq!(refused(&with(1, "AAAA")), JweError::EncryptedKey);
-        assert_eq!(refused(&with(2, "AAAA")), JweError::Iv { len: 3 });
-        assert_eq!(refused(&with(4, "AAAA")), JweError::Tag { len: 3 });
+        assert_eq!(
+            refused(&with(2, "AAAA")),
+            JweError::Iv {
+                len: 3,
+                expected: 12
+            }
+        );
+        assert_eq!(
+            refused(&with(4, "AAAA")),
+            JweError::Tag {
+                len: 3,
+                expected: 16
+            }
+        );
         assert_eq!(
             refused(&with(3, "a+b")),
             JweError::Base64 { part: "ciphertext" }
@@ -785,18 +1216,183 @@ mod tests {
     #[test]
     fn encrypt_refuses_an_unsupported_enc() {
         let recipient = session_key(&[3; 32], "s");
-        let err = encrypt(
+        let err = encrypt(b"x", &recipient.public_key(), "A192GCM", None, b"", b"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "JWE `enc` `A192GCM` is not accepted; expected one of `A128GCM`, `A256GCM`, \
+             `A128CBC-HS256`, `A256CBC-HS512`"
+        );
+        let err = encrypt_for(
             b"x",
             &recipient.public_key(),
-            "A128CBC-HS256",
+            "RSA-OAEP",
+            "A128GCM",
             None,
-            b"",
-            b"",
+            None,
         )
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "JWE `enc` `A128CBC-HS256` is not accepted; expected one of `A128GCM`, `A256GCM`"
+            "JWE `alg` `RSA-OAEP` is not accepted; expected one of `ECDH-ES`, `ECDH-ES+A128KW`, \
+             `ECDH-ES+A256KW`"
+        );
+    }
+
+    /// RFC 7520 §5.5: ECDH-ES with AES_128_CBC_HMAC_SHA_256, to Meriadoc's P-256 key.
+    #[test]
+    fn the_rfc7520_cbc_hmac_example_decrypts() {
+        let meriadoc = key("r_kHyZ-a06rmxM3yESK84r1otSg-aQcVStkRhA-iCM8");
+        let jwe = "eyJhbGciOiJFQ0RILUVTIiwia2lkIjoibWVyaWFkb2MuYnJhbmR5YnVja0BidWNrbGFuZC5leGFtcGxlIiwiZXBrIjp7Imt0eSI6IkVDIiwiY3J2IjoiUC0yNTYiLCJ4IjoibVBVS1RfYkFXR0hJaGcwVHBqanFWc1AxclhXUXVfdndWT0hIdE5rZFlvQSIsInkiOiI4QlFBc0ltR2VBUzQ2ZnlXdzVNaFlmR1RUMElqQnBGdzJTUzM0RHY0SXJzIn0sImVuYyI6IkExMjhDQkMtSFMyNTYifQ..yc9N8v5sYyv3iGQT926IUg.BoDlwPnTypYq-ivjmQvAYJLb5Q6l-F3LIgQomlz87yW4OPKbWE1zSTEFjDfhU9IPIOSA9Bml4m7iDFwA-1ZXvHteLDtw4R1XRGMEsDIqAYtskTTmzmzNa-_q4F_evAPUmwlO-ZG45Mnq4uhM1fm_D9rBtWolqZSF3xGNNkpOMQKF1Cl8i8wjzRli7-IXgyirlKQsbhhqRzkv8IcY6aHl24j03C-AR2le1r7URUhArM79BY8soZU0lzwI-sD5PZ3l4NDCCei9XkoIAfsXJWmySPoeRb2Ni5UZL4mYpvKDiwmyzGd65KqVw7MsFfI_K767G9C9Azp73gKZD0DyUn1mn0WW5LmyX_yJ-3AROq8p1WZBfG-ZyJ6195_JGG2m9Csg.WCCkNa-x4BeB9hIDIfFuhg";
+        let plaintext = "You can trust us to stick with you through thick and thin\u{2013}to the \
+                         bitter end. And you can trust us to keep any secret of yours\u{2013}closer \
+                         than you keep it yourself. But you cannot trust us to let you face \
+                         trouble alone, and go off without a word. We are your friends, Frodo.";
+        let decrypted = decrypt_with(jwe, &meriadoc, &["ECDH-ES"], &["A128CBC-HS256"]).unwrap();
+        assert_eq!(String::from_utf8(decrypted.plaintext).unwrap(), plaintext);
+        assert_eq!(
+            decrypted.header["kid"],
+            "meriadoc.brandybuck@buckland.example"
+        );
+        // The same JWE, with the last byte of its tag changed, does not decrypt.
+        let altered = format!("{}A", &jwe[..jwe.len() - 1]);
+        assert_eq!(
+            decrypt_with(&altered, &meriadoc, &["ECDH-ES"], &["A128CBC-HS256"]),
+            Err(JweError::Decryption)
+        );
+        // Not allowed by the caller: refused before anything is derived.
+        assert!(matches!(
+            decrypt(jwe, &meriadoc, &SUPPORTED_ENC),
+            Err(JweError::Enc { .. })
+        ));
+    }
+
+    #[test]
+    fn every_key_agreement_and_content_encryption_round_trips() {
+        let recipient = session_key(&[8; 32], "login");
+        let other = session_key(&[8; 32], "someone else");
+        for alg in KEY_AGREEMENTS {
+            for enc in CONTENT_ENCRYPTIONS {
+                // Lengths around the CBC block size: padding of 16, 1 and 15 bytes.
+                for length in [0, 15, 16, 33] {
+                    let plaintext: Vec<u8> = (0..length).map(|i| i as u8).collect();
+                    let jwe = encrypt_for(
+                        &plaintext,
+                        &recipient.public_key(),
+                        alg,
+                        enc,
+                        Some("login-1"),
+                        Some("JWT"),
+                    )
+                    .unwrap();
+                    let wrapped = jwe.split('.').nth(1).unwrap();
+                    assert_eq!(wrapped.is_empty(), alg == ALG, "{alg} {enc}");
+                    let decrypted =
+                        decrypt_with(&jwe, &recipient, &KEY_AGREEMENTS, &CONTENT_ENCRYPTIONS)
+                            .unwrap();
+                    assert_eq!(decrypted.plaintext, plaintext, "{alg} {enc} {length}");
+                    assert_eq!(decrypted.header["cty"], "JWT");
+                    assert_eq!(
+                        decrypt_with(&jwe, &other, &KEY_AGREEMENTS, &CONTENT_ENCRYPTIONS),
+                        Err(JweError::Decryption),
+                        "{alg} {enc}: another key"
+                    );
+                    // Any part changed: header (AAD), wrapped key, IV, ciphertext, tag.
+                    let parts: Vec<&str> = jwe.split('.').collect();
+                    for index in 1..5 {
+                        if parts[index].is_empty() {
+                            continue;
+                        }
+                        let mut bytes = b64(parts[index]);
+                        bytes[0] ^= 0x80;
+                        let mut changed = parts.clone();
+                        let encoded = URL_SAFE_NO_PAD.encode(bytes);
+                        changed[index] = &encoded;
+                        assert_eq!(
+                            decrypt_with(
+                                &changed.join("."),
+                                &recipient,
+                                &KEY_AGREEMENTS,
+                                &CONTENT_ENCRYPTIONS
+                            ),
+                            Err(JweError::Decryption),
+                            "{alg} {enc} {length}: part {index} changed"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key_wrapping_refusals_have_their_reasons() {
+        let recipient = session_key(&[6; 32], "login");
+        let jwe = encrypt_for(
+            b"x",
+            &recipient.public_key(),
+            "ECDH-ES+A128KW",
+            "A128CBC-HS256",
+            None,
+            None,
+        )
+        .unwrap();
+        // Not allowed by the caller.
+        assert_eq!(
+            decrypt_with(
+                &jwe,
+                &recipient,
+                &["ECDH-ES", "ECDH-ES+A256KW"],
+                &CONTENT_ENCRYPTIONS
+            )
+            .unwrap_err()
+            .to_string(),
+            "JWE `alg` `ECDH-ES+A128KW` is not accepted; expected one of `ECDH-ES`, \
+             `ECDH-ES+A256KW`"
+        );
+        // A wrapped key of the wrong size; none at all.
+        let parts: Vec<&str> = jwe.split('.').collect();
+        let with_key = |key: &str| {
+            let mut changed = parts.clone();
+            changed[1] = key;
+            changed.join(".")
+        };
+        assert_eq!(
+            decrypt_with(
+                &with_key("AAAA"),
+                &recipient,
+                &KEY_AGREEMENTS,
+                &CONTENT_ENCRYPTIONS
+            ),
+            Err(JweError::WrappedKey {
+                len: 3,
+                expected: 40
+            })
+        );
+        assert_eq!(
+            decrypt_with(
+                &with_key(""),
+                &recipient,
+                &KEY_AGREEMENTS,
+                &CONTENT_ENCRYPTIONS
+            )
+            .unwrap_err()
+            .to_string(),
+            "the JWE encrypted key is 0 bytes long; the wrapped content key takes 40"
+        );
+        // A CBC IV of GCM's size.
+        let mut changed = parts.clone();
+        let short_iv = URL_SAFE_NO_PAD.encode([0u8; 12]);
+        changed[2] = &short_iv;
+        assert_eq!(
+            decrypt_with(
+                &changed.join("."),
+                &recipient,
+                &KEY_AGREEMENTS,
+                &CONTENT_ENCRYPTIONS
+            ),
+            Err(JweError::Iv {
+                len: 12,
+                expected: 16
+            })
         );
     }
 

@@ -284,8 +284,8 @@ mod tests {
         );
 
         let es = Holder::es256();
-        let jwt = with_header(&es, |h| drop(h.insert("alg".into(), json!("ES384"))));
-        let algs = ["ES256", "ES384"];
+        let jwt = with_header(&es, |h| drop(h.insert("alg".into(), json!("ES512"))));
+        let algs = ["ES256", "ES512"];
         let wide = ProofPolicy {
             algorithms: &algs,
             ..policy()
@@ -294,7 +294,7 @@ mod tests {
             verify_proof(&jwt, &wide)
                 .unwrap_err()
                 .0
-                .contains("`ES384` is not supported")
+                .contains("`ES512` is not supported")
         );
         let jwt = with_header(&es, |h| drop(h.remove("alg")));
         assert_eq!(rejected(&jwt), "proof header has no `alg`");

@@ -1,10 +1,13 @@
-//! The one way the rules reach another server: [`Fetch`], a plain GET of a document.
+//! The one way the rules reach another server: [`Fetch`], a plain GET of a document, or a
+//! [`Request`] with a form body and an `Authorization` header.
 //!
 //! The verifier of presentations needs a trusted issuer's keys and status lists, which live on
-//! that issuer's web origin. The rules decide *what* may be fetched ([`super::trust`]); how bytes
-//! cross the network is the wire's business (`http::client::HttpClient`, with its scheme rules,
-//! timeout and size cap). This port names no HTTP library type, so the rules are tested with a
-//! real local server or any stand-in.
+//! that issuer's web origin; the relying party of a login ([`super::login`]) fetches an OpenID
+//! Provider's discovery document and keys, posts the code to its token endpoint and asks its
+//! userinfo endpoint with the access token. The rules decide *what* may be fetched
+//! ([`super::trust`], the compiled login providers); how bytes cross the network is the wire's
+//! business (`http::client::HttpClient`, with its scheme rules, timeout and size cap). This port
+//! names no HTTP library type, so the rules are tested with a real local server or any stand-in.
 
 use async_trait::async_trait;
 use url::{Host, Url};
@@ -17,6 +20,56 @@ pub trait Fetch: Send + Sync {
     /// GETs `url` with `Accept: accept`. Any HTTP status is returned as [`Fetched`] (the caller
     /// decides what a 404 means), except a redirection, which is a [`FetchError`].
     async fn get(&self, url: &Url, accept: &str) -> Result<Fetched, FetchError>;
+
+    /// Sends `request`: a POST of its form when it has one, otherwise a GET, with its
+    /// `Authorization` header when it has one; the same rules as [`Fetch::get`]. Errors never
+    /// quote the form or the `Authorization` value (they carry secrets).
+    ///
+    /// The default sends a plain request (no form, no `Authorization`) through [`Fetch::get`] and
+    /// refuses anything else, for fetchers that only ever serve documents.
+    async fn send(&self, request: &Request<'_>) -> Result<Fetched, FetchError> {
+        if request.form.is_none() && request.authorization.is_none() {
+            return self.get(request.url, request.accept).await;
+        }
+        Err(FetchError(format!(
+            "{} {}: this fetcher only fetches documents (no form, no Authorization header)",
+            request.method(),
+            request.url
+        )))
+    }
+}
+
+/// A request other than a plain GET of a document.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub url: &'a Url,
+    /// The `Accept` header.
+    pub accept: &'a str,
+    /// `Some(pairs)`: a POST whose body is these pairs, `application/x-www-form-urlencoded`, in
+    /// this order; `None`: a GET.
+    pub form: Option<&'a [(&'a str, &'a str)]>,
+    /// The whole `Authorization` header value (`Basic …`, `Bearer …`).
+    pub authorization: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// `POST` when the request has a form, `GET` otherwise.
+    pub fn method(&self) -> &'static str {
+        if self.form.is_some() { "POST" } else { "GET" }
+    }
+}
+
+/// Neither the form nor the `Authorization` header is shown: both carry secrets.
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method())
+            .field("url", &self.url.as_str())
+            .field("accept", &self.accept)
+            .field("form", &self.form.map(|pairs| pairs.len()))
+            .field("authorization", &self.authorization.map(|_| "(hidden)"))
+            .finish()
+    }
 }
 
 /// An answer, whole.

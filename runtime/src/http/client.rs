@@ -1,6 +1,7 @@
 //! The runtime's outbound HTTP client, [`HttpClient`]: the wire behind the domain's
 //! [`Fetch`] port, used by the verifier of presentations to fetch a trusted issuer's keys and
-//! status lists.
+//! status lists, and by the relying party of a login to talk to an OpenID Provider (discovery,
+//! keys, the token endpoint's form POST, userinfo with a bearer token).
 //!
 //! It fetches what another party serves, so it keeps to a few rules whatever the caller asks:
 //! only `https` (certificates checked against Mozilla's roots, compiled in), plain `http` only to
@@ -13,23 +14,25 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION, USER_AGENT};
+use http_body_util::{BodyExt, Full};
+use hyper::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION, USER_AGENT,
+};
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
 
-use crate::domain::fetch::{Fetch, FetchError, Fetched, is_loopback};
+use crate::domain::fetch::{Fetch, FetchError, Fetched, Request, is_loopback};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT_VALUE: &str = concat!("trustc/", env!("CARGO_PKG_VERSION"));
 
-/// A GET-only HTTPS client with a deadline and a body cap (see the module documentation).
+/// An HTTPS client (GETs, and form POSTs) with a deadline and a body cap (see the module documentation).
 /// Connections are pooled; clone-free sharing through `Arc<dyn Fetch>`.
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
     max_body: usize,
 }
@@ -80,21 +83,47 @@ impl HttpClient {
         HttpClient::new(HttpClient::DEFAULT_TIMEOUT, HttpClient::DEFAULT_MAX_BODY)
     }
 
-    /// The request and its whole answer, without the deadline (see [`Fetch::get`]).
-    async fn exchange(&self, url: &Url, accept: &str) -> Result<Fetched, FetchError> {
-        let fail = |what: String| FetchError(format!("GET {url}: {what}"));
+    /// The request and its whole answer, without the deadline (see [`Fetch::send`]).
+    async fn exchange(&self, request: &Request<'_>) -> Result<Fetched, FetchError> {
+        let url = request.url;
+        let method = request.method();
+        let fail = |what: String| FetchError(format!("{method} {url}: {what}"));
         let mut target = url.clone();
         target.set_fragment(None);
         let uri: hyper::Uri = target
             .as_str()
             .parse()
             .map_err(|e| fail(format!("not a URL hyper accepts ({e})")))?;
-        let accept = HeaderValue::from_str(accept)
-            .map_err(|_| fail(format!("`{accept}` is not a valid Accept header")))?;
-        let request = hyper::Request::get(uri)
+        let accept = HeaderValue::from_str(request.accept)
+            .map_err(|_| fail(format!("`{}` is not a valid Accept header", request.accept)))?;
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
             .header(ACCEPT, accept)
-            .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
-            .body(Empty::<Bytes>::new())
+            .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        if let Some(authorization) = request.authorization {
+            // The value is a secret: the error does not quote it.
+            let mut value = HeaderValue::from_str(authorization).map_err(|_| {
+                fail("the Authorization header value has characters a header cannot hold".into())
+            })?;
+            value.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        let body = match request.form {
+            Some(pairs) => {
+                builder = builder.header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+                let encoded = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter())
+                    .finish();
+                Full::new(Bytes::from(encoded))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let request = builder
+            .body(body)
             .map_err(|e| fail(format!("the request could not be made ({e})")))?;
         let response = self
             .client
@@ -197,11 +226,23 @@ fn causes(error: &dyn std::error::Error) -> String {
 #[async_trait]
 impl Fetch for HttpClient {
     async fn get(&self, url: &Url, accept: &str) -> Result<Fetched, FetchError> {
-        check_url(url)?;
-        match tokio::time::timeout(self.timeout, self.exchange(url, accept)).await {
+        let request = Request {
+            url,
+            accept,
+            form: None,
+            authorization: None,
+        };
+        self.send(&request).await
+    }
+
+    async fn send(&self, request: &Request<'_>) -> Result<Fetched, FetchError> {
+        check_url(request.url)?;
+        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(result) => result,
             Err(_) => Err(FetchError(format!(
-                "GET {url}: no complete answer within {} s",
+                "{} {}: no complete answer within {} s",
+                request.method(),
+                request.url,
                 self.timeout.as_secs_f64()
             ))),
         }
@@ -294,6 +335,140 @@ mod tests {
         assert!(
             head.contains(&format!("\r\nuser-agent: {USER_AGENT_VALUE}\r\n")),
             "{head}"
+        );
+    }
+
+    /// Reads one whole request (head and `Content-Length` body) from a fresh connection.
+    async fn read_request(stream: &mut TcpStream) -> String {
+        let mut read = Vec::new();
+        let mut buffer = [0u8; 1024];
+        loop {
+            if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&read[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|l| l.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if read.len() >= end + 4 + length {
+                    return String::from_utf8_lossy(&read).into_owned();
+                }
+            }
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return String::from_utf8_lossy(&read).into_owned(),
+                Ok(n) => read.extend_from_slice(&buffer[..n]),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn posts_a_form_and_sends_an_authorization_header() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/token", listener.local_addr().unwrap())).unwrap();
+        let seen = tokio::spawn(async move {
+            let mut requests = Vec::new();
+            for _ in 0..2 {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                requests.push(read_request(&mut stream).await);
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                          Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    )
+                    .await;
+            }
+            requests
+        });
+        let client = client();
+        let form = [("grant_type", "authorization_code"), ("code", "a b&c=d/é")];
+        let fetched = client
+            .send(&Request {
+                url: &url,
+                accept: "application/json",
+                form: Some(&form),
+                authorization: Some("Basic dTpw"),
+            })
+            .await
+            .unwrap();
+        assert_eq!((fetched.status, fetched.body.as_slice()), (200, &b"{}"[..]));
+        let userinfo = url.join("/userinfo").unwrap();
+        client
+            .send(&Request {
+                url: &userinfo,
+                accept: "application/json, application/jwt",
+                form: None,
+                authorization: Some("Bearer at-1"),
+            })
+            .await
+            .unwrap();
+        let requests = seen.await.unwrap();
+        let post = requests[0].to_ascii_lowercase();
+        assert!(post.starts_with("post /token http/1.1\r\n"), "{post}");
+        assert!(
+            post.contains("\r\ncontent-type: application/x-www-form-urlencoded\r\n"),
+            "{post}"
+        );
+        assert!(post.contains("\r\nauthorization: basic dtpw\r\n"), "{post}");
+        // The body, exactly: pairs in order, every reserved character percent-encoded.
+        assert!(
+            requests[0]
+                .ends_with("\r\n\r\ngrant_type=authorization_code&code=a+b%26c%3Dd%2F%C3%A9"),
+            "{}",
+            requests[0]
+        );
+        let get = requests[1].to_ascii_lowercase();
+        assert!(get.starts_with("get /userinfo http/1.1\r\n"), "{get}");
+        assert!(get.contains("\r\nauthorization: bearer at-1\r\n"), "{get}");
+        assert!(!get.contains("content-type"), "{get}");
+    }
+
+    #[tokio::test]
+    async fn a_post_keeps_the_rules_and_hides_its_secrets() {
+        let client = client();
+        let form = [("client_secret", "s3cret")];
+        let far = Url::parse("http://example.com/token").unwrap();
+        let error = client
+            .send(&Request {
+                url: &far,
+                accept: "application/json",
+                form: Some(&form),
+                authorization: Some("Basic c2VjcmV0"),
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            error.0.contains("plain http is only used for loopback"),
+            "{error}"
+        );
+        // A header value that cannot be sent is refused without being quoted.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let local = Url::parse(&format!("http://{}/t", listener.local_addr().unwrap())).unwrap();
+        let error = client
+            .send(&Request {
+                url: &local,
+                accept: "application/json",
+                form: Some(&form),
+                authorization: Some("Bearer s3cret\n"),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.0,
+            format!(
+                "POST {local}: the Authorization header value has characters a header cannot hold"
+            )
+        );
+        assert!(
+            !format!(
+                "{:?}",
+                Request {
+                    url: &local,
+                    accept: "a",
+                    form: Some(&form),
+                    authorization: Some("Bearer s3cret"),
+                }
+            )
+            .contains("s3cret")
         );
     }
 

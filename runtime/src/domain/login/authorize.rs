@@ -521,8 +521,9 @@ impl Issuer {
                 &authorization.provider,
                 StartLogin {
                     redirect_uri: &self.login_callback_url(),
+                    extra_scopes: &[],
                     acr_values: &acr,
-                    claims: Some(claims),
+                    claims: Some(&claims),
                     login_hint: None,
                 },
             )

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use trustc_artifact::Source;
 use trustc_artifact::claim_path;
 
-use super::provider::{Callback, Expected, LoggedIn, LoginError, assurance_met};
+use super::provider::{Callback, Expected, LoggedIn, assurance_met};
 use crate::claims::{Stage, check_claims};
 use crate::compiled::Credential;
 use crate::domain::journey::HOLDER_PAGES_PATH;
@@ -104,18 +104,17 @@ impl Issuer {
             ));
         }
         if let Some(error) = params.error.as_deref() {
-            let reason = match params.error_description.as_deref() {
-                Some(description) => format!(
-                    "the provider refused the sign-in: {} ({})",
-                    crate::jose::show(description),
-                    crate::jose::show(error)
-                ),
-                None => format!(
-                    "the provider refused the sign-in ({})",
-                    crate::jose::show(error)
-                ),
-            };
-            return Err(self.refuse_login(&authorization, None, reason).await);
+            let error = super::provider::authorization_error(
+                &authorization.provider,
+                error,
+                params.error_description.as_deref(),
+            );
+            if error.is_retryable() {
+                return Err(CallbackError::Unreachable(error.to_string()));
+            }
+            return Err(self
+                .refuse_login(&authorization, None, error.to_string())
+                .await);
         }
         let Some(code) = params.code.as_deref() else {
             return Err(self
@@ -152,9 +151,9 @@ impl Issuer {
             .await
         {
             Ok(logged_in) => logged_in,
-            Err(LoginError::Unreachable(why)) => {
-                tracing::warn!(authorization = %authorization.id, %why, "the login provider could not be reached");
-                return Err(CallbackError::Unreachable(why));
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(authorization = %authorization.id, %error, "the login provider could not be reached");
+                return Err(CallbackError::Unreachable(error.to_string()));
             }
             Err(error) => {
                 return Err(self
