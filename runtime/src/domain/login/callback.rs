@@ -195,6 +195,20 @@ impl Issuer {
             .compiled
             .credential(&authorization.credential)
             .ok_or_else(|| Refusal::Refused("the credential is no longer issued here".into()))?;
+        // Who signed in comes first: an offer for someone else is refused as such, whatever
+        // else is true of the login.
+        if let Some(offer_id) = authorization.offer_id.as_deref() {
+            let offer = self
+                .store
+                .offer(offer_id)
+                .await
+                .map_err(|e| Refusal::Internal(e.into()))?;
+            if let Some(subject) = offer.as_ref().and_then(|o| o.subject.as_deref())
+                && subject != logged_in.subject
+            {
+                return Err(Refusal::Refused(OTHER_SUBJECT.into()));
+            }
+        }
         let rule = credential.kind.authentication.login.as_ref();
         if let Some(assurance) = rule.and_then(|r| r.assurance.as_ref()) {
             assurance_met(assurance, logged_in).map_err(Refusal::Refused)?;
@@ -260,10 +274,7 @@ impl Issuer {
         if let Some(subject) = offer.subject.as_deref()
             && subject != logged_in.subject
         {
-            return Err(Refusal::Refused(
-                "this offer was made for someone else: sign in as the person it is meant for"
-                    .into(),
-            ));
+            return Err(Refusal::Refused(OTHER_SUBJECT.into()));
         }
         if let Some(earlier) = offer.login_subject.as_deref() {
             // Signed in before, perhaps in another browser: the same person may go on here.
@@ -424,6 +435,10 @@ impl Issuer {
         format!("{HOLDER_PAGES_PATH}/{offer_id}")
     }
 }
+
+/// The refusal of a login by someone else than the offer names.
+const OTHER_SUBJECT: &str =
+    "this offer was made for someone else: sign in as the person it is meant for";
 
 enum Refusal {
     Refused(String),
