@@ -579,9 +579,16 @@ fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer(
         .collect();
     assert!(policy_problems.is_empty(), "{context}");
 
-    // Another browser with the page's address is not shown the offer.
+    // Another browser with the page's address is not shown the offer: it is asked to sign in
+    // (only the person who signed in first may collect it).
     let elsewhere = &journey["elsewhere"];
-    assert_eq!(elsewhere["http_status"], 403, "{context}");
+    assert_eq!(elsewhere["http_status"], 200, "{context}");
+    assert!(
+        elsewhere["heading"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("Connectez-vous")),
+        "{context}"
+    );
     assert_eq!(elsewhere["lang"], "fr", "{context}");
     assert_eq!(elsewhere["offer_link"], false, "{context}");
     assert_eq!(elsewhere["shows_tx_code"], false, "{context}");

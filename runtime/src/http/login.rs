@@ -217,7 +217,10 @@ fn to_provider(
                 issuer,
                 headers,
                 credential,
-                LoginProblem::Unavailable { retry },
+                LoginProblem::Unavailable {
+                    retry,
+                    reason: Some(&why),
+                },
                 StatusCode::BAD_GATEWAY,
             )
         }
@@ -228,7 +231,10 @@ fn to_provider(
                 issuer,
                 headers,
                 credential,
-                LoginProblem::Unavailable { retry },
+                LoginProblem::Unavailable {
+                    retry,
+                    reason: None,
+                },
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
         }
@@ -262,12 +268,13 @@ pub async fn callback(
             LoginProblem::NoSession(&why),
             StatusCode::BAD_REQUEST,
         ),
-        Err(CallbackError::Unreachable(_)) => pages::login_problem(
+        Err(CallbackError::Unreachable(why)) => pages::login_problem(
             &issuer,
             &headers,
             None,
             LoginProblem::Unavailable {
                 retry: &issuer.url(LOGIN_RETRY_PATH),
+                reason: Some(&why),
             },
             StatusCode::BAD_GATEWAY,
         ),
@@ -290,6 +297,7 @@ pub async fn callback(
                 None,
                 LoginProblem::Unavailable {
                     retry: &issuer.url(LOGIN_RETRY_PATH),
+                    reason: None,
                 },
                 StatusCode::INTERNAL_SERVER_ERROR,
             )

@@ -413,8 +413,15 @@ pub(super) fn login_problem(
             );
             page.paragraph(texts.login_start_again);
         }
-        LoginProblem::Unavailable { retry } => {
+        LoginProblem::Unavailable { retry, reason } => {
             page.status(texts.provider_unavailable);
+            if let Some(reason) = reason {
+                let _ = write!(
+                    page.body,
+                    "<p><span class=\"reason\" lang=\"en\" id=\"reason\">{}</span></p>",
+                    escape(reason)
+                );
+            }
             let _ = write!(
                 page.body,
                 "<p><a class=\"button\" id=\"retry\" href=\"{}\">{}</a></p>",
@@ -432,8 +439,11 @@ pub(super) enum LoginProblem<'a> {
     Refused(&'a str),
     /// No login of this browser waits: the reason, in English.
     NoSession(&'a str),
-    /// The provider could not be reached: where to try again.
-    Unavailable { retry: &'a str },
+    /// The provider could not be reached: where to try again, and what failed (in English).
+    Unavailable {
+        retry: &'a str,
+        reason: Option<&'a str>,
+    },
 }
 
 /// `GET /credentials/{credential}`: the web journey's start, "Get your credential" with a

@@ -437,8 +437,8 @@ impl Issuer {
 }
 
 /// The refusal of a login by someone else than the offer names.
-const OTHER_SUBJECT: &str =
-    "this offer was made for someone else: sign in as the person it is meant for";
+const OTHER_SUBJECT: &str = "this offer was made for someone else (the subject who signed in is not the one it names): \
+     sign in as the person it is meant for";
 
 enum Refusal {
     Refused(String),
