@@ -388,7 +388,11 @@ impl Server {
             .args(["build", "--out"])
             .arg(&out)
             .args(["--issuer-url", &url])
-            .arg(env!("CARGO_MANIFEST_DIR"))
+            // The example with its Person credential offered by the back end (it is issued
+            // after a login in the shipped example).
+            .arg(trustc_testkit::example::pre_authorized(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+            ))
             .stderr(Stdio::null())
             .status()
             .expect("trustc build runs");

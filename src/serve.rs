@@ -209,6 +209,37 @@ pub fn run(args: ServeArgs) -> u8 {
              cannot authenticate the verifier): only with --dev",
         );
     }
+    // The login providers a served credential signs in with (one the governance declares for
+    // credentials this instance does not serve needs no secret here), and their secrets, read
+    // now: a missing one stops the start before anything is written.
+    let used_providers: Vec<String> = compiled
+        .credential_ids()
+        .into_iter()
+        .filter_map(|id| compiled.credential(id))
+        .filter_map(|c| c.kind.authentication.login.as_ref())
+        .map(|login| login.provider.clone())
+        .collect();
+    let login_config = (!used_providers.is_empty()).then(|| {
+        let mut used = compiled.config.clone();
+        used.login_providers
+            .retain(|p| used_providers.contains(&p.id));
+        used
+    });
+    let mut secrets: Vec<(trustc_artifact::SecretSource, String)> = Vec::new();
+    for provider in login_config.iter().flat_map(|c| &c.login_providers) {
+        if let Some(source) = &provider.secret {
+            match trustc_runtime::domain::login::provider::read_secret(source) {
+                Ok(value) => secrets.push((source.clone(), value)),
+                Err(error) => {
+                    return fail(format!(
+                        "login provider `{}`: {error} (the governance reads its client secret \
+                         there; docs/login.md#secrets)",
+                        provider.id
+                    ));
+                }
+            }
+        }
+    }
     let (key, created) = match IssuerKey::load_or_generate(&args.key) {
         Ok(key) => key,
         Err(error) => return fail(error),
@@ -289,19 +320,29 @@ pub fn run(args: ServeArgs) -> u8 {
             }
         };
         let client: Arc<HttpClient> = Arc::new(client);
-        let login = if compiled.config.login_providers.is_empty() {
-            None
-        } else {
-            let encryption =
-                trustc_runtime::jwe::session_key(&key.derive_secret("login encryption"), "login");
-            match trustc_runtime::domain::login::provider::Providers::new(
-                &compiled.config,
-                trustc_runtime::domain::login::provider::read_secret,
-                encryption,
-                client.clone(),
-            ) {
-                Ok(providers) => Some(providers),
-                Err(error) => return fail(error),
+        let login = match login_config {
+            None => None,
+            Some(used) => {
+                let encryption = trustc_runtime::jwe::session_key(
+                    &key.derive_secret("login encryption"),
+                    "login",
+                );
+                let secret = |source: &trustc_artifact::SecretSource| {
+                    secrets
+                        .iter()
+                        .find(|(s, _)| s == source)
+                        .map(|(_, value)| value.clone())
+                        .ok_or_else(|| "the secret was not read at start".to_owned())
+                };
+                match trustc_runtime::domain::login::provider::Providers::new(
+                    &used,
+                    secret,
+                    encryption,
+                    client.clone(),
+                ) {
+                    Ok(providers) => Some(providers),
+                    Err(error) => return fail(error),
+                }
             }
         };
         let verifier = Verifier {

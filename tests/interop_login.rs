@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::common::stop_child;
+use crate::common::{repo, stop_child};
 use crate::interop::node_client;
 use crate::interop_journey::chromium;
 use crate::interop_presentation::{
@@ -1160,6 +1160,7 @@ fn province(dir: &Path, provider: &Provider) -> ServeProcess {
     let issuer = provider.issuer.clone();
     let province = ServeProcess::start_with_env(
         "province",
+        &repo(),
         dir,
         None,
         &[(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)],
@@ -1185,6 +1186,7 @@ fn law_society(dir: &Path, province: &ServeProcess, provider: &Provider) -> Serv
     let issuer = provider.issuer.clone();
     let law_society = ServeProcess::start_with_env(
         "law society",
+        &repo(),
         dir,
         None,
         &[(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)],

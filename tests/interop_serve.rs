@@ -660,7 +660,8 @@ pub(crate) struct ServeProcess {
 }
 
 impl ServeProcess {
-    /// Starts `trustc serve` on the repository with its database and key (`<name>.db`,
+    /// Starts `trustc serve` on the example with its credentials offered by the back end
+    /// (`trustc_testkit::example`) with its database and key (`<name>.db`,
     /// `<name>-key.pem`) in `dir`, `TRUSTC_ADMIN_TOKEN` set to `admin_token` (`--dev` without
     /// one), plus the arguments `extra(port)` gives with the public URL they set, and waits
     /// until `/health` answers.
@@ -670,12 +671,16 @@ impl ServeProcess {
         admin_token: Option<&str>,
         extra: impl Fn(u16) -> (Vec<String>, String),
     ) -> ServeProcess {
-        ServeProcess::start_with_env(name, dir, admin_token, &[], extra)
+        let governance = trustc_testkit::example::pre_authorized(&repo());
+        ServeProcess::start_with_env(name, governance, dir, admin_token, &[], extra)
     }
 
-    /// [`ServeProcess::start`] with `env` set for the server (a login provider's client secret).
+    /// [`ServeProcess::start`] on the governance repository `governance` (the shipped example,
+    /// whose credentials need a login, for the login tests) with `env` set for the server (a
+    /// login provider's client secret).
     pub(crate) fn start_with_env(
         name: &'static str,
+        governance: &Path,
         dir: &Path,
         admin_token: Option<&str>,
         env: &[(&str, &str)],
@@ -696,7 +701,7 @@ impl ServeProcess {
             let mut command = Command::new(env!("CARGO_BIN_EXE_trustc"));
             command
                 .arg("serve")
-                .arg(repo())
+                .arg(governance)
                 .args(["--listen", &format!("127.0.0.1:{port}")])
                 .arg("--db")
                 .arg(format!(

@@ -1,8 +1,10 @@
 //! What trustc's tests and benchmarks need beside the code they test, kept out of the shipped
 //! crates: the wallet's side of key binding ([`holder`]), the verifier's check of an issued SD-JWT
-//! VC ([`sdjwt`]), throwaway PostgreSQL clusters ([`postgres`]) and SQLite files ([`SqliteFile`]).
+//! VC ([`sdjwt`]), throwaway PostgreSQL clusters ([`postgres`]) and SQLite files ([`SqliteFile`]),
+//! and the shipped example with its credentials offered by the back end ([`example`]).
 //! A dev-dependency of `trustc` and `trustc-runtime`; the issuer never links it.
 
+pub mod example;
 pub mod holder;
 pub mod postgres;
 pub mod sdjwt;

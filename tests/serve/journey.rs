@@ -587,9 +587,10 @@ async fn a_credential_without_prerequisites_shows_its_offer_at_once() {
     assert!(!page.html.contains(offer["tx_code"].as_str().unwrap()));
     assert!(page.html.contains("que l’émetteur vous envoie séparément"));
     // The governance's description of the code, in its language, marked as such.
-    assert!(page.html.contains(
-        "<p lang=\"en\">Enter the 6-digit code sent to the email address on file with the province.</p>"
-    ));
+    assert!(
+        page.html
+            .contains("<p lang=\"en\">Enter the 6-digit code the issuer sent to you.</p>")
+    );
     assert!(browser.cookie.is_none(), "nothing to bind");
     // The province's logo is an inlined image with its alternative text.
     let logo = page

@@ -65,9 +65,24 @@ pub fn lawyer_claims() -> Value {
     })
 }
 
-/// The example governance compiled for [`PUBLIC_URL`], once per test binary.
-fn example_outputs(public_url: &str) -> Vec<Output> {
+/// Which governance an instance serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Example {
+    /// The shipped example, whose credentials are issued after a login.
+    Shipped,
+    /// The example with its credentials offered by the back end (pre-authorised codes,
+    /// `trustc_testkit::example`): what every test of the other flows uses.
+    PreAuthorized,
+}
+
+/// The example governance compiled for `public_url`, the pre-authorised variant for
+/// [`PUBLIC_URL`] once per test binary.
+fn example_outputs(public_url: &str, example: Example) -> Vec<Output> {
     static DEFAULT: OnceLock<Vec<Output>> = OnceLock::new();
+    let repository = match example {
+        Example::Shipped => repo(),
+        Example::PreAuthorized => trustc_testkit::example::pre_authorized(&repo()).to_path_buf(),
+    };
     let compile = || {
         let options = BuildOptions {
             check: Default::default(),
@@ -75,11 +90,11 @@ fn example_outputs(public_url: &str) -> Vec<Output> {
             profile: Profile::V1,
             credential_issuer: public_url.to_string(),
         };
-        let outcome = build(&repo(), &options).expect("the example builds");
+        let outcome = build(&repository, &options).expect("the example builds");
         assert!(!outcome.outputs.is_empty(), "the example compiles");
         outcome.outputs
     };
-    if public_url == PUBLIC_URL {
+    if public_url == PUBLIC_URL && example == Example::PreAuthorized {
         DEFAULT.get_or_init(compile).clone()
     } else {
         compile()
@@ -156,7 +171,7 @@ impl Instance {
     /// governance at `login_issuer` (a local OpenID Provider, as `--login-issuer` does), with the
     /// client secret the development provider expects.
     pub async fn start_with_login(db: &str, key: IssuerKey, login_issuer: &str) -> Instance {
-        let compiled = Instance::compiled(PUBLIC_URL, None);
+        let compiled = Instance::compiled(PUBLIC_URL, None, Example::Shipped);
         Instance::assemble(
             compiled,
             db,
@@ -190,7 +205,7 @@ impl Instance {
         verifier: Option<trustc_runtime::domain::presentation::Verifier>,
         configure: impl FnOnce(&mut Settings),
     ) -> Instance {
-        let compiled = Instance::compiled(public_url, participant);
+        let compiled = Instance::compiled(public_url, participant, Example::PreAuthorized);
         Instance::assemble(
             compiled,
             db,
@@ -205,8 +220,8 @@ impl Instance {
     }
 
     /// The example compiled for `public_url`, for one participant when given.
-    fn compiled(public_url: &str, participant: Option<&str>) -> Compiled {
-        let outputs = example_outputs(public_url);
+    fn compiled(public_url: &str, participant: Option<&str>, example: Example) -> Compiled {
+        let outputs = example_outputs(public_url, example);
         let compiled = Compiled::from_files(
             |path| {
                 outputs

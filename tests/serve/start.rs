@@ -34,6 +34,7 @@ fn serve_governance(
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("TRUSTC_DEV_LOGIN_SECRET", "trustc-dev-secret")
         .env_remove("TRUSTC_ADMIN_TOKEN");
     if let Some(token) = admin_token {
         command.env("TRUSTC_ADMIN_TOKEN", token);
@@ -78,6 +79,49 @@ fn without_an_admin_token_it_refuses_unless_dev() {
     assert!(
         log.contains("--dev without TRUSTC_ADMIN_TOKEN: the admin API is open"),
         "{log}"
+    );
+}
+
+#[test]
+fn a_login_provider_without_its_secret_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_trustc"))
+        .arg("serve")
+        .arg(repo())
+        .args(["--listen", "127.0.0.1:0", "--dev"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("TRUSTC_DEV_LOGIN_SECRET")
+        .output()
+        .expect("the trustc binary runs");
+    assert_refused(
+        &output,
+        dir.path(),
+        "login provider `bc-digital-identity/bc-services-card`: the environment variable \
+         `TRUSTC_DEV_LOGIN_SECRET` is not set",
+    );
+    // An instance that serves only credentials of other providers needs no secret of this one:
+    // the Law Society's instance is refused for its own provider's secret, which is the same
+    // variable in the example, and not for the province's.
+    let output = Command::new(env!("CARGO_BIN_EXE_trustc"))
+        .arg("serve")
+        .arg(repo())
+        .args(["--listen", "127.0.0.1:0", "--dev"])
+        .args(["--participant", "lsbc-membership/lsbc"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("TRUSTC_DEV_LOGIN_SECRET")
+        .output()
+        .expect("the trustc binary runs");
+    assert_refused(
+        &output,
+        dir.path(),
+        "login provider `lsbc-membership/lsbc-member-portal`",
+    );
+    assert!(
+        !stderr(&output).contains("bc-services-card"),
+        "{}",
+        stderr(&output)
     );
 }
 
@@ -194,6 +238,7 @@ impl Running {
             .args(["--listen", &listen])
             .current_dir(dir)
             .env_remove("TRUSTC_ADMIN_TOKEN")
+            .env("TRUSTC_DEV_LOGIN_SECRET", "trustc-dev-secret")
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(logs.reopen().unwrap());
