@@ -1,12 +1,14 @@
 //! The README's five-minute tour, run as a newcomer runs it: check bcgov's bundles and the example,
-//! build, serve, offer a credential, collect it with curl, jq and openssl, revoke it.
+//! build, start the development OpenID Provider and serve, offer a credential for a person, sign
+//! that person in and collect the credential with curl, jq and openssl, revoke it.
 //!
 //! **Which blocks.** The tour is the part of `README.md` under the heading `## A five-minute tour`,
 //! up to the next `## ` heading. Its commands are its code blocks fenced as `sh`, in order. The
 //! first of them is the setup (`cargo install` puts trustc on the PATH, `git clone` fetches bcgov's
 //! bundles to `../aries-oca-bundles`) and is not run: this test provides both itself, its own
 //! `trustc` binary and the corpus the other tests read. The test checks that the block it leaves
-//! out is that one. Every other `sh` block runs, joined in one bash script, so that variables carry
+//! out is that one (it also installs the development provider's npm packages, which the test
+//! provides as the interop tests install them, as `tests/interop`). Every other `sh` block runs, joined in one bash script, so that variables carry
 //! from block to block as they do in the reader's shell.
 //!
 //! **Where.** A temporary folder holds `trustc/`, a copy of the repository's `governance/`,
@@ -18,10 +20,13 @@
 //!
 //! **Substitutions**, the only changes to the README's text, so that the tour never meets another
 //! server on port 8080 (a developer's own tour, say):
-//! - `trustc serve --dev` becomes `trustc serve --dev --listen 127.0.0.1:<port>`;
+//! - `trustc serve --dev` becomes `trustc serve --dev --listen 127.0.0.1:<port> --login-issuer
+//!   bc-services-card=http://localhost:<provider>`;
 //! - `127.0.0.1:8080` becomes `127.0.0.1:<port>`;
+//! - `node tests/interop/op.mjs` becomes `OP_PORT=<provider> node tests/interop/op.mjs`, and
+//!   `http://localhost:8700` becomes `http://localhost:<provider>`;
 //!
-//! where `<port>` is a free loopback port. Each must apply at least once. Before the blocks the
+//! where `<port>` and `<provider>` are free loopback ports. Each must apply at least once. Before the blocks the
 //! script has `set -euo pipefail`, so any command that fails fails the test (the README's one
 //! expected failure, checking bcgov's bundles, is followed by `|| echo`), and a trap that kills the
 //! shell's background jobs when it exits.
@@ -38,8 +43,8 @@
 //! of [`DEADLINE`]; when it ends or times out, the test sends the whole group SIGTERM, then SIGKILL,
 //! so the background server never outlives the test, whatever failed.
 //!
-//! **Skipped** (a `SKIPPED:` line, and the test passes) when bash, curl, jq or OpenSSL 3 is
-//! missing, unless `TRUSTC_REQUIRE_INTEROP=1` (as in CI), which makes that a failure; and, like
+//! **Skipped** (a `SKIPPED:` line, and the test passes) when bash, curl, jq, OpenSSL 3, node or
+//! npm is missing, unless `TRUSTC_REQUIRE_INTEROP=1` (as in CI), which makes that a failure; and, like
 //! the corpus tests, when the corpus is absent.
 //!
 //! Compiled with the `serve` feature only (the default): without it there is no `trustc serve`.
@@ -70,6 +75,11 @@ const README_ADDRESS: &str = "127.0.0.1:8080";
 /// The README's serve command, which the test gives a `--listen` of its own.
 const README_SERVE: &str = "trustc serve --dev";
 
+/// The development provider the README's tour starts, and where the example's governance has it;
+/// the test gives it a free port of its own (and `trustc serve` a `--login-issuer` to match).
+const README_PROVIDER: &str = "node tests/interop/op.mjs";
+const README_PROVIDER_URL: &str = "http://localhost:8700";
+
 #[test]
 fn the_readme_tour_works_as_written() {
     const TEST: &str = "the_readme_tour_works_as_written";
@@ -77,6 +87,9 @@ fn the_readme_tour_works_as_written() {
         return;
     }
     let Some(corpus) = corpus(TEST) else {
+        return;
+    };
+    let Some(node_client) = crate::interop::node_client(TEST) else {
         return;
     };
     let readme = fs::read_to_string(repo().join("README.md")).unwrap();
@@ -88,6 +101,9 @@ fn the_readme_tour_works_as_written() {
         copy_dir(&repo().join(input), &work.join(input));
     }
     std::os::unix::fs::symlink(&corpus, temporary.path().join("aries-oca-bundles")).unwrap();
+    // `npm --prefix tests/interop ci` of the setup: the installed development provider.
+    fs::create_dir_all(work.join("tests")).unwrap();
+    std::os::unix::fs::symlink(&node_client, work.join("tests/interop")).unwrap();
     let bin = temporary.path().join("bin");
     fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_trustc"), bin.join("trustc")).unwrap();
@@ -103,18 +119,23 @@ fn the_readme_tour_works_as_written() {
     // trustc binds the port itself: a free one is found by binding port 0 and releasing it.
     // Another process could take it in between, so a run whose server cannot listen is retried.
     let mut attempt = 0;
-    let (port, output) = loop {
+    let (port, provider_port, output) = loop {
         attempt += 1;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let script = tour.script(port);
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free loopback port")
+                .port()
+        };
+        let (port, provider) = (free(), free());
+        let script = tour.script(port, provider);
         let script_path = temporary.path().join("tour.sh");
         fs::write(&script_path, &script).unwrap();
         let log = temporary.path().join(format!("tour-{attempt}.log"));
         let (status, output) = run_script(&script_path, &work, &path, &log);
-        if output.contains(&format!("cannot listen on 127.0.0.1:{port}")) && attempt < 3 {
+        let taken = output.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+            || output.contains("EADDRINUSE");
+        if taken && attempt < 3 {
             continue;
         }
         assert!(
@@ -124,7 +145,7 @@ fn the_readme_tour_works_as_written() {
                 "exit status {s}"
             ))
         );
-        break (port, output);
+        break (port, provider, output);
     };
 
     let issuer = format!("http://127.0.0.1:{port}");
@@ -143,14 +164,16 @@ fn the_readme_tour_works_as_written() {
         "\"https://credentials.gov.bc.example/person/v1\"",
         // The server answered its health check.
         "{\"status\":\"ok\",\"database\":\"sqlite\",\"configuration\":\"sha256:",
-        // The offer.
+        // The offer, which needs a login.
         &format!("  \"credential_offer_uri\": \"{issuer}/credential-offers/"),
-        "  \"tx_code\": \"",
+        "  \"login_required\": true,",
+        // The browser's way through the provider, back to trustc.
+        &format!("{issuer}/login/callback"),
         // The decoded credential: issuer, type, key binding, claims (offered and constant).
         &format!("    \"iss\": \"{issuer}\","),
         "    \"vct\": \"https://credentials.gov.bc.example/person/v1\",",
         "        \"crv\": \"Ed25519\",",
-        "    \"given_names\": \"Alex Jordan\",",
+        "    \"given_names\": \"Alice\",",
         "    \"region\": \"BC\",",
         // The revocation.
         "  \"state\": \"revoked\",",
@@ -162,7 +185,7 @@ fn the_readme_tour_works_as_written() {
         );
     }
     for sample in &tour.samples {
-        let expected = substitute(sample, port);
+        let expected = substitute(sample, port, provider_port);
         let trimmed = expected.trim_start();
         let found = if trimmed.starts_with("\"iat\": ") || trimmed.starts_with("\"exp\": ") {
             let key = &expected[..expected.find(':').unwrap() + 1];
@@ -236,28 +259,40 @@ impl Tour {
             "the tour no longer runs `{README_SERVE}` or names `{README_ADDRESS}`: update the \
              substitutions of tests/tour.rs"
         );
+        assert!(
+            blocks.iter().any(|b| b.contains(README_PROVIDER))
+                && blocks.iter().any(|b| b.contains(README_PROVIDER_URL)),
+            "the tour no longer runs `{README_PROVIDER}` or names `{README_PROVIDER_URL}`: update \
+             the substitutions of tests/tour.rs"
+        );
         Tour { blocks, samples }
     }
 
-    /// The script that runs the tour's blocks against a server on `port`.
-    fn script(&self, port: u16) -> String {
+    /// The script that runs the tour's blocks against a server on `port` and a provider on
+    /// `provider`.
+    fn script(&self, port: u16, provider: u16) -> String {
         let mut script =
             String::from("set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n");
         for block in &self.blocks {
-            script.push_str(&substitute(block, port));
+            script.push_str(&substitute(block, port, provider));
             script.push('\n');
         }
         script
     }
 }
 
-/// The README's text with the tour's port replaced by `port`.
-fn substitute(text: &str, port: u16) -> String {
+/// The README's text with the tour's port replaced by `port` and the provider's by `provider`.
+fn substitute(text: &str, port: u16, provider: u16) -> String {
+    let provider_url = format!("http://localhost:{provider}");
     text.replace(
         README_SERVE,
-        &format!("{README_SERVE} --listen 127.0.0.1:{port}"),
+        &format!(
+            "{README_SERVE} --listen 127.0.0.1:{port} --login-issuer bc-services-card={provider_url}"
+        ),
     )
     .replace(README_ADDRESS, &format!("127.0.0.1:{port}"))
+    .replace(README_PROVIDER, &format!("OP_PORT={provider} {README_PROVIDER}"))
+    .replace(README_PROVIDER_URL, &provider_url)
 }
 
 /// Runs `script` with bash in `dir`, stdout and stderr together into `log`, in a process group of
