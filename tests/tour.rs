@@ -26,15 +26,16 @@
 //! - `node tests/interop/op.mjs` becomes `OP_PORT=<provider> node tests/interop/op.mjs`, and
 //!   `http://localhost:8700` becomes `http://localhost:<provider>`;
 //!
-//! where `<port>` and `<provider>` are free loopback ports. Each must apply at least once. Before the blocks the
-//! script has `set -euo pipefail`, so any command that fails fails the test (the README's one
-//! expected failure, checking bcgov's bundles, is followed by `|| echo`), and a trap that kills the
-//! shell's background jobs when it exits.
+//! where `<port>` and `<provider>` are free loopback ports. Each must apply at least once. Before
+//! the blocks the script has `set -euo pipefail`, so any command that fails fails the test (the
+//! README's one expected failure, checking bcgov's bundles, is followed by `|| echo`), and a trap
+//! that kills the shell's background jobs when it exits.
 //!
 //! **Asserted**: the script exits with status 0, and its output shows every step's outcome: the
 //! corpus check's diagnostics and exit status 1, the example checked clean, the explanation, the
-//! 22 files built, the server healthy, the offer, the decoded credential (issuer, type, holder key,
-//! the offered claims and the governance's constant) and the revocation. The sample output the
+//! 22 files built, the server healthy, the offer that needs a login, the browser's way back from
+//! the provider, the decoded credential (issuer, type, holder key, the login's claims and the
+//! governance's constant) and the revocation. The sample output the
 //! README shows (its `text` blocks in the tour) must be real: each of its lines, other than `…`,
 //! is a line of the output (with the same port substitution; for `"iat":` and `"exp":` lines only
 //! the key, as their values are the time of the run).
