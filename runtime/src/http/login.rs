@@ -129,17 +129,8 @@ pub async fn credential_page(
     headers: HeaderMap,
 ) -> Response {
     let provider = issuer
-        .compiled
-        .credential(&credential)
-        .filter(|c| {
-            c.kind
-                .authentication
-                .login
-                .as_ref()
-                .is_some_and(|l| l.wallet_initiated)
-        })
-        .and_then(|c| c.kind.authentication.login.as_ref())
-        .map(|l| l.provider.clone());
+        .self_service(&credential)
+        .map(|(_, provider)| provider.to_owned());
     match provider {
         Some(provider) => {
             let sign_in = issuer.url(&format!(

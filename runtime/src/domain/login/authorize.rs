@@ -215,24 +215,12 @@ impl Issuer {
             })?
             .to_owned();
         let authorization = Authorization {
-            id: random_token(),
-            kind: AuthorizationKind::Wallet,
-            state: AuthorizationState::Requested,
-            credential: credential.kind.id.clone(),
-            offer_id: offer.map(|o| o.id),
             client_id: Some(client_id),
             redirect_uri: Some(redirect_uri),
             code_challenge: Some(code_challenge),
             wallet_state: params.state,
             dpop_jkt: params.dpop_jkt,
-            provider,
-            login_state: None,
-            login_nonce: None,
-            login_verifier: None,
-            code: None,
-            code_expires_at: None,
-            created_at: now,
-            expires_at: now + REQUEST_URI_LIFETIME,
+            ..requested(AuthorizationKind::Wallet, credential, offer, provider, now)
         };
         self.store.create_authorization(&authorization).await?;
         tracing::info!(authorization = %authorization.id, credential = %authorization.credential, "authorization requested");
@@ -290,15 +278,7 @@ impl Issuer {
         }
         named.sort();
         named.dedup();
-        let wallet_initiated = |id: &str| {
-            self.compiled.credential(id).filter(|c| {
-                c.kind
-                    .authentication
-                    .login
-                    .as_ref()
-                    .is_some_and(|l| l.wallet_initiated)
-            })
-        };
+        let wallet_initiated = |id: &str| self.self_service(id).map(|(c, _)| c);
         match named.as_slice() {
             [] => Err(RequestError::InvalidScope(
                 "the request names no credential: send the `scope` of a credential \
@@ -407,16 +387,8 @@ impl Issuer {
         &self,
         credential: &str,
     ) -> Result<LoginRedirect, AuthorizeError> {
-        let credential = self
-            .compiled
-            .credential(credential)
-            .filter(|c| {
-                c.kind
-                    .authentication
-                    .login
-                    .as_ref()
-                    .is_some_and(|l| l.wallet_initiated)
-            })
+        let (credential, _) = self
+            .self_service(credential)
             .ok_or(AuthorizeError::NotFound)?;
         self.start_page_login(credential, None).await
     }
@@ -450,26 +422,13 @@ impl Issuer {
     ) -> Result<LoginRedirect, AuthorizeError> {
         let provider = login_provider(credential).ok_or(AuthorizeError::NotFound)?;
         let now = self.clock.now();
-        let authorization = Authorization {
-            id: random_token(),
-            kind: AuthorizationKind::Page,
-            state: AuthorizationState::Requested,
-            credential: credential.kind.id.clone(),
-            offer_id: offer.map(|o| o.id),
-            client_id: None,
-            redirect_uri: None,
-            code_challenge: None,
-            wallet_state: None,
-            dpop_jkt: None,
-            provider: provider.to_owned(),
-            login_state: None,
-            login_nonce: None,
-            login_verifier: None,
-            code: None,
-            code_expires_at: None,
-            created_at: now,
-            expires_at: now + REQUEST_URI_LIFETIME,
-        };
+        let authorization = requested(
+            AuthorizationKind::Page,
+            credential,
+            offer,
+            provider.to_owned(),
+            now,
+        );
         self.store.create_authorization(&authorization).await?;
         self.send_to_provider(&authorization, AuthorizationState::Requested)
             .await
@@ -570,9 +529,51 @@ impl Issuer {
         })
     }
 
+    /// A credential a holder may get by signing in, without an offer from the issuer's back end
+    /// (a wallet's `scope`, the web journey's page), and its login provider.
+    pub fn self_service(&self, id: &str) -> Option<(&Credential, &str)> {
+        let credential = self.compiled.credential(id)?;
+        let login = credential.kind.authentication.login.as_ref()?;
+        login
+            .wallet_initiated
+            .then_some((credential, login.provider.as_str()))
+    }
+
     /// The authorization URL a wallet follows after the challenge's `redirect_to_web`.
     pub fn authorize_url(&self) -> String {
         self.url(AUTHORIZE_PATH)
+    }
+}
+
+/// A new authorization request (`requested`, usable for [`REQUEST_URI_LIFETIME`]) of `kind` for
+/// `credential`, signing in with `provider`, for `offer` when issuer-initiated; a wallet's adds
+/// its client, redirect URI, PKCE challenge, state and DPoP key.
+fn requested(
+    kind: AuthorizationKind,
+    credential: &Credential,
+    offer: Option<Offer>,
+    provider: String,
+    now: i64,
+) -> Authorization {
+    Authorization {
+        id: random_token(),
+        kind,
+        state: AuthorizationState::Requested,
+        credential: credential.kind.id.clone(),
+        offer_id: offer.map(|o| o.id),
+        client_id: None,
+        redirect_uri: None,
+        code_challenge: None,
+        wallet_state: None,
+        dpop_jkt: None,
+        provider,
+        login_state: None,
+        login_nonce: None,
+        login_verifier: None,
+        code: None,
+        code_expires_at: None,
+        created_at: now,
+        expires_at: now + REQUEST_URI_LIFETIME,
     }
 }
 
