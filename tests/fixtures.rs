@@ -329,3 +329,41 @@ fn an_assurance_claim_path_is_checked_like_a_claim_source() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, "login-claim-path-invalid");
 }
+
+#[test]
+fn issuance_dates_go_to_date_attributes_and_an_expiry_needs_a_validity() {
+    // `joined` is a date: the issuance may set it. The member credential has no validity, so
+    // its expiry cannot be computed; `member_name` is text, no date.
+    let found = login_mistakes(&[
+        (
+            "joined: { from: offer }",
+            "joined: { from: issuance, value: expires }",
+        ),
+        (
+            "member_name: { from: login, claim: name }",
+            "member_name: { from: issuance, value: issued }",
+        ),
+    ]);
+    let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    assert_eq!(codes.len(), 2, "{found:#?}");
+    assert!(codes.contains(&"value-mismatch"), "{found:#?}");
+    assert!(codes.contains(&"invalid-value"), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|(_, message, _)| message.contains("`joined` is the expiry")),
+        "{found:#?}"
+    );
+    let found = login_mistakes(&[(
+        "joined: { from: offer }",
+        "joined: { from: issuance, value: issued }",
+    )]);
+    assert!(found.is_empty(), "{found:#?}");
+    // Anything but `issued` or `expires` is refused by the schema.
+    let found = login_mistakes(&[(
+        "joined: { from: offer }",
+        "joined: { from: issuance, value: now }",
+    )]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "invalid-value");
+}

@@ -392,6 +392,20 @@ pub enum Source {
     /// Copied from the login: a claim of the ID token or userinfo, by name or by a `$` JSON path
     /// (`$.address.locality`, `$['https://example.com/claims/x']`, `$.roles[0]`).
     Login { claim: String },
+    /// Set by the issuer when it issues the credential: the date (or date-time, for a `datetime`
+    /// attribute) it is issued, or it expires (issuance plus the credential's validity), in UTC.
+    Issuance { value: IssuanceValue },
+}
+
+/// Which moment of the issuance a claim carries ([`Source::Issuance`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum IssuanceValue {
+    /// When the credential is issued.
+    Issued,
+    /// When it expires: issuance plus the credential's validity.
+    Expires,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -517,6 +517,14 @@ impl CredentialContext<'_> {
                             .as_ref()
                             .map_or_else(|| name.value.clone(), |c| c.value.clone()),
                     },
+                    SourceKind::Issuance => artifact::Source::Issuance {
+                        value: match source.value.as_ref().map(|v| &v.value) {
+                            Some(crate::governance::model::Scalar::String(v)) if v == "expires" => {
+                                artifact::IssuanceValue::Expires
+                            }
+                            _ => artifact::IssuanceValue::Issued,
+                        },
+                    },
                     SourceKind::Constant => artifact::Source::Constant {
                         value: source
                             .value

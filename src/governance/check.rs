@@ -1020,6 +1020,41 @@ impl<'a> Checker<'a> {
                     self.check_copied_claim(name, attribute, &source.value, &prerequisites)
                 }
                 SourceKind::Login => self.check_login_claim(credential, name, &source.value),
+                SourceKind::Issuance => {
+                    let value = source.value.value.as_ref();
+                    if !matches!(
+                        attribute.kind.value,
+                        AttributeType::Date | AttributeType::Datetime
+                    ) {
+                        self.sink.report(
+                            Code::ValueMismatch,
+                            source.span,
+                            format!(
+                                "`{}` is a {} attribute; the issuance gives a date",
+                                name.value,
+                                attribute.kind.value.name()
+                            ),
+                            "`from: issuance` is the date (or date-time) the credential is issued or expires",
+                            "make the attribute `type: date` or `type: datetime`, or take its value from elsewhere",
+                        );
+                    }
+                    let expires = matches!(
+                        value.map(|v| &v.value),
+                        Some(crate::governance::model::Scalar::String(v)) if v == "expires"
+                    );
+                    if expires && credential.validity.is_none() {
+                        self.sink.report(
+                            Code::InvalidValue,
+                            value.map_or(source.span, |v| v.span),
+                            format!(
+                                "`{}` is the expiry, but the credential has no `validity`",
+                                name.value
+                            ),
+                            "the expiry is the issuance plus the credential's validity",
+                            "give the credential a `validity` (`P5Y`), or take the value from elsewhere",
+                        );
+                    }
+                }
             }
         }
         for (name, attribute) in credential.attributes.iter() {

@@ -454,6 +454,7 @@ pub enum SourceKind {
     Offer,
     Prerequisite,
     Login,
+    Issuance,
     Constant,
 }
 

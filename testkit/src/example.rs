@@ -8,7 +8,7 @@
 //! that variant from the example at run time, so there is one example to keep: the same
 //! frameworks, attributes, bundles and images, with each `method: login` replaced by
 //! `method: pre-authorized-code` and a 6-digit transaction code, and each claim taken
-//! `from: login` taken `from: offer` instead. Every rewrite must apply, so a change to the
+//! `from: login` (or set `from: issuance`) taken `from: offer` instead: the back end supplies it. Every rewrite must apply, so a change to the
 //! example that this no longer fits fails loudly here rather than testing something else.
 
 use std::fs;
@@ -56,8 +56,8 @@ pub fn pre_authorized(repo: &Path) -> &'static Path {
 }
 
 /// `text` with every `method: login` authentication (its provider and assurance) replaced by the
-/// pre-authorised code and a transaction code, and every `from: login` claim taken from the
-/// offer; and how many authentications it rewrote.
+/// pre-authorised code and a transaction code, and every `from: login` or `from: issuance` claim
+/// taken from the offer; and how many authentications it rewrote.
 pub fn without_login(text: &str) -> (String, usize) {
     let mut out = String::with_capacity(text.len());
     let mut lines = text.lines().peekable();
@@ -87,7 +87,10 @@ pub fn without_login(text: &str) -> (String, usize) {
             rewritten += 1;
             continue;
         }
-        match (line.find("{ from: login"), line.rfind('}')) {
+        let computed = line
+            .find("{ from: login")
+            .or_else(|| line.find("{ from: issuance"));
+        match (computed, line.rfind('}')) {
             (Some(start), Some(end)) if end > start => {
                 out.push_str(&line[..start]);
                 out.push_str("{ from: offer }");
@@ -131,6 +134,7 @@ mod tests {
         given_names: { from: login, claim: given_name }
         locality: { from: login, claim: $.address.locality }   # nested
         region: { from: constant, value: BC }
+        issue_date: { from: issuance, value: issued }
 ";
         let (variant, count) = without_login(text);
         assert_eq!(count, 1);
@@ -148,6 +152,7 @@ mod tests {
         given_names: { from: offer }
         locality: { from: offer }   # nested
         region: { from: constant, value: BC }
+        issue_date: { from: offer }
 "
         );
     }

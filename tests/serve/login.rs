@@ -434,6 +434,30 @@ async fn a_wallet_signs_the_holder_in_and_collects_a_person_credential_with_the_
     assert_eq!(credential.disclosed["birthdate"], "1990-04-01");
     assert_eq!(credential.disclosed["locality"], "Victoria");
     assert_eq!(credential.disclosed["region"], "BC");
+    // The dates the governance sets at issuance: today, and five years on (`validity: P5Y`).
+    let issued = credential.disclosed["issue_date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expires = credential.disclosed["expiry_date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let year = |date: &str| date[..4].parse::<i32>().unwrap();
+    assert_eq!(issued.len(), 10, "{issued}");
+    assert_eq!(year(&expires), year(&issued) + 5, "{issued} {expires}");
+    let today = instance.now().div_euclid(86_400);
+    let days = |date: &str| {
+        // Days since 1970-01-01 of a date, to compare with the issuer's clock.
+        let (y, m, d) = (
+            year(date) as i64,
+            date[5..7].parse::<i64>().unwrap(),
+            date[8..10].parse::<i64>().unwrap(),
+        );
+        let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+        365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d - 719_469
+    };
+    assert_eq!(days(&issued), today, "{issued}");
 
     // The code is single use: replayed at trustc, it is an invalid grant.
     code_token(&instance, &code, VERIFIER)

@@ -298,8 +298,10 @@ impl Issuer {
                 return Err(self.not_issued(authorized, configuration_id, now).await);
             }
         };
-        let claims: Map<String, Value> = serde_json::from_str(&claims)
+        let mut claims: Map<String, Value> = serde_json::from_str(&claims)
             .map_err(|e| IssueError::Internal(Internal(format!("stored claims: {e}"))))?;
+        // The dates the governance sets at issuance (`from: issuance`).
+        claims.extend(crate::claims::issuance_claims(credential, now));
         let status_uri = status.as_ref().map(|entry| {
             self.list_used(entry.list_id);
             (entry.idx as u64, self.status_list_uri(entry.list_id))
