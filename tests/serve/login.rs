@@ -328,19 +328,52 @@ fn authorize_url(request_uri: &str) -> String {
     )
 }
 
+/// The wallet's pushed request for the Person credential, with [`VERIFIER`]'s challenge; its
+/// `request_uri`.
+async fn person_request(instance: &Instance) -> String {
+    par(instance, &wallet_request("person", &challenge(VERIFIER))).await
+}
+
+/// `fields` with the field `name` set to `value`, or left out when `value` is empty.
+fn with_field<'a>(
+    fields: &[(&'a str, &'a str)],
+    name: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    assert!(
+        fields.iter().any(|(n, _)| *n == name),
+        "no field `{name}` to change"
+    );
+    let mut changed: Vec<(&str, &str)> =
+        fields.iter().filter(|(n, _)| *n != name).copied().collect();
+    if !value.is_empty() {
+        changed.push((name, value));
+    }
+    changed
+}
+
 /// The token request of the authorization code grant.
 async fn code_token(instance: &Instance, code: &str, verifier: &str) -> super::Reply {
+    code_token_with(instance, code, "code_verifier", verifier).await
+}
+
+/// The token request of the authorization code grant, as the wallet sends it with
+/// [`VERIFIER`] but for the field `name`, set to `value`.
+async fn code_token_with(
+    instance: &Instance,
+    code: &str,
+    name: &str,
+    value: &str,
+) -> super::Reply {
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", WALLET_REDIRECT),
+        ("client_id", WALLET_CLIENT),
+    ];
     instance
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("code_verifier", verifier),
-                ("redirect_uri", WALLET_REDIRECT),
-                ("client_id", WALLET_CLIENT),
-            ],
-        )
+        .post_form("/token", &with_field(&fields, name, value))
         .await
 }
 
@@ -417,8 +450,7 @@ async fn a_wallet_signs_the_holder_in_and_collects_a_person_credential_with_the_
         true
     );
 
-    let code_challenge = challenge(VERIFIER);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let request_uri = person_request(&instance).await;
     let back = log_in(&instance, &request_uri).await;
     assert!(back.starts_with(WALLET_REDIRECT), "{back}");
     assert_eq!(query(&back, "iss").as_deref(), Some(PUBLIC_URL));
@@ -449,26 +481,7 @@ async fn pushed_requests_are_checked_before_anything_is_stored() {
     let instance = issuer_for(&op).await;
     let code_challenge = challenge(VERIFIER);
     let good = wallet_request("person", &code_challenge);
-    let with = |name: &str, value: &'static str| -> Vec<(&str, &str)> {
-        let mut fields: Vec<(&str, &str)> =
-            good.iter().filter(|(n, _)| *n != name).cloned().collect();
-        if !value.is_empty() {
-            fields.push((
-                match name {
-                    "response_type" => "response_type",
-                    "client_id" => "client_id",
-                    "redirect_uri" => "redirect_uri",
-                    "scope" => "scope",
-                    "code_challenge" => "code_challenge",
-                    "code_challenge_method" => "code_challenge_method",
-                    "resource" => "resource",
-                    other => panic!("{other}"),
-                },
-                value,
-            ));
-        }
-        fields
-    };
+    let with = |name: &'static str, value: &'static str| with_field(&good, name, value);
     for (fields, status, error, about) in [
         (
             with("response_type", "token"),
@@ -529,10 +542,9 @@ async fn request_uris_work_once_for_their_client_before_they_expire() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
 
     // Another client may not use it (the page says so; nothing is sent to the provider).
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let request_uri = person_request(&instance).await;
     let mut browser = Browser::new(&instance);
     let other = format!(
         "{PUBLIC_URL}/authorize?{}",
@@ -554,7 +566,7 @@ async fn request_uris_work_once_for_their_client_before_they_expire() {
     );
 
     // Expired: 90 seconds.
-    let late = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let late = person_request(&instance).await;
     instance.advance(91);
     let hop = Browser::new(&instance).get(&authorize_url(&late)).await;
     assert_eq!(hop.status, 400, "{}", hop.body);
@@ -583,31 +595,12 @@ async fn codes_need_their_verifier_client_and_exact_redirect_uri_once_and_in_tim
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("code_verifier"), "{description}");
-    let description = instance
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("redirect_uri", "https://wallet.example/other"),
-                ("client_id", WALLET_CLIENT),
-            ],
-        )
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let description =
+        code_token_with(&instance, &code, "redirect_uri", "https://wallet.example/other")
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("redirect_uri"), "{description}");
-    let description = instance
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("redirect_uri", WALLET_REDIRECT),
-                ("client_id", "someone-else"),
-            ],
-        )
+    let description = code_token_with(&instance, &code, "client_id", "someone-else")
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("client_id"), "{description}");
@@ -627,7 +620,7 @@ async fn codes_need_their_verifier_client_and_exact_redirect_uri_once_and_in_tim
 
 /// A wallet-initiated login for the Person credential, through to its authorization code.
 async fn logged_in_code(instance: &Instance) -> String {
-    let request_uri = par(instance, &wallet_request("person", &challenge(VERIFIER))).await;
+    let request_uri = person_request(instance).await;
     query(&log_in(instance, &request_uri).await, "code").expect("a code")
 }
 
@@ -654,8 +647,7 @@ async fn the_callback_belongs_to_the_browser_and_state_that_started_the_login_on
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let request_uri = person_request(&instance).await;
     let mut browser = Browser::new(&instance);
     let callback = callback_url(&mut browser, &request_uri).await;
 
@@ -689,7 +681,6 @@ async fn id_tokens_wrong_in_any_way_are_refused_and_nothing_is_issued() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
     for (what, about) in [
         ("nonce", "nonce"),
         ("aud", "aud"),
@@ -699,7 +690,7 @@ async fn id_tokens_wrong_in_any_way_are_refused_and_nothing_is_issued() {
         ("none", "alg"),
     ] {
         op.hook(&format!("/__test/tamper?what={what}"));
-        let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+        let request_uri = person_request(&instance).await;
         let back = log_in(&instance, &request_uri).await;
         assert_eq!(
             query(&back, "error").as_deref(),
@@ -723,14 +714,13 @@ async fn too_low_an_assurance_or_a_claim_missing_or_unfit_is_refused() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
     for (account, about) in [
         ("bob", "assurance"),
         ("carol", "birthdate"),
         ("dave", "birthdate"),
     ] {
         op.next_login(account);
-        let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+        let request_uri = person_request(&instance).await;
         let back = log_in(&instance, &request_uri).await;
         assert_eq!(
             query(&back, "error").as_deref(),
@@ -814,8 +804,7 @@ async fn a_slow_or_unreachable_provider_gets_a_page_that_tries_again() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let request_uri = person_request(&instance).await;
     let mut browser = Browser::new(&instance);
     let callback = callback_url(&mut browser, &request_uri).await;
     // The token request waits longer than trustc's 5 s.
@@ -831,7 +820,7 @@ async fn a_slow_or_unreachable_provider_gets_a_page_that_tries_again() {
 
     // A provider that is not there at all.
     drop(op);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let request_uri = person_request(&instance).await;
     let hop = Browser::new(&instance)
         .get(&authorize_url(&request_uri))
         .await;
