@@ -359,12 +359,7 @@ async fn code_token(instance: &Instance, code: &str, verifier: &str) -> super::R
 
 /// The token request of the authorization code grant, as the wallet sends it with
 /// [`VERIFIER`] but for the field `name`, set to `value`.
-async fn code_token_with(
-    instance: &Instance,
-    code: &str,
-    name: &str,
-    value: &str,
-) -> super::Reply {
+async fn code_token_with(instance: &Instance, code: &str, name: &str, value: &str) -> super::Reply {
     let fields = [
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -595,10 +590,14 @@ async fn codes_need_their_verifier_client_and_exact_redirect_uri_once_and_in_tim
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("code_verifier"), "{description}");
-    let description =
-        code_token_with(&instance, &code, "redirect_uri", "https://wallet.example/other")
-            .await
-            .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let description = code_token_with(
+        &instance,
+        &code,
+        "redirect_uri",
+        "https://wallet.example/other",
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("redirect_uri"), "{description}");
     let description = code_token_with(&instance, &code, "client_id", "someone-else")
         .await
