@@ -1797,8 +1797,12 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
                 .unwrap_err()
         }
         async fn finish(&self) -> Result<LoggedIn, LoginError> {
+            self.finish_with(callback()).await
+        }
+        /// Finishes the login with the authorization response `callback`.
+        async fn finish_with(&self, callback: Callback<'_>) -> Result<LoggedIn, LoginError> {
             self.providers
-                .finish("people/idp", callback(), expected(), NOW)
+                .finish("people/idp", callback, expected(), NOW)
                 .await
         }
         /// Why finishing the login fails.
@@ -2245,11 +2249,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             code: "code-1",
             iss: Some("https://evil.example"),
         };
-        let error = world
-            .providers
-            .finish("people/idp", mix_up, expected(), NOW)
-            .await
-            .unwrap_err();
+        let error = world.finish_with(mix_up).await.unwrap_err();
         assert_eq!(
             error.reason(),
             "the authorization response names the issuer `https://evil.example`, not \
@@ -2260,11 +2260,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             code: "code-1",
             iss: None,
         };
-        let error = world
-            .providers
-            .finish("people/idp", missing, expected(), NOW)
-            .await
-            .unwrap_err();
+        let error = world.finish_with(missing).await.unwrap_err();
         assert_eq!(
             error.reason(),
             "the authorization response has no `iss`, which this provider always sends"
@@ -2282,11 +2278,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         document["authorization_response_iss_parameter_supported"] = json!(false);
         world.discovery_answer(200, document);
         world.token_answer(&world.id_token(&id_claims()));
-        world
-            .providers
-            .finish("people/idp", missing, expected(), NOW)
-            .await
-            .unwrap();
+        world.finish_with(missing).await.unwrap();
     }
 
     #[tokio::test]
