@@ -32,21 +32,20 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{MutexGuard, PoisonError, mpsc};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 use crate::common::{repo, stop_child};
 use crate::interop::node_client;
-use crate::interop_journey::chromium;
+use crate::interop_journey::{chromium, screenshots_folder};
 use crate::interop_presentation::{
-    LAWYER_ISSUER, LAWYER_VCT, ONE_SCENARIO_AT_A_TIME, SCRIPT_TIMEOUT, VERIFIED, create_offer,
-    offer_view, resolve_map, verifications,
+    LAWYER_ISSUER, LAWYER_VCT, Logged, Scenario, VERIFIED, create_offer, node, offer_view,
+    resolve_map, script_summary, verifications, write_input,
 };
-use crate::interop_serve::{ServeProcess, http, run_with_timeout};
+use crate::interop_serve::{ServeProcess, http};
 
 /// The example governance's login providers, qualified (`<framework>/<provider>`), as
 /// `--login-issuer` names them.
@@ -131,11 +130,8 @@ fn development_provider_logs_in_through_its_login_and_consent_forms() {
 /// Runs `op_check.mjs` against a fresh provider; its summary, with the provider stopped cleanly.
 fn check_provider(test: &str, mode: Mode, encrypt: bool) -> Option<Value> {
     let client = node_client(test)?;
-    let _one = ONE_SCENARIO_AT_A_TIME
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let temporary = tempfile::tempdir().unwrap();
-    let mut provider = Provider::start(&client, temporary.path(), "provider", mode, encrypt);
+    let scenario = Scenario::start();
+    let mut provider = Provider::start(&client, scenario.dir(), "provider", mode, encrypt);
     // The test's own hook requests reach it (the other tests steer it so).
     assert_eq!(
         provider.hook("/__test/next-login", &[("account", "bob")]),
@@ -145,7 +141,6 @@ fn check_provider(test: &str, mode: Mode, encrypt: bool) -> Option<Value> {
         &client,
         "op_check.mjs",
         &[OsStr::new(&provider.issuer), OsStr::new(mode.name())],
-        &[],
         &[&provider],
         "",
     );
@@ -431,8 +426,12 @@ fn lawyer_signs_in_to_the_law_society_and_presents_the_person_credential() {
             "resolve": resolve_map(&world.province, &law_society),
             "work": world.dir(),
         }),
-        &[&world.province, &law_society],
-        &[&world.provider, &law_provider],
+        &[
+            &world.province,
+            &law_society,
+            &world.provider,
+            &law_provider,
+        ],
     );
     let context = format!("{lawyer:#}");
     assert_ran_through(&lawyer);
@@ -489,15 +488,11 @@ fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer(
     let Some(browser) = chromium(TEST) else {
         return;
     };
-    let _one = ONE_SCENARIO_AT_A_TIME
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let temporary = tempfile::tempdir().unwrap();
-    let dir = temporary.path();
+    let scenario = Scenario::start();
+    let dir = scenario.dir();
     let provider = Provider::start(&client, dir, "provider", Mode::Dev, false);
     let province = province(dir, &provider);
-    let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("journey-login");
-    let _ = fs::remove_dir_all(&screenshots);
+    let screenshots = screenshots_folder("journey-login");
     let input = json!({
         "page": format!("{}/credentials/person", province.public_url),
         "chromium": browser,
@@ -508,14 +503,12 @@ fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer(
         "alg": "ES256",
         "resolve": {"dev.credentials.gov.bc.example": province.url},
     });
-    let input_path = dir.join("journey-login-input.json");
-    fs::write(&input_path, serde_json::to_vec_pretty(&input).unwrap()).unwrap();
+    let input_path = write_input(dir, "journey-login-input.json", &input);
     let journey = node_summary(
         &client,
         "journey_login.mjs",
         &[input_path.as_os_str()],
-        &[&province],
-        &[&provider],
+        &[&province, &provider],
         &format!("screenshots in {}", screenshots.display()),
     );
     let context = format!("{journey:#}");
@@ -1097,30 +1090,25 @@ struct World {
     // Dropped in this order: trustc, its provider, the folder, and then the next scenario may run.
     province: ServeProcess,
     provider: Provider,
-    temporary: TempDir,
-    _one: MutexGuard<'static, ()>,
+    scenario: Scenario,
 }
 
 impl World {
     fn start(test: &str, encrypt: bool) -> Option<World> {
         let client = node_client(test)?;
-        let one = ONE_SCENARIO_AT_A_TIME
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let temporary = tempfile::tempdir().unwrap();
-        let provider = Provider::start(&client, temporary.path(), "provider", Mode::Auto, encrypt);
-        let province = province(temporary.path(), &provider);
+        let scenario = Scenario::start();
+        let provider = Provider::start(&client, scenario.dir(), "provider", Mode::Auto, encrypt);
+        let province = province(scenario.dir(), &provider);
         Some(World {
-            _one: one,
             client,
             province,
             provider,
-            temporary,
+            scenario,
         })
     }
 
     fn dir(&self) -> &Path {
-        self.temporary.path()
+        self.scenario.dir()
     }
 
     /// `login.mjs wallet-initiated` for the Person credential, with `input` added.
@@ -1134,8 +1122,7 @@ impl World {
             self.dir(),
             "wallet-initiated",
             &input,
-            &[&self.province],
-            &[&self.provider],
+            &[&self.province, &self.provider],
         )
     }
 
@@ -1149,8 +1136,7 @@ impl World {
             self.dir(),
             "issuer-initiated",
             &input,
-            &[&self.province],
-            &[&self.provider],
+            &[&self.province, &self.provider],
         )
     }
 }
@@ -1212,66 +1198,41 @@ fn law_society(dir: &Path, province: &ServeProcess, provider: &Provider) -> Serv
 }
 
 /// Runs `login.mjs COMMAND INPUT.json` with `input`; its JSON summary. A failure of the wallet
-/// itself fails the test with what it said and every server's log.
+/// itself fails the test with what it said and the logs of `processes`.
 fn login_script(
     client: &Path,
     dir: &Path,
     command: &str,
     input: &Value,
-    servers: &[&ServeProcess],
-    providers: &[&Provider],
+    processes: &[&dyn Logged],
 ) -> Value {
-    let input_path = dir.join(format!("login-{command}-input.json"));
-    fs::write(&input_path, serde_json::to_vec_pretty(input).unwrap()).unwrap();
+    let input_path = write_input(dir, &format!("login-{command}-input.json"), input);
     node_summary(
         client,
         "login.mjs",
         &[OsStr::new(command), input_path.as_os_str()],
-        servers,
-        providers,
+        processes,
         "",
     )
 }
 
-/// Runs `node SCRIPT ARGS…` in the client folder; its JSON summary. A run that fails or prints
-/// no JSON fails the test with what it said, `note`, and the logs of `servers` and `providers`.
+/// Runs `node SCRIPT ARGS…` in the client folder, with the provider's client secret; its JSON
+/// summary. A run that fails or prints no JSON fails the test with what it said, `note`, and the
+/// logs of `processes`.
 fn node_summary(
     client: &Path,
     script: &str,
     args: &[&OsStr],
-    servers: &[&ServeProcess],
-    providers: &[&Provider],
+    processes: &[&dyn Logged],
     note: &str,
 ) -> Value {
-    let mut node = Command::new("node");
-    node.arg(client.join(script))
-        .args(args)
-        .env(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)
-        .current_dir(client);
+    let mut node = node(client, script);
+    node.args(args).env(LOGIN_SECRET_VARIABLE, LOGIN_SECRET);
     let what = format!(
         "node {script} {}",
         args.first().map_or("".into(), |a| a.to_string_lossy())
     );
-    let run = run_with_timeout(node, SCRIPT_TIMEOUT, &what);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    match serde_json::from_str::<Value>(&stdout) {
-        Ok(summary) if run.status.success() => summary,
-        _ => panic!(
-            "`{what}` failed ({}) {note}\nstdout:\n{stdout}\nstderr:\n{}\n{}\n{}",
-            run.status,
-            String::from_utf8_lossy(&run.stderr),
-            servers
-                .iter()
-                .map(|s| format!("{} log:\n{}", s.name, s.log()))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            providers
-                .iter()
-                .map(|p| format!("{} log:\n{}", p.name, p.log()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
+    script_summary(node, &what, note, processes)
 }
 
 // --- The provider process -----------------------------------------------------------------------
@@ -1407,6 +1368,15 @@ impl Provider {
     /// to be killed or was stopped before.
     fn stop(&mut self) -> Option<ExitStatus> {
         stop_child(&mut self.child.take()?, Duration::from_secs(5))
+    }
+}
+
+impl Logged for Provider {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn log_text(&self) -> String {
+        self.log()
     }
 }
 
