@@ -36,7 +36,7 @@ use crate::interop_presentation::{
 
 /// The browser: `TRUSTC_CHROMIUM`, else Debian's `chromium`; `None` (with a `SKIPPED` line)
 /// when there is none.
-pub(crate) fn chromium(test: &str) -> Option<PathBuf> {
+fn chromium(test: &str) -> Option<PathBuf> {
     let path = std::env::var_os("TRUSTC_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -51,17 +51,21 @@ pub(crate) fn chromium(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// What a journey in a browser needs: the npm client folder, Chromium, and its turn to run;
+/// `None` (with a `SKIPPED` line) without node and npm or without Chromium.
+pub(crate) fn browser_scenario(test: &str) -> Option<(PathBuf, PathBuf, Scenario)> {
+    let client = node_client(test)?;
+    let browser = chromium(test)?;
+    Some((client, browser, Scenario::start()))
+}
+
 #[test]
 fn the_holders_page_leads_a_browser_from_the_presentation_to_the_lawyer_credential() {
     const TEST: &str =
         "the_holders_page_leads_a_browser_from_the_presentation_to_the_lawyer_credential";
-    let Some(client) = node_client(TEST) else {
+    let Some((client, browser, scenario)) = browser_scenario(TEST) else {
         return;
     };
-    let Some(browser) = chromium(TEST) else {
-        return;
-    };
-    let scenario = Scenario::start();
     let started = Instant::now();
     let dir = scenario.dir();
     // EdDSA holder key, encrypted responses, `x509_hash:` requests.

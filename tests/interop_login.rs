@@ -40,10 +40,10 @@ use serde_json::{Value, json};
 
 use crate::common::{repo, stop_child};
 use crate::interop::node_client;
-use crate::interop_journey::{chromium, screenshots_folder};
+use crate::interop_journey::{browser_scenario, screenshots_folder};
 use crate::interop_presentation::{
-    LAWYER_ISSUER, LAWYER_VCT, Logged, Scenario, VERIFIED, create_offer, node, offer_view,
-    resolve_map, script_summary, verifications, write_input,
+    LAWYER_ISSUER, LAWYER_VCT, Logged, Scenario, VERIFIED, create_offer, law_society_arguments,
+    node, offer_view, province_arguments, resolve_map, script_summary, verifications, write_input,
 };
 use crate::interop_serve::{ServeProcess, http};
 
@@ -369,10 +369,7 @@ fn issuer_initiated_login_offer_issues_to_the_subject_it_names() {
     ) else {
         return;
     };
-    let offer = create_offer(
-        &world.province,
-        &json!({"credential": "person", "claims": person_offer_claims(), "subject": "alice"}),
-    );
+    let offer = world.person_offer_for("alice");
     world.provider.next_login("alice");
     let person = world.issuer_initiated(&offer, json!({"alg": "ES256"}));
     check_person(&person, &world.province, "Bearer");
@@ -386,7 +383,7 @@ fn issuer_initiated_login_offer_issues_to_the_subject_it_names() {
         person["challenge"]["flow"], "Oauth2Redirect",
         "the challenge answered redirect_to_web: {person:#}"
     );
-    let view = offer_view(&world.province, offer["id"].as_str().unwrap());
+    let view = world.offer_view(&offer);
     assert_eq!(view["state"], "issued", "{view:#}");
 }
 
@@ -482,13 +479,9 @@ fn lawyer_signs_in_to_the_law_society_and_presents_the_person_credential() {
 fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer() {
     const TEST: &str =
         "login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer";
-    let Some(client) = node_client(TEST) else {
+    let Some((client, browser, scenario)) = browser_scenario(TEST) else {
         return;
     };
-    let Some(browser) = chromium(TEST) else {
-        return;
-    };
-    let scenario = Scenario::start();
     let dir = scenario.dir();
     let provider = Provider::start(&client, dir, "provider", Mode::Dev, false);
     let province = province(dir, &provider);
@@ -712,15 +705,12 @@ fn login_refused_for_another_subject_than_the_offer_names() {
     ) else {
         return;
     };
-    let offer = create_offer(
-        &world.province,
-        &json!({"credential": "person", "claims": person_offer_claims(), "subject": "alice"}),
-    );
+    let offer = world.person_offer_for("alice");
     // The offer's QR code forwarded to bob, who signs in as himself.
     world.provider.next_login("bob");
     let summary = world.issuer_initiated(&offer, json!({"alg": "ES256"}));
     assert_refused_after_login(&summary, &world.province, &["subject"]);
-    let view = offer_view(&world.province, offer["id"].as_str().unwrap());
+    let view = world.offer_view(&offer);
     assert_ne!(view["state"], "issued", "{view:#}");
 }
 
@@ -1111,6 +1101,19 @@ impl World {
         self.scenario.dir()
     }
 
+    /// An issuer-initiated Person offer of the province for `subject`.
+    fn person_offer_for(&self, subject: &str) -> Value {
+        create_offer(
+            &self.province,
+            &json!({"credential": "person", "claims": person_offer_claims(), "subject": subject}),
+        )
+    }
+
+    /// The province's admin view of `offer`.
+    fn offer_view(&self, offer: &Value) -> Value {
+        offer_view(&self.province, offer["id"].as_str().unwrap())
+    }
+
     /// `login.mjs wallet-initiated` for the Person credential, with `input` added.
     fn wallet_initiated(&self, mut input: Value) -> Value {
         input["issuer"] = json!(self.province.public_url);
@@ -1143,58 +1146,48 @@ impl World {
 
 /// The province, signing people in at `provider`.
 fn province(dir: &Path, provider: &Provider) -> ServeProcess {
-    let issuer = provider.issuer.clone();
-    let province = ServeProcess::start_with_env(
+    serve_with_login(
         "province",
-        &repo(),
         dir,
-        None,
-        &[(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)],
-        |port| {
-            (
-                vec![
-                    "--participant".into(),
-                    "bc-digital-identity/bc-gov".into(),
-                    "--login-issuer".into(),
-                    format!("{PROVINCE_PROVIDER}={issuer}"),
-                ],
-                format!("http://127.0.0.1:{port}"),
-            )
-        },
-    );
-    provider.serve(&province);
-    province
+        provider,
+        PROVINCE_PROVIDER,
+        province_arguments,
+    )
 }
 
 /// The Law Society, signing members in at `provider` and verifying the province's Person
 /// credential (as `interop_presentation.rs`'s, `x509_san_dns`, encrypted responses).
 fn law_society(dir: &Path, province: &ServeProcess, provider: &Provider) -> ServeProcess {
-    let issuer = provider.issuer.clone();
-    let law_society = ServeProcess::start_with_env(
-        "law society",
+    serve_with_login("law society", dir, provider, LAW_SOCIETY_PROVIDER, |port| {
+        law_society_arguments(port, province)
+    })
+}
+
+/// `trustc serve` of the shipped example with `arguments(port)`, signing people in at `provider`
+/// as the governance's `login_provider` (with the client secret in its variable), and made the
+/// provider's client.
+fn serve_with_login(
+    name: &'static str,
+    dir: &Path,
+    provider: &Provider,
+    login_provider: &str,
+    arguments: impl Fn(u16) -> (Vec<String>, String),
+) -> ServeProcess {
+    let login_issuer = format!("{login_provider}={}", provider.issuer);
+    let trustc = ServeProcess::start_with_env(
+        name,
         &repo(),
         dir,
         None,
         &[(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)],
         |port| {
-            let public_url = format!("http://localhost:{port}");
-            (
-                vec![
-                    "--public-url".into(),
-                    public_url.clone(),
-                    "--participant".into(),
-                    "lsbc-membership/lsbc".into(),
-                    "--resolve".into(),
-                    format!("dev.credentials.gov.bc.example={}", province.url),
-                    "--login-issuer".into(),
-                    format!("{LAW_SOCIETY_PROVIDER}={issuer}"),
-                ],
-                public_url,
-            )
+            let (mut args, public_url) = arguments(port);
+            args.extend(["--login-issuer".into(), login_issuer.clone()]);
+            (args, public_url)
         },
     );
-    provider.serve(&law_society);
-    law_society
+    provider.serve(&trustc);
+    trustc
 }
 
 /// Runs `login.mjs COMMAND INPUT.json` with `input`; its JSON summary. A failure of the wallet

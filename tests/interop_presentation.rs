@@ -1096,34 +1096,46 @@ pub(crate) type Instance = ServeProcess;
 impl ServeProcess {
     /// The province: issues Person credentials under its dev identifier.
     pub(crate) fn province(dir: &Path) -> ServeProcess {
-        ServeProcess::start("province", dir, None, |port| {
-            (
-                vec!["--participant".into(), "bc-digital-identity/bc-gov".into()],
-                format!("http://127.0.0.1:{port}"),
-            )
-        })
+        ServeProcess::start("province", dir, None, province_arguments)
     }
 
     /// The Law Society: verifies the Person credential (the province's did:web host mapped to its
     /// loopback address) under `case`'s prefix and response mode, and issues Lawyer credentials.
     pub(crate) fn law_society(dir: &Path, province: &Instance, case: Case) -> ServeProcess {
         ServeProcess::start("law society", dir, None, |port| {
-            let public_url = format!("http://localhost:{port}");
-            (
-                vec![
-                    "--public-url".into(),
-                    public_url.clone(),
-                    "--participant".into(),
-                    "lsbc-membership/lsbc".into(),
-                    "--resolve".into(),
-                    format!("dev.credentials.gov.bc.example={}", province.url),
-                    "--client-id-prefix".into(),
-                    case.prefix.into(),
-                    "--response-mode".into(),
-                    case.response_mode.into(),
-                ],
-                public_url,
-            )
+            let (mut args, public_url) = law_society_arguments(port, province);
+            args.extend([
+                "--client-id-prefix".into(),
+                case.prefix.into(),
+                "--response-mode".into(),
+                case.response_mode.into(),
+            ]);
+            (args, public_url)
         })
     }
+}
+
+/// The province's arguments on `port`, and its public URL.
+pub(crate) fn province_arguments(port: u16) -> (Vec<String>, String) {
+    (
+        vec!["--participant".into(), "bc-digital-identity/bc-gov".into()],
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+/// The Law Society's arguments on `port` (its public URL `http://localhost:<port>`, the
+/// province's did:web host mapped to its loopback address), and its public URL.
+pub(crate) fn law_society_arguments(port: u16, province: &Instance) -> (Vec<String>, String) {
+    let public_url = format!("http://localhost:{port}");
+    (
+        vec![
+            "--public-url".into(),
+            public_url.clone(),
+            "--participant".into(),
+            "lsbc-membership/lsbc".into(),
+            "--resolve".into(),
+            format!("dev.credentials.gov.bc.example={}", province.url),
+        ],
+        public_url,
+    )
 }
