@@ -61,11 +61,11 @@ pub(crate) const VERIFIED: &str = "verified";
 const REFUSED: &str = "refused";
 
 /// How long one run of the wallet may take (a run takes one or two seconds).
-pub(crate) const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Each test runs two servers and node; one scenario at a time keeps a small machine responsive
 /// and the timings honest.
-pub(crate) static ONE_SCENARIO_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_SCENARIO_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// How the Law Society's verifier is configured, and which key the holder has.
 #[derive(Clone, Copy, Debug)]
