@@ -128,6 +128,19 @@ fn login_mistakes(replacements: &[(&str, &str)]) -> Vec<(String, String, String)
         .collect()
 }
 
+/// The codes of `found`, in order.
+fn codes_of(found: &[(String, String, String)]) -> Vec<&str> {
+    found.iter().map(|(c, _, _)| c.as_str()).collect()
+}
+
+/// The (code, message) pairs of `found`, in order.
+fn codes_and_messages(found: &[(String, String, String)]) -> Vec<(&str, &str)> {
+    found
+        .iter()
+        .map(|(c, m, _)| (c.as_str(), m.as_str()))
+        .collect()
+}
+
 #[test]
 fn a_credential_names_a_provider_of_its_framework_and_the_closest_is_suggested() {
     let found = login_mistakes(&[("provider: member-portal", "provider: member-portl")]);
@@ -144,7 +157,7 @@ fn a_provider_or_assurance_without_the_login_method_is_reported_at_each() {
         "        method: login\n        provider: staff-directory",
         "        method: pre-authorized-code\n        provider: staff-directory",
     )]);
-    let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    let codes = codes_of(&found);
     // `provider`, `assurance` and the claim taken from the login: three places to fix.
     assert_eq!(codes, ["login-method-missing"; 3], "{found:#?}");
     assert!(
@@ -177,10 +190,7 @@ fn a_secret_is_read_from_one_place_named_env_or_file() {
         ),
         ("private_key: { env: LOGIN_PRIVATE_KEY }", "private_key: {}"),
     ]);
-    let summary: Vec<(&str, &str)> = found
-        .iter()
-        .map(|(c, m, _)| (c.as_str(), m.as_str()))
-        .collect();
+    let summary = codes_and_messages(&found);
     assert_eq!(
         summary,
         [
@@ -254,10 +264,7 @@ fn loopback_http_issuers_are_for_dev_and_issuers_have_no_query() {
             "https://staff.issuer.example#x",
         ),
     ]);
-    let summary: Vec<(&str, &str)> = found
-        .iter()
-        .map(|(c, m, _)| (c.as_str(), m.as_str()))
-        .collect();
+    let summary = codes_and_messages(&found);
     assert_eq!(
         summary,
         [
@@ -288,7 +295,7 @@ fn a_provider_needs_settings_where_its_credentials_are_issued_only() {
             "",
         ),
     ]);
-    let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    let codes = codes_of(&found);
     // The participant lacking a `test` identifier is a warning of its own; nothing about logins.
     assert_eq!(codes, ["missing-identifier"], "{found:#?}");
     let found = login_mistakes(&[(
@@ -312,7 +319,7 @@ fn login_provider_ids_are_unique_and_their_names_in_every_locale() {
         ),
         ("provider: staff-directory", "provider: member-portal"),
     ]);
-    let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    let codes = codes_of(&found);
     assert!(codes.contains(&"duplicate-id"), "{found:#?}");
     assert!(
         codes.contains(&"unknown-reference"),

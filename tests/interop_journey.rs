@@ -23,22 +23,20 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::PoisonError;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use crate::interop::{node_client, skip};
 use crate::interop_presentation::{
-    Instance, LAWYER_ISSUER, LAWYER_VCT, MATRIX, ONE_SCENARIO_AT_A_TIME, SCRIPT_TIMEOUT, VERIFIED,
-    create_offer, lawyer_offer_claims, offer_view, receive_person, resolve_map, verifications,
+    Instance, LAWYER_ISSUER, LAWYER_VCT, Logged, MATRIX, Scenario, VERIFIED, create_offer,
+    lawyer_offer_claims, node, offer_view, receive_person, resolve_map, script_summary,
+    verifications, write_input,
 };
-use crate::interop_serve::run_with_timeout;
 
 /// The browser: `TRUSTC_CHROMIUM`, else Debian's `chromium`; `None` (with a `SKIPPED` line)
 /// when there is none.
-pub(crate) fn chromium(test: &str) -> Option<PathBuf> {
+fn chromium(test: &str) -> Option<PathBuf> {
     let path = std::env::var_os("TRUSTC_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -53,22 +51,23 @@ pub(crate) fn chromium(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// What a journey in a browser needs: the npm client folder, Chromium, and its turn to run;
+/// `None` (with a `SKIPPED` line) without node and npm or without Chromium.
+pub(crate) fn browser_scenario(test: &str) -> Option<(PathBuf, PathBuf, Scenario)> {
+    let client = node_client(test)?;
+    let browser = chromium(test)?;
+    Some((client, browser, Scenario::start()))
+}
+
 #[test]
 fn the_holders_page_leads_a_browser_from_the_presentation_to_the_lawyer_credential() {
     const TEST: &str =
         "the_holders_page_leads_a_browser_from_the_presentation_to_the_lawyer_credential";
-    let Some(client) = node_client(TEST) else {
+    let Some((client, browser, scenario)) = browser_scenario(TEST) else {
         return;
     };
-    let Some(browser) = chromium(TEST) else {
-        return;
-    };
-    let _one = ONE_SCENARIO_AT_A_TIME
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
     let started = Instant::now();
-    let temporary = tempfile::tempdir().unwrap();
-    let dir = temporary.path();
+    let dir = scenario.dir();
     // EdDSA holder key, encrypted responses, `x509_hash:` requests.
     let case = MATRIX[1];
     let province = Instance::province(dir);
@@ -82,8 +81,7 @@ fn the_holders_page_leads_a_browser_from_the_presentation_to_the_lawyer_credenti
     let page = offer["holder_page"].as_str().unwrap();
     let id = offer["id"].as_str().unwrap();
     assert_eq!(page, format!("{}/offers/{id}", law_society.public_url));
-    let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("journey");
-    let _ = fs::remove_dir_all(&screenshots);
+    let screenshots = screenshots_folder("journey");
     let journey = run_journey(
         &client,
         dir,
@@ -230,26 +228,17 @@ fn the_holders_page_leads_a_browser_from_the_presentation_to_the_lawyer_credenti
 
 /// Runs `journey.mjs` on `input`; its JSON summary. A failure fails the test with what the
 /// script said and the servers' logs.
-fn run_journey(client: &Path, dir: &Path, input: &Value, servers: &[&Instance]) -> Value {
-    let input_path = dir.join("journey-input.json");
-    fs::write(&input_path, serde_json::to_vec_pretty(input).unwrap()).unwrap();
-    let mut node = Command::new("node");
-    node.arg(client.join("journey.mjs"))
-        .arg(&input_path)
-        .current_dir(client);
-    let run = run_with_timeout(node, SCRIPT_TIMEOUT, "node journey.mjs");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    match serde_json::from_str::<Value>(&stdout) {
-        Ok(summary) if run.status.success() => summary,
-        _ => panic!(
-            "`node journey.mjs` failed ({}).\nstdout:\n{stdout}\nstderr:\n{}\n{}",
-            run.status,
-            String::from_utf8_lossy(&run.stderr),
-            servers
-                .iter()
-                .map(|s| format!("log:\n{}", s.log()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
+fn run_journey(client: &Path, dir: &Path, input: &Value, servers: &[&dyn Logged]) -> Value {
+    let input_path = write_input(dir, "journey-input.json", input);
+    let mut node = node(client, "journey.mjs");
+    node.arg(&input_path);
+    script_summary(node, "node journey.mjs", "", servers)
+}
+
+/// `target/tmp/<name>/`, emptied, for a journey's screenshots: kept after the test for a person
+/// to look at.
+pub(crate) fn screenshots_folder(name: &str) -> PathBuf {
+    let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = fs::remove_dir_all(&screenshots);
+    screenshots
 }

@@ -32,21 +32,20 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{MutexGuard, PoisonError, mpsc};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 use crate::common::{repo, stop_child};
 use crate::interop::node_client;
-use crate::interop_journey::chromium;
+use crate::interop_journey::{browser_scenario, screenshots_folder};
 use crate::interop_presentation::{
-    LAWYER_ISSUER, LAWYER_VCT, ONE_SCENARIO_AT_A_TIME, SCRIPT_TIMEOUT, VERIFIED, create_offer,
-    offer_view, resolve_map, verifications,
+    LAWYER_ISSUER, LAWYER_VCT, Logged, Scenario, VERIFIED, create_offer, law_society_arguments,
+    node, offer_view, province_arguments, resolve_map, script_summary, verifications, write_input,
 };
-use crate::interop_serve::{ServeProcess, http, run_with_timeout};
+use crate::interop_serve::{ServeProcess, http};
 
 /// The example governance's login providers, qualified (`<framework>/<provider>`), as
 /// `--login-issuer` names them.
@@ -131,11 +130,8 @@ fn development_provider_logs_in_through_its_login_and_consent_forms() {
 /// Runs `op_check.mjs` against a fresh provider; its summary, with the provider stopped cleanly.
 fn check_provider(test: &str, mode: Mode, encrypt: bool) -> Option<Value> {
     let client = node_client(test)?;
-    let _one = ONE_SCENARIO_AT_A_TIME
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let temporary = tempfile::tempdir().unwrap();
-    let mut provider = Provider::start(&client, temporary.path(), "provider", mode, encrypt);
+    let scenario = Scenario::start();
+    let mut provider = Provider::start(&client, scenario.dir(), "provider", mode, encrypt);
     // The test's own hook requests reach it (the other tests steer it so).
     assert_eq!(
         provider.hook("/__test/next-login", &[("account", "bob")]),
@@ -145,7 +141,6 @@ fn check_provider(test: &str, mode: Mode, encrypt: bool) -> Option<Value> {
         &client,
         "op_check.mjs",
         &[OsStr::new(&provider.issuer), OsStr::new(mode.name())],
-        &[],
         &[&provider],
         "",
     );
@@ -374,10 +369,7 @@ fn issuer_initiated_login_offer_issues_to_the_subject_it_names() {
     ) else {
         return;
     };
-    let offer = create_offer(
-        &world.province,
-        &json!({"credential": "person", "claims": person_offer_claims(), "subject": "alice"}),
-    );
+    let offer = world.person_offer_for("alice");
     world.provider.next_login("alice");
     let person = world.issuer_initiated(&offer, json!({"alg": "ES256"}));
     check_person(&person, &world.province, "Bearer");
@@ -391,7 +383,7 @@ fn issuer_initiated_login_offer_issues_to_the_subject_it_names() {
         person["challenge"]["flow"], "Oauth2Redirect",
         "the challenge answered redirect_to_web: {person:#}"
     );
-    let view = offer_view(&world.province, offer["id"].as_str().unwrap());
+    let view = world.offer_view(&offer);
     assert_eq!(view["state"], "issued", "{view:#}");
 }
 
@@ -431,8 +423,12 @@ fn lawyer_signs_in_to_the_law_society_and_presents_the_person_credential() {
             "resolve": resolve_map(&world.province, &law_society),
             "work": world.dir(),
         }),
-        &[&world.province, &law_society],
-        &[&world.provider, &law_provider],
+        &[
+            &world.province,
+            &law_society,
+            &world.provider,
+            &law_provider,
+        ],
     );
     let context = format!("{lawyer:#}");
     assert_ran_through(&lawyer);
@@ -483,21 +479,13 @@ fn lawyer_signs_in_to_the_law_society_and_presents_the_person_credential() {
 fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer() {
     const TEST: &str =
         "login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer";
-    let Some(client) = node_client(TEST) else {
+    let Some((client, browser, scenario)) = browser_scenario(TEST) else {
         return;
     };
-    let Some(browser) = chromium(TEST) else {
-        return;
-    };
-    let _one = ONE_SCENARIO_AT_A_TIME
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let temporary = tempfile::tempdir().unwrap();
-    let dir = temporary.path();
+    let dir = scenario.dir();
     let provider = Provider::start(&client, dir, "provider", Mode::Dev, false);
     let province = province(dir, &provider);
-    let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("journey-login");
-    let _ = fs::remove_dir_all(&screenshots);
+    let screenshots = screenshots_folder("journey-login");
     let input = json!({
         "page": format!("{}/credentials/person", province.public_url),
         "chromium": browser,
@@ -508,14 +496,12 @@ fn login_journey_in_chromium_signs_in_at_the_providers_form_and_shows_the_offer(
         "alg": "ES256",
         "resolve": {"dev.credentials.gov.bc.example": province.url},
     });
-    let input_path = dir.join("journey-login-input.json");
-    fs::write(&input_path, serde_json::to_vec_pretty(&input).unwrap()).unwrap();
+    let input_path = write_input(dir, "journey-login-input.json", &input);
     let journey = node_summary(
         &client,
         "journey_login.mjs",
         &[input_path.as_os_str()],
-        &[&province],
-        &[&provider],
+        &[&province, &provider],
         &format!("screenshots in {}", screenshots.display()),
     );
     let context = format!("{journey:#}");
@@ -719,15 +705,12 @@ fn login_refused_for_another_subject_than_the_offer_names() {
     ) else {
         return;
     };
-    let offer = create_offer(
-        &world.province,
-        &json!({"credential": "person", "claims": person_offer_claims(), "subject": "alice"}),
-    );
+    let offer = world.person_offer_for("alice");
     // The offer's QR code forwarded to bob, who signs in as himself.
     world.provider.next_login("bob");
     let summary = world.issuer_initiated(&offer, json!({"alg": "ES256"}));
     assert_refused_after_login(&summary, &world.province, &["subject"]);
-    let view = offer_view(&world.province, offer["id"].as_str().unwrap());
+    let view = world.offer_view(&offer);
     assert_ne!(view["state"], "issued", "{view:#}");
 }
 
@@ -1097,30 +1080,38 @@ struct World {
     // Dropped in this order: trustc, its provider, the folder, and then the next scenario may run.
     province: ServeProcess,
     provider: Provider,
-    temporary: TempDir,
-    _one: MutexGuard<'static, ()>,
+    scenario: Scenario,
 }
 
 impl World {
     fn start(test: &str, encrypt: bool) -> Option<World> {
         let client = node_client(test)?;
-        let one = ONE_SCENARIO_AT_A_TIME
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let temporary = tempfile::tempdir().unwrap();
-        let provider = Provider::start(&client, temporary.path(), "provider", Mode::Auto, encrypt);
-        let province = province(temporary.path(), &provider);
+        let scenario = Scenario::start();
+        let provider = Provider::start(&client, scenario.dir(), "provider", Mode::Auto, encrypt);
+        let province = province(scenario.dir(), &provider);
         Some(World {
-            _one: one,
             client,
             province,
             provider,
-            temporary,
+            scenario,
         })
     }
 
     fn dir(&self) -> &Path {
-        self.temporary.path()
+        self.scenario.dir()
+    }
+
+    /// An issuer-initiated Person offer of the province for `subject`.
+    fn person_offer_for(&self, subject: &str) -> Value {
+        create_offer(
+            &self.province,
+            &json!({"credential": "person", "claims": person_offer_claims(), "subject": subject}),
+        )
+    }
+
+    /// The province's admin view of `offer`.
+    fn offer_view(&self, offer: &Value) -> Value {
+        offer_view(&self.province, offer["id"].as_str().unwrap())
     }
 
     /// `login.mjs wallet-initiated` for the Person credential, with `input` added.
@@ -1134,8 +1125,7 @@ impl World {
             self.dir(),
             "wallet-initiated",
             &input,
-            &[&self.province],
-            &[&self.provider],
+            &[&self.province, &self.provider],
         )
     }
 
@@ -1149,129 +1139,93 @@ impl World {
             self.dir(),
             "issuer-initiated",
             &input,
-            &[&self.province],
-            &[&self.provider],
+            &[&self.province, &self.provider],
         )
     }
 }
 
 /// The province, signing people in at `provider`.
 fn province(dir: &Path, provider: &Provider) -> ServeProcess {
-    let issuer = provider.issuer.clone();
-    let province = ServeProcess::start_with_env(
+    serve_with_login(
         "province",
-        &repo(),
         dir,
-        None,
-        &[(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)],
-        |port| {
-            (
-                vec![
-                    "--participant".into(),
-                    "bc-digital-identity/bc-gov".into(),
-                    "--login-issuer".into(),
-                    format!("{PROVINCE_PROVIDER}={issuer}"),
-                ],
-                format!("http://127.0.0.1:{port}"),
-            )
-        },
-    );
-    provider.serve(&province);
-    province
+        provider,
+        PROVINCE_PROVIDER,
+        province_arguments,
+    )
 }
 
 /// The Law Society, signing members in at `provider` and verifying the province's Person
 /// credential (as `interop_presentation.rs`'s, `x509_san_dns`, encrypted responses).
 fn law_society(dir: &Path, province: &ServeProcess, provider: &Provider) -> ServeProcess {
-    let issuer = provider.issuer.clone();
-    let law_society = ServeProcess::start_with_env(
-        "law society",
+    serve_with_login("law society", dir, provider, LAW_SOCIETY_PROVIDER, |port| {
+        law_society_arguments(port, province)
+    })
+}
+
+/// `trustc serve` of the shipped example with `arguments(port)`, signing people in at `provider`
+/// as the governance's `login_provider` (with the client secret in its variable), and made the
+/// provider's client.
+fn serve_with_login(
+    name: &'static str,
+    dir: &Path,
+    provider: &Provider,
+    login_provider: &str,
+    arguments: impl Fn(u16) -> (Vec<String>, String),
+) -> ServeProcess {
+    let login_issuer = format!("{login_provider}={}", provider.issuer);
+    let trustc = ServeProcess::start_with_env(
+        name,
         &repo(),
         dir,
         None,
         &[(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)],
         |port| {
-            let public_url = format!("http://localhost:{port}");
-            (
-                vec![
-                    "--public-url".into(),
-                    public_url.clone(),
-                    "--participant".into(),
-                    "lsbc-membership/lsbc".into(),
-                    "--resolve".into(),
-                    format!("dev.credentials.gov.bc.example={}", province.url),
-                    "--login-issuer".into(),
-                    format!("{LAW_SOCIETY_PROVIDER}={issuer}"),
-                ],
-                public_url,
-            )
+            let (mut args, public_url) = arguments(port);
+            args.extend(["--login-issuer".into(), login_issuer.clone()]);
+            (args, public_url)
         },
     );
-    provider.serve(&law_society);
-    law_society
+    provider.serve(&trustc);
+    trustc
 }
 
 /// Runs `login.mjs COMMAND INPUT.json` with `input`; its JSON summary. A failure of the wallet
-/// itself fails the test with what it said and every server's log.
+/// itself fails the test with what it said and the logs of `processes`.
 fn login_script(
     client: &Path,
     dir: &Path,
     command: &str,
     input: &Value,
-    servers: &[&ServeProcess],
-    providers: &[&Provider],
+    processes: &[&dyn Logged],
 ) -> Value {
-    let input_path = dir.join(format!("login-{command}-input.json"));
-    fs::write(&input_path, serde_json::to_vec_pretty(input).unwrap()).unwrap();
+    let input_path = write_input(dir, &format!("login-{command}-input.json"), input);
     node_summary(
         client,
         "login.mjs",
         &[OsStr::new(command), input_path.as_os_str()],
-        servers,
-        providers,
+        processes,
         "",
     )
 }
 
-/// Runs `node SCRIPT ARGS…` in the client folder; its JSON summary. A run that fails or prints
-/// no JSON fails the test with what it said, `note`, and the logs of `servers` and `providers`.
+/// Runs `node SCRIPT ARGS…` in the client folder, with the provider's client secret; its JSON
+/// summary. A run that fails or prints no JSON fails the test with what it said, `note`, and the
+/// logs of `processes`.
 fn node_summary(
     client: &Path,
     script: &str,
     args: &[&OsStr],
-    servers: &[&ServeProcess],
-    providers: &[&Provider],
+    processes: &[&dyn Logged],
     note: &str,
 ) -> Value {
-    let mut node = Command::new("node");
-    node.arg(client.join(script))
-        .args(args)
-        .env(LOGIN_SECRET_VARIABLE, LOGIN_SECRET)
-        .current_dir(client);
+    let mut node = node(client, script);
+    node.args(args).env(LOGIN_SECRET_VARIABLE, LOGIN_SECRET);
     let what = format!(
         "node {script} {}",
         args.first().map_or("".into(), |a| a.to_string_lossy())
     );
-    let run = run_with_timeout(node, SCRIPT_TIMEOUT, &what);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    match serde_json::from_str::<Value>(&stdout) {
-        Ok(summary) if run.status.success() => summary,
-        _ => panic!(
-            "`{what}` failed ({}) {note}\nstdout:\n{stdout}\nstderr:\n{}\n{}\n{}",
-            run.status,
-            String::from_utf8_lossy(&run.stderr),
-            servers
-                .iter()
-                .map(|s| format!("{} log:\n{}", s.name, s.log()))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            providers
-                .iter()
-                .map(|p| format!("{} log:\n{}", p.name, p.log()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
+    script_summary(node, &what, note, processes)
 }
 
 // --- The provider process -----------------------------------------------------------------------
@@ -1407,6 +1361,15 @@ impl Provider {
     /// to be killed or was stopped before.
     fn stop(&mut self) -> Option<ExitStatus> {
         stop_child(&mut self.child.take()?, Duration::from_secs(5))
+    }
+}
+
+impl Logged for Provider {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn log_text(&self) -> String {
+        self.log()
     }
 }
 

@@ -36,12 +36,13 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tempfile::TempDir;
 
 use crate::common::repo;
 use crate::interop::node_client;
@@ -60,11 +61,11 @@ pub(crate) const VERIFIED: &str = "verified";
 const REFUSED: &str = "refused";
 
 /// How long one run of the wallet may take (a run takes one or two seconds).
-pub(crate) const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Each test runs two servers and node; one scenario at a time keeps a small machine responsive
 /// and the timings honest.
-pub(crate) static ONE_SCENARIO_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_SCENARIO_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// How the Law Society's verifier is configured, and which key the holder has.
 #[derive(Clone, Copy, Debug)]
@@ -111,16 +112,13 @@ fn lawyer_credential_takes_the_names_of_the_presented_person_credential() {
     let Some(client) = node_client(TEST) else {
         return;
     };
-    let _one = ONE_SCENARIO_AT_A_TIME
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let scenario = Scenario::start();
     let python = python_verifier(TEST);
     let started = Instant::now();
-    let temporary = tempfile::tempdir().unwrap();
-    let province = Instance::province(temporary.path());
+    let province = Instance::province(scenario.dir());
 
     for (index, case) in MATRIX.into_iter().enumerate() {
-        let dir = temporary.path().join(format!("case-{index}"));
+        let dir = scenario.dir().join(format!("case-{index}"));
         fs::create_dir_all(&dir).unwrap();
         let law_society = Instance::law_society(&dir, &province, case);
         let context = format!("{case:?}");
@@ -488,18 +486,16 @@ fn refused(test: &str, tamper: &str, case: Case, expected: Expected) {
     let Some(client) = node_client(test) else {
         return;
     };
-    let _one = ONE_SCENARIO_AT_A_TIME
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let temporary = tempfile::tempdir().unwrap();
-    let province = Instance::province(temporary.path());
-    let law_society = Instance::law_society(temporary.path(), &province, case);
-    let person = receive_person(&client, &province, &law_society, temporary.path(), case);
+    let scenario = Scenario::start();
+    let dir = scenario.dir();
+    let province = Instance::province(dir);
+    let law_society = Instance::law_society(dir, &province, case);
+    let person = receive_person(&client, &province, &law_society, dir, case);
     let (offer_id, lawyer) = present_and_receive_lawyer(
         &client,
         &province,
         &law_society,
-        temporary.path(),
+        dir,
         &person,
         case,
         Some(tamper),
@@ -788,10 +784,8 @@ fn presentation_tamper_modes_spoil_what_they_name() {
     let Some(client) = node_client("presentation_tamper_modes_spoil_what_they_name") else {
         return;
     };
-    let mut node = Command::new("node");
-    node.arg(client.join("presentation.mjs"))
-        .arg("self-test")
-        .current_dir(&client);
+    let mut node = node(&client, "presentation.mjs");
+    node.arg("self-test");
     let run = run_with_timeout(node, SCRIPT_TIMEOUT, "node presentation.mjs self-test");
     let summary: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
         panic!(
@@ -992,51 +986,106 @@ fn node_script(
     dir: &Path,
     command: &str,
     input: &Value,
-    servers: &[&Instance],
+    servers: &[&dyn Logged],
 ) -> Value {
-    let input_path = dir.join(format!("{command}-input.json"));
-    fs::write(&input_path, serde_json::to_vec_pretty(input).unwrap()).unwrap();
-    let mut node = Command::new("node");
-    node.arg(client.join("presentation.mjs"))
-        .arg(command)
-        .arg(&input_path)
-        .current_dir(client);
-    let what = format!("node presentation.mjs {command}");
-    let run = run_with_timeout(node, SCRIPT_TIMEOUT, &what);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    match serde_json::from_str::<Value>(&stdout) {
-        Ok(summary) if run.status.success() => summary,
-        _ => panic!(
-            "`{what}` failed ({}).\nstdout:\n{stdout}\nstderr:\n{}\n{}",
-            run.status,
-            String::from_utf8_lossy(&run.stderr),
-            servers
-                .iter()
-                .map(|s| format!("{} log:\n{}", s.name, s.log()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
+    let input_path = write_input(dir, &format!("{command}-input.json"), input);
+    let mut node = node(client, "presentation.mjs");
+    node.arg(command).arg(&input_path);
+    script_summary(
+        node,
+        &format!("node presentation.mjs {command}"),
+        "",
+        servers,
+    )
 }
 
 /// Runs `verify_didweb.py` on `state`; its JSON summary.
 fn python_script(python: &Path, dir: &Path, state: &Value, law_society: &Instance) -> Value {
-    let state_path = dir.join("python-state.json");
-    fs::write(&state_path, serde_json::to_vec_pretty(state).unwrap()).unwrap();
+    let state_path = write_input(dir, "python-state.json", state);
     let mut command = Command::new(python);
     command
         .arg(repo().join("tests/interop/verify_didweb.py"))
         .arg(&state_path);
-    let run = run_with_timeout(command, SCRIPT_TIMEOUT, "python verify_didweb.py");
+    script_summary(command, "python verify_didweb.py", "", &[law_society])
+}
+
+// --- Running the scripts: shared with `interop_login.rs` and `interop_journey.rs` ---------------
+
+/// One scenario's hold on the machine: the lock that runs scenarios one at a time, and a fresh
+/// folder, removed before the lock is let go.
+pub(crate) struct Scenario {
+    temporary: TempDir,
+    _one: MutexGuard<'static, ()>,
+}
+
+impl Scenario {
+    /// Waits for the scenario before to end, then makes the folder.
+    pub(crate) fn start() -> Scenario {
+        let one = ONE_SCENARIO_AT_A_TIME
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Scenario {
+            temporary: tempfile::tempdir().unwrap(),
+            _one: one,
+        }
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        self.temporary.path()
+    }
+}
+
+/// A process whose log a failed script's message shows: a `trustc serve`, a login provider.
+pub(crate) trait Logged {
+    fn name(&self) -> &str;
+    fn log_text(&self) -> String;
+}
+
+impl Logged for ServeProcess {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn log_text(&self) -> String {
+        self.log()
+    }
+}
+
+/// Writes `input` as JSON to `file` in `dir`, for a script to read; its path.
+pub(crate) fn write_input(dir: &Path, file: &str, input: &Value) -> PathBuf {
+    let path = dir.join(file);
+    fs::write(&path, serde_json::to_vec_pretty(input).unwrap()).unwrap();
+    path
+}
+
+/// `node SCRIPT`, a script of the client folder, run in that folder.
+pub(crate) fn node(client: &Path, script: &str) -> Command {
+    let mut node = Command::new("node");
+    node.arg(client.join(script)).current_dir(client);
+    node
+}
+
+/// Runs `command`, a script that prints one JSON summary, within [`SCRIPT_TIMEOUT`]; the
+/// summary. A run that fails or prints no JSON fails the test with `what` and what it said,
+/// `note`, and the logs of `processes`.
+pub(crate) fn script_summary(
+    command: Command,
+    what: &str,
+    note: &str,
+    processes: &[&dyn Logged],
+) -> Value {
+    let run = run_with_timeout(command, SCRIPT_TIMEOUT, what);
     let stdout = String::from_utf8_lossy(&run.stdout);
     match serde_json::from_str::<Value>(&stdout) {
         Ok(summary) if run.status.success() => summary,
         _ => panic!(
-            "`python verify_didweb.py` failed ({}).\nstdout:\n{stdout}\nstderr:\n{}\nLaw Society \
-             log:\n{}",
+            "`{what}` failed ({}). {note}\nstdout:\n{stdout}\nstderr:\n{}\n{}",
             run.status,
             String::from_utf8_lossy(&run.stderr),
-            law_society.log()
+            processes
+                .iter()
+                .map(|p| format!("{} log:\n{}", p.name(), p.log_text()))
+                .collect::<Vec<_>>()
+                .join("\n")
         ),
     }
 }
@@ -1047,34 +1096,46 @@ pub(crate) type Instance = ServeProcess;
 impl ServeProcess {
     /// The province: issues Person credentials under its dev identifier.
     pub(crate) fn province(dir: &Path) -> ServeProcess {
-        ServeProcess::start("province", dir, None, |port| {
-            (
-                vec!["--participant".into(), "bc-digital-identity/bc-gov".into()],
-                format!("http://127.0.0.1:{port}"),
-            )
-        })
+        ServeProcess::start("province", dir, None, province_arguments)
     }
 
     /// The Law Society: verifies the Person credential (the province's did:web host mapped to its
     /// loopback address) under `case`'s prefix and response mode, and issues Lawyer credentials.
     pub(crate) fn law_society(dir: &Path, province: &Instance, case: Case) -> ServeProcess {
         ServeProcess::start("law society", dir, None, |port| {
-            let public_url = format!("http://localhost:{port}");
-            (
-                vec![
-                    "--public-url".into(),
-                    public_url.clone(),
-                    "--participant".into(),
-                    "lsbc-membership/lsbc".into(),
-                    "--resolve".into(),
-                    format!("dev.credentials.gov.bc.example={}", province.url),
-                    "--client-id-prefix".into(),
-                    case.prefix.into(),
-                    "--response-mode".into(),
-                    case.response_mode.into(),
-                ],
-                public_url,
-            )
+            let (mut args, public_url) = law_society_arguments(port, province);
+            args.extend([
+                "--client-id-prefix".into(),
+                case.prefix.into(),
+                "--response-mode".into(),
+                case.response_mode.into(),
+            ]);
+            (args, public_url)
         })
     }
+}
+
+/// The province's arguments on `port`, and its public URL.
+pub(crate) fn province_arguments(port: u16) -> (Vec<String>, String) {
+    (
+        vec!["--participant".into(), "bc-digital-identity/bc-gov".into()],
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+/// The Law Society's arguments on `port` (its public URL `http://localhost:<port>`, the
+/// province's did:web host mapped to its loopback address), and its public URL.
+pub(crate) fn law_society_arguments(port: u16, province: &Instance) -> (Vec<String>, String) {
+    let public_url = format!("http://localhost:{port}");
+    (
+        vec![
+            "--public-url".into(),
+            public_url.clone(),
+            "--participant".into(),
+            "lsbc-membership/lsbc".into(),
+            "--resolve".into(),
+            format!("dev.credentials.gov.bc.example={}", province.url),
+        ],
+        public_url,
+    )
 }

@@ -4,6 +4,7 @@
 //! answers are checked against `runtime/openapi.json` as they go.
 
 use axum::body::Body;
+use axum::http::request::Builder as RequestBuilder;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use trustc_runtime::dpop::jwk_thumbprint;
@@ -23,6 +24,18 @@ async fn token(instance: &Instance, offer: &Value, dpop: &[&str]) -> Reply {
 }
 
 async fn token_for(instance: &Instance, code: &str, tx_code: Option<&str>, dpop: &[&str]) -> Reply {
+    token_at(instance, "/token", code, tx_code, dpop).await
+}
+
+/// The pre-authorised code grant posted to the token endpoint at `path`, with these `DPoP`
+/// headers.
+async fn token_at(
+    instance: &Instance,
+    path: &str,
+    code: &str,
+    tx_code: Option<&str>,
+    dpop: &[&str],
+) -> Reply {
     let mut fields = vec![
         (
             "grant_type",
@@ -33,13 +46,22 @@ async fn token_for(instance: &Instance, code: &str, tx_code: Option<&str>, dpop:
     if let Some(tx_code) = tx_code {
         fields.push(("tx_code", tx_code));
     }
-    let mut request = Request::post("/token").header(header::CONTENT_TYPE, FORM);
+    let request = Request::post(path).header(header::CONTENT_TYPE, FORM);
+    instance
+        .send(
+            with_dpop(request, dpop)
+                .body(Body::from(url_encode(&fields)))
+                .unwrap(),
+        )
+        .await
+}
+
+/// `request` with one `DPoP` header for each of `dpop`.
+fn with_dpop(mut request: RequestBuilder, dpop: &[&str]) -> RequestBuilder {
     for proof in dpop {
         request = request.header("DPoP", *proof);
     }
-    instance
-        .send(request.body(Body::from(url_encode(&fields))).unwrap())
-        .await
+    request
 }
 
 /// `POST /credential` with this `Authorization` header and these `DPoP` headers, and a fresh
@@ -56,12 +78,36 @@ async fn credential(
     if let Some(authorization) = authorization {
         request = request.header(header::AUTHORIZATION, authorization);
     }
-    for proof in dpop {
-        request = request.header("DPoP", *proof);
-    }
     instance
-        .send(request.body(Body::from(body.to_string())).unwrap())
+        .send(
+            with_dpop(request, dpop)
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
         .await
+}
+
+/// `POST /credential` with `Authorization: DPoP <access_token>` and this one DPoP proof.
+async fn credential_with_proof(
+    instance: &Instance,
+    access_token: &str,
+    proof: &str,
+    holder: &HolderKey,
+) -> Reply {
+    let authorization = Some(format!("DPoP {access_token}"));
+    credential(instance, authorization, &[proof], holder).await
+}
+
+/// `POST /credential` with `Authorization: DPoP <access_token>` and a DPoP proof for it that
+/// `signer` makes now.
+async fn credential_signed_by(
+    instance: &Instance,
+    signer: &HolderKey,
+    access_token: &str,
+    holder: &HolderKey,
+) -> Reply {
+    let proof = signer.dpop_proof("POST", CREDENTIAL_URL, Some(access_token), instance.now());
+    credential_with_proof(instance, access_token, &proof, holder).await
 }
 
 /// A DPoP-bound access token for a new Person offer, bound to `wallet`'s key.
@@ -106,14 +152,7 @@ async fn a_wallet_that_asks_gets_a_token_only_its_key_can_use() {
         let jkt = jwk_thumbprint(&wallet.public_jwk()).unwrap();
         assert!(access_token.ends_with(&format!(".{jkt}")), "{access_token}");
 
-        let proof = wallet.dpop_proof("POST", CREDENTIAL_URL, Some(access_token), instance.now());
-        let reply = credential(
-            &instance,
-            Some(format!("DPoP {access_token}")),
-            &[&proof],
-            &holder,
-        )
-        .await;
+        let reply = credential_signed_by(&instance, &wallet, access_token, &holder).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         let issued = api.check("post", "/credential", &reply)["credentials"][0]["credential"]
             .as_str()
@@ -169,23 +208,10 @@ async fn a_proof_is_used_once() {
         )
         .await;
     reply.assert_error(StatusCode::BAD_REQUEST, "invalid_nonce");
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {access_token}")),
-        &[&proof],
-        &holder,
-    )
-    .await;
+    let reply = credential_with_proof(&instance, &access_token, &proof, &holder).await;
     let description = assert_dpop_challenge(&reply, "invalid_dpop_proof");
     assert!(description.contains("was used before"), "{description}");
-    let again = wallet.dpop_proof("POST", CREDENTIAL_URL, Some(&access_token), instance.now());
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {access_token}")),
-        &[&again],
-        &holder,
-    )
-    .await;
+    let reply = credential_signed_by(&instance, &wallet, &access_token, &holder).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
 }
 
@@ -314,34 +340,15 @@ async fn a_proof_for_another_request_time_or_token_is_refused_at_the_credential_
         Some(&fresh_token),
         instance.now() - 301,
     );
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {fresh_token}")),
-        &[&old],
-        &holder,
-    )
-    .await;
+    let reply = credential_with_proof(&instance, &fresh_token, &old, &holder).await;
     let description = assert_dpop_challenge(&reply, "invalid_dpop_proof");
     assert!(description.contains("s old"), "{description}");
     instance.advance(51);
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {access_token}")),
-        &[&proof],
-        &holder,
-    )
-    .await;
+    let reply = credential_with_proof(&instance, &access_token, &proof, &holder).await;
     let description = assert_dpop_challenge(&reply, "invalid_token");
     assert_eq!(description, "the access token has expired");
     // All of these left the credential to be fetched with a good proof.
-    let good = wallet.dpop_proof("POST", CREDENTIAL_URL, Some(&fresh_token), instance.now());
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {fresh_token}")),
-        &[&good],
-        &holder,
-    )
-    .await;
+    let reply = credential_signed_by(&instance, &wallet, &fresh_token, &holder).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
 }
 
@@ -377,14 +384,7 @@ async fn a_bound_token_needs_its_key_and_the_dpop_scheme() {
 
     // A proof by another key, however well made.
     let thief = HolderKey::es256();
-    let stolen = thief.dpop_proof("POST", CREDENTIAL_URL, Some(&access_token), instance.now());
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {access_token}")),
-        &[&stolen],
-        &holder,
-    )
-    .await;
+    let reply = credential_signed_by(&instance, &thief, &access_token, &holder).await;
     let description = assert_dpop_challenge(&reply, "invalid_token");
     assert_eq!(
         description,
@@ -395,14 +395,7 @@ async fn a_bound_token_needs_its_key_and_the_dpop_scheme() {
     // The token with its thumbprint swapped for the thief's is no token of this issuer.
     let (unbound, _) = access_token.rsplit_once('.').unwrap();
     let swapped = format!("{unbound}.{}", jwk_thumbprint(&thief.public_jwk()).unwrap());
-    let proof = thief.dpop_proof("POST", CREDENTIAL_URL, Some(&swapped), instance.now());
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {swapped}")),
-        &[&proof],
-        &holder,
-    )
-    .await;
+    let reply = credential_signed_by(&instance, &thief, &swapped, &holder).await;
     assert_eq!(
         assert_dpop_challenge(&reply, "invalid_token"),
         "the access token is unknown"
@@ -411,14 +404,7 @@ async fn a_bound_token_needs_its_key_and_the_dpop_scheme() {
     // A bearer token sent with the DPoP scheme.
     let offer = instance.offer("person", person_claims()).await;
     let bearer = instance.access_token(&offer).await;
-    let proof = wallet.dpop_proof("POST", CREDENTIAL_URL, Some(&bearer), instance.now());
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {bearer}")),
-        &[&proof],
-        &holder,
-    )
-    .await;
+    let reply = credential_signed_by(&instance, &wallet, &bearer, &holder).await;
     let description = assert_dpop_challenge(&reply, "invalid_token");
     assert!(
         description.contains("not bound to a DPoP key"),
@@ -440,14 +426,7 @@ async fn a_bound_token_needs_its_key_and_the_dpop_scheme() {
     api.check("post", "/credential", &reply);
 
     // The owner still gets the credential.
-    let proof = wallet.dpop_proof("POST", CREDENTIAL_URL, Some(&access_token), instance.now());
-    let reply = credential(
-        &instance,
-        Some(format!("DPoP {access_token}")),
-        &[&proof],
-        &holder,
-    )
-    .await;
+    let reply = credential_signed_by(&instance, &wallet, &access_token, &holder).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
 }
 
@@ -469,35 +448,11 @@ async fn an_issuer_below_a_path_names_its_endpoints_with_it() {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     let offer = reply.json();
-    let resolved = {
-        let reply = instance
-            .get(&super::local_path(&offer["credential_offer_uri"]))
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        reply.json()
-    };
+    let resolved = instance.resolve_offer(&offer).await;
     let code = super::pre_authorized_code(&resolved);
     let tx_code = offer["tx_code"].as_str();
-    let send = |proof: String| {
-        let mut fields = vec![
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-            ),
-            ("pre-authorized_code", code.as_str()),
-        ];
-        if let Some(tx_code) = tx_code {
-            fields.push(("tx_code", tx_code));
-        }
-        Request::post("/tenant/token")
-            .header(header::CONTENT_TYPE, FORM)
-            .header("DPoP", proof)
-            .body(Body::from(url_encode(&fields)))
-            .unwrap()
-    };
     let wrong = wallet.dpop_proof("POST", TOKEN_URL, None, instance.now());
-    instance
-        .send(send(wrong))
+    token_at(&instance, "/tenant/token", &code, tx_code, &[&wrong])
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
     let right = wallet.dpop_proof(
@@ -506,7 +461,7 @@ async fn an_issuer_below_a_path_names_its_endpoints_with_it() {
         None,
         instance.now(),
     );
-    let reply = instance.send(send(right)).await;
+    let reply = token_at(&instance, "/tenant/token", &code, tx_code, &[&right]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.json()["token_type"], "DPoP");
 }

@@ -328,20 +328,55 @@ fn authorize_url(request_uri: &str) -> String {
     )
 }
 
+/// The wallet's pushed request for the Person credential, with [`VERIFIER`]'s challenge; its
+/// `request_uri`.
+async fn person_request(instance: &Instance) -> String {
+    par(instance, &wallet_request("person", &challenge(VERIFIER))).await
+}
+
+/// `fields` with the field `name` set to `value`, or left out when `value` is empty.
+fn with_field<'a>(
+    fields: &[(&'a str, &'a str)],
+    name: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    assert!(
+        fields.iter().any(|(n, _)| *n == name),
+        "no field `{name}` to change"
+    );
+    let mut changed: Vec<(&str, &str)> =
+        fields.iter().filter(|(n, _)| *n != name).copied().collect();
+    if !value.is_empty() {
+        changed.push((name, value));
+    }
+    changed
+}
+
 /// The token request of the authorization code grant.
 async fn code_token(instance: &Instance, code: &str, verifier: &str) -> super::Reply {
+    code_token_with(instance, code, "code_verifier", verifier).await
+}
+
+/// The token request of the authorization code grant, as the wallet sends it with
+/// [`VERIFIER`] but for the field `name`, set to `value`.
+async fn code_token_with(instance: &Instance, code: &str, name: &str, value: &str) -> super::Reply {
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", WALLET_REDIRECT),
+        ("client_id", WALLET_CLIENT),
+    ];
     instance
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("code_verifier", verifier),
-                ("redirect_uri", WALLET_REDIRECT),
-                ("client_id", WALLET_CLIENT),
-            ],
-        )
+        .post_form("/token", &with_field(&fields, name, value))
         .await
+}
+
+/// A wallet-initiated login for the Person credential through the browser; the wallet's
+/// redirect.
+async fn person_login(instance: &Instance) -> String {
+    let request_uri = person_request(instance).await;
+    log_in(instance, &request_uri).await
 }
 
 /// Logs in through the browser for a pushed request and returns the wallet's redirect.
@@ -417,9 +452,7 @@ async fn a_wallet_signs_the_holder_in_and_collects_a_person_credential_with_the_
         true
     );
 
-    let code_challenge = challenge(VERIFIER);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
-    let back = log_in(&instance, &request_uri).await;
+    let back = person_login(&instance).await;
     assert!(back.starts_with(WALLET_REDIRECT), "{back}");
     assert_eq!(query(&back, "iss").as_deref(), Some(PUBLIC_URL));
     assert_eq!(query(&back, "state").as_deref(), Some("wallet-state-1"));
@@ -473,69 +506,36 @@ async fn pushed_requests_are_checked_before_anything_is_stored() {
     let instance = issuer_for(&op).await;
     let code_challenge = challenge(VERIFIER);
     let good = wallet_request("person", &code_challenge);
-    let with = |name: &str, value: &'static str| -> Vec<(&str, &str)> {
-        let mut fields: Vec<(&str, &str)> =
-            good.iter().filter(|(n, _)| *n != name).cloned().collect();
-        if !value.is_empty() {
-            fields.push((
-                match name {
-                    "response_type" => "response_type",
-                    "client_id" => "client_id",
-                    "redirect_uri" => "redirect_uri",
-                    "scope" => "scope",
-                    "code_challenge" => "code_challenge",
-                    "code_challenge_method" => "code_challenge_method",
-                    "resource" => "resource",
-                    other => panic!("{other}"),
-                },
-                value,
-            ));
-        }
-        fields
-    };
-    for (fields, status, error, about) in [
+    let with = |name: &'static str, value: &'static str| with_field(&good, name, value);
+    for (fields, error, about) in [
         (
             with("response_type", "token"),
-            400,
             "unsupported_response_type",
             "code",
         ),
-        (with("client_id", ""), 400, "invalid_request", "client_id"),
-        (
-            with("redirect_uri", ""),
-            400,
-            "invalid_request",
-            "redirect_uri",
-        ),
+        (with("client_id", ""), "invalid_request", "client_id"),
+        (with("redirect_uri", ""), "invalid_request", "redirect_uri"),
         (
             with("redirect_uri", "https://wallet.example/cb#frag"),
-            400,
             "invalid_request",
             "fragment",
         ),
-        (with("code_challenge", ""), 400, "invalid_request", "PKCE"),
+        (with("code_challenge", ""), "invalid_request", "PKCE"),
         (
             with("code_challenge_method", "plain"),
-            400,
             "invalid_request",
             "S256",
         ),
-        (with("scope", "unknown"), 400, "invalid_scope", "unknown"),
-        (
-            with("scope", ""),
-            400,
-            "invalid_scope",
-            "names no credential",
-        ),
+        (with("scope", "unknown"), "invalid_scope", "unknown"),
+        (with("scope", ""), "invalid_scope", "names no credential"),
         (
             with("resource", "https://other.example"),
-            400,
             "invalid_request",
             "resource",
         ),
     ] {
         let reply = instance.post_form("/par", &fields).await;
-        let description = reply.assert_error(StatusCode::from_u16(status).unwrap(), error);
+        let description = reply.assert_error(StatusCode::BAD_REQUEST, error);
         assert!(description.contains(about), "{error}: {description}");
     }
     // A request URI may not itself be pushed.
@@ -553,10 +553,9 @@ async fn request_uris_work_once_for_their_client_before_they_expire() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
 
     // Another client may not use it (the page says so; nothing is sent to the provider).
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let request_uri = person_request(&instance).await;
     let mut browser = Browser::new(&instance);
     let other = format!(
         "{PUBLIC_URL}/authorize?{}",
@@ -578,7 +577,7 @@ async fn request_uris_work_once_for_their_client_before_they_expire() {
     );
 
     // Expired: 90 seconds.
-    let late = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let late = person_request(&instance).await;
     instance.advance(91);
     let hop = Browser::new(&instance).get(&authorize_url(&late)).await;
     assert_eq!(hop.status, 400, "{}", hop.body);
@@ -607,31 +606,16 @@ async fn codes_need_their_verifier_client_and_exact_redirect_uri_once_and_in_tim
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("code_verifier"), "{description}");
-    let description = instance
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("redirect_uri", "https://wallet.example/other"),
-                ("client_id", WALLET_CLIENT),
-            ],
-        )
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let description = code_token_with(
+        &instance,
+        &code,
+        "redirect_uri",
+        "https://wallet.example/other",
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("redirect_uri"), "{description}");
-    let description = instance
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("redirect_uri", WALLET_REDIRECT),
-                ("client_id", "someone-else"),
-            ],
-        )
+    let description = code_token_with(&instance, &code, "client_id", "someone-else")
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(description.contains("client_id"), "{description}");
@@ -651,8 +635,16 @@ async fn codes_need_their_verifier_client_and_exact_redirect_uri_once_and_in_tim
 
 /// A wallet-initiated login for the Person credential, through to its authorization code.
 async fn logged_in_code(instance: &Instance) -> String {
-    let request_uri = par(instance, &wallet_request("person", &challenge(VERIFIER))).await;
-    query(&log_in(instance, &request_uri).await, "code").expect("a code")
+    query(&person_login(instance).await, "code").expect("a code")
+}
+
+/// A new browser that followed a wallet-initiated login for the Person credential up to the
+/// provider's redirect to trustc's callback, and that callback URL, not opened yet.
+async fn person_login_to_callback(instance: &Instance) -> (Browser<'_>, String) {
+    let request_uri = person_request(instance).await;
+    let mut browser = Browser::new(instance);
+    let callback = callback_url(&mut browser, &request_uri).await;
+    (browser, callback)
 }
 
 /// Follows from the authorization URL up to the provider's redirect to trustc's callback, and
@@ -678,10 +670,7 @@ async fn the_callback_belongs_to_the_browser_and_state_that_started_the_login_on
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
-    let mut browser = Browser::new(&instance);
-    let callback = callback_url(&mut browser, &request_uri).await;
+    let (mut browser, callback) = person_login_to_callback(&instance).await;
 
     // Another browser (no login cookie) cannot finish it.
     let elsewhere = Browser::new(&instance).get(&callback).await;
@@ -713,7 +702,6 @@ async fn id_tokens_wrong_in_any_way_are_refused_and_nothing_is_issued() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
     for (what, about) in [
         ("nonce", "nonce"),
         ("aud", "aud"),
@@ -723,8 +711,7 @@ async fn id_tokens_wrong_in_any_way_are_refused_and_nothing_is_issued() {
         ("none", "alg"),
     ] {
         op.hook(&format!("/__test/tamper?what={what}"));
-        let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
-        let back = log_in(&instance, &request_uri).await;
+        let back = person_login(&instance).await;
         assert_eq!(
             query(&back, "error").as_deref(),
             Some("access_denied"),
@@ -747,15 +734,13 @@ async fn too_low_an_assurance_or_a_claim_missing_or_unfit_is_refused() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
     for (account, about) in [
         ("bob", "assurance"),
         ("carol", "birthdate"),
         ("dave", "birthdate"),
     ] {
         op.next_login(account);
-        let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
-        let back = log_in(&instance, &request_uri).await;
+        let back = person_login(&instance).await;
         assert_eq!(
             query(&back, "error").as_deref(),
             Some("access_denied"),
@@ -838,10 +823,7 @@ async fn a_slow_or_unreachable_provider_gets_a_page_that_tries_again() {
         return;
     };
     let instance = issuer_for(&op).await;
-    let code_challenge = challenge(VERIFIER);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
-    let mut browser = Browser::new(&instance);
-    let callback = callback_url(&mut browser, &request_uri).await;
+    let (mut browser, callback) = person_login_to_callback(&instance).await;
     // The token request waits longer than trustc's 5 s.
     op.hook("/__test/slow?ms=6500&times=1");
     let hop = browser.get(&callback).await;
@@ -855,7 +837,7 @@ async fn a_slow_or_unreachable_provider_gets_a_page_that_tries_again() {
 
     // A provider that is not there at all.
     drop(op);
-    let request_uri = par(&instance, &wallet_request("person", &code_challenge)).await;
+    let request_uri = person_request(&instance).await;
     let hop = Browser::new(&instance)
         .get(&authorize_url(&request_uri))
         .await;

@@ -82,18 +82,25 @@ fn without_an_admin_token_it_refuses_unless_dev() {
     );
 }
 
-#[test]
-fn a_login_provider_without_its_secret_is_refused_before_anything_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_trustc"))
+/// `trustc serve --dev` of the example (with `extra` arguments) in `dir`, without the
+/// development provider's client secret in the environment.
+fn serve_without_login_secret(dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trustc"))
         .arg("serve")
         .arg(repo())
         .args(["--listen", "127.0.0.1:0", "--dev"])
-        .current_dir(dir.path())
+        .args(extra)
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("TRUSTC_DEV_LOGIN_SECRET")
         .output()
-        .expect("the trustc binary runs");
+        .expect("the trustc binary runs")
+}
+
+#[test]
+fn a_login_provider_without_its_secret_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = serve_without_login_secret(dir.path(), &[]);
     assert_refused(
         &output,
         dir.path(),
@@ -103,16 +110,7 @@ fn a_login_provider_without_its_secret_is_refused_before_anything_is_written() {
     // An instance that serves only credentials of other providers needs no secret of this one:
     // the Law Society's instance is refused for its own provider's secret, which is the same
     // variable in the example, and not for the province's.
-    let output = Command::new(env!("CARGO_BIN_EXE_trustc"))
-        .arg("serve")
-        .arg(repo())
-        .args(["--listen", "127.0.0.1:0", "--dev"])
-        .args(["--participant", "lsbc-membership/lsbc"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("TRUSTC_DEV_LOGIN_SECRET")
-        .output()
-        .expect("the trustc binary runs");
+    let output = serve_without_login_secret(dir.path(), &["--participant", "lsbc-membership/lsbc"]);
     assert_refused(
         &output,
         dir.path(),

@@ -1768,12 +1768,46 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
                 .as_object_mut()
                 .unwrap()
                 .remove("userinfo_endpoint");
-            *self.op.discovery.lock().unwrap() = json_answer(200, document);
+            self.discovery_answer(200, document);
+        }
+        fn discovery_answer(&self, status: u16, document: Value) {
+            *self.op.discovery.lock().unwrap() = json_answer(status, document);
+        }
+        /// The discovery document with its `member` set to `value`.
+        fn discovery_with(&self, member: &str, value: Value) {
+            let mut document = discovery();
+            document[member] = value;
+            self.discovery_answer(200, document);
+        }
+        /// A good ID token from the token endpoint, and no userinfo endpoint.
+        fn good_id_token_only(&self) {
+            self.no_userinfo();
+            self.token_answer(&self.id_token(&id_claims()));
+        }
+        /// `claims` signed by the provider's key without a `typ`.
+        fn sign_untyped(&self, claims: &Value) -> String {
+            self.key
+                .sign(&json!({"alg": self.key.alg(), "kid": "k1"}), claims)
+        }
+        /// Why starting a login at `provider` fails.
+        async fn start_error(&self, provider: &str) -> LoginError {
+            self.providers
+                .start(provider, plain_start())
+                .await
+                .unwrap_err()
         }
         async fn finish(&self) -> Result<LoggedIn, LoginError> {
+            self.finish_with(callback()).await
+        }
+        /// Finishes the login with the authorization response `callback`.
+        async fn finish_with(&self, callback: Callback<'_>) -> Result<LoggedIn, LoginError> {
             self.providers
-                .finish("people/idp", callback(), expected(), NOW)
+                .finish("people/idp", callback, expected(), NOW)
                 .await
+        }
+        /// Why finishing the login fails.
+        async fn finish_error(&self) -> LoginError {
+            self.finish().await.unwrap_err()
         }
         /// The reason the login with `claims` in its ID token (no userinfo) is refused.
         async fn refused(&self, claims: Value) -> String {
@@ -1788,6 +1822,17 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
     fn with(mut claims: Value, edit: impl FnOnce(&mut Map<String, Value>)) -> Value {
         edit(claims.as_object_mut().unwrap());
         claims
+    }
+
+    /// `plaintext` encrypted to `recipient` (no `kid`).
+    fn encrypt(
+        plaintext: &[u8],
+        recipient: &p256::PublicKey,
+        alg: &str,
+        enc: &str,
+        cty: Option<&str>,
+    ) -> String {
+        jwe::encrypt_for(plaintext, recipient, alg, enc, None, cty).unwrap()
     }
 
     // --- start ---
@@ -1850,9 +1895,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
     #[tokio::test]
     async fn the_claims_parameter_goes_only_to_a_provider_that_supports_it() {
         let world = world();
-        let mut document = discovery();
-        document["claims_parameter_supported"] = json!(false);
-        *world.op.discovery.lock().unwrap() = json_answer(200, document);
+        world.discovery_with("claims_parameter_supported", json!(false));
         let claims = json!({"userinfo": {"email": null}});
         let started = world
             .providers
@@ -1893,14 +1936,8 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             json!(null),
         ] {
             let world = world();
-            let mut document = discovery();
-            document["issuer"] = named.clone();
-            *world.op.discovery.lock().unwrap() = json_answer(200, document);
-            let error = world
-                .providers
-                .start("people/idp", plain_start())
-                .await
-                .unwrap_err();
+            world.discovery_with("issuer", named.clone());
+            let error = world.start_error("people/idp").await;
             let LoginError::Configuration { reason, .. } = &error else {
                 panic!("{error:?}");
             };
@@ -1918,11 +1955,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
     async fn discovery_failures_are_told_apart_and_remembered_briefly() {
         let down = world();
         *down.op.down.lock().unwrap() = Some("GET https://login.example/…: no answer".into());
-        let error = down
-            .providers
-            .start("people/idp", plain_start())
-            .await
-            .unwrap_err();
+        let error = down.start_error("people/idp").await;
         assert!(error.is_retryable(), "{error:?}");
         assert_eq!(
             error.to_string(),
@@ -1931,11 +1964,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         );
         // The provider is back, but the failure is remembered for a few seconds: no new fetch.
         *down.op.down.lock().unwrap() = None;
-        let again = down
-            .providers
-            .start("people/idp", plain_start())
-            .await
-            .unwrap_err();
+        let again = down.start_error("people/idp").await;
         assert_eq!(again, error);
         let path = "/realms/people/.well-known/openid-configuration";
         assert_eq!(down.op.seen(path).len(), 1);
@@ -1943,12 +1972,8 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         // A server error is worth a retry; a 404 is a configuration problem.
         for (status, retryable) in [(503, true), (404, false)] {
             let world = world_with(TestKey::es256(), ClientAuthentication::ClientSecretBasic);
-            *world.op.discovery.lock().unwrap() = json_answer(status, json!({}));
-            let error = world
-                .providers
-                .start("people/idp", plain_start())
-                .await
-                .unwrap_err();
+            world.discovery_answer(status, json!({}));
+            let error = world.start_error("people/idp").await;
             assert_eq!(error.is_retryable(), retryable, "{error:?}");
         }
         // Missing or non-https endpoints.
@@ -1966,21 +1991,11 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             ),
         ] {
             let world = world();
-            let mut document = discovery();
-            document[member] = value;
-            *world.op.discovery.lock().unwrap() = json_answer(200, document);
-            let error = world
-                .providers
-                .start("people/idp", plain_start())
-                .await
-                .unwrap_err();
+            world.discovery_with(member, value);
+            let error = world.start_error("people/idp").await;
             assert_eq!(error.reason(), reason);
         }
-        let error = down
-            .providers
-            .start("people/other", plain_start())
-            .await
-            .unwrap_err();
+        let error = down.start_error("people/other").await;
         assert!(
             matches!(error, LoginError::Configuration { .. }),
             "{error:?}"
@@ -2077,7 +2092,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             };
             let forged = impostor.sign(&json!({"alg": alg, "kid": "k1"}), &id_claims());
             world.token_answer(&forged);
-            let error = world.finish().await.unwrap_err();
+            let error = world.finish_error().await;
             assert_eq!(
                 error.reason(),
                 format!("ID token signature does not verify with the signer's key ({alg})")
@@ -2195,7 +2210,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         let unsigned = format!("{}.{}.", b64(&json!({"alg": "none"})), b64(&id_claims()));
         world.token_answer(&unsigned);
         assert_eq!(
-            world.finish().await.unwrap_err().reason(),
+            world.finish_error().await.reason(),
             "ID token `alg` is `none`: an unsigned ID token is not accepted"
         );
         // HS256 "signed" with the client secret: a MAC proves nothing about the provider.
@@ -2205,9 +2220,8 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         world.token_answer(&mac);
         assert!(
             world
-                .finish()
+                .finish_error()
                 .await
-                .unwrap_err()
                 .reason()
                 .starts_with("ID token `alg` is `HS256`, a MAC algorithm")
         );
@@ -2218,13 +2232,11 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         );
         world.token_answer(&access);
         assert_eq!(
-            world.finish().await.unwrap_err().reason(),
+            world.finish_error().await.reason(),
             "ID token `typ` is `at+jwt`, expected none or `JWT` or `jwt`"
         );
         // Without `typ` it is fine.
-        let untyped = world
-            .key
-            .sign(&json!({"alg": "ES256", "kid": "k1"}), &id_claims());
+        let untyped = world.sign_untyped(&id_claims());
         world.token_answer(&untyped);
         world.finish().await.unwrap();
     }
@@ -2232,17 +2244,12 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
     #[tokio::test]
     async fn the_authorization_response_iss_is_checked() {
         let world = world();
-        world.no_userinfo();
-        world.token_answer(&world.id_token(&id_claims()));
+        world.good_id_token_only();
         let mix_up = Callback {
             code: "code-1",
             iss: Some("https://evil.example"),
         };
-        let error = world
-            .providers
-            .finish("people/idp", mix_up, expected(), NOW)
-            .await
-            .unwrap_err();
+        let error = world.finish_with(mix_up).await.unwrap_err();
         assert_eq!(
             error.reason(),
             "the authorization response names the issuer `https://evil.example`, not \
@@ -2253,11 +2260,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             code: "code-1",
             iss: None,
         };
-        let error = world
-            .providers
-            .finish("people/idp", missing, expected(), NOW)
-            .await
-            .unwrap_err();
+        let error = world.finish_with(missing).await.unwrap_err();
         assert_eq!(
             error.reason(),
             "the authorization response has no `iss`, which this provider always sends"
@@ -2273,13 +2276,9 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             .unwrap()
             .remove("userinfo_endpoint");
         document["authorization_response_iss_parameter_supported"] = json!(false);
-        *world.op.discovery.lock().unwrap() = json_answer(200, document);
+        world.discovery_answer(200, document);
         world.token_answer(&world.id_token(&id_claims()));
-        world
-            .providers
-            .finish("people/idp", missing, expected(), NOW)
-            .await
-            .unwrap();
+        world.finish_with(missing).await.unwrap();
     }
 
     #[tokio::test]
@@ -2294,9 +2293,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             ("ECDH-ES+A256KW", "A256CBC-HS512"),
         ] {
             let signed = world.id_token(&id_claims());
-            let encrypted =
-                jwe::encrypt_for(signed.as_bytes(), &recipient, alg, enc, None, Some("JWT"))
-                    .unwrap();
+            let encrypted = encrypt(signed.as_bytes(), &recipient, alg, enc, Some("JWT"));
             world.token_answer(&encrypted);
             let logged_in = world
                 .finish()
@@ -2307,37 +2304,21 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         // Encrypted to another key.
         let stranger = jwe::session_key(&[1; 32], "another issuer").public_key();
         let signed = world.id_token(&id_claims());
-        let encrypted = jwe::encrypt_for(
-            signed.as_bytes(),
-            &stranger,
-            "ECDH-ES",
-            "A128GCM",
-            None,
-            None,
-        )
-        .unwrap();
+        let encrypted = encrypt(signed.as_bytes(), &stranger, "ECDH-ES", "A128GCM", None);
         world.token_answer(&encrypted);
         assert_eq!(
-            world.finish().await.unwrap_err().reason(),
+            world.finish_error().await.reason(),
             "the encrypted ID token cannot be decrypted: the JWE does not decrypt: it was \
              encrypted to another key, or altered"
         );
         // Encrypted but not signed: refused (an ID token is always signed).
-        let unsigned = jwe::encrypt_for(
-            id_claims().to_string().as_bytes(),
-            &recipient,
-            "ECDH-ES",
-            "A128GCM",
-            None,
-            None,
-        )
-        .unwrap();
+        let claims = id_claims().to_string();
+        let unsigned = encrypt(claims.as_bytes(), &recipient, "ECDH-ES", "A128GCM", None);
         world.token_answer(&unsigned);
         assert!(
             world
-                .finish()
+                .finish_error()
                 .await
-                .unwrap_err()
                 .reason()
                 .starts_with("ID token is not a compact JWS")
         );
@@ -2351,9 +2332,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         world.token_answer(&world.id_token(&id_claims()));
         let userinfo = json!({"sub": "248289761001", "iss": ISSUER, "aud": CLIENT,
                               "family_name": "Anderson"});
-        let signed = world
-            .key
-            .sign(&json!({"alg": "ES256", "kid": "k1"}), &userinfo);
+        let signed = world.sign_untyped(&userinfo);
         let jwt = |body: &str| {
             (
                 200,
@@ -2368,15 +2347,13 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
 
         // Signed, then encrypted.
         let recipient = encryption_key().public_key();
-        let nested = jwe::encrypt_for(
+        let nested = encrypt(
             signed.as_bytes(),
             &recipient,
             "ECDH-ES+A128KW",
             "A128CBC-HS256",
-            None,
             Some("JWT"),
-        )
-        .unwrap();
+        );
         world.userinfo_answer(jwt(&nested));
         assert_eq!(
             world.finish().await.unwrap().claims["family_name"],
@@ -2385,39 +2362,32 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
 
         // Encrypted only: the plaintext is the claims.
         let plain = json!({"sub": "248289761001", "family_name": "Brown"});
-        let encrypted = jwe::encrypt_for(
-            plain.to_string().as_bytes(),
+        let plain = plain.to_string();
+        let encrypted = encrypt(
+            plain.as_bytes(),
             &recipient,
             "ECDH-ES",
             "A128CBC-HS256",
             None,
-            None,
-        )
-        .unwrap();
+        );
         world.userinfo_answer(jwt(&encrypted));
         assert_eq!(world.finish().await.unwrap().claims["family_name"], "Brown");
 
         // Signed for another client, or by another issuer: refused.
-        let for_other = world.key.sign(
-            &json!({"alg": "ES256", "kid": "k1"}),
-            &with(userinfo.clone(), |c| {
-                c.insert("aud".into(), json!("another-client"));
-            }),
-        );
+        let for_other = world.sign_untyped(&with(userinfo.clone(), |c| {
+            c.insert("aud".into(), json!("another-client"));
+        }));
         world.userinfo_answer(jwt(&for_other));
         assert_eq!(
-            world.finish().await.unwrap_err().reason(),
+            world.finish_error().await.reason(),
             "userinfo `aud` is `another-client`, expected `trustc-test`"
         );
-        let other_issuer = world.key.sign(
-            &json!({"alg": "ES256", "kid": "k1"}),
-            &with(userinfo, |c| {
-                c.remove("iss");
-            }),
-        );
+        let other_issuer = world.sign_untyped(&with(userinfo, |c| {
+            c.remove("iss");
+        }));
         world.userinfo_answer(jwt(&other_issuer));
         assert_eq!(
-            world.finish().await.unwrap_err().reason(),
+            world.finish_error().await.reason(),
             "the signed userinfo's issuer (`iss`) is missing, not \
              `https://login.example/realms/people`"
         );
@@ -2432,7 +2402,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             json!({"sub": "someone-else", "name": "Eve"}),
         ));
         assert_eq!(
-            world.finish().await.unwrap_err().reason(),
+            world.finish_error().await.reason(),
             "userinfo is about another subject (`sub`) than the ID token"
         );
         world.userinfo_answer(json_answer(200, json!({"name": "Eve"})));
@@ -2444,14 +2414,14 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             401,
             json!({"error": "invalid_token", "error_description": "expired"}),
         ));
-        let error = world.finish().await.unwrap_err();
+        let error = world.finish_error().await;
         assert!(matches!(error, LoginError::Refused { .. }), "{error:?}");
         assert_eq!(
             error.reason(),
             "its userinfo endpoint answered `invalid_token` (expired)"
         );
         world.userinfo_answer(json_answer(502, json!({})));
-        assert!(world.finish().await.unwrap_err().is_retryable());
+        assert!(world.finish_error().await.is_retryable());
     }
 
     // --- finish: the token endpoint ---
@@ -2463,14 +2433,14 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             400,
             json!({"error": "invalid_grant", "error_description": "grant request is invalid"}),
         );
-        let error = world.finish().await.unwrap_err();
+        let error = world.finish_error().await;
         assert_eq!(
             error.to_string(),
             "the login provider `people/idp` refused the login: its token endpoint answered \
              `invalid_grant` (grant request is invalid)"
         );
         *world.op.token.lock().unwrap() = json_answer(401, json!({"error": "invalid_client"}));
-        let error = world.finish().await.unwrap_err();
+        let error = world.finish_error().await;
         assert!(
             matches!(error, LoginError::Configuration { .. }),
             "{error:?}"
@@ -2481,14 +2451,13 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
              its client: `invalid_client`"
         );
         *world.op.token.lock().unwrap() = json_answer(503, json!({}));
-        assert!(world.finish().await.unwrap_err().is_retryable());
+        assert!(world.finish_error().await.is_retryable());
         *world.op.token.lock().unwrap() =
             json_answer(200, json!({"access_token": "x", "token_type": "Bearer"}));
         assert!(
             world
-                .finish()
+                .finish_error()
                 .await
-                .unwrap_err()
                 .reason()
                 .starts_with("the token response has no ID token")
         );
@@ -2498,31 +2467,26 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
 
     #[tokio::test]
     async fn client_secret_post_private_key_jwt_and_none() {
-        let form_of = |world: &World| -> BTreeMap<String, String> {
-            world.op.seen("/token")[0].form.iter().cloned().collect()
-        };
-        let world = world_with(TestKey::es256(), ClientAuthentication::ClientSecretPost);
-        world.no_userinfo();
-        world.token_answer(&world.id_token(&id_claims()));
-        world.finish().await.unwrap();
-        let form = form_of(&world);
+        /// The form and `Authorization` header of the token request of a good login with `method`.
+        async fn token_request(
+            method: ClientAuthentication,
+        ) -> (BTreeMap<String, String>, Option<String>) {
+            let world = world_with(TestKey::es256(), method);
+            world.good_id_token_only();
+            world.finish().await.unwrap();
+            let request = world.op.seen("/token").remove(0);
+            (request.form.into_iter().collect(), request.authorization)
+        }
+        let (form, authorization) = token_request(ClientAuthentication::ClientSecretPost).await;
         assert_eq!(form["client_id"], CLIENT);
         assert_eq!(form["client_secret"], SECRET);
-        assert_eq!(world.op.seen("/token")[0].authorization, None);
+        assert_eq!(authorization, None);
 
-        let world = world_with(TestKey::es256(), ClientAuthentication::None);
-        world.no_userinfo();
-        world.token_answer(&world.id_token(&id_claims()));
-        world.finish().await.unwrap();
-        let form = form_of(&world);
+        let (form, _) = token_request(ClientAuthentication::None).await;
         assert_eq!(form["client_id"], CLIENT);
         assert!(!form.contains_key("client_secret"));
 
-        let world = world_with(TestKey::es256(), ClientAuthentication::PrivateKeyJwt);
-        world.no_userinfo();
-        world.token_answer(&world.id_token(&id_claims()));
-        world.finish().await.unwrap();
-        let form = form_of(&world);
+        let (form, _) = token_request(ClientAuthentication::PrivateKeyJwt).await;
         assert_eq!(form["client_assertion_type"], CLIENT_ASSERTION_TYPE);
         // The assertion verifies with the client's public key, and says what RFC 7523 asks.
         let key = private_key(CLIENT_KEY_PEM).unwrap();
@@ -2558,8 +2522,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
     #[tokio::test]
     async fn an_unknown_kid_fetches_the_keys_again_at_most_every_interval() {
         let world = world();
-        world.no_userinfo();
-        world.token_answer(&world.id_token(&id_claims()));
+        world.good_id_token_only();
         world.finish().await.unwrap();
         assert_eq!(world.op.seen("/jwks").len(), 1);
         // Cached: a second login fetches nothing.
@@ -2572,7 +2535,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         let by_new = rotated.sign(&json!({"alg": "ES256", "kid": "k2"}), &id_claims());
         world.token_answer(&by_new);
         assert_eq!(
-            world.finish().await.unwrap_err().reason(),
+            world.finish_error().await.reason(),
             "ID token `kid` `k2` names none of the signer's 1 key(s)"
         );
         assert_eq!(world.op.seen("/jwks").len(), 1);
@@ -2582,8 +2545,7 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         world.providers = world
             .providers
             .with_cache_times(DISCOVERY_LIFETIME, Duration::ZERO);
-        world.no_userinfo();
-        world.token_answer(&world.id_token(&id_claims()));
+        world.good_id_token_only();
         world.finish().await.unwrap();
         *world.op.jwks.lock().unwrap() = json_answer(200, json!({"keys": [rotated.jwk("k2")]}));
         world.token_answer(&by_new);
