@@ -11,7 +11,7 @@ use trustc_runtime::dpop::jwk_thumbprint;
 use trustc_testkit::HolderKey;
 
 use super::openapi::Api;
-use super::{FORM, Instance, PUBLIC_URL, Reply, decode, instance, person_claims, url_encode};
+use super::{FORM, Instance, PUBLIC_URL, Reply, decode, instance, person_claims};
 
 const TOKEN_URL: &str = "https://issuer.example/token";
 const CREDENTIAL_URL: &str = "https://issuer.example/credential";
@@ -36,21 +36,11 @@ async fn token_at(
     tx_code: Option<&str>,
     dpop: &[&str],
 ) -> Reply {
-    let mut fields = vec![
-        (
-            "grant_type",
-            "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-        ),
-        ("pre-authorized_code", code),
-    ];
-    if let Some(tx_code) = tx_code {
-        fields.push(("tx_code", tx_code));
-    }
     let request = Request::post(path).header(header::CONTENT_TYPE, FORM);
     instance
         .send(
             with_dpop(request, dpop)
-                .body(Body::from(url_encode(&fields)))
+                .body(Body::from(super::pre_authorized_form(code, tx_code)))
                 .unwrap(),
         )
         .await

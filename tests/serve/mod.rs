@@ -379,17 +379,13 @@ impl Instance {
 
     /// `POST /token` for an offer fetched by reference.
     pub async fn token(&self, code: &str, tx_code: Option<&str>) -> Reply {
-        let mut fields = vec![
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-            ),
-            ("pre-authorized_code", code),
-        ];
-        if let Some(tx_code) = tx_code {
-            fields.push(("tx_code", tx_code));
-        }
-        self.post_form("/token", &fields).await
+        self.post(
+            "/token",
+            Some(FORM),
+            None,
+            pre_authorized_form(code, tx_code),
+        )
+        .await
     }
 
     /// Redeems an admin offer; returns the access token.
@@ -449,6 +445,21 @@ impl Instance {
             .to_string();
         (offer, issued)
     }
+}
+
+/// The form of a token request of the pre-authorised code grant.
+pub fn pre_authorized_form(code: &str, tx_code: Option<&str>) -> String {
+    let mut fields = vec![
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        ),
+        ("pre-authorized_code", code),
+    ];
+    if let Some(tx_code) = tx_code {
+        fields.push(("tx_code", tx_code));
+    }
+    url_encode(&fields)
 }
 
 /// An admin API request (bearer [`ADMIN_TOKEN`]) without a body.
