@@ -340,7 +340,22 @@ pub fn run(args: ServeArgs) -> u8 {
                     encryption,
                     client.clone(),
                 ) {
-                    Ok(providers) => Some(providers),
+                    Ok(providers) => {
+                        // Discovery now, so that a provider the issuer cannot use shows in the
+                        // log at start rather than at the first person's sign-in; a login tries
+                        // again by itself.
+                        for id in providers.ids() {
+                            match providers.discover(id).await {
+                                Ok(()) => tracing::info!(provider = id, "login provider found"),
+                                Err(error) => tracing::warn!(
+                                    %error,
+                                    "the login provider could not be discovered at start; \
+                                     logins will try again"
+                                ),
+                            }
+                        }
+                        Some(providers)
+                    }
                     Err(error) => return fail(error),
                 }
             }
