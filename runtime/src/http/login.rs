@@ -247,7 +247,14 @@ pub async fn callback(
         error_description: field("error_description"),
     };
     let binding = pages::cookie(&headers, LOGIN_COOKIE);
-    match issuer.login_callback(binding.as_deref(), params).await {
+    let outcome = issuer.login_callback(binding.as_deref(), params).await;
+    // The page of a login that could not go on wears the credential's branding.
+    let credential = match &outcome {
+        Err(_) => issuer.login_credential(binding.as_deref()).await,
+        Ok(_) => None,
+    };
+    let credential = credential.as_deref();
+    match outcome {
         Ok(AfterLogin::Wallet(url)) => pages::redirect(&url),
         Ok(AfterLogin::HolderPage { offer_id }) => {
             pages::redirect(&issuer.url(&issuer.holder_page_path(&offer_id)))
@@ -255,14 +262,14 @@ pub async fn callback(
         Err(CallbackError::NoLogin(why)) => pages::login_problem(
             &issuer,
             &headers,
-            None,
+            credential,
             LoginProblem::NoSession(&why),
             StatusCode::BAD_REQUEST,
         ),
         Err(CallbackError::Unreachable(why)) => pages::login_problem(
             &issuer,
             &headers,
-            None,
+            credential,
             LoginProblem::Unavailable {
                 retry: &issuer.url(LOGIN_RETRY_PATH),
                 reason: Some(&why),
@@ -276,7 +283,7 @@ pub async fn callback(
         Err(CallbackError::Refused { reason, .. }) => pages::login_problem(
             &issuer,
             &headers,
-            None,
+            credential,
             LoginProblem::Refused(&reason),
             StatusCode::FORBIDDEN,
         ),
@@ -285,7 +292,7 @@ pub async fn callback(
             pages::login_problem(
                 &issuer,
                 &headers,
-                None,
+                credential,
                 LoginProblem::Unavailable {
                     retry: &issuer.url(LOGIN_RETRY_PATH),
                     reason: None,

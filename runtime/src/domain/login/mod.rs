@@ -100,6 +100,15 @@ impl Issuer {
         }
     }
 
+    /// The credential type of the login this browser's binding names, for the branding of a page
+    /// that says why it could not go on (read on that path only).
+    pub async fn login_credential(&self, binding: Option<&str>) -> Option<String> {
+        match self.browser_login(binding).await {
+            Ok(authorization) => authorization.map(|a| a.credential),
+            Err(_) => None,
+        }
+    }
+
     /// Records one login outcome for the audit. A failure to write it is logged, not returned:
     /// the holder's answer does not wait on the audit.
     pub(crate) async fn audit_login(&self, audit: LoginAudit) {
