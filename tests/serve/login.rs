@@ -670,7 +670,15 @@ async fn the_callback_belongs_to_the_browser_and_state_that_started_the_login_on
         return;
     };
     let instance = issuer_for(&op).await;
-    let (mut browser, callback) = person_login_to_callback(&instance).await;
+    // An offer of the back end's, so that the audit shows what happened to its login.
+    let offer = admin_offer(&instance, json!({"credential": "person"})).await;
+    let id = offer["id"].as_str().unwrap();
+    let code_challenge = challenge(VERIFIER);
+    let mut fields = wallet_request("person", &code_challenge);
+    fields.push(("issuer_state", id));
+    let request_uri = par(&instance, &fields).await;
+    let mut browser = Browser::new(&instance);
+    let callback = callback_url(&mut browser, &request_uri).await;
 
     // Another browser (no login cookie) cannot finish it.
     let elsewhere = Browser::new(&instance).get(&callback).await;
@@ -694,6 +702,20 @@ async fn the_callback_belongs_to_the_browser_and_state_that_started_the_login_on
     assert!(query(&back, "code").is_some(), "{back}");
     let replay = browser.get(&callback).await;
     assert_eq!(replay.status, 400, "{}", replay.body);
+
+    // The forged and the replayed answers are in the audit, around the login.
+    let logins = admin_show(&instance, id).await["logins"].clone();
+    let outcomes: Vec<&str> = logins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["refused", "logged_in", "refused"], "{logins:#}");
+    assert!(
+        logins[0]["reason"].as_str().unwrap().contains("`state`"),
+        "{logins:#}"
+    );
 }
 
 #[tokio::test]

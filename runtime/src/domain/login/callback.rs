@@ -1,7 +1,9 @@
 //! The provider's answer (`/login/callback`): which login of this browser it is for, the ID
 //! token (and userinfo) verified, the assurance, the claims copied into the offer as the
 //! governance says and checked against it, the subject the offer names; then where the holder
-//! goes next. Every outcome is audited; nothing is recorded unless everything held.
+//! goes next. Every login and every refusal of an answer this browser's login can be told from is
+//! audited (a provider that could not be reached is only logged: the login goes on); nothing is
+//! recorded unless everything held.
 
 use serde_json::{Map, Value};
 use trustc_artifact::Source;
@@ -92,16 +94,31 @@ impl Issuer {
             (Some(stored), Some(given)) => constant_time_eq(stored, given),
             _ => false,
         };
-        if authorization.state != AuthorizationState::LoggingIn || !state_matches {
-            return Err(no_login(
+        let stale = if authorization.state != AuthorizationState::LoggingIn || !state_matches {
+            Some(
                 "the provider's answer is not for the sign-in this browser is waiting for (its \
                  `state` is another, or the sign-in finished already); start again",
-            ));
-        }
-        if authorization.expires_at <= now {
-            return Err(no_login(
-                "the sign-in took too long and expired; start again",
-            ));
+            )
+        } else if authorization.expires_at <= now {
+            Some("the sign-in took too long and expired; start again")
+        } else {
+            None
+        };
+        if let Some(why) = stale {
+            // Audited, but the login itself is left as it is: a forged answer must not spoil the
+            // real one, which may still arrive.
+            self.audit_login(LoginAudit {
+                authorization_id: authorization.id.clone(),
+                offer_id: authorization.offer_id.clone(),
+                at: now,
+                provider: authorization.provider.clone(),
+                subject: None,
+                acr: None,
+                outcome: "refused".into(),
+                reason: Some(why.to_owned()),
+            })
+            .await;
+            return Err(no_login(why));
         }
         if let Some(error) = params.error.as_deref() {
             let error = super::provider::authorization_error(
