@@ -597,44 +597,39 @@ fn requested_claims(credential: &Credential) -> Value {
             let required = kind
                 .attribute(&source.claim)
                 .is_some_and(|attribute| attribute.required);
-            let name = top_level(claim);
+            let Some(name) = top_level(claim) else {
+                continue;
+            };
             let entry = if required {
                 json!({ "essential": true })
             } else {
                 Value::Null
             };
-            if wanted.get(name).is_none_or(|v| v.is_null()) {
-                wanted.insert(name.to_owned(), entry);
+            if wanted.get(&name).is_none_or(|v| v.is_null()) {
+                wanted.insert(name, entry);
             }
         }
     }
-    if let Some(claim) = kind
+    if let Some(name) = kind
         .authentication
         .login
         .as_ref()
         .and_then(|l| l.assurance.as_ref())
         .and_then(|a| a.claim.as_ref())
+        .and_then(|claim| top_level(&claim.claim))
     {
-        wanted.insert(
-            top_level(&claim.claim).to_owned(),
-            json!({ "essential": true }),
-        );
+        wanted.insert(name, json!({ "essential": true }));
     }
     json!({ "id_token": wanted.clone(), "userinfo": wanted })
 }
 
-/// The top-level claim a claim name or `$` path starts at: `address` for `$.address.locality`.
-fn top_level(claim: &str) -> &str {
-    let Some(rest) = claim.strip_prefix('$') else {
-        return claim;
-    };
-    if let Some(rest) = rest.strip_prefix('.') {
-        return rest.split(['.', '[']).next().unwrap_or(rest);
-    }
-    if let Some(rest) = rest.strip_prefix("['").or_else(|| rest.strip_prefix("[\"")) {
-        return rest.split(['\'', '"']).next().unwrap_or(rest);
-    }
-    claim
+/// The top-level claim a claim name or `$` path starts at (`address` for
+/// `$.address.locality`): what the provider is asked for. A path that does not parse (the
+/// compiler refuses it) asks for nothing.
+fn top_level(claim: &str) -> Option<String> {
+    trustc_artifact::claim_path::parse(claim)
+        .ok()
+        .map(|path| path.claim().to_owned())
 }
 
 /// A wallet's redirect URI: absolute, without a fragment (RFC 6749 §3.1.2), and not a script.
@@ -709,13 +704,12 @@ mod tests {
 
     #[test]
     fn the_top_level_claim_of_a_path() {
-        assert_eq!(top_level("given_name"), "given_name");
-        assert_eq!(top_level("$.address.locality"), "address");
-        assert_eq!(top_level("$.roles[0]"), "roles");
-        assert_eq!(
-            top_level("$['https://x.example/c'].a"),
-            "https://x.example/c"
-        );
+        let top = |claim| top_level(claim).unwrap_or_default();
+        assert_eq!(top("given_name"), "given_name");
+        assert_eq!(top("$.address.locality"), "address");
+        assert_eq!(top("$.roles[0]"), "roles");
+        assert_eq!(top("$['https://x.example/c'].a"), "https://x.example/c");
+        assert_eq!(top_level("$..x"), None);
     }
 
     #[test]

@@ -371,12 +371,13 @@ pub fn assurance_met(assurance: &Assurance, logged_in: &LoggedIn) -> Result<(), 
     Ok(())
 }
 
-/// The login claim `claim` names: a top-level claim by its name.
-///
-/// Stands in for `trustc_artifact::claim_path` (`parse(claim)?.lookup(claims)`), which also
-/// reads `$` paths into nested claims; the orchestration switches to it once it is merged.
+/// The login claim `claim` names: a top-level claim by its name, or a nested one by a `$` path
+/// (`trustc_artifact::claim_path`; a path that does not parse names nothing: the compiler
+/// refuses it).
 pub fn login_claim<'c>(claims: &'c Map<String, Value>, claim: &str) -> Option<&'c Value> {
-    claims.get(claim)
+    trustc_artifact::claim_path::parse(claim)
+        .ok()?
+        .lookup(claims)
 }
 
 /// JSON equality, with a number and a string holding its decimal notation taken as equal
@@ -2774,6 +2775,21 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
             assurance_met(&by_claim, &logged_in(None, json!({}))).unwrap_err(),
             "the login has no claim `identity_assurance_level`, which must be one of 3, `high`"
         );
+        // A nested claim, by its `$` path.
+        let nested = Assurance {
+            acr: vec![],
+            claim: Some(ClaimAssurance {
+                claim: "$.verified_claims.verification.level".into(),
+                values: vec![json!("ial3")],
+            }),
+        };
+        let person = logged_in(
+            None,
+            json!({"verified_claims": {"verification": {"level": "ial3"}}}),
+        );
+        assert_eq!(assurance_met(&nested, &person), Ok(()));
+        let person = logged_in(None, json!({"verified_claims": {"verification": {}}}));
+        assert!(assurance_met(&nested, &person).is_err());
         // Both parts must hold.
         let both = Assurance {
             acr: vec!["loa3".into()],
