@@ -295,19 +295,35 @@ impl PgStore {
     }
 
     pub(super) async fn statuses_of_offer(&self, id: &str) -> Result<Vec<StatusEntry>, StoreError> {
-        let what = || format!("read the status entries of offer `{id}`");
-        let rows = sqlx::query(
+        self.rows_of_offer(
             "SELECT list_id, idx, revoked, issued_at FROM status_entries WHERE offer_id = $1 \
              ORDER BY list_id, idx",
+            id,
+            "status entries",
+            entry_from_row,
         )
-        .bind(id)
-        .fetch_all(&self.pool)
         .await
-        .map_err(|e| self.failed(&what(), e))?;
+    }
+
+    /// Every row `sql` selects for offer `id` (its one parameter), read by `read`; `what` names
+    /// them in an error.
+    async fn rows_of_offer<T>(
+        &self,
+        sql: &'static str,
+        id: &str,
+        what: &str,
+        read: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, StoreError> {
+        let failed = |e| self.failed(&format!("read the {what} of offer `{id}`"), e);
+        let rows = sqlx::query(sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed)?;
         rows.iter()
-            .map(entry_from_row)
+            .map(read)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.failed(&what(), e))
+            .map_err(failed)
     }
 
     pub(super) async fn revoked_indices(
@@ -476,18 +492,15 @@ impl PgStore {
         &self,
         id: &str,
     ) -> Result<Vec<Verification>, StoreError> {
-        let what = || format!("read the verifications of offer `{id}`");
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            verification_columns!(),
-            " FROM verifications WHERE offer_id = $1 ORDER BY at, ctid"
-        ))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.failed(&what(), e))?;
-        rows.iter()
-            .map(|row| {
+        self.rows_of_offer(
+            concat!(
+                "SELECT ",
+                verification_columns!(),
+                " FROM verifications WHERE offer_id = $1 ORDER BY at, ctid"
+            ),
+            id,
+            "verifications",
+            |row| {
                 Ok(Verification {
                     presentation_id: row.try_get(0)?,
                     offer_id: row.try_get(1)?,
@@ -500,9 +513,9 @@ impl PgStore {
                     outcome: row.try_get(8)?,
                     reason: row.try_get(9)?,
                 })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(|e| self.failed(&what(), e))
+            },
+        )
+        .await
     }
 
     pub(super) async fn record_login(&self, login: &RecordLogin<'_>) -> Result<bool, StoreError> {
@@ -649,18 +662,15 @@ impl PgStore {
         &self,
         offer_id: &str,
     ) -> Result<Vec<LoginAudit>, StoreError> {
-        let what = || format!("read the logins of offer `{offer_id}`");
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            login_columns!(),
-            " FROM logins WHERE offer_id = $1 ORDER BY at, ctid"
-        ))
-        .bind(offer_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.failed(&what(), e))?;
-        rows.iter()
-            .map(|row| {
+        self.rows_of_offer(
+            concat!(
+                "SELECT ",
+                login_columns!(),
+                " FROM logins WHERE offer_id = $1 ORDER BY at, ctid"
+            ),
+            offer_id,
+            "logins",
+            |row| {
                 Ok(LoginAudit {
                     authorization_id: row.try_get(0)?,
                     offer_id: row.try_get(1)?,
@@ -671,9 +681,9 @@ impl PgStore {
                     outcome: row.try_get(6)?,
                     reason: row.try_get(7)?,
                 })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(|e| self.failed(&what(), e))
+            },
+        )
+        .await
     }
 
     /// A second spend of a key waits for the first and then finds the conflict.
