@@ -403,6 +403,8 @@ impl Server {
             .arg(&out)
             .args(["--listen", &addr.to_string(), "--db", db, "--key"])
             .arg(work.join("bench-issuer-key.pem"))
+            // Every holder is on loopback: the limit per client address would count them as one.
+            .args(["--token-rate-per-address", "0"])
             .env("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -92,6 +92,20 @@ pub struct ServeArgs {
     /// `direct_post`.
     #[arg(long, value_name = "MODE", default_value = "direct_post.jwt")]
     pub response_mode: ResponseMode,
+    /// Token requests one client address may make per minute; more are answered 429 with
+    /// `Retry-After`. 0 turns the limit off (a load test from one address).
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    pub token_rate_per_address: u32,
+    /// Failed admin API authentications one client address may make per minute; then it is
+    /// answered 429, whatever token it sends, until the minute ends. 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub admin_failure_rate: u32,
+    /// The request header whose last value is the client's address, as the operator's reverse
+    /// proxy sets it (`X-Forwarded-For`, `X-Real-IP`); without it, the limits per client address
+    /// count TCP peers, and behind a proxy every client shares the proxy's address. Give it only
+    /// when a proxy that sets the header is the only way in: clients can send it too.
+    #[arg(long, value_name = "NAME", value_parser = header_name)]
+    pub client_address_header: Option<String>,
     /// Development mode: the admin API may run without `TRUSTC_ADMIN_TOKEN`.
     #[arg(long)]
     pub dev: bool,
@@ -128,6 +142,19 @@ fn timeout_seconds(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
         Ok(seconds @ 1..=86_400) => Ok(seconds),
         _ => Err("must be a whole number of seconds from 1 to 86400".into()),
+    }
+}
+
+/// `--client-address-header`: an HTTP header name.
+fn header_name(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if valid {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err("must be an HTTP header name, such as X-Forwarded-For".into())
     }
 }
 
@@ -292,6 +319,11 @@ pub fn run(args: ServeArgs) -> u8 {
     settings.offer_lifetime = args.offer_lifetime;
     settings.header_read_timeout = std::time::Duration::from_secs(args.idle_timeout);
     settings.request_timeout = std::time::Duration::from_secs(args.request_timeout);
+    settings.limits.token_per_address =
+        trustc_runtime::limits::Rate::per_minute(args.token_rate_per_address);
+    settings.limits.admin_failures_per_address =
+        trustc_runtime::limits::Rate::per_minute(args.admin_failure_rate);
+    settings.limits.client_address_header = args.client_address_header.clone();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -98,6 +98,12 @@ impl TimeRules {
     }
 }
 
+/// The most bytes of a compact JWS this runtime reads (key proofs, DPoP proofs, presented
+/// issuer JWTs and key-binding JWTs, ID tokens, userinfo answers, status list tokens): a
+/// larger one is refused before anything of it is decoded. An issuer JWT with an `x5c` chain
+/// and a hundred disclosure digests is under 16 KiB.
+pub const MAX_JWS_BYTES: usize = 32 * 1024;
+
 /// What a caller accepts.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy<'a> {
@@ -143,7 +149,7 @@ struct Compact<'a> {
 /// Verifies the compact JWS `jws` against `policy`.
 ///
 /// Checks, in this order, each failure naming the problem:
-/// 1. three base64url parts; the header is a JSON object;
+/// 1. at most [`MAX_JWS_BYTES`]; three base64url parts; the header is a JSON object;
 /// 2. `typ` is one of `policy.typ` (or absent, when it has [`NO_TYP`]);
 /// 3. `alg` is present, not `none`, not a MAC, allowed and verifiable; `crit` names only
 ///    headers the policy understands;
@@ -156,13 +162,18 @@ struct Compact<'a> {
 /// 8. `iat` (when the policy requires it: present, not older than `max_age`, not further ahead
 ///    than `skew`), then `exp` and `nbf` when present, with `skew` leeway.
 pub fn verify(jws: &str, policy: &Policy) -> Result<Verified, JoseError> {
+    verify_sized(jws, policy, MAX_JWS_BYTES)
+}
+
+/// [`verify`], for a JWS of at most `max_bytes` rather than [`MAX_JWS_BYTES`].
+pub fn verify_sized(jws: &str, policy: &Policy, max_bytes: usize) -> Result<Verified, JoseError> {
     let subject = policy.subject;
     let Compact {
         mut header,
         payload_b64,
         signature_b64,
         signing_input,
-    } = parse(jws, subject)?;
+    } = parse(jws, subject, max_bytes)?;
     check_typ(&header, policy)?;
     let (algorithm, alg) = check_alg(&header, policy)?;
     check_critical(&header, policy)?;
@@ -196,9 +207,16 @@ pub fn verify(jws: &str, policy: &Policy) -> Result<Verified, JoseError> {
     })
 }
 
-/// Step 1: three base64url parts, the header a JSON object.
-fn parse<'a>(jws: &'a str, subject: &str) -> Result<Compact<'a>, JoseError> {
+/// Step 1: at most `max_bytes`, three base64url parts, the header a JSON object.
+fn parse<'a>(jws: &'a str, subject: &str, max_bytes: usize) -> Result<Compact<'a>, JoseError> {
     let jws = jws.trim();
+    if jws.len() > max_bytes {
+        return fail(format!(
+            "{subject} has {} bytes; a JWT of at most {} KiB is accepted",
+            jws.len(),
+            max_bytes / 1024
+        ));
+    }
     let mut parts = jws.split('.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

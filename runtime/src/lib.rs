@@ -28,6 +28,7 @@ pub mod identity;
 pub mod jose;
 pub mod jwe;
 pub mod keys;
+pub mod limits;
 pub mod presented;
 pub mod proof;
 pub mod sdjwt;

@@ -106,6 +106,13 @@ pub fn parse(presentation: &str) -> Result<Presented<'_>, Refusal> {
         ));
     }
     let issuer_jwt = sd_jwt.split('~').next().unwrap_or_default();
+    if issuer_jwt.len() > jose::MAX_JWS_BYTES {
+        return Err(Refusal::Malformed(format!(
+            "the issuer JWT of the presentation has {} bytes; a JWT of at most {} KiB is accepted",
+            issuer_jwt.len(),
+            jose::MAX_JWS_BYTES / 1024
+        )));
+    }
     let unverified = unverified_claims(issuer_jwt).ok_or_else(|| {
         Refusal::Malformed("the issuer JWT of the presentation is not a readable JWT".into())
     })?;

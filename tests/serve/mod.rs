@@ -7,6 +7,7 @@ mod connections;
 mod domain;
 mod dpop;
 mod journey;
+mod limits;
 mod login;
 mod openapi;
 mod postgres;

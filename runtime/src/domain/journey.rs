@@ -72,6 +72,10 @@ pub enum HolderPage {
     ToWallet { url: String },
     /// The wallet's authorization was handed its code already: the holder goes on in the wallet.
     BackToWallet,
+    /// The offer has as many presentation requests waiting as it may
+    /// ([`super::presentation::MAX_PENDING_PRESENTATIONS_PER_OFFER`]): try again in
+    /// `retry_after` seconds, or go back to the browser that showed one.
+    Busy { retry_after: i64 },
 }
 
 /// Why an offer's page shows no offer any more.
@@ -251,6 +255,11 @@ impl Issuer {
                 // Expired, refused and tried again, or (after a crash) stuck: a new request.
                 _ => {}
             }
+        }
+        // Another browser's request is never handed out (it would show that browser's offer):
+        // a new request, while the offer has room for one.
+        if let Err(retry_after) = self.room_for_presentation(&offer, now).await? {
+            return Ok(view(HolderPage::Busy { retry_after }, None));
         }
         let fresh = self
             .request_presentation(random_token(), &offer, AuthorizationRequest::default(), now)

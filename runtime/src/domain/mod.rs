@@ -79,6 +79,8 @@ pub struct Settings {
     /// The participant (`<framework>/<participant>`) this issuer is, when the governance has
     /// several: its identifiers are the credentials' `iss`.
     pub participant: Option<String>,
+    /// The rate limits and where the client's address is read ([`crate::limits`]).
+    pub limits: crate::limits::Limits,
 }
 
 impl Settings {
@@ -101,6 +103,7 @@ impl Settings {
             authorization_code_lifetime: 60,
             key_binding_max_age: 300,
             participant: None,
+            limits: crate::limits::Limits::default(),
         }
     }
 }

@@ -144,7 +144,8 @@ impl std::fmt::Display for RedeemError {
                 "the pre-authorized code has expired; ask the issuer for a new offer"
             }
             RedeemError::Locked => {
-                "the pre-authorized code was invalidated after too many wrong transaction codes"
+                "too many wrong transaction codes: the pre-authorized code is invalidated; ask the \
+                 issuer for a new offer"
             }
             RedeemError::Withdrawn => "the offer was withdrawn by the issuer",
             RedeemError::AlreadyUsed => "the pre-authorized code was already used",
@@ -163,7 +164,8 @@ impl std::fmt::Display for RedeemError {
                  issuer's page for this offer)"
             }
             RedeemError::WrongTxCode { locked: true, .. } => {
-                "wrong transaction code; too many attempts, the offer is invalidated"
+                "wrong transaction code; too many wrong transaction codes: the offer is \
+                 invalidated; ask the issuer for a new offer"
             }
             RedeemError::WrongTxCode { left, .. } => {
                 return write!(f, "wrong transaction code; {left} attempt(s) left");

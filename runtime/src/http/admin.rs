@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -12,19 +13,46 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::ClientAddress;
 use super::errors::Problem;
 use super::oid4vci::bearer_token;
 use crate::domain::Issuer;
 use crate::domain::offers::{Grant, LookupError, OfferError, OfferRequest, OfferStatus};
+use crate::limits::{RateLimits, RetryAfter};
 
 /// Refuses admin requests without the admin bearer token (unless the runtime runs with `--dev`
-/// and no token, which leaves the admin API open).
+/// and no token, which leaves the admin API open). A client address that failed too often in a
+/// window is refused (429) until the window ends, whatever token it sends.
 pub async fn require_admin_token(
     State(issuer): State<Arc<Issuer>>,
+    Extension(limits): Extension<Arc<RateLimits>>,
+    ClientAddress(address): ClientAddress,
     request: Request,
     next: Next,
 ) -> Response {
+    let now = issuer.clock.now();
+    let failures = &limits.admin_failures_per_address;
+    let too_many = |wait: RetryAfter| {
+        Problem::too_many_requests(
+            wait.duration(),
+            format!(
+                "too many failed admin authentications from this address (at most {})",
+                failures.rate()
+            ),
+        )
+        .into_response()
+    };
+    if let Some(address) = &address
+        && let Err(wait) = failures.blocked(address, now)
+    {
+        return too_many(wait);
+    }
     if !issuer.admits_admin(bearer_token(request.headers())) {
+        if let Some(address) = &address
+            && let Err(wait) = failures.check(address, now)
+        {
+            return too_many(wait);
+        }
         return Problem::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -108,6 +136,7 @@ fn offer_request(body: &[u8]) -> Result<OfferRequest, Problem> {
             )));
         }
     };
+    claims_within_limits(&claims)?;
     let tx_code = match request.get("tx_code") {
         Some(Value::Bool(b)) => Some(*b),
         None | Some(Value::Null) => None,
@@ -144,6 +173,32 @@ fn offer_request(body: &[u8]) -> Result<OfferRequest, Problem> {
         grant,
         subject,
     })
+}
+
+/// The most claims one offer may hold (a governance's credential has a few dozen attributes).
+pub const MAX_OFFER_CLAIMS: usize = 100;
+/// The most bytes of one claim's value, as JSON: room for a text, or a portrait as base64.
+pub const MAX_CLAIM_VALUE_BYTES: usize = 32 * 1024;
+
+/// Refuses an offer's claims beyond [`MAX_OFFER_CLAIMS`] or with a value larger than
+/// [`MAX_CLAIM_VALUE_BYTES`], before the governance is asked about them.
+fn claims_within_limits(claims: &serde_json::Map<String, Value>) -> Result<(), Problem> {
+    if claims.len() > MAX_OFFER_CLAIMS {
+        return Err(Problem::bad_request(format!(
+            "`claims` has {} claims; an offer holds at most {MAX_OFFER_CLAIMS}",
+            claims.len()
+        )));
+    }
+    for (name, value) in claims {
+        let size = value.to_string().len();
+        if size > MAX_CLAIM_VALUE_BYTES {
+            return Err(Problem::bad_request(format!(
+                "claim `{name}` has {size} bytes as JSON; a claim value holds at most {} KiB",
+                MAX_CLAIM_VALUE_BYTES / 1024
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `GET /admin/offers/{id}`: the offer's state and what it issued (never its secrets or claims).

@@ -2,6 +2,8 @@
 //! "error_description"}`, RFC 6749 §5.2, RFC 6750 §3, OpenID4VCI §8.3.1) on the wallet-facing
 //! endpoints, and RFC 9457 problem details on the admin API, the offer and status-list endpoints.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +17,8 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub error: &'static str,
     pub description: String,
+    /// When to ask again (`Retry-After`, in whole seconds), on 429 and 503.
+    pub retry_after: Option<Duration>,
 }
 
 impl OAuthError {
@@ -23,7 +27,23 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after: None,
         }
+    }
+
+    /// 429 `too_many_requests` (RFC 6585 §4) with `Retry-After` (RFC 9110 §10.2.3): the
+    /// description says what was limited, and the answer when to try again.
+    pub fn too_many_requests(retry_after: Duration, description: impl std::fmt::Display) -> Self {
+        let mut error = OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!(
+                "{description}; try again in {} s",
+                retry_after_seconds(retry_after)
+            ),
+        );
+        error.retry_after = Some(retry_after);
+        error
     }
 
     /// 400 with the given error code.
@@ -54,6 +74,7 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        insert_retry_after(headers, self.retry_after);
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = format!(
                 "Bearer error=\"{}\", error_description=\"{}\"",
@@ -78,6 +99,8 @@ pub struct Problem {
     pub detail: String,
     /// The claims an offer was refused for.
     pub claims: Vec<ClaimProblem>,
+    /// When to ask again (`Retry-After`, in whole seconds), on 429 and 503.
+    pub retry_after: Option<Duration>,
 }
 
 impl Problem {
@@ -93,7 +116,24 @@ impl Problem {
             title,
             detail: detail.into(),
             claims: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// 429 `too-many-requests` (RFC 6585 §4) with `Retry-After`: the detail says what was
+    /// limited, and when to try again.
+    pub fn too_many_requests(retry_after: Duration, detail: impl std::fmt::Display) -> Self {
+        let mut problem = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Too many requests",
+            format!(
+                "{detail}; try again in {} s",
+                retry_after_seconds(retry_after)
+            ),
+        );
+        problem.retry_after = Some(retry_after);
+        problem
     }
 
     /// The problem with the claims an offer was refused for.
@@ -144,6 +184,7 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        insert_retry_after(headers, self.retry_after);
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -151,5 +192,22 @@ impl IntoResponse for Problem {
             );
         }
         response
+    }
+}
+
+/// `Retry-After` in whole seconds, at least 1 (a fraction is rounded up: never "0").
+pub fn retry_after_seconds(retry_after: Duration) -> u64 {
+    retry_after
+        .as_secs()
+        .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
+        .max(1)
+}
+
+fn insert_retry_after(headers: &mut axum::http::HeaderMap, retry_after: Option<Duration>) {
+    if let Some(retry_after) = retry_after {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after_seconds(retry_after)),
+        );
     }
 }

@@ -23,7 +23,6 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -39,12 +38,23 @@ use crate::domain::login::{
 };
 use crate::domain::presentation::{MAX_RESPONSE_BYTES, PRESENTATIONS_PATH};
 use crate::identity;
+use crate::limits::RateLimits;
 
-/// Requests larger than this are refused (413) before they are read.
+/// The body limit of most requests (the admin API's offers included): larger ones are refused
+/// (413) before they are read.
 const BODY_LIMIT: usize = 64 * 1024;
+/// The body limit of the wallet's form posts (token, pushed authorization and authorization
+/// challenge requests): a few codes, a PKCE verifier, a redirect URI, authorization details.
+const FORM_BODY_LIMIT: usize = 16 * 1024;
+/// The body limit of a credential request: room for a batch of key proofs (the most a request
+/// may hold, [`oid4vci::MAX_PROOFS_PER_REQUEST`], of a few KiB each).
+const CREDENTIAL_BODY_LIMIT: usize = 256 * 1024;
 /// The limit of a wallet's presentation response: twice what the verifier reads of a
 /// `vp_token`, so that a larger one is refused by the verifier (and audited), not cut off here.
 const RESPONSE_BODY_LIMIT: usize = 2 * MAX_RESPONSE_BYTES;
+/// The most header fields a request may carry (a browser sends about 20, a wallet fewer); more
+/// are refused with 431 and a problem body.
+pub const MAX_HEADERS: usize = 64;
 
 /// The OpenAPI 3.1 description of the runtime's HTTP API, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -118,16 +128,12 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/openapi.json", get(openapi))
         .merge(admin)
         .merge(well_known.clone())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        // A wallet's response carries whole credentials: a larger limit of its own, and the
-        // verifier's own limit on the `vp_token` below it, refused with an audit record.
-        .merge(
-            Router::new()
-                .route(
-                    &format!("{PRESENTATIONS_PATH}/{{id}}/response"),
-                    post(presentation::response),
-                )
-                .layer(RequestBodyLimitLayer::new(RESPONSE_BODY_LIMIT)),
+        // A wallet's response carries whole credentials: a larger body limit of its own
+        // ([`body_limit`]), and the verifier's own limit on the `vp_token` below it, refused
+        // with an audit record.
+        .route(
+            &format!("{PRESENTATIONS_PATH}/{{id}}/response"),
+            post(presentation::response),
         );
     let mut app = if prefix.is_empty() {
         api
@@ -164,10 +170,13 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
             app = app.route(&path, get(move || did_document(document.clone())));
         }
     }
+    let limits = Arc::new(RateLimits::new(&issuer.settings.limits));
     app = app
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(RESPONSE_BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(prefix.clone(), limit_body))
+        .layer(middleware::from_fn(limit_headers))
+        .layer(axum::Extension(limits))
         // A request whose body trickles in (or whose answer cannot be had) in time: 408.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -221,19 +230,23 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-/// The body limit answers 413 in plain text (from the limit layer, or from a handler's body
-/// extractor when a body without `Content-Length` runs over), the timeout 408 with no body at
-/// all; every error of this API is JSON.
+/// A 413 in plain text (a handler's body extractor, should one run over its own limit), the
+/// timeout 408 with no body at all: every error of this API is JSON.
 async fn plain_errors_as_problems(
     axum::extract::State(request_timeout): axum::extract::State<std::time::Duration>,
     response: Response,
 ) -> Response {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes() == b"application/problem+json");
     match response.status() {
+        _ if is_problem => response,
         axum::http::StatusCode::PAYLOAD_TOO_LARGE => errors::Problem::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Request body too large",
-            format!("request bodies are limited to {} KiB", BODY_LIMIT / 1024),
+            "the request body is larger than this endpoint reads",
         )
         .into_response(),
         axum::http::StatusCode::REQUEST_TIMEOUT => errors::Problem::new(
@@ -247,6 +260,131 @@ async fn plain_errors_as_problems(
         )
         .into_response(),
         _ => response,
+    }
+}
+
+/// The body limit of the endpoint at `path` (below the issuer's path) and what it is called.
+fn body_limit(path: &str) -> (usize, &'static str) {
+    if path == CREDENTIAL_PATH {
+        (CREDENTIAL_BODY_LIMIT, "a credential request")
+    } else if [TOKEN_PATH, PAR_PATH, AUTHORIZATION_CHALLENGE_PATH].contains(&path) {
+        (FORM_BODY_LIMIT, "a form of the authorization server")
+    } else if path.starts_with(PRESENTATIONS_PATH) && path.ends_with("/response") {
+        (RESPONSE_BODY_LIMIT, "a presentation response")
+    } else {
+        (BODY_LIMIT, "a request body here")
+    }
+}
+
+/// Reads a request's body up to its endpoint's limit ([`body_limit`]), or answers 413 with a
+/// problem naming the limit: at once when `Content-Length` says it is larger, else as soon as
+/// more arrived. Handlers then take the body whole.
+async fn limit_body(
+    axum::extract::State(prefix): axum::extract::State<String>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let (limit, what) = body_limit(path.strip_prefix(prefix.as_str()).unwrap_or(path));
+    let too_large = || {
+        errors::Problem::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Request body too large",
+            format!(
+                "{what} is limited to {} KiB; this one is larger",
+                limit / 1024
+            ),
+        )
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Err(error) if is_length_limit(&error) => too_large(),
+        // The client went away or sent a broken body: nobody reads this answer.
+        Err(error) => {
+            errors::Problem::bad_request(format!("the request body could not be read: {error}"))
+                .into_response()
+        }
+    }
+}
+
+/// Whether reading a body failed on its length limit (this one's, or the backstop's).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
+/// Refuses a request with more than [`MAX_HEADERS`] header fields: 431 with a problem body.
+async fn limit_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let count = request.headers().len();
+    if count > MAX_HEADERS {
+        return errors::Problem::new(
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request-header-fields-too-large",
+            "Too many header fields",
+            format!(
+                "a request may carry at most {MAX_HEADERS} header fields; this one has {count}"
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The address of the client that sent a request, for the limits per address: the last value of
+/// the header the operator named (`--client-address-header`, set by their reverse proxy) when
+/// the request has it, else the TCP peer's IP address. `None` when neither is known (a router
+/// driven without a socket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub Option<String>);
+
+impl axum::extract::FromRequestParts<Arc<Issuer>> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        issuer: &Arc<Issuer>,
+    ) -> Result<Self, Self::Rejection> {
+        let from_header = issuer
+            .settings
+            .limits
+            .client_address_header
+            .as_deref()
+            .and_then(|name| parts.headers.get_all(name).iter().next_back())
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit(',').next())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned);
+        let peer = || {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+        };
+        Ok(ClientAddress(from_header.or_else(peer)))
     }
 }
 

@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 
 use super::errors::{OAuthError, Problem};
-use super::{no_store, no_store_json};
+use super::{ClientAddress, no_store, no_store_json};
 use crate::compiled::{CREDENTIAL_PATH, TOKEN_PATH};
 use crate::domain::Issuer;
 use crate::domain::issuance::{CredentialRequest, DpopAccessError, IssueError, TokenError};
@@ -25,6 +25,8 @@ use crate::domain::redemption::{
     AccessTokenBinding, DpopRefusal, DpopRequest, RedeemError, TokenRequest,
 };
 use crate::dpop::DPOP_ALGORITHMS;
+use crate::limits::RateLimits;
+use crate::secrets::offer_of;
 
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 pub const AUTHORIZATION_CODE_GRANT: &str = "authorization_code";
@@ -149,15 +151,50 @@ pub async fn credential_offer(
 
 /// `POST /token`: redeems a pre-authorised code (and its transaction code), or an authorization
 /// code, for an access token; bound to the key of the request's DPoP proof when it has one.
+///
+/// Rate limited per client address (before the request is read) and per pre-authorised code
+/// (before it is looked up): 429 `too_many_requests` with `Retry-After`.
 pub async fn token(
     State(issuer): State<Arc<Issuer>>,
+    Extension(limits): Extension<Arc<RateLimits>>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
+    let now = issuer.clock.now();
+    if let Some(address) = &address {
+        let limiter = &limits.token_per_address;
+        limiter.check(address, now).map_err(|wait| {
+            OAuthError::too_many_requests(
+                wait.duration(),
+                format!(
+                    "too many token requests from this address (at most {})",
+                    limiter.rate()
+                ),
+            )
+        })?;
+    }
     let form = read_form(&headers, &body, "the token request")?;
     let field = |name: &str| form.get(name);
     let grant_type = field("grant_type")
         .ok_or_else(|| OAuthError::bad_request("invalid_request", "`grant_type` is missing"))?;
+    if grant_type == PRE_AUTHORIZED_GRANT
+        && let Some(code) = field("pre-authorized_code")
+    {
+        // Counted per offer (the code names it): the secret part of the code is not kept.
+        let limiter = &limits.token_per_code;
+        limiter
+            .check(offer_of(code).unwrap_or(code), now)
+            .map_err(|wait| {
+                OAuthError::too_many_requests(
+                    wait.duration(),
+                    format!(
+                        "too many token requests for this pre-authorized code (at most {})",
+                        limiter.rate()
+                    ),
+                )
+            })?;
+    }
     let invalid_proof = |why: String| OAuthError::bad_request("invalid_dpop_proof", why);
     // A proof is verified (and its `jti` spent) before the grant is looked at: a refused proof
     // leaves the code unspent.
@@ -322,6 +359,7 @@ pub async fn credential(
         Scheme::Dpop => Challenge::Dpop,
     };
     let body = credential_body(&body)?;
+    too_many_proofs(&body)?;
     let issued = issuer
         .issue_credential(&authorized, credential_request(&body)?)
         .await
@@ -480,6 +518,33 @@ fn credential_body(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
         ));
     }
     Ok(request)
+}
+
+/// The most key proofs one credential request may hold, whatever the governance's batch size:
+/// more are refused before any of them is read.
+pub const MAX_PROOFS_PER_REQUEST: usize = 100;
+
+/// Refuses a request with more than [`MAX_PROOFS_PER_REQUEST`] proofs (of all types).
+fn too_many_proofs(request: &Map<String, Value>) -> Result<(), OAuthError> {
+    let count: usize = request
+        .get("proofs")
+        .and_then(Value::as_object)
+        .map_or(0, |proofs| {
+            proofs
+                .values()
+                .map(|list| list.as_array().map_or(1, Vec::len))
+                .sum()
+        });
+    if count > MAX_PROOFS_PER_REQUEST {
+        return Err(OAuthError::bad_request(
+            "invalid_credential_request",
+            format!(
+                "the request holds {count} proofs; at most {MAX_PROOFS_PER_REQUEST} are read in \
+                 one credential request"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The configuration a credential request asks for and its one `jwt` proof.

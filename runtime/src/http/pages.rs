@@ -337,8 +337,21 @@ fn render(
             page.paragraph(help);
             StatusCode::NOT_FOUND
         }
+        HolderPage::Busy { retry_after } => {
+            page.heading = texts.busy_heading.into();
+            page.alert = true;
+            page.status(&texts.busy.replace("{seconds}", &retry_after.to_string()));
+            StatusCode::TOO_MANY_REQUESTS
+        }
     };
-    page.finish(status)
+    let mut response = page.finish(status);
+    if let HolderPage::Busy { retry_after } = &view.page {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from((*retry_after).max(1)),
+        );
+    }
+    response
 }
 
 /// The browser's binding from its cookie.

@@ -88,6 +88,12 @@ pub async fn authorization_challenge(
         Err(ChallengeError::InvalidSession(why)) => {
             Err(OAuthError::bad_request("invalid_session", why))
         }
+        Err(e @ ChallengeError::TooManyRequests { retry_after }) => {
+            Err(OAuthError::too_many_requests(
+                std::time::Duration::from_secs(retry_after.max(1) as u64),
+                e,
+            ))
+        }
         Err(ChallengeError::Internal(cause)) => Err(OAuthError::server(cause)),
     }
 }

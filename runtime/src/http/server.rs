@@ -1,9 +1,12 @@
 //! The connection loop: accepts TCP connections and serves each over HTTP/1 with the router,
 //! with the timeouts that keep slow or idle clients from holding connections, until shutdown;
-//! then it lets the requests in flight finish and closes the store. The expired spent nonces are
+//! then it lets the requests in flight finish and closes the store. Each request carries its
+//! connection's peer address (`ConnectInfo`), for the limits per client address. The expired spent nonces are
 //! forgotten in the background meanwhile.
 
 use std::sync::Arc;
+
+use tower::ServiceExt;
 
 use crate::domain::Issuer;
 
@@ -38,14 +41,16 @@ pub async fn serve_until(
     };
     let app = super::router(issuer.clone());
     let mut http = hyper::server::conn::http1::Builder::new();
+    // hyper's own limit of 100 header fields stays (beyond it, a bare 431); the router refuses
+    // more than `MAX_HEADERS` with a problem body.
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(issuer.settings.header_read_timeout);
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     tokio::select! {
                         () = wait_after_accept_error(error) => continue,
@@ -60,7 +65,15 @@ pub async fn serve_until(
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // The peer's address goes with each request, for the limits per client address.
+        let service = hyper_util::service::TowerToHyperService::new(app.clone().map_request(
+            move |mut request: axum::extract::Request<_>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let connection =
             connections.watch(http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service));
         tokio::spawn(async move {

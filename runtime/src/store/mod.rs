@@ -467,6 +467,14 @@ pub struct AuthorizationRequest {
     pub redirect_uri: Option<String>,
 }
 
+/// An offer's OpenID4VP requests still waiting for a wallet ([`Store::pending_presentations`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PendingPresentations {
+    pub count: i64,
+    /// When the first of them expires (Unix seconds); `None` when there are none.
+    pub first_expiry: Option<i64>,
+}
+
 /// An OpenID4VP request made for an offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presentation {
@@ -777,6 +785,16 @@ impl Store {
 
     pub async fn presentation(&self, id: &str) -> Result<Option<Presentation>, StoreError> {
         on_backend!(self, presentation(id))
+    }
+
+    /// The offer's requests still waiting for a wallet at `now` (`pending`, unexpired): how many,
+    /// and when the first of them expires.
+    pub async fn pending_presentations(
+        &self,
+        offer_id: &str,
+        now: i64,
+    ) -> Result<PendingPresentations, StoreError> {
+        on_backend!(self, pending_presentations(offer_id, now))
     }
 
     /// Moves a presentation `from` → `to` if it is in `from` (and, if asked, unexpired),

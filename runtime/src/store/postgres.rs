@@ -15,9 +15,9 @@ use sqlx::{Connection, Row};
 
 use super::{
     Advance, Authorization, AuthorizationAdvance, AuthorizationRequest, Issue, Issued, LoginAudit,
-    MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, Presentation, RecordLogin, Redeem,
-    Redemption, StatusEntry, StoreError, Verdict, Verification, failed, judge,
-    status_index_candidates,
+    MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, PendingPresentations,
+    Presentation, RecordLogin, Redeem, Redemption, StatusEntry, StoreError, Verdict, Verification,
+    failed, judge, status_index_candidates,
 };
 
 /// A PostgreSQL database. Cheap to clone (the pool is shared).
@@ -377,6 +377,27 @@ impl PgStore {
         .await
         .map_err(|e| self.failed(&format!("create presentation `{}`", p.id), e))?;
         Ok(())
+    }
+
+    pub(super) async fn pending_presentations(
+        &self,
+        offer_id: &str,
+        now: i64,
+    ) -> Result<PendingPresentations, StoreError> {
+        let what = || format!("count the pending presentations of offer `{offer_id}`");
+        let row = sqlx::query(
+            "SELECT COUNT(*), MIN(expires_at) FROM presentations \
+             WHERE offer_id = $1 AND state = 'pending' AND expires_at > $2",
+        )
+        .bind(offer_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| self.failed(&what(), e))?;
+        Ok(PendingPresentations {
+            count: row.try_get(0).map_err(|e| self.failed(&what(), e))?,
+            first_expiry: row.try_get(1).map_err(|e| self.failed(&what(), e))?,
+        })
     }
 
     pub(super) async fn presentation(&self, id: &str) -> Result<Option<Presentation>, StoreError> {

@@ -41,9 +41,9 @@ use tokio::sync::oneshot;
 use super::{
     Advance, Authorization, AuthorizationAdvance, AuthorizationKind, AuthorizationRequest,
     AuthorizationState, CHECKPOINT_INTERVAL, Issue, Issued, LoginAudit, MIGRATOR, NewOffer, Offer,
-    OfferState, Presentation, PresentationState, RecordLogin, Redeem, Redemption, SQLITE_FORMS,
-    SQLITE_MAX_BATCH, StatusEntry, StoreError, Verdict, Verification, failed, judge,
-    status_index_candidates,
+    OfferState, PendingPresentations, Presentation, PresentationState, RecordLogin, Redeem,
+    Redemption, SQLITE_FORMS, SQLITE_MAX_BATCH, StatusEntry, StoreError, Verdict, Verification,
+    failed, judge, status_index_candidates,
 };
 
 /// Where an SQLite store lives.
@@ -761,6 +761,30 @@ impl SqliteStore {
                     p.expires_at
                 ])
                 .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn pending_presentations(
+        &self,
+        offer_id: &str,
+        now: i64,
+    ) -> Result<PendingPresentations, StoreError> {
+        let key = offer_id.to_owned();
+        self.read(
+            || format!("count the pending presentations of offer `{offer_id}`"),
+            move |conn| {
+                conn.prepare_cached(
+                    "SELECT COUNT(*), MIN(expires_at) FROM presentations \
+                     WHERE offer_id = ?1 AND state = 'pending' AND expires_at > ?2",
+                )?
+                .query_row(params![key, now], |row| {
+                    Ok(PendingPresentations {
+                        count: row.get(0)?,
+                        first_expiry: row.get(1)?,
+                    })
+                })
             },
         )
         .await

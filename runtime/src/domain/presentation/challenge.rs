@@ -55,6 +55,11 @@ pub enum ChallengeError {
     /// `invalid_session`: the `auth_session` or the presentation's session is unknown, used, or
     /// the presentation did not verify.
     InvalidSession(String),
+    /// The offer has [`super::MAX_PENDING_PRESENTATIONS_PER_OFFER`] requests waiting for a
+    /// wallet: a new one may be asked for in `retry_after` seconds.
+    TooManyRequests {
+        retry_after: i64,
+    },
     Internal(Internal),
 }
 
@@ -64,6 +69,11 @@ impl std::fmt::Display for ChallengeError {
             ChallengeError::InvalidRequest(why) | ChallengeError::InvalidSession(why) => {
                 f.write_str(why)
             }
+            ChallengeError::TooManyRequests { .. } => write!(
+                f,
+                "this offer has {} presentation requests waiting for a wallet already",
+                super::MAX_PENDING_PRESENTATIONS_PER_OFFER
+            ),
             ChallengeError::Internal(cause) => cause.fmt(f),
         }
     }
@@ -219,6 +229,9 @@ impl Issuer {
                 offer.credential
             )));
         }
+        if let Err(retry_after) = self.room_for_presentation(&offer, now).await? {
+            return Err(ChallengeError::TooManyRequests { retry_after });
+        }
         let id = random_token();
         let auth_session = format!("{id}.{}", random_token());
         let presentation = self
@@ -240,6 +253,21 @@ impl Issuer {
                 .authorization_request_url(&presentation, &offer.credential)
                 .map_err(ChallengeError::Internal)?,
         })
+    }
+
+    /// Whether `offer` may have one more request waiting for a wallet at `now`, or in how many
+    /// seconds it may ([`super::MAX_PENDING_PRESENTATIONS_PER_OFFER`]).
+    pub(in crate::domain) async fn room_for_presentation(
+        &self,
+        offer: &Offer,
+        now: i64,
+    ) -> Result<Result<(), i64>, crate::store::StoreError> {
+        let pending = self.store.pending_presentations(&offer.id, now).await?;
+        if pending.count < super::MAX_PENDING_PRESENTATIONS_PER_OFFER {
+            return Ok(Ok(()));
+        }
+        tracing::info!(offer = %offer.id, pending = pending.count, "presentation requests capped");
+        Ok(Err(pending.first_expiry.map_or(1, |at| (at - now).max(1))))
     }
 
     /// Stores a new OpenID4VP request (`pending`) for `offer`, answerable until the

@@ -48,6 +48,11 @@ use crate::x509::CertificateChain;
 pub const PRESENTATIONS_PATH: &str = "/presentations";
 /// The most bytes of a `vp_token` (or an encrypted response) this verifier reads.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// The most requests of one offer that may wait for a wallet at once (`pending`, unexpired).
+/// Each visit of the holder's page from a browser without its cookie, and each authorization
+/// challenge, makes a request; a holder opens the page in a browser or two. Beyond this, a new
+/// request is refused (429) until the first of them expires.
+pub const MAX_PENDING_PRESENTATIONS_PER_OFFER: i64 = 10;
 /// The `kid` of a request's response encryption key.
 const RESPONSE_KEY_ID: &str = "response-encryption";
 /// The content encryptions accepted for `direct_post.jwt`.
