@@ -8,8 +8,9 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 use trustc_runtime::store::{
     Advance, Authorization, AuthorizationAdvance, AuthorizationKind, AuthorizationRequest,
-    AuthorizationState, Backend, Issue, Issued, LoginAudit, NewOffer, OfferState, Presentation,
-    PresentationState, RecordLogin, Redeem, Redemption, StatusEntry, Store, Verification,
+    AuthorizationState, Backend, Issue, Issued, LoginAudit, NewOffer, OfferState,
+    PendingPresentations, Presentation, PresentationState, RecordLogin, Redeem, Redemption,
+    StatusEntry, Store, Verification,
 };
 use trustc_testkit::{SqliteFile, postgres};
 
@@ -218,6 +219,7 @@ on_every_backend!(
     logins_are_audited,
     single_use_keys_are_spent_once,
     sweep_forgets_authorizations_and_presentations_that_are_over,
+    pending_presentations_are_counted_per_offer,
 );
 
 on_two_instances!(
@@ -1169,6 +1171,74 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
 }
 
 /// A presentation request for offer `offer_id`, pending until `T0 + 300`.
+/// What caps the presentation requests of an offer: only its own requests that still wait for
+/// a wallet (`pending`, unexpired) count, with the first expiry.
+async fn pending_presentations_are_counted_per_offer(store: Store) {
+    for id in ["o1", "o2"] {
+        store
+            .create_offer(&new_offer(id, None, T0, T0 + 600))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.pending_presentations("o1", T0).await.unwrap(),
+        PendingPresentations {
+            count: 0,
+            first_expiry: None
+        }
+    );
+    for (id, offer, created) in [
+        ("p1", "o1", T0),
+        ("p2", "o1", T0 + 10),
+        ("p3", "o1", T0 + 20),
+    ] {
+        let mut presentation = new_presentation(id, offer);
+        presentation.created_at = created;
+        presentation.expires_at = created + 300;
+        store.create_presentation(&presentation).await.unwrap();
+    }
+    store
+        .create_presentation(&new_presentation("p4", "o2"))
+        .await
+        .unwrap();
+    // p3 was answered: it no longer waits.
+    assert!(
+        store
+            .advance_presentation(&Advance {
+                id: "p3",
+                from: PresentationState::Pending,
+                to: PresentationState::Answered,
+                unexpired_at: None,
+                code: None,
+            })
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.pending_presentations("o1", T0 + 30).await.unwrap(),
+        PendingPresentations {
+            count: 2,
+            first_expiry: Some(T0 + 300)
+        }
+    );
+    // p1 expired.
+    assert_eq!(
+        store.pending_presentations("o1", T0 + 300).await.unwrap(),
+        PendingPresentations {
+            count: 1,
+            first_expiry: Some(T0 + 310)
+        }
+    );
+    assert_eq!(
+        store
+            .pending_presentations("o1", T0 + 310)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+}
+
 fn new_presentation(id: &str, offer_id: &str) -> Presentation {
     Presentation {
         id: id.to_owned(),

@@ -17,6 +17,7 @@ use trustc_runtime::limits::Rate;
 use trustc_runtime::{IssuerKey, Settings};
 use trustc_testkit::HolderKey;
 
+use super::openapi::Api;
 use super::presentation::world;
 use super::{
     ADMIN_TOKEN, FORM, Instance, PUBLIC_URL, Reply, admin_request, instance, lawyer_claims,
@@ -108,6 +109,7 @@ async fn a_token_request_over_16_kib_is_refused_before_it_is_read() {
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload-too-large",
     );
+    Api::load().check("post", "/token", &declared);
     assert!(
         detail.contains("a form of the authorization server is limited to 16 KiB"),
         "{detail}"
@@ -149,6 +151,7 @@ async fn a_credential_request_has_room_for_a_batch_but_not_over_256_kib() {
         .post_json("/credential", Some(&token), &large)
         .await;
     let detail = assert_problem(&reply, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large");
+    Api::load().check("post", "/credential", &reply);
     assert!(
         detail.contains("credential request is limited to 256 KiB"),
         "{detail}"
@@ -169,6 +172,7 @@ async fn more_than_100_proofs_are_refused_before_any_is_read() {
         )
         .await;
     let description = reply.assert_error(StatusCode::BAD_REQUEST, "invalid_credential_request");
+    Api::load().check("post", "/credential", &reply);
     assert!(
         description.contains("101 proofs") && description.contains("at most 100"),
         "{description}"
@@ -184,6 +188,7 @@ async fn a_jwt_over_32_kib_is_refused_before_it_is_decoded() {
     let huge = format!("{}.{}.sig", "!".repeat(20 * 1024), "!".repeat(20 * 1024));
     let reply = instance.credential(&token, "person", &huge).await;
     let description = reply.assert_error(StatusCode::BAD_REQUEST, "invalid_proof");
+    Api::load().check("post", "/credential", &reply);
     assert!(description.contains("at most 32 KiB"), "{description}");
     // A DPoP proof at the token endpoint.
     let offer = instance.offer("person", person_claims()).await;
@@ -201,6 +206,7 @@ async fn a_jwt_over_32_kib_is_refused_before_it_is_decoded() {
         )
         .await;
     let description = reply.assert_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+    Api::load().check("post", "/token", &reply);
     assert!(description.contains("at most 32 KiB"), "{description}");
 }
 
@@ -219,6 +225,7 @@ async fn an_offer_with_too_many_or_too_large_claims_is_refused() {
         )
         .await;
     let detail = assert_problem(&reply, StatusCode::BAD_REQUEST, "bad-request");
+    Api::load().check("post", "/admin/offers", &reply);
     assert!(
         detail.contains("101 claims") && detail.contains("at most 100"),
         "{detail}"
@@ -260,10 +267,13 @@ async fn a_presentation_response_is_read_to_512_kib_and_its_vp_token_to_256_kib(
     // Over the body limit: refused before it is read.
     let reply = respond("x".repeat(600 * 1024)).await;
     let detail = assert_problem(&reply, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large");
+    let api = Api::load();
+    api.check("post", "/presentations/{id}/response", &reply);
     assert!(detail.contains("512 KiB"), "{detail}");
     // Within the body, over the verifier's limit: refused, and audited with the offer.
     let reply = respond("x".repeat(300 * 1024)).await;
     let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
+    api.check("post", "/presentations/{id}/response", &reply);
     assert!(
         description.contains("at most 262144 are accepted"),
         "{description}"
@@ -307,6 +317,7 @@ async fn a_request_with_more_than_64_header_fields_gets_431() {
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         "request-header-fields-too-large",
     );
+    Api::load().check("get", "/health", &reply);
     assert!(
         detail.contains("at most 64 header fields") && detail.contains("has 65"),
         "{detail}"
@@ -341,6 +352,7 @@ async fn token_requests_are_limited_per_pre_authorized_code() {
         "{description}"
     );
     let wait = retry_after(&reply, 1..=60);
+    Api::load().check("post", "/token", &reply);
     assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
     // Another offer's code is not held back; this one redeems once the minute is over.
     let other = instance.offer("person", person_claims()).await;
@@ -481,6 +493,7 @@ async fn failed_admin_authentications_are_limited_per_client_address() {
         "{detail}"
     );
     let wait = retry_after(&reply, 1..=60);
+    Api::load().check("get", "/admin/offers/{id}", &reply);
     // The right token from that address waits too; from another, it works.
     let reply = admin_from("192.0.2.7", ADMIN_TOKEN).await;
     assert_problem(&reply, StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
@@ -521,6 +534,8 @@ async fn presentation_requests_per_offer_are_capped_while_they_wait() {
         reply.text()
     );
     let wait = retry_after(&reply, 290..=290);
+    let api = Api::load();
+    api.check("get", "/offers/{id}", &reply);
     let html = reply.text();
     assert!(
         html.contains("Too many requests for this offer") && html.contains("290 seconds"),
@@ -562,6 +577,7 @@ async fn presentation_requests_per_offer_are_capped_while_they_wait() {
         "{description}"
     );
     retry_after(&reply, 290..=290);
+    api.check("post", "/authorize-challenge", &reply);
     // Once the first requests expired, there is room again.
     instance.advance(wait as i64);
     let reply = instance.get(&page).await;
