@@ -15,7 +15,7 @@
 //! checks an offer's claims against the governance; [`jose`] verifies signed JWTs from others and
 //! [`proof`] applies it to OpenID4VCI key proofs and [`dpop`] to DPoP proofs (RFC 9449); [`sdjwt`] and [`status`] produce what is issued,
 //! signed with [`keys`]; [`sealed`] makes the `c_nonce`s and access tokens that prove their own
-//! origin; [`secrets`] the codes and offer ids. For presentations (OpenID4VP): [`x509`] is the
+//! origin; [`secrets`] the codes and offer ids; [`limits`] the rate limits. For presentations (OpenID4VP): [`x509`] is the
 //! verifier's certificate chain, sent as `x5c` with the request objects [`keys`] signs, and
 //! [`jwe`] decrypts the wallets' encrypted (`direct_post.jwt`) responses.
 
