@@ -85,6 +85,25 @@ impl Default for Limits {
     }
 }
 
+/// The key a client address is counted under: an IPv4 address as it is (an IPv4-mapped IPv6
+/// address too), an IPv6 address by its /64 prefix, since one subscriber gets a whole /64 and
+/// could otherwise take a new address for each request. Anything that is not an address (a
+/// proxy's header may hold a name) is counted as written.
+pub fn client_key(address: &str) -> String {
+    use std::net::IpAddr;
+    match address.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => address.trim().to_owned(),
+    }
+}
+
 /// The window of one key.
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -272,6 +291,19 @@ mod tests {
         assert_eq!(limiter.check("d", NOW + 60), Ok(()));
         assert_eq!(limiter.len(), 1);
         assert_eq!(limiter.check("d", NOW + 61), Err(RetryAfter(59)));
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
+        assert_eq!(client_key("192.0.2.1"), "192.0.2.1");
+        assert_eq!(client_key("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(client_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            client_key("2001:db8:1:2:bbbb::9"),
+            client_key("2001:db8:1:2:aaaa::1")
+        );
+        assert_ne!(client_key("2001:db8:1:3::1"), client_key("2001:db8:1:2::1"));
+        assert_eq!(client_key(" proxy-name "), "proxy-name");
     }
 
     #[test]

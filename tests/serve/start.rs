@@ -143,6 +143,20 @@ fn settings_out_of_range_are_refused() {
     assert_refused(
         &serve(
             dir.path(),
+            &["--client-address-header", "X Forwarded For"],
+            Some(TOKEN),
+        ),
+        dir.path(),
+        "must be an HTTP header name, such as X-Forwarded-For",
+    );
+    assert_refused(
+        &serve(dir.path(), &["--token-rate-per-address", "many"], Some(TOKEN)),
+        dir.path(),
+        "--token-rate-per-address",
+    );
+    assert_refused(
+        &serve(
+            dir.path(),
             &["--public-url", "http://issuer.example"],
             Some(TOKEN),
         ),

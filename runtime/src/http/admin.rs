@@ -193,7 +193,8 @@ fn claims_within_limits(claims: &serde_json::Map<String, Value>) -> Result<(), P
         let size = value.to_string().len();
         if size > MAX_CLAIM_VALUE_BYTES {
             return Err(Problem::bad_request(format!(
-                "claim `{name}` has {size} bytes as JSON; a claim value holds at most {} KiB",
+                "claim `{}` has {size} bytes as JSON; a claim value holds at most {} KiB",
+                crate::jose::show(name),
                 MAX_CLAIM_VALUE_BYTES / 1024
             )));
         }

@@ -355,7 +355,8 @@ async fn limit_headers(request: axum::extract::Request, next: middleware::Next) 
 
 /// The address of the client that sent a request, for the limits per address: the last value of
 /// the header the operator named (`--client-address-header`, set by their reverse proxy) when
-/// the request has it, else the TCP peer's IP address. `None` when neither is known (a router
+/// the request has it, else the TCP peer's IP address; as [`crate::limits::client_key`] counts
+/// it (an IPv6 address by its /64). `None` when neither is known (a router
 /// driven without a socket).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(pub Option<String>);
@@ -377,12 +378,12 @@ impl axum::extract::FromRequestParts<Arc<Issuer>> for ClientAddress {
             .and_then(|value| value.rsplit(',').next())
             .map(str::trim)
             .filter(|value| !value.is_empty())
-            .map(str::to_owned);
+            .map(crate::limits::client_key);
         let peer = || {
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip().to_string())
+                .map(|info| crate::limits::client_key(&info.0.ip().to_string()))
         };
         Ok(ClientAddress(from_header.or_else(peer)))
     }
