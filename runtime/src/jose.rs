@@ -799,6 +799,28 @@ mod tests {
     }
 
     #[test]
+    fn a_jws_over_the_size_limit_is_refused_before_it_is_decoded_unless_sized() {
+        let issuer = IssuerKey::generate();
+        let keys = [issuer.public_jwk().clone()];
+        // Not even base64url: the size is what is refused.
+        let huge = format!("{}.e30.sig", "!".repeat(MAX_JWS_BYTES));
+        let error = verify(&huge, &status_policy(&keys)).unwrap_err();
+        assert_eq!(
+            error.0,
+            format!(
+                "status list token has {} bytes; a JWT of at most 32 KiB is accepted",
+                huge.len()
+            )
+        );
+        // A verification with a limit of its own (status list tokens) applies that one.
+        let token = status_token(&issuer, NOW);
+        assert!(verify(&token, &status_policy(&keys)).is_ok());
+        let error = verify_sized(&token, &status_policy(&keys), token.len() - 1).unwrap_err();
+        assert!(error.0.contains("at most"), "{error}");
+        assert!(verify_sized(&token, &status_policy(&keys), usize::MAX).is_ok());
+    }
+
+    #[test]
     fn a_key_set_verifies_by_kid() {
         let issuer = IssuerKey::generate();
         let other = IssuerKey::generate();

@@ -290,6 +290,27 @@ async fn a_presentation_response_is_read_to_512_kib_and_its_vp_token_to_256_kib(
             .any(|v| v["outcome"] == "refused" && v["reason"].as_str().unwrap().contains("262144")),
         "{state:#}"
     );
+    // A presented credential whose issuer JWT is over 32 KiB (in a presentation of 40 KiB, under
+    // the 64 KiB one presented credential may have): refused before it is decoded.
+    let page = society.get(&local_path(&offer["holder_page"])).await;
+    let request_id = presentation_of(&page);
+    let issuer_jwt = format!("{}.{}.sig", "e".repeat(20 * 1024), "e".repeat(20 * 1024));
+    let vp_token = json!({"person": [format!("{issuer_jwt}~kb.jwt.sig")]}).to_string();
+    let form = super::url_encode(&[("vp_token", &vp_token), ("state", &request_id)]);
+    let reply = society
+        .post(
+            &format!("/presentations/{request_id}/response"),
+            Some(FORM),
+            None,
+            form,
+        )
+        .await;
+    let description = reply.assert_error(StatusCode::BAD_REQUEST, "access_denied");
+    assert!(
+        description.contains("the issuer JWT of the presentation has")
+            && description.contains("a JWT of at most 32 KiB is accepted"),
+        "{description}"
+    );
 }
 
 /// The id of the presentation request a holder's page made for this browser (its cookie's).

@@ -150,7 +150,11 @@ fn settings_out_of_range_are_refused() {
         "must be an HTTP header name, such as X-Forwarded-For",
     );
     assert_refused(
-        &serve(dir.path(), &["--token-rate-per-address", "many"], Some(TOKEN)),
+        &serve(
+            dir.path(),
+            &["--token-rate-per-address", "many"],
+            Some(TOKEN),
+        ),
         dir.path(),
         "--token-rate-per-address",
     );
