@@ -111,7 +111,7 @@ async fn a_token_request_over_16_kib_is_refused_before_it_is_read() {
     );
     Api::load().check("post", "/token", &declared);
     assert!(
-        detail.contains("a form of the authorization server is limited to 16 KiB"),
+        detail.contains("a token or authorization request is limited to 16 KiB"),
         "{detail}"
     );
     let unannounced = instance.post("/token", Some(FORM), None, form).await;

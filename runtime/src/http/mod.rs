@@ -268,11 +268,11 @@ fn body_limit(path: &str) -> (usize, &'static str) {
     if path == CREDENTIAL_PATH {
         (CREDENTIAL_BODY_LIMIT, "a credential request")
     } else if [TOKEN_PATH, PAR_PATH, AUTHORIZATION_CHALLENGE_PATH].contains(&path) {
-        (FORM_BODY_LIMIT, "a form of the authorization server")
+        (FORM_BODY_LIMIT, "a token or authorization request")
     } else if path.starts_with(PRESENTATIONS_PATH) && path.ends_with("/response") {
         (RESPONSE_BODY_LIMIT, "a presentation response")
     } else {
-        (BODY_LIMIT, "a request body here")
+        (BODY_LIMIT, "a request to this endpoint")
     }
 }
 
