@@ -285,10 +285,18 @@ impl LiveServer {
     /// set and a umask that would let anyone read the files it creates, and waits until it
     /// listens.
     fn start(dir: &Path, governance: &Path, args: &[&str], rust_log: &str) -> LiveServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
+        LiveServer::start_on(free_port(), dir, governance, args, rust_log, &[])
+    }
+
+    /// [`LiveServer::start`] on `port`, with `env` set.
+    fn start_on(
+        port: u16,
+        dir: &Path,
+        governance: &Path,
+        args: &[&str],
+        rust_log: &str,
+        env: &[(&str, &str)],
+    ) -> LiveServer {
         let listen = format!("127.0.0.1:{port}");
         let log = dir.join(format!("serve-{port}.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_trustc"));
@@ -301,6 +309,7 @@ impl LiveServer {
             .env("NO_COLOR", "1")
             .env("RUST_LOG", rust_log)
             .env("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::OpenOptions::new().append(true).open(&log).unwrap());
@@ -410,6 +419,14 @@ impl Drop for LiveServer {
     }
 }
 
+/// A loopback port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
 /// The payload of a `Transfer-Encoding: chunked` body.
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
@@ -485,21 +502,36 @@ fn form_encoded(value: &str) -> String {
 /// operator's handle, may be.
 #[test]
 fn nothing_secret_reaches_the_log_at_trace_level() {
+    pre_authorized_flow_logs_nothing_secret(None);
+}
+
+/// [`nothing_secret_reaches_the_log_at_trace_level`] on PostgreSQL, whose client (sqlx) logs
+/// its statements at debug.
+#[test]
+fn nothing_secret_reaches_the_log_at_trace_level_on_postgres() {
+    let Some(db) = trustc_testkit::postgres::database("serve::secrets::logs") else {
+        return;
+    };
+    pre_authorized_flow_logs_nothing_secret(Some(&db));
+}
+
+/// The flow and the search of the log of [`nothing_secret_reaches_the_log_at_trace_level`], on
+/// the database `db` (a SQLite file in the test's folder when `None`).
+fn pre_authorized_flow_logs_nothing_secret(db: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let governance = trustc_testkit::example::pre_authorized(&repo());
     let tokens = dir.path().join("admin-tokens");
     write_with_mode(&tokens, &format!("{NEW_TOKEN}\n"), 0o600);
-    let server = LiveServer::start(
-        dir.path(),
-        governance,
-        &[
-            "--key",
-            "issuer-key.pem",
-            "--admin-token-file",
-            tokens.to_str().unwrap(),
-        ],
-        "trace",
-    );
+    let mut args = vec![
+        "--key",
+        "issuer-key.pem",
+        "--admin-token-file",
+        tokens.to_str().unwrap(),
+    ];
+    if let Some(db) = db {
+        args.extend(["--db", db]);
+    }
+    let server = LiveServer::start(dir.path(), governance, &args, "trace");
     let public_url = format!("http://{}", server.listen);
     let mut secrets = Secrets::default();
     secrets.add("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN);
@@ -691,6 +723,313 @@ fn nothing_secret_reaches_the_log_at_trace_level() {
         "the server logged at debug and trace: {log}"
     );
     assert!(log.contains(&offer_id), "offer ids are logged: {log}");
+    let leaks = secrets.leaked_in(&log);
+    assert!(
+        leaks.is_empty(),
+        "{} secret values reached the log:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}
+
+/// One HTTP/1.1 request to a loopback server at `url` (`localhost` is 127.0.0.1) with
+/// `headers`: the status, the headers (names in lower case) and the body.
+fn raw(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let parsed = url::Url::parse(url).expect("a URL");
+    let port = parsed.port_or_known_default().expect("a port");
+    let host = parsed.host_str().expect("a host");
+    let address = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    let mut stream = TcpStream::connect((address, port)).expect("the server answers");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let path = match parsed.query() {
+        Some(query) => format!("{}?{query}", parsed.path()),
+        None => parsed.path().to_owned(),
+    };
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\
+         Content-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("an HTTP status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, headers, body)
+}
+
+/// The login flow against a live `trustc serve` at `RUST_LOG=trace` and the development OpenID
+/// Provider (`tests/interop/op.mjs`, auto mode, signing Alice in): the wallet's pushed request,
+/// a browser following the redirects through the provider and back (the provider's code and
+/// state in the callback's query string), the authorization code redeemed with its PKCE
+/// verifier, a nonce, a key proof, the credential with Alice's claims. Then none of the secrets
+/// seen on the wire is in trustc's log: the provider's code, the login state, the cookies, the
+/// pushed `request_uri`, trustc's authorization code, the PKCE verifier, the login client
+/// secret, the access token, the nonce, the proof, the credential and Alice's claim values.
+#[test]
+fn nothing_secret_reaches_the_log_in_a_login_at_trace_level() {
+    const TEST: &str = "serve::secrets::login_logs";
+    const LOGIN_SECRET: &str = "secrets-test-login-client-secret-3e8f";
+    const WALLET_REDIRECT: &str = "https://wallet.example/callback";
+    const VERIFIER: &str = "secrets-test-pkce-verifier-0123456789abcdefghijklmnop";
+    let Some(client) = crate::interop::node_client(TEST) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let public_url = format!("http://127.0.0.1:{port}");
+
+    // The provider, redirecting to trustc's callback.
+    let mut op = Command::new("node")
+        .arg("op.mjs")
+        .current_dir(&client)
+        .env("OP_PORT", "0")
+        .env("OP_MODE", "auto")
+        .env("RP_REDIRECT_URI", format!("{public_url}/login/callback"))
+        .env("TRUSTC_DEV_LOGIN_SECRET", LOGIN_SECRET)
+        .env_remove("OP_ISSUER")
+        .env_remove("RP_JWKS_URI")
+        .env_remove("OP_CLIENT_AUTH")
+        .env_remove("OP_ENCRYPT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node starts op.mjs");
+    let stdout = op.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(issuer) = line.strip_prefix("OP_READY ") {
+                let _ = sender.send(issuer.to_owned());
+            }
+        }
+    });
+    let Ok(op_issuer) = receiver.recv_timeout(Duration::from_secs(30)) else {
+        crate::common::stop_child(&mut op, Duration::from_secs(5));
+        panic!("op.mjs did not print OP_READY within 30 s");
+    };
+
+    let server = LiveServer::start_on(
+        port,
+        dir.path(),
+        &repo(),
+        &[
+            "--login-issuer",
+            &format!("bc-digital-identity/bc-services-card={op_issuer}"),
+        ],
+        "trace",
+        &[("TRUSTC_DEV_LOGIN_SECRET", LOGIN_SECRET)],
+    );
+    let mut secrets = Secrets::default();
+    secrets.add("the login client secret", LOGIN_SECRET);
+    secrets.add("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN);
+    secrets.add("the PKCE verifier", VERIFIER);
+
+    // The wallet pushes its request.
+    let challenge = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(VERIFIER));
+    let wallet_state = "secrets-test-wallet-state-77c1";
+    secrets.add("the wallet's state", wallet_state);
+    let (status, _, body) = raw(
+        "POST",
+        &format!("{public_url}/par"),
+        &[("Content-Type", super::FORM)],
+        &url_encode(&[
+            ("response_type", "code"),
+            ("client_id", "wallet-test"),
+            ("redirect_uri", WALLET_REDIRECT),
+            ("scope", "person"),
+            ("state", wallet_state),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", &public_url),
+        ]),
+    );
+    assert_eq!(status, 201, "{body}");
+    let request_uri = serde_json::from_str::<Value>(&body).unwrap()["request_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.add("the pushed request_uri", &request_uri);
+    secrets.add(
+        "the pushed request_uri, form-encoded",
+        &form_encoded(&request_uri),
+    );
+
+    // The browser: redirects followed with a cookie jar per host, up to the wallet.
+    let mut cookies: Vec<(String, String, String)> = Vec::new();
+    let mut url = format!(
+        "{public_url}/authorize?{}",
+        url_encode(&[("client_id", "wallet-test"), ("request_uri", &request_uri)])
+    );
+    let mut back = None;
+    for _ in 0..20 {
+        let parsed = url::Url::parse(&url).unwrap();
+        let host = parsed.host_str().unwrap().to_owned();
+        if parsed.port() == Some(port) {
+            for (name, value) in parsed.query_pairs() {
+                if value.len() >= 16 && name != "client_id" && name != "request_uri" {
+                    secrets.add(
+                        format!("the query parameter `{name}` of {}", parsed.path()),
+                        &value,
+                    );
+                }
+            }
+        }
+        let jar = cookies
+            .iter()
+            .filter(|(h, _, _)| *h == host)
+            .map(|(_, n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let headers: Vec<(&str, &str)> = if jar.is_empty() {
+            vec![]
+        } else {
+            vec![("Cookie", jar.as_str())]
+        };
+        let (status, headers, body) = raw("GET", &url, &headers, "");
+        for (name, value) in &headers {
+            if name == "set-cookie" {
+                let pair = value.split(';').next().unwrap_or_default();
+                if let Some((cookie, value)) = pair.split_once('=') {
+                    cookies.retain(|(h, n, _)| !(*h == host && n == cookie));
+                    if !value.is_empty() {
+                        if parsed.port() == Some(port) && value.len() >= 16 {
+                            secrets.add(format!("trustc's cookie `{cookie}`"), value);
+                        }
+                        cookies.push((host.clone(), cookie.to_owned(), value.to_owned()));
+                    }
+                }
+            }
+        }
+        let Some(location) = headers.iter().find(|(n, _)| n == "location") else {
+            panic!("the login ends at the wallet, not at {status} {url}: {body}");
+        };
+        let next = parsed.join(&location.1).unwrap().to_string();
+        if next.starts_with(WALLET_REDIRECT) {
+            back = Some(next);
+            break;
+        }
+        url = next;
+    }
+    let back = back.expect("the browser reaches the wallet");
+    let code = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    secrets.add("trustc's authorization code", &code);
+    secrets.add(
+        "trustc's authorization code, form-encoded",
+        &form_encoded(&code),
+    );
+
+    // The wallet redeems the code and collects the credential.
+    let token = server.expect(
+        200,
+        "POST",
+        "/token",
+        None,
+        Some(&url_encode(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", WALLET_REDIRECT),
+            ("client_id", "wallet-test"),
+        ])),
+    );
+    let access_token = token["access_token"].as_str().unwrap().to_owned();
+    secrets.add("the access token", &access_token);
+    let nonce = server.expect(200, "POST", "/nonce", None, None)["c_nonce"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.add("the c_nonce", &nonce);
+    let proof = HolderKey::es256().proof(&public_url, Some(&nonce), Clock::System.now());
+    secrets.add("the key proof", &proof);
+    let issued = server.expect(
+        200,
+        "POST",
+        "/credential",
+        Some(&access_token),
+        Some(
+            &json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}})
+                .to_string(),
+        ),
+    );
+    let credential = issued["credentials"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.add("the credential", &credential);
+    let mut parts = credential.split('~');
+    secrets.add("the credential's issuer-signed JWT", parts.next().unwrap());
+    // A value the governance itself has (the example of an attribute, whose compile on start
+    // is logged at debug) is public, not personal.
+    let governance: String = std::fs::read_dir(repo().join("governance"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default())
+        .collect();
+    let mut claims = 0;
+    for disclosure in parts.filter(|p| !p.is_empty()) {
+        secrets.add("a disclosure of the credential", disclosure);
+        let decoded: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(disclosure).unwrap()).unwrap();
+        if let Some(Value::String(value)) = decoded.get(2)
+            && value.len() >= 5
+            && !governance.contains(value.as_str())
+        {
+            secrets.add(format!("the claim {}", decoded[1]), value);
+            claims += 1;
+        }
+    }
+    assert!(
+        issued.to_string().len() > 100 && claims >= 3,
+        "the credential has Alice's claims: {issued}"
+    );
+
+    let log = server.stop();
+    crate::common::stop_child(&mut op, Duration::from_secs(5));
+    assert!(log.contains("logged in"), "the login is logged: {log}");
     let leaks = secrets.leaked_in(&log);
     assert!(
         leaks.is_empty(),
