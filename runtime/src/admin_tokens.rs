@@ -80,9 +80,11 @@ impl AdminTokenFile {
     /// earlier second. `given` is compared in constant time with every accepted token (no early
     /// exit on a match).
     pub fn admits(&self, given: &str, now: i64) -> bool {
-        let Ok(mut state) = self.state.lock() else {
-            return false;
-        };
+        // Nothing panics while holding the lock; were it poisoned, its state is still whole.
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if now != state.read_at {
             self.refresh(&mut state, now);
         }

@@ -151,7 +151,7 @@ mod tests {
         assert!(constant_time_eq("", ""));
         // A difference anywhere, a prefix, a longer value, and case are all told apart.
         let token = "admin-token-0123456789abcdef";
-        assert!(constant_time_eq(token, &token.to_owned()));
+        assert!(constant_time_eq(token, &String::from(token)));
         for other in [
             "Admin-token-0123456789abcdef",
             "admin-token-0123456789abcdeF",

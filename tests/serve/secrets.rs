@@ -861,6 +861,10 @@ fn nothing_secret_reaches_the_log_in_a_login_at_trace_level() {
     );
     let mut secrets = Secrets::default();
     secrets.add("the login client secret", LOGIN_SECRET);
+    secrets.add(
+        "the login client's Basic credentials",
+        &STANDARD.encode(format!("trustc-dev:{LOGIN_SECRET}")),
+    );
     secrets.add("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN);
     secrets.add("the PKCE verifier", VERIFIER);
 
