@@ -152,6 +152,48 @@ fn secret_files_others_may_read_are_refused_at_start() {
     server.stop();
 }
 
+/// The key file trustc generates is its owner's only (0600) even under a umask of 000: the mode
+/// is given to the call that creates the file. (Here the start then fails, on an address that is
+/// taken, after the key was made.)
+#[cfg(unix)]
+#[test]
+fn a_generated_key_file_is_its_owners_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trustc"));
+    command
+        .arg("serve")
+        .arg(trustc_testkit::example::pre_authorized(&repo()))
+        .args(["--listen", &listen, "--key", "keys/issuer-key.pem"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN);
+    // SAFETY: `umask` is async-signal-safe and touches nothing but the child's mask.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let output = command.output().expect("the trustc binary runs");
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("cannot listen"), "{message}");
+    let key = dir.path().join("keys/issuer-key.pem");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{message}");
+    // The certificate beside it is public.
+    let certificate = dir.path().join("keys/issuer-certificate.pem");
+    let mode = std::fs::metadata(&certificate)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644);
+}
+
 /// An instance whose admin tokens come from the file `path`, with a grace period of `grace`
 /// seconds, on the test's clock.
 async fn instance_with_token_file(path: &Path, grace: i64) -> Instance {
