@@ -106,7 +106,19 @@ pub struct ServeArgs {
     /// when a proxy that sets the header is the only way in: clients can send it too.
     #[arg(long, value_name = "NAME", value_parser = header_name)]
     pub client_address_header: Option<String>,
-    /// Development mode: the admin API may run without `TRUSTC_ADMIN_TOKEN`.
+    /// A file of admin tokens, one per line (blank lines and `#` comments ignored), that the
+    /// admin API accepts besides `TRUSTC_ADMIN_TOKEN`. Only its owner may read it (`chmod 600`).
+    /// It is read again when it changes (within a second): a token added is accepted at once,
+    /// a token removed stays accepted for `--admin-token-grace`, so tokens rotate without a
+    /// restart.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// How long a token removed from `--admin-token-file` stays accepted, in seconds (0: refused
+    /// as soon as the change is read).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = grace_seconds)]
+    pub admin_token_grace: u64,
+    /// Development mode: the admin API may run without `TRUSTC_ADMIN_TOKEN` or
+    /// `--admin-token-file`.
     #[arg(long)]
     pub dev: bool,
     /// Log lines as JSON objects (one per line) instead of text.
@@ -158,6 +170,14 @@ fn header_name(text: &str) -> Result<String, String> {
     }
 }
 
+/// `--admin-token-grace`: whole seconds from zero to a day.
+fn grace_seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(seconds @ 0..=86_400) => Ok(seconds),
+        _ => Err("must be a whole number of seconds from 0 to 86400".into()),
+    }
+}
+
 /// Runs `trustc serve` and returns the exit status.
 pub fn run(args: ServeArgs) -> u8 {
     init_logging(args.log_json);
@@ -176,18 +196,39 @@ pub fn run(args: ServeArgs) -> u8 {
     let admin_token = std::env::var("TRUSTC_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
-    match (&admin_token, args.dev) {
-        (None, false) => {
+    let admin_token_file = match &args.admin_token_file {
+        None => None,
+        Some(path) => match trustc_runtime::admin_tokens::AdminTokenFile::open(
+            path,
+            args.admin_token_grace as i64,
+            Clock::System.now(),
+        ) {
+            Ok(file) => Some(Arc::new(file)),
+            Err(error) => return fail(error),
+        },
+    };
+    match (&admin_token, &admin_token_file, args.dev) {
+        (None, None, false) => {
             return fail(
                 "refusing to start without an admin token: set TRUSTC_ADMIN_TOKEN to a long \
-                 random secret (the issuer back end sends it as a bearer token), or pass --dev \
-                 to run with the admin API open on a development machine",
+                 random secret, or give --admin-token-file (the issuer back end sends one as a \
+                 bearer token), or pass --dev to run with the admin API open on a development \
+                 machine",
             );
         }
-        (None, true) => tracing::warn!("--dev without TRUSTC_ADMIN_TOKEN: the admin API is open"),
-        (Some(token), _) if token.len() < 16 => {
+        (None, None, true) => {
+            tracing::warn!("--dev without TRUSTC_ADMIN_TOKEN: the admin API is open")
+        }
+        (Some(token), _, _)
+            if token.chars().count() < trustc_runtime::admin_tokens::MIN_TOKEN_LENGTH =>
+        {
             return fail("TRUSTC_ADMIN_TOKEN is too short: use at least 16 random characters");
         }
+        (Some(_), Some(file), _) => tracing::warn!(
+            file = %file.path().display(),
+            "TRUSTC_ADMIN_TOKEN is accepted besides the admin token file until a restart: \
+             unset it to rotate every admin token through the file"
+        ),
         _ => {}
     }
 
@@ -316,6 +357,7 @@ pub fn run(args: ServeArgs) -> u8 {
     let mut settings = Settings::new(&public_url);
     settings.participant = args.participant.clone();
     settings.admin_token = admin_token;
+    settings.admin_token_file = admin_token_file;
     settings.offer_lifetime = args.offer_lifetime;
     settings.header_read_timeout = std::time::Duration::from_secs(args.idle_timeout);
     settings.request_timeout = std::time::Duration::from_secs(args.request_timeout);

@@ -131,6 +131,10 @@ impl IssuerKey {
     /// as PKCS#8 PEM (created with `create_new`, mode 0600 on Unix, parent folders created).
     /// Returns the key and whether it was created by this call.
     ///
+    /// The file is created with mode 0600 by the `open` call itself, so it never exists with
+    /// wider permissions; an existing file that its group or others may access is refused, the
+    /// message naming the file and the fix (`chmod 600 <file>`).
+    ///
     /// Two processes racing to create the file end up with the same key: only one `create_new`
     /// succeeds and the other reads the winner's file (waiting up to a few seconds while that file
     /// is still empty or incomplete).
@@ -338,7 +342,9 @@ pub(crate) struct PemFile<'a> {
     pub what: &'a str,
     /// What belongs in the file, as the message about an empty one says ("a PEM private key").
     pub expected: &'a str,
-    /// The permissions of a created file on Unix (0600 for a private key).
+    /// The permissions of a created file on Unix (0600 for a private key). A file made for its
+    /// owner only (no group or other bits) is a secret: one found with more is refused
+    /// ([`crate::secrets::check_owner_only`]).
     pub mode: u32,
 }
 
@@ -417,6 +423,9 @@ fn read_pem_file<T>(
 ) -> Result<T, ReadError> {
     let what = file.what;
     let shown = path.display();
+    if file.mode & 0o077 == 0 {
+        crate::secrets::check_owner_only(path, what).map_err(ReadError::Other)?;
+    }
     let mut waited = Duration::ZERO;
     loop {
         let text = match fs::read_to_string(path) {
@@ -702,15 +711,24 @@ y9I0yWT6DuNJGWEPW71v/bpAm36qckJQt5foC0HFo1rrPPvOv3mwe+w=
         }
     }
 
+    /// Writes `text` to `path`, for its owner only (as a key file must be).
+    fn write_secret(path: &Path, text: &str) {
+        fs::write(path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
     #[test]
     fn load_or_generate_names_the_file_on_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.pem");
-        fs::write(
+        write_secret(
             &path,
             "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-        )
-        .unwrap();
+        );
         let err = IssuerKey::load_or_generate(&path).unwrap_err();
         assert!(
             err.0.contains("bad.pem") && err.0.contains("PKCS#8"),
@@ -718,7 +736,7 @@ y9I0yWT6DuNJGWEPW71v/bpAm36qckJQt5foC0HFo1rrPPvOv3mwe+w=
         );
 
         let empty = dir.path().join("empty.pem");
-        fs::write(&empty, "").unwrap();
+        write_secret(&empty, "");
         let err = IssuerKey::load_or_generate(&empty).unwrap_err();
         assert!(
             err.0.contains("empty.pem") && err.0.contains("empty"),
@@ -728,6 +746,31 @@ y9I0yWT6DuNJGWEPW71v/bpAm36qckJQt5foC0HFo1rrPPvOv3mwe+w=
         // A folder where the file should be.
         let err = IssuerKey::load_or_generate(dir.path()).unwrap_err();
         assert!(err.0.contains(&dir.path().display().to_string()), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.pem");
+        let (created, _) = IssuerKey::load_or_generate(&path).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = IssuerKey::load_or_generate(&path).unwrap_err();
+            let shown = path.display();
+            assert!(
+                err.0
+                    .starts_with(&format!("issuer key `{shown}` can be read or changed"))
+                    && err.0.contains(&format!("(mode {mode:04o})"))
+                    && err.0.ends_with(&format!("run `chmod 600 {shown}`")),
+                "{err}"
+            );
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        let (loaded, was_created) = IssuerKey::load_or_generate(&path).unwrap();
+        assert!(!was_created);
+        assert_eq!(loaded.kid(), created.kid());
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! verifier's certificate chain, sent as `x5c` with the request objects [`keys`] signs, and
 //! [`jwe`] decrypts the wallets' encrypted (`direct_post.jwt`) responses.
 
+pub mod admin_tokens;
 pub mod claims;
 pub mod compiled;
 pub mod domain;

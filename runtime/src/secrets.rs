@@ -1,6 +1,9 @@
 //! Unguessable values and comparing them: the offer ids and pre-authorised codes the runtime
 //! hands out, and the one comparison every secret check uses. (Nonces and access tokens prove
-//! their own origin: [`crate::sealed`].)
+//! their own origin: [`crate::sealed`].) And the one rule for every secret file trustc reads (the
+//! issuer key, login client secrets, the admin token file): only its owner may read it.
+
+use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -50,13 +53,49 @@ pub fn offer_of(secret: &str) -> Option<&str> {
         .filter(|offer_id| !offer_id.is_empty())
 }
 
-/// Compares two secrets in time that does not depend on where they differ.
+/// Compares two secrets in time that does not depend on where they differ, nor on their
+/// lengths: both are hashed (SHA-256) and the digests compared with `subtle`'s
+/// [`ConstantTimeEq`](subtle::ConstantTimeEq), which the optimiser cannot turn into an early
+/// exit.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
     let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+    a.as_slice().ct_eq(b.as_slice()).into()
+}
+
+/// Refuses a secret file that its group or others may read, write or run (any of the mode bits
+/// `0o077`, as OpenSSH refuses a private key): the message names `what` the file holds, the file,
+/// its mode and the fix (`chmod 600 <file>`). Symbolic links are followed (a Kubernetes secret
+/// volume links each file; its `defaultMode` must then be `0400` or `0600`). Nothing is checked
+/// on systems without Unix permissions.
+pub fn check_owner_only(path: &Path, what: &str) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match std::fs::metadata(path) {
+            Ok(metadata) => metadata.permissions().mode() & 0o777,
+            // Reading it says why (not found, not allowed).
+            Err(_) => return Ok(()),
+        };
+        if mode & 0o077 != 0 {
+            let shown = path.display();
+            return Err(format!(
+                "{what} `{shown}` can be read or changed by users other than its owner (mode \
+                 {mode:04o}): a secret file must be the owner's only; run `chmod 600 {shown}`"
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
+    Ok(())
+}
+
+/// Reads the secret file `path` that holds `what`, after [`check_owner_only`]. The message of a
+/// file that cannot be read names `what` and the file (never its content).
+pub fn read_secret_file(path: &Path, what: &str) -> Result<String, String> {
+    check_owner_only(path, what)?;
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("{what} `{}` could not be read: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -109,5 +148,54 @@ mod tests {
         assert!(!constant_time_eq("493536", "493537"));
         assert!(!constant_time_eq("493536", "4935360"));
         assert!(!constant_time_eq("", "0"));
+        assert!(constant_time_eq("", ""));
+        // A difference anywhere, a prefix, a longer value, and case are all told apart.
+        let token = "admin-token-0123456789abcdef";
+        assert!(constant_time_eq(token, &String::from(token)));
+        for other in [
+            "Admin-token-0123456789abcdef",
+            "admin-token-0123456789abcdeF",
+            "admin-token-0123456789abcde",
+            "admin-token-0123456789abcdef ",
+            "admin-token-0123456789abcdefadmin-token-0123456789abcdef",
+        ] {
+            assert!(!constant_time_eq(token, other), "{other}");
+            assert!(!constant_time_eq(other, token), "{other}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_must_be_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        for mode in [0o600, 0o400, 0o700] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(read_secret_file(&path, "the secret").unwrap(), "s3cret\n");
+        }
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o602, 0o610] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let error = read_secret_file(&path, "the secret").unwrap_err();
+            let shown = path.display();
+            assert_eq!(
+                error,
+                format!(
+                    "the secret `{shown}` can be read or changed by users other than its owner \
+                     (mode {mode:04o}): a secret file must be the owner's only; run \
+                     `chmod 600 {shown}`"
+                )
+            );
+        }
+        let missing = dir.path().join("missing");
+        let error = read_secret_file(&missing, "the secret").unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "the secret `{}` could not be read",
+                missing.display()
+            )),
+            "{error}"
+        );
     }
 }

@@ -13,6 +13,7 @@ mod openapi;
 mod postgres;
 mod presentation;
 mod protocol;
+mod secrets;
 mod start;
 
 use std::sync::atomic::{AtomicI64, Ordering};

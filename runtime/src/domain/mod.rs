@@ -61,8 +61,12 @@ pub struct Settings {
     pub status_list_size: i64,
     /// `ttl` of status list tokens: how long relying parties may cache them, in seconds.
     pub status_list_ttl: i64,
-    /// The bearer token of the admin API; `None` leaves it open (`--dev` only).
+    /// The bearer token of the admin API (`TRUSTC_ADMIN_TOKEN`, fixed); with no
+    /// `admin_token_file` either, `None` leaves the admin API open (`--dev` only).
     pub admin_token: Option<String>,
+    /// Admin tokens read from a file that is re-read as it changes (`--admin-token-file`), so
+    /// that they are rotated without a restart; accepted besides `admin_token`.
+    pub admin_token_file: Option<Arc<crate::admin_tokens::AdminTokenFile>>,
     /// How long a connection may take to send a request's head, and may sit idle between
     /// requests; then it is closed. A client that trickles its headers, or opens connections
     /// and sends nothing, cannot hold them for ever.
@@ -96,6 +100,7 @@ impl Settings {
             status_list_size: 131_072,
             status_list_ttl: 300,
             admin_token: None,
+            admin_token_file: None,
             // Longer than the 60 s idle timeout of common load balancers and proxies in front.
             header_read_timeout: std::time::Duration::from_secs(75),
             request_timeout: std::time::Duration::from_secs(30),
@@ -327,13 +332,25 @@ impl Issuer {
         self.current_list.fetch_max(list_id, Ordering::Relaxed);
     }
 
-    /// Whether `token` opens the admin API: the configured admin token, compared in constant
-    /// time; anything, when the runtime runs without one (`--dev`).
+    /// Whether `token` opens the admin API: the fixed admin token or one of the token file's
+    /// (a removed one during its grace period), compared in constant time with each of them;
+    /// anything, when the runtime runs with neither (`--dev`).
     pub fn admits_admin(&self, token: Option<&str>) -> bool {
-        match &self.settings.admin_token {
-            Some(expected) => token.is_some_and(|given| constant_time_eq(expected, given)),
-            None => true,
+        let (fixed, file) = (&self.settings.admin_token, &self.settings.admin_token_file);
+        if fixed.is_none() && file.is_none() {
+            return true;
         }
+        let Some(given) = token else {
+            return false;
+        };
+        // Both are compared (no short circuit), so the time taken does not say which matched.
+        let by_fixed = fixed
+            .as_deref()
+            .is_some_and(|expected| constant_time_eq(expected, given));
+        let by_file = file
+            .as_ref()
+            .is_some_and(|file| file.admits(given, self.clock.now()));
+        by_fixed | by_file
     }
 
     /// Whether the database answers, and what this instance runs.

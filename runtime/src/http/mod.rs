@@ -14,6 +14,7 @@ pub mod oid4vci;
 pub mod pages;
 pub mod presentation;
 pub mod server;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -24,7 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::compiled::{
     AUTHORIZATION_CHALLENGE_PATH, CREDENTIAL_OFFERS_PATH, CREDENTIAL_PATH, NONCE_PATH,
@@ -186,7 +186,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
             request_timeout,
             plain_errors_as_problems,
         ))
-        .layer(TraceLayer::new_for_http());
+        .layer(trace::layer());
     app.with_state(issuer)
 }
 

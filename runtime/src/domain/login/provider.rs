@@ -284,7 +284,8 @@ pub fn authorization_error(provider: &str, error: &str, description: Option<&str
 
 /// Reads a secret where the governance says it is: an environment variable, or a file (its
 /// whole content, one trailing newline removed). The error names the variable or the file, never
-/// the value. An empty secret is an error.
+/// the value. An empty secret is an error, and so is a file its group or others may read
+/// ([`crate::secrets::check_owner_only`]).
 pub fn read_secret(source: &SecretSource) -> Result<String, String> {
     let (value, what) = match source {
         SecretSource::Env(name) => (
@@ -299,8 +300,12 @@ pub fn read_secret(source: &SecretSource) -> Result<String, String> {
             format!("the environment variable `{name}`"),
         ),
         SecretSource::File(path) => (
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("the file `{path}` could not be read: {e}"))?,
+            crate::secrets::check_owner_only(std::path::Path::new(path), "the file").and_then(
+                |()| {
+                    std::fs::read_to_string(path)
+                        .map_err(|e| format!("the file `{path}` could not be read: {e}"))
+                },
+            )?,
             format!("the file `{path}`"),
         ),
     };
@@ -2613,6 +2618,18 @@ B84O+r3UqXAw2pcqWHp2EbSL0FuhRANCAAQwtKv7p9uusnQeJfLn6X6pk/PFE2ud
         let path = dir.path().join("secret");
         std::fs::write(&path, "s3cret\n").unwrap();
         let file = SecretSource::File(path.display().to_string());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let error = read_secret(&file).unwrap_err();
+            assert!(
+                error.contains("(mode 0644)")
+                    && error.ends_with(&format!("run `chmod 600 {}`", path.display())),
+                "{error}"
+            );
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         assert_eq!(read_secret(&file).unwrap(), "s3cret");
         std::fs::write(&path, "\n").unwrap();
         assert_eq!(
