@@ -2,12 +2,19 @@
 //! "error_description"}`, RFC 6749 §5.2, RFC 6750 §3, OpenID4VCI §8.3.1) on the wallet-facing
 //! endpoints, and RFC 9457 problem details on the admin API, the offer and status-list endpoints.
 
+use std::time::Duration;
+
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::claims::ClaimProblem;
+use crate::domain::Internal;
+
+/// How long a client is asked to wait (`Retry-After`) when the database is unavailable: about
+/// what a PostgreSQL restart or fail-over takes.
+pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// An OAuth-style error answer.
 #[derive(Debug)]
@@ -15,6 +22,8 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub error: &'static str,
     pub description: String,
+    /// Sent as `Retry-After` (whole seconds) when set.
+    pub retry_after: Option<Duration>,
 }
 
 impl OAuthError {
@@ -23,6 +32,35 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 503 `temporarily_unavailable` (RFC 6749 §4.1.2.1) with `Retry-After`, after logging the
+    /// cause at warn (the wallet does not see it): the issuer's database cannot be reached, and
+    /// the same request may succeed once it can.
+    pub fn unavailable(retry_after: Duration, cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "request failed: the database is unavailable");
+        OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                format!(
+                    "the issuer cannot reach its database; try again in {} s",
+                    retry_after.as_secs().max(1)
+                ),
+            )
+        }
+    }
+
+    /// The answer to a failure of the issuer's own: [`OAuthError::unavailable`] for an outage of
+    /// the database, [`OAuthError::server`] for anything else.
+    pub fn internal(cause: Internal) -> Self {
+        if cause.is_unavailable() {
+            OAuthError::unavailable(STORE_RETRY_AFTER, cause)
+        } else {
+            OAuthError::server(cause)
         }
     }
 
@@ -54,6 +92,7 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        set_retry_after(headers, self.retry_after);
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = format!(
                 "Bearer error=\"{}\", error_description=\"{}\"",
@@ -78,6 +117,8 @@ pub struct Problem {
     pub detail: String,
     /// The claims an offer was refused for.
     pub claims: Vec<ClaimProblem>,
+    /// Sent as `Retry-After` (whole seconds) when set.
+    pub retry_after: Option<Duration>,
 }
 
 impl Problem {
@@ -93,6 +134,7 @@ impl Problem {
             title,
             detail: detail.into(),
             claims: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -127,6 +169,45 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// 503 `service-unavailable` with `Retry-After`, after logging the cause at warn: the
+    /// issuer's database cannot be reached, and the same request may succeed once it can.
+    pub fn unavailable(retry_after: Duration, cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "request failed: the database is unavailable");
+        Problem {
+            retry_after: Some(retry_after),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service-unavailable",
+                "Service unavailable",
+                format!(
+                    "the issuer cannot reach its database; try again in {} s",
+                    retry_after.as_secs().max(1)
+                ),
+            )
+        }
+    }
+
+    /// [`Problem::unavailable`] for an outage of the database, [`Problem::server`] otherwise.
+    pub fn internal(cause: Internal) -> Self {
+        if cause.is_unavailable() {
+            Problem::unavailable(STORE_RETRY_AFTER, cause)
+        } else {
+            Problem::server(cause)
+        }
+    }
+}
+
+/// `Retry-After: <seconds>` (RFC 9110 §10.2.3), at least one second, when `retry_after` is set.
+pub fn set_retry_after(headers: &mut HeaderMap, retry_after: Option<Duration>) {
+    if let Some(after) = retry_after {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(after.as_secs().max(1)),
+        );
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut body = json!({
@@ -144,6 +225,7 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        set_retry_after(headers, self.retry_after);
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -161,12 +161,48 @@ const SQLITE_FORMS: [(i64, &str); 2] = [
 ];
 
 /// A failed store operation; the message says what failed and why.
+///
+/// [`StoreError::is_unavailable`] tells an outage of the database (it cannot be reached, it is
+/// restarting, no connection came free in time, SQLite's file stayed locked) from every other
+/// failure: the operation did not run, or its outcome is unknown, and the same request may succeed
+/// in a moment. The HTTP layer answers such a failure 503 with `Retry-After`, any other 500.
 #[derive(Debug, Clone)]
-pub struct StoreError(pub String);
+pub struct StoreError {
+    message: String,
+    unavailable: bool,
+}
+
+impl StoreError {
+    /// A failure that retrying will not cure (bad data, a constraint, a bug).
+    pub fn new(message: String) -> StoreError {
+        StoreError {
+            message,
+            unavailable: false,
+        }
+    }
+
+    /// The database could not be reached or did not answer in time.
+    pub fn unavailable(message: String) -> StoreError {
+        StoreError {
+            message,
+            unavailable: true,
+        }
+    }
+
+    /// Whether the database was unreachable (a retry may succeed), not refusing or broken.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+
+    /// What failed and why.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -224,7 +260,7 @@ impl FromStr for OfferState {
             "issued" => OfferState::Issued,
             "revoked" => OfferState::Revoked,
             "locked" => OfferState::Locked,
-            other => return Err(StoreError(format!("unknown offer state `{other}`"))),
+            other => return Err(StoreError::new(format!("unknown offer state `{other}`"))),
         })
     }
 }
@@ -451,7 +487,7 @@ impl FromStr for PresentationState {
         ]
         .into_iter()
         .find(|state| state.as_str() == s)
-        .ok_or_else(|| StoreError(format!("unknown presentation state `{s}` in the database")))
+        .ok_or_else(|| StoreError::new(format!("unknown presentation state `{s}` in the database")))
     }
 }
 
@@ -554,7 +590,9 @@ impl FromStr for AuthorizationKind {
         [AuthorizationKind::Wallet, AuthorizationKind::Page]
             .into_iter()
             .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| StoreError(format!("unknown authorization kind `{s}` in the database")))
+            .ok_or_else(|| {
+                StoreError::new(format!("unknown authorization kind `{s}` in the database"))
+            })
     }
 }
 
@@ -602,7 +640,9 @@ impl FromStr for AuthorizationState {
         ]
         .into_iter()
         .find(|state| state.as_str() == s)
-        .ok_or_else(|| StoreError(format!("unknown authorization state `{s}` in the database")))
+        .ok_or_else(|| {
+            StoreError::new(format!("unknown authorization state `{s}` in the database"))
+        })
     }
 }
 
@@ -900,7 +940,7 @@ impl Store {
     /// [`Issued`] for the refusals. The index is drawn from [`status_index_candidates`].
     pub async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
         if issue.revocable && issue.list_size < 1 {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "cannot issue offer `{}`: the status list size must be positive (got {})",
                 issue.offer_id, issue.list_size
             )));
@@ -969,9 +1009,9 @@ fn classify(url: &str) -> Result<Target, StoreError> {
     if let Some(rest) = url.strip_prefix("sqlite:") {
         return sqlite::Target::parse(rest)
             .map(Target::Sqlite)
-            .map_err(|why| StoreError(format!("cannot open the database `{url}`: {why}")));
+            .map_err(|why| StoreError::new(format!("cannot open the database `{url}`: {why}")));
     }
-    Err(StoreError(format!(
+    Err(StoreError::new(format!(
         "cannot open the database `{}`: unsupported URL (expected sqlite:PATH, sqlite::memory: or \
          postgres://...)",
         redact(url)
@@ -1003,7 +1043,14 @@ fn redact(url: &str) -> String {
 
 /// `cannot <what> in `<url>`: <why>`.
 fn failed(url: &str, what: &str, why: impl fmt::Display) -> StoreError {
-    StoreError(format!("cannot {what} in `{url}`: {why}"))
+    StoreError::new(format!("cannot {what} in `{url}`: {why}"))
+}
+
+/// [`failed`] for an outage: the database could not be reached or did not answer in time.
+fn unreachable(url: &str, what: &str, why: impl fmt::Display) -> StoreError {
+    StoreError::unavailable(format!(
+        "cannot {what} in `{url}`: the database is unavailable: {why}"
+    ))
 }
 
 /// The SHA-256 (hex) under which an access token is stored.
@@ -1068,7 +1115,9 @@ mod tests {
                 panic!("{url} is refused")
             };
             assert!(
-                e.0.starts_with(&format!("cannot open the database `{url}`:")) && e.0.contains(why),
+                e.message()
+                    .starts_with(&format!("cannot open the database `{url}`:"))
+                    && e.message().contains(why),
                 "{e}"
             );
         }
@@ -1076,7 +1125,7 @@ mod tests {
             panic!()
         };
         assert!(
-            e.0.contains("mysql://u:***@h/db") && !e.0.contains("secret"),
+            e.message().contains("mysql://u:***@h/db") && !e.message().contains("secret"),
             "{e}"
         );
         assert_eq!(
@@ -1131,7 +1180,9 @@ mod tests {
         }
         let unknown = "pending".parse::<AuthorizationState>().unwrap_err();
         assert!(
-            unknown.0.contains("unknown authorization state `pending`"),
+            unknown
+                .message()
+                .contains("unknown authorization state `pending`"),
             "{unknown}"
         );
         assert!("browser".parse::<AuthorizationKind>().is_err());

@@ -521,7 +521,7 @@ impl Issuer {
     /// The login providers, or why there are none.
     pub(crate) fn providers(&self) -> Result<&super::provider::Providers, Internal> {
         self.login.as_ref().ok_or_else(|| {
-            Internal(
+            Internal::new(
                 "the governance asks for a login, but this issuer was started without its \
                  login providers"
                     .into(),
