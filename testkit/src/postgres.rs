@@ -16,7 +16,8 @@
 //! the server). Nothing is left running after `cargo test` returns.
 //!
 //! Restarting. A test of what an outage does to the issuer starts a cluster of its own
-//! ([`PgCluster::start`]) and stops its server ([`PgCluster::stop_server`], fast or immediate,
+//! ([`PgCluster::start_restartable`], whose commits are written out before they are
+//! acknowledged, so that an immediate shutdown loses none) and stops its server ([`PgCluster::stop_server`], fast or immediate,
 //! as `pg_ctl stop -m` would) and starts it again ([`PgCluster::start_server`]) on the same data
 //! and port; the watchdog keeps watching across restarts.
 //!
@@ -56,7 +57,7 @@ struct Server {
 /// kept for its log), unless the file `paused` exists ([`PgCluster::stop_server`]): then it
 /// starts the server again on the same data and port once that file is removed
 /// ([`PgCluster::start_server`]). The server's pid is kept in `postgres.pid`. Arguments: bindir,
-/// dir, port.
+/// dir, port, `synchronous_commit`.
 const WATCHDOG: &str = r#"
 exec 3<&0
 ( cat <&3 >/dev/null; : >"$2/stopping" 2>/dev/null
@@ -66,7 +67,7 @@ exec 3<&-
 status=0
 while [ ! -e "$2/stopping" ]; do
     "$1/postgres" -D "$2/data" -p "$3" -c listen_addresses=127.0.0.1 -c "unix_socket_directories=$2" \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+        -c fsync=off -c "synchronous_commit=$4" -c full_page_writes=off -c max_connections=300 \
         </dev/null >>"$2/server.log" 2>&1 &
     pg=$!
     echo "$pg" >"$2/postgres.pid"
@@ -137,6 +138,20 @@ impl PgCluster {
                 next_database: AtomicU64::new(0),
             });
         }
+        PgCluster::start_private(false)
+    }
+
+    /// A private cluster whose commits reach the operating system before they are acknowledged
+    /// (`synchronous_commit=on`, PostgreSQL's default; `fsync` stays off, since only the server
+    /// stops, never the machine): what a test needs that stops the server abruptly
+    /// ([`PgCluster::stop_server`] with [`Shutdown::Immediate`]) and then counts what it kept.
+    /// Always private (`TRUSTC_TEST_POSTGRES_URL` is not used); `None` after a SKIPPED message
+    /// when the server binaries are missing, unless `TRUSTC_REQUIRE_POSTGRES=1`.
+    pub fn start_restartable() -> Option<PgCluster> {
+        PgCluster::start_private(true)
+    }
+
+    fn start_private(synchronous_commit: bool) -> Option<PgCluster> {
         let Some(bindir) = find_bindir() else {
             if std::env::var("TRUSTC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                 panic!(
@@ -150,7 +165,7 @@ impl PgCluster {
         };
         let mut last_error = String::new();
         for _ in 0..3 {
-            match start_server(&bindir) {
+            match start_server(&bindir, synchronous_commit) {
                 Ok(cluster) => return Some(cluster),
                 Err(e) => last_error = e,
             }
@@ -306,21 +321,26 @@ impl Drop for PgCluster {
     }
 }
 
-fn start_server(bindir: &Path) -> Result<PgCluster, String> {
+fn start_server(bindir: &Path, synchronous_commit: bool) -> Result<PgCluster, String> {
     let user = server_user()?;
     let dir = tempfile::Builder::new()
         .prefix("trustc-pg-")
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?
         .keep();
-    let result = start_in(bindir, &dir, user);
+    let result = start_in(bindir, &dir, user, synchronous_commit);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
 }
 
-fn start_in(bindir: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<PgCluster, String> {
+fn start_in(
+    bindir: &Path,
+    dir: &Path,
+    user: Option<(u32, u32)>,
+    synchronous_commit: bool,
+) -> Result<PgCluster, String> {
     if let Some((uid, gid)) = user {
         std::os::unix::fs::chown(dir, Some(uid), Some(gid))
             .map_err(|e| format!("cannot chown {} to the server user: {e}", dir.display()))?;
@@ -372,6 +392,7 @@ fn start_in(bindir: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<PgClu
         .arg(bindir)
         .arg(dir)
         .arg(port.to_string())
+        .arg(if synchronous_commit { "on" } else { "off" })
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -72,6 +72,7 @@ mod sqlite;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,9 @@ use crate::secrets::{constant_time_eq, offer_of};
 
 /// Size of the PostgreSQL pool.
 pub const POSTGRES_CONNECTIONS: u32 = 16;
+/// [`Store::connect`]'s wait for a PostgreSQL connection: a restart of a few seconds is ridden
+/// out inside the request; a longer outage is answered unavailable.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often an SQLite file's WAL is checkpointed (in the background). Each checkpoint copies
 /// every page written since the last one and syncs the file: at 250 ms, pages written again and
 /// again (the offers' last page, the status entries' leaves) are copied once for several hundred
@@ -766,11 +770,21 @@ impl Store {
     /// file is created when missing unless the URL sets `mode=ro` or `mode=rw`),
     /// `sqlite::memory:` (or `mode=memory`), `postgres://...` and `postgresql://...`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Store::connect`], with how long a PostgreSQL statement may wait for a connection
+    /// (including reconnecting while the server is down) before it fails as unavailable
+    /// ([`StoreError::is_unavailable`]). `trustc serve` keeps it below its request timeout, so a
+    /// wallet gets a retryable 503 rather than a timeout. SQLite does not wait on a network.
+    pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Store, StoreError> {
         let inner = match classify(url)? {
             Target::Sqlite(target) => Inner::Sqlite(Arc::new(
                 sqlite::SqliteStore::open(target, redact(url)).await?,
             )),
-            Target::Postgres => Inner::Postgres(postgres::PgStore::open(url, redact(url)).await?),
+            Target::Postgres => {
+                Inner::Postgres(postgres::PgStore::open(url, redact(url), acquire_timeout).await?)
+            }
         };
         Ok(Store { inner })
     }

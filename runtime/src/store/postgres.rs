@@ -20,12 +20,6 @@ use super::{
     status_index_candidates, unreachable,
 };
 
-/// How long a statement waits for a pooled connection, including connecting anew while the
-/// server is down: then it fails as [`StoreError::is_unavailable`]. Below `trustc serve`'s
-/// smallest sensible request timeout (its default is 30 s), so the wallet gets a 503 with
-/// `Retry-After` rather than a timeout.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// How long `trustc serve` waits at start for a PostgreSQL server that refuses connections.
 const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
@@ -56,12 +50,16 @@ const ISSUE_PLAIN: &str = "WITH issued AS (\
      SELECT claims FROM issued";
 
 impl PgStore {
-    pub(super) async fn open(url: &str, shown: String) -> Result<PgStore, StoreError> {
+    pub(super) async fn open(
+        url: &str,
+        shown: String,
+        acquire_timeout: Duration,
+    ) -> Result<PgStore, StoreError> {
         // A server starting beside the issuer (containers started together) is waited for, up
-        // to STARTUP_WAIT; each attempt already retries a refused connection for ACQUIRE_TIMEOUT.
+        // to STARTUP_WAIT; each attempt already retries a refused connection for the acquire timeout.
         let started = std::time::Instant::now();
         let pool = loop {
-            match PgStore::pool(url).await {
+            match PgStore::pool(url, acquire_timeout).await {
                 Ok(pool) => break pool,
                 Err(e) if is_outage(&e) && started.elapsed() < STARTUP_WAIT => continue,
                 Err(e) => {
@@ -81,13 +79,12 @@ impl PgStore {
     }
 
     /// The connection pool, with one connection open.
-    async fn pool(url: &str) -> Result<PgPool, sqlx::Error> {
+    async fn pool(url: &str, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
         PgPoolOptions::new()
             .max_connections(POSTGRES_CONNECTIONS)
-            // While the server is down, sqlx keeps trying to connect until this runs out: a
-            // restart of a few seconds is ridden out inside the request, a longer outage is
-            // answered 503 well within `serve`'s request timeout.
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // While the server is down, sqlx keeps trying to connect until this runs out; then
+            // the statement fails as unavailable (`is_outage`), within the request timeout.
+            .acquire_timeout(acquire_timeout)
             // sqlx would ping before every query (a round trip each); ping only connections that
             // sat idle, the ones a server restart may have broken.
             .test_before_acquire(false)
@@ -753,7 +750,7 @@ impl PgStore {
 /// Whether `e` is a unique violation of `constraint`.
 /// Whether `e` says the database is out of reach rather than refusing the statement: the
 /// connection failed or broke (the server stopped, restarted or crashed), no connection came free
-/// within [`ACQUIRE_TIMEOUT`], or the server said it is shutting down, starting up or full
+/// within the acquire timeout, or the server said it is shutting down, starting up or full
 /// (SQLSTATE class 08, connection exception; 57P01–57P03; 53300, too many connections).
 fn is_outage(e: &sqlx::Error) -> bool {
     match e {
