@@ -30,7 +30,9 @@ use serde_json::{Value, json};
 use trustc_testkit::HolderKey;
 use trustc_testkit::postgres as pg;
 
-use super::{ADMIN_TOKEN, FORM, decode, person_claims, pre_authorized_form, status_in_list};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use super::{ADMIN_TOKEN, FORM, Reply, decode, person_claims, pre_authorized_form, status_in_list};
 use crate::common::repo;
 
 /// How many holders run their loops at once.
@@ -95,10 +97,14 @@ fn postgres_restart_is_answered_503_then_recovered_without_restarting_the_issuer
     thread::scope(|scope| {
         let probes = [
             scope.spawn(|| {
-                assert_oauth_unavailable(&post_form(&base, "/token", &spare_form), "POST /token")
+                let answer = post_form(&base, "/token", &spare_form);
+                assert_oauth_unavailable(&answer, "POST /token");
+                documented("post", "/token", &answer);
             }),
             scope.spawn(|| {
-                assert_oauth_unavailable(&credential(&base, &token, &proof), "POST /credential")
+                let answer = credential(&base, &token, &proof);
+                assert_oauth_unavailable(&answer, "POST /credential");
+                documented("post", "/credential", &answer);
             }),
             scope.spawn(|| {
                 let answer = post(
@@ -108,14 +114,17 @@ fn postgres_restart_is_answered_503_then_recovered_without_restarting_the_issuer
                     Some(("application/json", offer_body())),
                 );
                 assert_problem_unavailable(&answer, "POST /admin/offers");
+                documented("post", "/admin/offers", &answer);
             }),
             scope.spawn(|| {
                 let answer = get(&base, &format!("/admin/offers/{}", waiting.id), true);
                 assert_problem_unavailable(&answer, "GET /admin/offers/{id}");
+                documented("get", "/admin/offers/{id}", &answer);
             }),
             scope.spawn(|| {
                 let answer = get(&base, &waiting.offer_path, false);
                 assert_problem_unavailable(&answer, "GET the credential offer");
+                documented("get", "/credential-offers/{id}", &answer);
             }),
             scope.spawn(|| {
                 let health = get(&base, "/health", false).expect("GET /health answers");
@@ -124,6 +133,7 @@ fn postgres_restart_is_answered_503_then_recovered_without_restarting_the_issuer
                     "health while the database is down: {health:?}"
                 );
                 assert!(health.took < OUTAGE_REQUEST_TIMEOUT, "{:?}", health.took);
+                documented("get", "/health", &Ok(health));
             }),
         ];
         for probe in probes {
@@ -654,6 +664,26 @@ fn assert_problem_unavailable(answer: &Result<Answer, String>, what: &str) {
         }
         Err(e) => panic!("{what}: {e}"),
     }
+}
+
+/// Asserts that `runtime/openapi.json` declares `answer` for `method` `path` (as
+/// `serve::openapi` checks the answers of the router).
+#[track_caller]
+fn documented(method: &str, path: &str, answer: &Result<Answer, String>) {
+    let answer = answer.as_ref().expect("an answer");
+    let mut headers = HeaderMap::new();
+    for (name, value) in &answer.headers {
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    let reply = Reply {
+        status: StatusCode::from_u16(answer.status).unwrap(),
+        headers,
+        body: answer.body.clone().into(),
+    };
+    super::openapi::Api::load().check(method, path, &reply);
 }
 
 #[track_caller]
