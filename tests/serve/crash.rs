@@ -13,7 +13,9 @@
 //!   problem on the admin API, both with `Retry-After`), and once the database is back the same
 //!   process issues again.
 //!
-//! Each phase of load lasts a second or two: enough for requests to be in flight at the kill.
+//! The shapes of those 503 answers are also checked in process, on a closed store, so that they
+//! are tested where PostgreSQL is not installed. Each phase of load lasts a second or two: enough
+//! for requests to be in flight at the kill.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -203,6 +205,103 @@ fn postgres_restart_is_answered_503_then_recovered_without_restarting_the_issuer
     assert!(!server.log().contains("panicked"), "{}", server.log());
     // What was issued around the outage holds together, as after a kill.
     verify_after(&base, &report.traces, &holder);
+}
+
+/// The answers of an issuer whose store is gone (here closed, as during a shutdown; a stopped
+/// PostgreSQL server is answered the same, below), in process and so on every machine: 503 with
+/// `Retry-After`, in the shape of each endpoint, as `runtime/openapi.json` declares them.
+#[tokio::test]
+async fn an_unreachable_store_is_answered_503_with_retry_after_in_each_shape() {
+    let instance = super::instance().await;
+    let api = super::openapi::Api::load();
+    let holder = HolderKey::es256();
+    let offer = instance.offer("person", person_claims()).await;
+    let redeemed = instance.offer("person", person_claims()).await;
+    let (_, credential) = instance.issue("person", person_claims(), &holder).await;
+    let list = decode(&credential, instance.issuer.key.public_jwk()).payload["status"]
+        ["status_list"]["uri"]
+        .clone();
+    let token = instance.access_token(&redeemed).await;
+    let code = super::pre_authorized_code(&instance.resolve_offer(&offer).await);
+    let proof = instance.fresh_proof(&holder).await;
+    let id = offer["id"].as_str().unwrap();
+    instance.issuer.close().await;
+
+    let oauth = |reply: &Reply, what: &str| {
+        let description =
+            reply.assert_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+        assert!(description.contains("try again"), "{what}: {description}");
+        assert_eq!(reply.headers["retry-after"], "5", "{what}");
+    };
+    let reply = instance.token(&code, offer["tx_code"].as_str()).await;
+    oauth(&reply, "POST /token");
+    api.check("post", "/token", &reply);
+    let reply = instance.credential(&token, "person", &proof).await;
+    oauth(&reply, "POST /credential");
+    api.check("post", "/credential", &reply);
+
+    let problem = |reply: &Reply, what: &str| {
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{what}: {}",
+            reply.text()
+        );
+        assert_eq!(
+            reply.json()["type"],
+            "urn:trustc:problem:service-unavailable",
+            "{what}"
+        );
+        assert_eq!(reply.headers["retry-after"], "5", "{what}");
+    };
+    let reply = instance
+        .post_json(
+            "/admin/offers",
+            Some(ADMIN_TOKEN),
+            &json!({"credential": "person", "claims": person_claims()}),
+        )
+        .await;
+    problem(&reply, "POST /admin/offers");
+    api.check("post", "/admin/offers", &reply);
+    let reply = instance
+        .send(super::admin_request("GET", &format!("/admin/offers/{id}")))
+        .await;
+    problem(&reply, "GET /admin/offers/{id}");
+    api.check("get", "/admin/offers/{id}", &reply);
+    let reply = instance
+        .send(super::admin_request(
+            "POST",
+            &format!("/admin/offers/{id}/revoke"),
+        ))
+        .await;
+    problem(&reply, "POST /admin/offers/{id}/revoke");
+    api.check("post", "/admin/offers/{id}/revoke", &reply);
+    let reply = instance
+        .get(&super::local_path(&offer["credential_offer_uri"]))
+        .await;
+    problem(&reply, "GET /credential-offers/{id}");
+    api.check("get", "/credential-offers/{id}", &reply);
+    let reply = instance.get(&super::local_path(&list)).await;
+    problem(&reply, "GET /status-lists/{id}");
+    api.check("get", "/status-lists/{id}", &reply);
+
+    // The holder's page: "try again in a moment".
+    let reply = instance
+        .get(&super::local_path(&offer["holder_page"]))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.headers["retry-after"], "5");
+    assert!(
+        reply.text().contains("Try again in a moment"),
+        "{}",
+        reply.text()
+    );
+    api.check("get", "/offers/{id}", &reply);
 }
 
 /// A PostgreSQL cluster of the test's own (stopping the shared one would break the other tests)

@@ -68,6 +68,7 @@ impl RequestError {
             RequestError::InvalidRequest(_) => "invalid_request",
             RequestError::UnsupportedResponseType(_) => "unsupported_response_type",
             RequestError::InvalidScope(_) => "invalid_scope",
+            RequestError::Internal(cause) if cause.is_unavailable() => "temporarily_unavailable",
             RequestError::Internal(_) => "server_error",
         }
     }
