@@ -167,9 +167,7 @@ impl Problem {
             "the issuer could not complete the request; see its log",
         )
     }
-}
 
-impl Problem {
     /// 503 `service-unavailable` with `Retry-After`, after logging the cause at warn: the
     /// issuer's database cannot be reached, and the same request may succeed once it can.
     pub fn unavailable(retry_after: Duration, cause: impl std::fmt::Display) -> Self {
