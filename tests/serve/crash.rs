@@ -43,7 +43,7 @@ const HOLDERS: usize = 4;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// `--request-timeout` of the issuer whose database goes away: it waits half of it for a
 /// connection, then answers 503.
-const OUTAGE_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+const OUTAGE_REQUEST_TIMEOUT: Duration = Duration::from_secs(6);
 
 #[test]
 fn sigkill_mid_stream_loses_and_repeats_nothing_on_sqlite() {
