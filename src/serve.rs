@@ -375,7 +375,11 @@ pub fn run(args: ServeArgs) -> u8 {
         Err(error) => return fail(format!("cannot start the async runtime: {error}")),
     };
     runtime.block_on(async move {
-        let store = match Store::connect(&args.db).await {
+        // A statement waits for a PostgreSQL connection at most half the request timeout: an
+        // outage is answered 503 with Retry-After, never a request timeout.
+        let acquire_timeout = (std::time::Duration::from_secs(args.request_timeout) / 2)
+            .min(trustc_runtime::store::DEFAULT_ACQUIRE_TIMEOUT);
+        let store = match Store::connect_with(&args.db, acquire_timeout).await {
             Ok(store) => store,
             Err(error) => return fail(error),
         };

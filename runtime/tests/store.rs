@@ -1948,3 +1948,86 @@ async fn race_spend_once(a: Store, b: Store) {
         assert_eq!(winners, 1, "round {round}: {results:?}");
     }
 }
+
+/// PostgreSQL stopped under the store, as a crash (immediate) and as an operator (fast) would:
+/// every failure meanwhile is an outage ([`StoreError::is_unavailable`], which the HTTP layer
+/// answers 503 with `Retry-After`), none waits past the acquire timeout, nothing half-done is
+/// kept, and the same store works again once the server is back, without reconnecting by hand.
+/// A refusal of the database's own (a duplicate offer) is not an outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_is_unavailable_then_recovers() {
+    let Some(cluster) = tokio::task::spawn_blocking(postgres::PgCluster::start_restartable)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let cluster = Arc::new(cluster);
+    let url = cluster.database("outage");
+    let acquire = std::time::Duration::from_secs(1);
+    let store = Store::connect_with(&url, acquire).await.unwrap();
+    redeemed(&store, "before").await;
+    let duplicate = store
+        .create_offer(&new_offer("before", None, T0, T0 + 300))
+        .await
+        .unwrap_err();
+    assert!(!duplicate.is_unavailable(), "{duplicate}");
+
+    for (round, how) in [postgres::Shutdown::Immediate, postgres::Shutdown::Fast]
+        .into_iter()
+        .enumerate()
+    {
+        let stopping = cluster.clone();
+        tokio::task::spawn_blocking(move || stopping.stop_server(how))
+            .await
+            .unwrap()
+            .unwrap();
+        let id = format!("during-{round}");
+        // The first statements may meet pooled connections the stop broke; the next find the
+        // server refusing connections. Both are outages, each answered within the timeout.
+        for attempt in 0..3 {
+            let started = std::time::Instant::now();
+            let e = store
+                .create_offer(&new_offer(&id, None, T0, T0 + 300))
+                .await
+                .unwrap_err();
+            assert!(e.is_unavailable(), "{how:?}, attempt {attempt}: {e}");
+            assert!(e.to_string().contains("the database is unavailable"), "{e}");
+            assert!(started.elapsed() < acquire * 3, "{:?}", started.elapsed());
+        }
+        let e = store
+            .issue(&issuance("before", T0 + 1, &format!("nonce-{round}")))
+            .await
+            .unwrap_err();
+        assert!(e.is_unavailable(), "{how:?}: {e}");
+
+        let starting = cluster.clone();
+        tokio::task::spawn_blocking(move || starting.start_server())
+            .await
+            .unwrap()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match store.offer("before").await {
+                Ok(offer) => {
+                    assert_eq!(offer.unwrap().state, OfferState::Redeemed);
+                    break;
+                }
+                Err(e) => assert!(e.is_unavailable(), "after the restart: {e}"),
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the store did not recover"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // Nothing the outage refused was kept.
+        assert_eq!(store.offer(&id).await.unwrap(), None);
+    }
+    // The offer redeemed before the outages issues once, after them.
+    assert!(matches!(
+        issue(&store, "before", T0 + 2, "nonce-after", true).await,
+        Issued::Issued { .. }
+    ));
+    store.close().await;
+}

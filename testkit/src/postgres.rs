@@ -15,6 +15,12 @@
 //! process group so a Ctrl-C on `cargo test` reaches only the test process (whose exit then stops
 //! the server). Nothing is left running after `cargo test` returns.
 //!
+//! Restarting. A test of what an outage does to the issuer starts a cluster of its own
+//! ([`PgCluster::start_restartable`], whose commits are written out before they are
+//! acknowledged, so that an immediate shutdown loses none) and stops its server ([`PgCluster::stop_server`], fast or immediate,
+//! as `pg_ctl stop -m` would) and starts it again ([`PgCluster::start_server`]) on the same data
+//! and port; the watchdog keeps watching across restarts.
+//!
 //! Environment:
 //! - `TRUSTC_TEST_POSTGRES_URL=postgres://user@host:port`: use that server instead of starting one
 //!   (databases created there are left behind);
@@ -41,34 +47,54 @@ pub struct PgCluster {
 
 struct Server {
     dir: PathBuf,
+    port: u16,
     /// The watchdog; its stdin is the pipe whose closing stops the server.
     watchdog: Mutex<Child>,
 }
 
 /// Runs `postgres` in the background and stops it (then removes the directory) when stdin
 /// closes. Exits with the server's status if the server stops by itself (the directory is then
-/// kept for its log). Arguments: bindir, dir, port.
+/// kept for its log), unless the file `paused` exists ([`PgCluster::stop_server`]): then it
+/// starts the server again on the same data and port once that file is removed
+/// ([`PgCluster::start_server`]). The server's pid is kept in `postgres.pid`. Arguments: bindir,
+/// dir, port, `synchronous_commit`.
 const WATCHDOG: &str = r#"
 exec 3<&0
-"$1/postgres" -D "$2/data" -p "$3" -c listen_addresses=127.0.0.1 -c "unix_socket_directories=$2" \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
-    </dev/null >>"$2/server.log" 2>&1 &
-pg=$!
-( cat <&3 >/dev/null; : >"$2/stopping" 2>/dev/null; kill -QUIT "$pg" 2>/dev/null ) &
+( cat <&3 >/dev/null; : >"$2/stopping" 2>/dev/null
+  while [ ! -e "$2/postgres.pid" ]; do sleep 0.05; done
+  kill -QUIT "$(cat "$2/postgres.pid")" 2>/dev/null ) &
 exec 3<&-
-wait "$pg"
-status=$?
-if [ -e "$2/stopping" ]; then
-    # The server's last processes may still be exiting: retry until the directory is gone.
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        rm -rf "$2" 2>/dev/null
-        [ -e "$2" ] || exit 0
-        sleep 0.5
-    done
-    exit 0
-fi
-exit "$status"
+status=0
+while [ ! -e "$2/stopping" ]; do
+    "$1/postgres" -D "$2/data" -p "$3" -c listen_addresses=127.0.0.1 -c "unix_socket_directories=$2" \
+        -c fsync=off -c "synchronous_commit=$4" -c full_page_writes=off -c max_connections=300 \
+        </dev/null >>"$2/server.log" 2>&1 &
+    pg=$!
+    echo "$pg" >"$2/postgres.pid"
+    wait "$pg"
+    status=$?
+    [ -e "$2/stopping" ] && break
+    [ -e "$2/paused" ] || exit "$status"
+    while [ -e "$2/paused" ] && [ ! -e "$2/stopping" ]; do sleep 0.05; done
+done
+# The server's last processes may still be exiting: retry until the directory is gone.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    rm -rf "$2" 2>/dev/null
+    [ -e "$2" ] || exit 0
+    sleep 0.5
+done
+exit 0
 "#;
+
+/// How [`PgCluster::stop_server`] stops the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// `pg_ctl stop -m fast` (SIGINT): sessions are ended, then a clean shutdown.
+    Fast,
+    /// `pg_ctl stop -m immediate` (SIGQUIT): everything stops at once, as in a crash; the next
+    /// start recovers from the WAL.
+    Immediate,
+}
 
 /// The test binary's shared cluster, started on first use; `None` (after a SKIPPED message) when
 /// PostgreSQL is not installed.
@@ -112,6 +138,20 @@ impl PgCluster {
                 next_database: AtomicU64::new(0),
             });
         }
+        PgCluster::start_private(false)
+    }
+
+    /// A private cluster whose commits reach the operating system before they are acknowledged
+    /// (`synchronous_commit=on`, PostgreSQL's default; `fsync` stays off, since only the server
+    /// stops, never the machine): what a test needs that stops the server abruptly
+    /// ([`PgCluster::stop_server`] with [`Shutdown::Immediate`]) and then counts what it kept.
+    /// Always private (`TRUSTC_TEST_POSTGRES_URL` is not used); `None` after a SKIPPED message
+    /// when the server binaries are missing, unless `TRUSTC_REQUIRE_POSTGRES=1`.
+    pub fn start_restartable() -> Option<PgCluster> {
+        PgCluster::start_private(true)
+    }
+
+    fn start_private(synchronous_commit: bool) -> Option<PgCluster> {
         let Some(bindir) = find_bindir() else {
             if std::env::var("TRUSTC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                 panic!(
@@ -125,7 +165,7 @@ impl PgCluster {
         };
         let mut last_error = String::new();
         for _ in 0..3 {
-            match start_server(&bindir) {
+            match start_server(&bindir, synchronous_commit) {
                 Ok(cluster) => return Some(cluster),
                 Err(e) => last_error = e,
             }
@@ -139,6 +179,92 @@ impl PgCluster {
     /// The temporary directory of a private server (data, socket, log); `None` for an external one.
     pub fn dir(&self) -> Option<&Path> {
         self.server.as_ref().map(|s| s.dir.as_path())
+    }
+
+    /// Stops a private server as `how` says, keeping its data directory and port, and returns
+    /// once it no longer accepts connections; [`PgCluster::start_server`] starts it again. An
+    /// error for an external server (`TRUSTC_TEST_POSTGRES_URL`), which is not ours to stop.
+    ///
+    /// Stop only a cluster of the test's own ([`PgCluster::start`]), never the shared
+    /// [`cluster()`], whose other databases other tests are using.
+    pub fn stop_server(&self, how: Shutdown) -> Result<(), String> {
+        let server = self
+            .server
+            .as_ref()
+            .ok_or("an external PostgreSQL server (TRUSTC_TEST_POSTGRES_URL) cannot be stopped")?;
+        std::fs::write(server.dir.join("paused"), b"")
+            .map_err(|e| format!("cannot mark the server paused: {e}"))?;
+        let pid = std::fs::read_to_string(server.dir.join("postgres.pid"))
+            .map_err(|e| format!("cannot read the server's pid: {e}"))?;
+        let pid = pid.trim();
+        let signal = match how {
+            Shutdown::Fast => "-INT",
+            Shutdown::Immediate => "-QUIT",
+        };
+        let sent = Command::new("kill")
+            .args([signal, pid])
+            .status()
+            .map_err(|e| format!("cannot run kill: {e}"))?;
+        if !sent.success() {
+            return Err(format!("`kill {signal} {pid}` failed ({sent})"));
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let alive = Command::new("kill")
+                .args(["-0", pid])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !alive && TcpStream::connect(("127.0.0.1", server.port)).is_err() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("postgres (pid {pid}) did not stop within 30 s"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts again a server [`PgCluster::stop_server`] stopped, on the same data and port, and
+    /// returns once it accepts connections.
+    pub fn start_server(&self) -> Result<(), String> {
+        let server = self
+            .server
+            .as_ref()
+            .ok_or("an external PostgreSQL server (TRUSTC_TEST_POSTGRES_URL) cannot be started")?;
+        let log = server.dir.join("server.log");
+        let ready = || {
+            std::fs::read_to_string(&log)
+                .map(|l| l.matches("ready to accept connections").count())
+                .unwrap_or(0)
+        };
+        let before = ready();
+        std::fs::remove_file(server.dir.join("paused"))
+            .map_err(|e| format!("the server was not stopped by stop_server: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if ready() > before && TcpStream::connect(("127.0.0.1", server.port)).is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = server
+                .watchdog
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait()
+            {
+                return Err(format!(
+                    "the server's watchdog exited ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "postgres did not start again within 60 s: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Creates a fresh, empty database and returns its URL.
@@ -195,21 +321,26 @@ impl Drop for PgCluster {
     }
 }
 
-fn start_server(bindir: &Path) -> Result<PgCluster, String> {
+fn start_server(bindir: &Path, synchronous_commit: bool) -> Result<PgCluster, String> {
     let user = server_user()?;
     let dir = tempfile::Builder::new()
         .prefix("trustc-pg-")
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?
         .keep();
-    let result = start_in(bindir, &dir, user);
+    let result = start_in(bindir, &dir, user, synchronous_commit);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
 }
 
-fn start_in(bindir: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<PgCluster, String> {
+fn start_in(
+    bindir: &Path,
+    dir: &Path,
+    user: Option<(u32, u32)>,
+    synchronous_commit: bool,
+) -> Result<PgCluster, String> {
     if let Some((uid, gid)) = user {
         std::os::unix::fs::chown(dir, Some(uid), Some(gid))
             .map_err(|e| format!("cannot chown {} to the server user: {e}", dir.display()))?;
@@ -261,6 +392,7 @@ fn start_in(bindir: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<PgClu
         .arg(bindir)
         .arg(dir)
         .arg(port.to_string())
+        .arg(if synchronous_commit { "on" } else { "off" })
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -300,6 +432,7 @@ fn start_in(bindir: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<PgClu
         url_base: format!("postgres://postgres@127.0.0.1:{port}"),
         server: Some(Server {
             dir: dir.to_owned(),
+            port,
             watchdog: Mutex::new(child),
         }),
         next_database: AtomicU64::new(0),

@@ -4,6 +4,7 @@
 //! two instances sharing one throwaway PostgreSQL cluster and races single-use secrets.
 
 mod connections;
+mod crash;
 mod domain;
 mod dpop;
 mod journey;

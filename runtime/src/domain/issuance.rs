@@ -299,7 +299,7 @@ impl Issuer {
             }
         };
         let mut claims: Map<String, Value> = serde_json::from_str(&claims)
-            .map_err(|e| IssueError::Internal(Internal(format!("stored claims: {e}"))))?;
+            .map_err(|e| IssueError::Internal(Internal::new(format!("stored claims: {e}"))))?;
         // The dates the governance sets at issuance (`from: issuance`).
         claims.extend(crate::claims::issuance_claims(credential, now));
         let status_uri = status.as_ref().map(|entry| {
@@ -325,7 +325,7 @@ impl Issuer {
             },
         )
         .await
-        .map_err(|e| IssueError::Internal(Internal(e.0)))?;
+        .map_err(|e| IssueError::Internal(Internal::new(e.0)))?;
         tracing::info!(
             offer = %authorized.offer_id,
             credential = %configuration_id,

@@ -145,12 +145,37 @@ pub const SPENT_NONCE_GRACE: i64 = 300;
 /// A failure that is the issuer's own, not the caller's: the store could not be reached, a stored
 /// value does not read back, signing failed. The cause is for the log; the caller is only told
 /// to try again later.
+///
+/// An outage of the store ([`StoreError::is_unavailable`]) stays one here
+/// ([`Internal::is_unavailable`]): the HTTP layer answers it 503 with `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Internal(pub String);
+pub struct Internal {
+    cause: String,
+    unavailable: bool,
+}
+
+impl Internal {
+    pub fn new(cause: String) -> Internal {
+        Internal {
+            cause,
+            unavailable: false,
+        }
+    }
+
+    /// Whether the cause is an outage of the database: the same request may succeed in a moment.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+
+    /// The cause, for the log.
+    pub fn cause(&self) -> &str {
+        &self.cause
+    }
+}
 
 impl std::fmt::Display for Internal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.cause)
     }
 }
 
@@ -158,7 +183,10 @@ impl std::error::Error for Internal {}
 
 impl From<StoreError> for Internal {
     fn from(error: StoreError) -> Internal {
-        Internal(error.to_string())
+        Internal {
+            unavailable: error.is_unavailable(),
+            cause: error.to_string(),
+        }
     }
 }
 

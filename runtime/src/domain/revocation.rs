@@ -34,7 +34,7 @@ impl Issuer {
         if !exists {
             return Err(LookupError::NotFound);
         }
-        let internal = |e: String| LookupError::Internal(Internal(e));
+        let internal = |e: String| LookupError::Internal(Internal::new(e));
         let mut list =
             StatusList::new(self.settings.status_list_size as usize, 1).map_err(internal)?;
         for idx in revoked {

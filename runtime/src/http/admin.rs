@@ -75,7 +75,7 @@ pub async fn create_offer(
         .map_err(|e| {
             let detail = e.to_string();
             match e {
-                OfferError::Internal(cause) => Problem::server(cause),
+                OfferError::Internal(cause) => Problem::internal(cause),
                 OfferError::Claims { problems, .. } => unprocessable(detail).with_claims(problems),
                 OfferError::UnknownCredential { .. }
                 | OfferError::TxCodeRequired { .. }
@@ -229,7 +229,7 @@ pub async fn revoke_offer(
 fn lookup_problem(error: LookupError, id: &str) -> Problem {
     match error {
         LookupError::NotFound => Problem::not_found(format!("no offer `{id}`")),
-        LookupError::Internal(cause) => Problem::server(cause),
+        LookupError::Internal(cause) => Problem::internal(cause),
     }
 }
 

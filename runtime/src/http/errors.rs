@@ -5,11 +5,16 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::claims::ClaimProblem;
+use crate::domain::Internal;
+
+/// How long a client is asked to wait (`Retry-After`) when the database is unavailable: about
+/// what a PostgreSQL restart or fail-over takes.
+pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// An OAuth-style error answer.
 #[derive(Debug)]
@@ -28,6 +33,34 @@ impl OAuthError {
             error,
             description: description.into(),
             retry_after: None,
+        }
+    }
+
+    /// 503 `temporarily_unavailable` (RFC 6749 §4.1.2.1) with `Retry-After`, after logging the
+    /// cause at warn (the wallet does not see it): the issuer's database cannot be reached, and
+    /// the same request may succeed once it can.
+    pub fn unavailable(retry_after: Duration, cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "request failed: the database is unavailable");
+        OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                format!(
+                    "the issuer cannot reach its database; try again in {} s",
+                    retry_after_seconds(retry_after)
+                ),
+            )
+        }
+    }
+
+    /// The answer to a failure of the issuer's own: [`OAuthError::unavailable`] for an outage of
+    /// the database, [`OAuthError::server`] for anything else.
+    pub fn internal(cause: Internal) -> Self {
+        if cause.is_unavailable() {
+            OAuthError::unavailable(STORE_RETRY_AFTER, cause)
+        } else {
+            OAuthError::server(cause)
         }
     }
 
@@ -74,7 +107,7 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        insert_retry_after(headers, self.retry_after);
+        set_retry_after(headers, self.retry_after);
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = format!(
                 "Bearer error=\"{}\", error_description=\"{}\"",
@@ -165,6 +198,33 @@ impl Problem {
             "the issuer could not complete the request; see its log",
         )
     }
+
+    /// 503 `service-unavailable` with `Retry-After`, after logging the cause at warn: the
+    /// issuer's database cannot be reached, and the same request may succeed once it can.
+    pub fn unavailable(retry_after: Duration, cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "request failed: the database is unavailable");
+        Problem {
+            retry_after: Some(retry_after),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service-unavailable",
+                "Service unavailable",
+                format!(
+                    "the issuer cannot reach its database; try again in {} s",
+                    retry_after_seconds(retry_after)
+                ),
+            )
+        }
+    }
+
+    /// [`Problem::unavailable`] for an outage of the database, [`Problem::server`] otherwise.
+    pub fn internal(cause: Internal) -> Self {
+        if cause.is_unavailable() {
+            Problem::unavailable(STORE_RETRY_AFTER, cause)
+        } else {
+            Problem::server(cause)
+        }
+    }
 }
 
 impl IntoResponse for Problem {
@@ -184,7 +244,7 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        insert_retry_after(headers, self.retry_after);
+        set_retry_after(headers, self.retry_after);
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -203,7 +263,8 @@ pub fn retry_after_seconds(retry_after: Duration) -> u64 {
         .max(1)
 }
 
-fn insert_retry_after(headers: &mut axum::http::HeaderMap, retry_after: Option<Duration>) {
+/// `Retry-After: <seconds>` (RFC 9110 §10.2.3), at least one second, when `retry_after` is set.
+pub fn set_retry_after(headers: &mut HeaderMap, retry_after: Option<Duration>) {
     if let Some(retry_after) = retry_after {
         headers.insert(
             header::RETRY_AFTER,

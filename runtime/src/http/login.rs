@@ -14,16 +14,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::errors::OAuthError;
+use super::errors::{OAuthError, STORE_RETRY_AFTER, set_retry_after};
 use super::oid4vci::read_form;
 use super::pages::{self, LOGIN_COOKIE, LoginProblem};
-use crate::domain::Issuer;
 use crate::domain::login::authorize::{
     AuthorizationParams, AuthorizeError, LoginRedirect, RequestError,
 };
 use crate::domain::login::callback::{AfterLogin, CallbackError, CallbackParams};
 use crate::domain::login::{LOGIN_RETRY_PATH, PAR_PATH};
 use crate::domain::redemption::{DpopRefusal, DpopRequest};
+use crate::domain::{Internal, Issuer};
 
 /// The authorization request parameters of a form or query.
 fn authorization_params(field: impl Fn(&str) -> Option<String>) -> AuthorizationParams {
@@ -73,7 +73,7 @@ pub async fn pushed_authorization_request(
             })
             .await
             .map_err(|e| match e {
-                DpopRefusal::Internal(cause) => OAuthError::server(cause),
+                DpopRefusal::Internal(cause) => OAuthError::internal(cause),
                 refused => invalid_proof(refused.to_string()),
             })?;
         if params
@@ -102,7 +102,7 @@ pub async fn pushed_authorization_request(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(response)
         }
-        Err(RequestError::Internal(cause)) => Err(OAuthError::server(cause)),
+        Err(RequestError::Internal(cause)) => Err(OAuthError::internal(cause)),
         Err(refused) => Err(OAuthError::bad_request(refused.code(), refused.to_string())),
     }
 }
@@ -217,8 +217,8 @@ fn to_provider(
         }
         Err(AuthorizeError::NotFound) => pages::not_found_page(issuer, headers),
         Err(AuthorizeError::Internal(cause)) => {
-            tracing::error!(%cause, "a login could not start");
-            pages::login_problem(
+            let status = internal_status(&cause, "a login could not start");
+            retry_later(pages::login_problem(
                 issuer,
                 headers,
                 credential,
@@ -226,8 +226,8 @@ fn to_provider(
                     retry,
                     reason: None,
                 },
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
+                status,
+            ))
         }
     }
 }
@@ -288,8 +288,8 @@ pub async fn callback(
             StatusCode::FORBIDDEN,
         ),
         Err(CallbackError::Internal(cause)) => {
-            tracing::error!(%cause, "a login callback failed");
-            pages::login_problem(
+            let status = internal_status(&cause, "a login callback failed");
+            retry_later(pages::login_problem(
                 &issuer,
                 &headers,
                 credential,
@@ -297,10 +297,30 @@ pub async fn callback(
                     retry: &issuer.url(LOGIN_RETRY_PATH),
                     reason: None,
                 },
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
+                status,
+            ))
         }
     }
+}
+
+/// The status of a page answering a failure of the issuer's own, after logging it: 503 for an
+/// outage of the database (logged at warn), 500 otherwise.
+fn internal_status(cause: &Internal, what: &str) -> StatusCode {
+    if cause.is_unavailable() {
+        tracing::warn!(%cause, "{what}: the database is unavailable");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        tracing::error!(%cause, "{what}");
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// `Retry-After` on a 503 page.
+fn retry_later(mut page: Response) -> Response {
+    if page.status() == StatusCode::SERVICE_UNAVAILABLE {
+        set_retry_after(page.headers_mut(), Some(STORE_RETRY_AFTER));
+    }
+    page
 }
 
 /// `GET /login/jwks`: the public keys providers encrypt ID tokens and userinfo to.

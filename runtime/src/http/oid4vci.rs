@@ -119,7 +119,7 @@ pub async fn credential_offer(
         LookupError::NotFound => Problem::not_found(
             "no such credential offer, or it was used or has expired; ask the issuer for a new one",
         ),
-        LookupError::Internal(cause) => Problem::server(cause),
+        LookupError::Internal(cause) => Problem::internal(cause),
     })?;
     let grants = match offer.grant {
         WalletGrant::PreAuthorized {
@@ -210,7 +210,7 @@ pub async fn token(
                 })
                 .await
                 .map_err(|e| match e {
-                    DpopRefusal::Internal(cause) => OAuthError::server(cause),
+                    DpopRefusal::Internal(cause) => OAuthError::internal(cause),
                     refused => invalid_proof(refused.to_string()),
                 })?,
         ),
@@ -258,7 +258,7 @@ pub async fn token(
         }
     };
     let token = redeemed.map_err(|e| match e {
-        RedeemError::Internal(cause) => OAuthError::server(cause),
+        RedeemError::Internal(cause) => OAuthError::internal(cause),
         RedeemError::TxCodeMissing | RedeemError::TxCodeUnexpected => {
             OAuthError::bad_request("invalid_request", e.to_string())
         }
@@ -347,7 +347,7 @@ pub async fn credential(
                 .await
                 .map_err(|e| match e {
                     DpopAccessError::Proof(DpopRefusal::Internal(cause)) => {
-                        OAuthError::server(cause).into()
+                        OAuthError::internal(cause).into()
                     }
                     DpopAccessError::Proof(refused) => invalid_proof(refused.to_string()),
                     DpopAccessError::Token(why) => dpop(OAuthError::invalid_token(why.to_string())),
@@ -365,7 +365,7 @@ pub async fn credential(
         .await
         .map_err(|e| {
             let error = match &e {
-                IssueError::Internal(cause) => return OAuthError::server(cause).into(),
+                IssueError::Internal(cause) => return OAuthError::internal(cause.clone()).into(),
                 IssueError::InvalidToken(_) => {
                     return Refused {
                         error: OAuthError::invalid_token(e.to_string()),
@@ -630,7 +630,7 @@ pub async fn status_list(
     let list_id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(not_found)?;
     let token = issuer.status_list(list_id).await.map_err(|e| match e {
         LookupError::NotFound => not_found(),
-        LookupError::Internal(cause) => Problem::server(cause),
+        LookupError::Internal(cause) => Problem::internal(cause),
     })?;
     let mut response = token.jwt.into_response();
     let headers = response.headers_mut();

@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
+use super::errors::{STORE_RETRY_AFTER, set_retry_after};
 use crate::domain::Issuer;
 use crate::domain::journey::{
     Gone, HOLDER_PAGES_PATH, HolderPage, HolderView, HolderVisit, RESPONSE_CODE_PARAMETER,
@@ -159,11 +160,19 @@ fn failure(issuer: &Issuer, headers: &HeaderMap, error: LookupError) -> Response
             page.finish(StatusCode::NOT_FOUND)
         }
         LookupError::Internal(cause) => {
-            tracing::error!(%cause, "the holder's page failed");
             page.heading = texts.failed_heading.into();
             page.alert = true;
+            // "Try again in a moment": right for both, and what a database outage needs.
             page.status(texts.failed);
-            page.finish(StatusCode::INTERNAL_SERVER_ERROR)
+            if cause.is_unavailable() {
+                tracing::warn!(%cause, "the holder's page failed: the database is unavailable");
+                let mut response = page.finish(StatusCode::SERVICE_UNAVAILABLE);
+                set_retry_after(response.headers_mut(), Some(STORE_RETRY_AFTER));
+                response
+            } else {
+                tracing::error!(%cause, "the holder's page failed");
+                page.finish(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 }

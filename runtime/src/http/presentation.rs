@@ -94,7 +94,7 @@ pub async fn authorization_challenge(
                 e,
             ))
         }
-        Err(ChallengeError::Internal(cause)) => Err(OAuthError::server(cause)),
+        Err(ChallengeError::Internal(cause)) => Err(OAuthError::internal(cause)),
     }
 }
 
@@ -126,7 +126,7 @@ pub async fn request_object(
             "invalid_request_uri",
             "no pending presentation request has this id (unknown, answered or expired)",
         )),
-        Err(RequestObjectError::Internal(cause)) => Err(OAuthError::server(cause)),
+        Err(RequestObjectError::Internal(cause)) => Err(OAuthError::internal(cause)),
     }
 }
 
@@ -187,7 +187,7 @@ pub async fn response(
                     OAuthError::bad_request("invalid_request", description)
                 }
                 ResponseError::Refused(_) => OAuthError::bad_request("access_denied", description),
-                ResponseError::Internal(cause) => OAuthError::server(cause),
+                ResponseError::Internal(cause) => OAuthError::internal(cause),
             })
         }
     }

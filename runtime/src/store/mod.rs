@@ -72,6 +72,7 @@ mod sqlite;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,9 @@ use crate::secrets::{constant_time_eq, offer_of};
 
 /// Size of the PostgreSQL pool.
 pub const POSTGRES_CONNECTIONS: u32 = 16;
+/// [`Store::connect`]'s wait for a PostgreSQL connection: a restart of a few seconds is ridden
+/// out inside the request; a longer outage is answered unavailable.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often an SQLite file's WAL is checkpointed (in the background). Each checkpoint copies
 /// every page written since the last one and syncs the file: at 250 ms, pages written again and
 /// again (the offers' last page, the status entries' leaves) are copied once for several hundred
@@ -161,12 +165,48 @@ const SQLITE_FORMS: [(i64, &str); 2] = [
 ];
 
 /// A failed store operation; the message says what failed and why.
+///
+/// [`StoreError::is_unavailable`] tells an outage of the database (it cannot be reached, it is
+/// restarting, no connection came free in time, SQLite's file stayed locked) from every other
+/// failure: the operation did not run, or its outcome is unknown, and the same request may succeed
+/// in a moment. The HTTP layer answers such a failure 503 with `Retry-After`, any other 500.
 #[derive(Debug, Clone)]
-pub struct StoreError(pub String);
+pub struct StoreError {
+    message: String,
+    unavailable: bool,
+}
+
+impl StoreError {
+    /// A failure that retrying will not cure (bad data, a constraint, a bug).
+    pub fn new(message: String) -> StoreError {
+        StoreError {
+            message,
+            unavailable: false,
+        }
+    }
+
+    /// The database could not be reached or did not answer in time.
+    pub fn unavailable(message: String) -> StoreError {
+        StoreError {
+            message,
+            unavailable: true,
+        }
+    }
+
+    /// Whether the database was unreachable (a retry may succeed), not refusing or broken.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+
+    /// What failed and why.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -224,7 +264,7 @@ impl FromStr for OfferState {
             "issued" => OfferState::Issued,
             "revoked" => OfferState::Revoked,
             "locked" => OfferState::Locked,
-            other => return Err(StoreError(format!("unknown offer state `{other}`"))),
+            other => return Err(StoreError::new(format!("unknown offer state `{other}`"))),
         })
     }
 }
@@ -451,7 +491,7 @@ impl FromStr for PresentationState {
         ]
         .into_iter()
         .find(|state| state.as_str() == s)
-        .ok_or_else(|| StoreError(format!("unknown presentation state `{s}` in the database")))
+        .ok_or_else(|| StoreError::new(format!("unknown presentation state `{s}` in the database")))
     }
 }
 
@@ -562,7 +602,9 @@ impl FromStr for AuthorizationKind {
         [AuthorizationKind::Wallet, AuthorizationKind::Page]
             .into_iter()
             .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| StoreError(format!("unknown authorization kind `{s}` in the database")))
+            .ok_or_else(|| {
+                StoreError::new(format!("unknown authorization kind `{s}` in the database"))
+            })
     }
 }
 
@@ -610,7 +652,9 @@ impl FromStr for AuthorizationState {
         ]
         .into_iter()
         .find(|state| state.as_str() == s)
-        .ok_or_else(|| StoreError(format!("unknown authorization state `{s}` in the database")))
+        .ok_or_else(|| {
+            StoreError::new(format!("unknown authorization state `{s}` in the database"))
+        })
     }
 }
 
@@ -734,11 +778,21 @@ impl Store {
     /// file is created when missing unless the URL sets `mode=ro` or `mode=rw`),
     /// `sqlite::memory:` (or `mode=memory`), `postgres://...` and `postgresql://...`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Store::connect`], with how long a PostgreSQL statement may wait for a connection
+    /// (including reconnecting while the server is down) before it fails as unavailable
+    /// ([`StoreError::is_unavailable`]). `trustc serve` keeps it below its request timeout, so a
+    /// wallet gets a retryable 503 rather than a timeout. SQLite does not wait on a network.
+    pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Store, StoreError> {
         let inner = match classify(url)? {
             Target::Sqlite(target) => Inner::Sqlite(Arc::new(
                 sqlite::SqliteStore::open(target, redact(url)).await?,
             )),
-            Target::Postgres => Inner::Postgres(postgres::PgStore::open(url, redact(url)).await?),
+            Target::Postgres => {
+                Inner::Postgres(postgres::PgStore::open(url, redact(url), acquire_timeout).await?)
+            }
         };
         Ok(Store { inner })
     }
@@ -918,7 +972,7 @@ impl Store {
     /// [`Issued`] for the refusals. The index is drawn from [`status_index_candidates`].
     pub async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
         if issue.revocable && issue.list_size < 1 {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "cannot issue offer `{}`: the status list size must be positive (got {})",
                 issue.offer_id, issue.list_size
             )));
@@ -987,9 +1041,9 @@ fn classify(url: &str) -> Result<Target, StoreError> {
     if let Some(rest) = url.strip_prefix("sqlite:") {
         return sqlite::Target::parse(rest)
             .map(Target::Sqlite)
-            .map_err(|why| StoreError(format!("cannot open the database `{url}`: {why}")));
+            .map_err(|why| StoreError::new(format!("cannot open the database `{url}`: {why}")));
     }
-    Err(StoreError(format!(
+    Err(StoreError::new(format!(
         "cannot open the database `{}`: unsupported URL (expected sqlite:PATH, sqlite::memory: or \
          postgres://...)",
         redact(url)
@@ -1021,7 +1075,14 @@ fn redact(url: &str) -> String {
 
 /// `cannot <what> in `<url>`: <why>`.
 fn failed(url: &str, what: &str, why: impl fmt::Display) -> StoreError {
-    StoreError(format!("cannot {what} in `{url}`: {why}"))
+    StoreError::new(format!("cannot {what} in `{url}`: {why}"))
+}
+
+/// [`failed`] for an outage: the database could not be reached or did not answer in time.
+fn unreachable(url: &str, what: &str, why: impl fmt::Display) -> StoreError {
+    StoreError::unavailable(format!(
+        "cannot {what} in `{url}`: the database is unavailable: {why}"
+    ))
 }
 
 /// The SHA-256 (hex) under which an access token is stored.
@@ -1086,7 +1147,9 @@ mod tests {
                 panic!("{url} is refused")
             };
             assert!(
-                e.0.starts_with(&format!("cannot open the database `{url}`:")) && e.0.contains(why),
+                e.message()
+                    .starts_with(&format!("cannot open the database `{url}`:"))
+                    && e.message().contains(why),
                 "{e}"
             );
         }
@@ -1094,7 +1157,7 @@ mod tests {
             panic!()
         };
         assert!(
-            e.0.contains("mysql://u:***@h/db") && !e.0.contains("secret"),
+            e.message().contains("mysql://u:***@h/db") && !e.message().contains("secret"),
             "{e}"
         );
         assert_eq!(
@@ -1149,7 +1212,9 @@ mod tests {
         }
         let unknown = "pending".parse::<AuthorizationState>().unwrap_err();
         assert!(
-            unknown.0.contains("unknown authorization state `pending`"),
+            unknown
+                .message()
+                .contains("unknown authorization state `pending`"),
             "{unknown}"
         );
         assert!("browser".parse::<AuthorizationKind>().is_err());

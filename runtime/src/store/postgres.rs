@@ -17,8 +17,11 @@ use super::{
     Advance, Authorization, AuthorizationAdvance, AuthorizationRequest, Issue, Issued, LoginAudit,
     MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, PendingPresentations,
     Presentation, RecordLogin, Redeem, Redemption, StatusEntry, StoreError, Verdict, Verification,
-    failed, judge, status_index_candidates,
+    failed, judge, status_index_candidates, unreachable,
 };
+
+/// How long `trustc serve` waits at start for a PostgreSQL server that refuses connections.
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
 /// A PostgreSQL database. Cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -47,10 +50,41 @@ const ISSUE_PLAIN: &str = "WITH issued AS (\
      SELECT claims FROM issued";
 
 impl PgStore {
-    pub(super) async fn open(url: &str, shown: String) -> Result<PgStore, StoreError> {
-        let pool = PgPoolOptions::new()
+    pub(super) async fn open(
+        url: &str,
+        shown: String,
+        acquire_timeout: Duration,
+    ) -> Result<PgStore, StoreError> {
+        // A server starting beside the issuer (containers started together) is waited for, up
+        // to STARTUP_WAIT; each attempt already retries a refused connection for the acquire timeout.
+        let started = std::time::Instant::now();
+        let pool = loop {
+            match PgStore::pool(url, acquire_timeout).await {
+                Ok(pool) => break pool,
+                Err(e) if is_outage(&e) && started.elapsed() < STARTUP_WAIT => continue,
+                Err(e) => {
+                    return Err(StoreError::new(format!(
+                        "cannot open the database `{shown}`: {e}"
+                    )));
+                }
+            }
+        };
+        // sqlx's migrator takes an advisory lock: instances starting together migrate once.
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            StoreError::new(format!(
+                "cannot run the database migrations on `{shown}`: {e}"
+            ))
+        })?;
+        Ok(PgStore { pool, url: shown })
+    }
+
+    /// The connection pool, with one connection open.
+    async fn pool(url: &str, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+        PgPoolOptions::new()
             .max_connections(POSTGRES_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(30))
+            // While the server is down, sqlx keeps trying to connect until this runs out; then
+            // the statement fails as unavailable (`is_outage`), within the request timeout.
+            .acquire_timeout(acquire_timeout)
             // sqlx would ping before every query (a round trip each); ping only connections that
             // sat idle, the ones a server restart may have broken.
             .test_before_acquire(false)
@@ -64,14 +98,6 @@ impl PgStore {
             })
             .connect(url)
             .await
-            .map_err(|e| StoreError(format!("cannot open the database `{shown}`: {e}")))?;
-        // sqlx's migrator takes an advisory lock: instances starting together migrate once.
-        MIGRATOR.run(&pool).await.map_err(|e| {
-            StoreError(format!(
-                "cannot run the database migrations on `{shown}`: {e}"
-            ))
-        })?;
-        Ok(PgStore { pool, url: shown })
     }
 
     pub(super) fn url(&self) -> &str {
@@ -79,7 +105,11 @@ impl PgStore {
     }
 
     fn failed(&self, what: &str, e: sqlx::Error) -> StoreError {
-        failed(&self.url, what, e)
+        if is_outage(&e) {
+            unreachable(&self.url, what, e)
+        } else {
+            failed(&self.url, what, e)
+        }
     }
 
     pub(super) async fn close(&self) {
@@ -202,7 +232,7 @@ impl PgStore {
         loop {
             let slot = if issue.revocable {
                 Some(candidates.next().ok_or_else(|| {
-                    StoreError(format!("cannot {}: no status list has room", what()))
+                    StoreError::new(format!("cannot {}: no status list has room", what()))
                 })?)
             } else {
                 None
@@ -739,13 +769,31 @@ impl PgStore {
 }
 
 /// Whether `e` is a unique violation of `constraint`.
+/// Whether `e` says the database is out of reach rather than refusing the statement: the
+/// connection failed or broke (the server stopped, restarted or crashed), no connection came free
+/// within the acquire timeout, or the server said it is shutting down, starting up or full
+/// (SQLSTATE class 08, connection exception; 57P01–57P03; 53300, too many connections).
+fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
 fn violates(e: &sqlx::Error, constraint: &str) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation() && d.constraint() == Some(constraint))
 }
 
 fn offer_from_row(row: &PgRow) -> Result<Offer, StoreError> {
-    let decode = |e: sqlx::Error| StoreError(format!("cannot read an offer: {e}"));
+    let decode = |e: sqlx::Error| StoreError::new(format!("cannot read an offer: {e}"));
     let state: String = row.try_get(5).map_err(decode)?;
     Ok(Offer {
         id: row.try_get(0).map_err(decode)?,
@@ -772,7 +820,7 @@ fn offer_from_row(row: &PgRow) -> Result<Offer, StoreError> {
 }
 
 fn authorization_from_row(row: &PgRow) -> Result<Authorization, StoreError> {
-    let decode = |e: sqlx::Error| StoreError(format!("cannot read an authorization: {e}"));
+    let decode = |e: sqlx::Error| StoreError::new(format!("cannot read an authorization: {e}"));
     let kind: String = row.try_get(1).map_err(decode)?;
     let state: String = row.try_get(2).map_err(decode)?;
     Ok(Authorization {
@@ -798,7 +846,7 @@ fn authorization_from_row(row: &PgRow) -> Result<Authorization, StoreError> {
 }
 
 fn presentation_from_row(row: &PgRow) -> Result<Presentation, StoreError> {
-    let decode = |e: sqlx::Error| StoreError(format!("cannot read a presentation: {e}"));
+    let decode = |e: sqlx::Error| StoreError::new(format!("cannot read a presentation: {e}"));
     let state: String = row.try_get(3).map_err(decode)?;
     Ok(Presentation {
         id: row.try_get(0).map_err(decode)?,

@@ -43,7 +43,7 @@ use super::{
     AuthorizationState, CHECKPOINT_INTERVAL, Issue, Issued, LoginAudit, MIGRATOR, NewOffer, Offer,
     OfferState, PendingPresentations, Presentation, PresentationState, RecordLogin, Redeem,
     Redemption, SQLITE_FORMS, SQLITE_MAX_BATCH, StatusEntry, StoreError, Verdict, Verification,
-    failed, judge, status_index_candidates,
+    failed, judge, status_index_candidates, unreachable,
 };
 
 /// Where an SQLite store lives.
@@ -343,12 +343,12 @@ impl SqliteStore {
         let shown = url.clone();
         tokio::task::spawn_blocking(move || SqliteStore::open_blocking(target, url))
             .await
-            .map_err(|e| StoreError(format!("cannot open the database `{shown}`: {e}")))?
+            .map_err(|e| StoreError::new(format!("cannot open the database `{shown}`: {e}")))?
     }
 
     fn open_blocking(target: Target, url: String) -> Result<SqliteStore, StoreError> {
         let open_failed =
-            |e: rusqlite::Error| StoreError(format!("cannot open the database `{url}`: {e}"));
+            |e: rusqlite::Error| StoreError::new(format!("cannot open the database `{url}`: {e}"));
         let (conn, checkpoints) = match target {
             Target::Memory => {
                 let conn = Connection::open_in_memory().map_err(open_failed)?;
@@ -375,12 +375,14 @@ impl SqliteStore {
                 let thread = std::thread::Builder::new()
                     .name("trustc-sqlite-checkpoint".into())
                     .spawn(move || checkpoint_loop(checkpointer, stopped, shown))
-                    .map_err(|e| StoreError(format!("cannot open the database `{url}`: {e}")))?;
+                    .map_err(|e| {
+                        StoreError::new(format!("cannot open the database `{url}`: {e}"))
+                    })?;
                 (conn, Some((stop, thread)))
             }
         };
         migrate(&conn).map_err(|e| {
-            StoreError(format!(
+            StoreError::new(format!(
                 "cannot run the database migrations on `{url}`: {e}"
             ))
         })?;
@@ -433,7 +435,7 @@ impl SqliteStore {
             reply,
         });
         if self.queue.push(job).is_err() {
-            return Err(failed(&self.url, &what(), "the store is closed"));
+            return Err(unreachable(&self.url, &what(), "the store is closed"));
         }
         let combine = CombineOnDrop(&self.queue);
         // Let this worker first run whatever else is ready (requests read meanwhile, which may
@@ -446,7 +448,7 @@ impl SqliteStore {
         match answer.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(why)) => Err(failed(&self.url, &what(), why)),
-            Err(_) => Err(failed(
+            Err(_) => Err(unreachable(
                 &self.url,
                 &what(),
                 "the store was closed before the job ran",

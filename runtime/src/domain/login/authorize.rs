@@ -68,6 +68,7 @@ impl RequestError {
             RequestError::InvalidRequest(_) => "invalid_request",
             RequestError::UnsupportedResponseType(_) => "unsupported_response_type",
             RequestError::InvalidScope(_) => "invalid_scope",
+            RequestError::Internal(cause) if cause.is_unavailable() => "temporarily_unavailable",
             RequestError::Internal(_) => "server_error",
         }
     }
@@ -521,7 +522,7 @@ impl Issuer {
     /// The login providers, or why there are none.
     pub(crate) fn providers(&self) -> Result<&super::provider::Providers, Internal> {
         self.login.as_ref().ok_or_else(|| {
-            Internal(
+            Internal::new(
                 "the governance asks for a login, but this issuer was started without its \
                  login providers"
                     .into(),

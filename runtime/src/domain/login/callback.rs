@@ -147,7 +147,7 @@ impl Issuer {
             authorization.login_nonce.as_deref(),
             authorization.login_verifier.as_deref(),
         ) else {
-            return Err(CallbackError::Internal(Internal(
+            return Err(CallbackError::Internal(Internal::new(
                 "a login in progress has no nonce or verifier".into(),
             )));
         };
@@ -305,7 +305,9 @@ impl Issuer {
             };
         }
         let mut claims: Map<String, Value> = serde_json::from_str(&offer.claims).map_err(|e| {
-            Refusal::Internal(Internal(format!("an offer's claims do not read back: {e}")))
+            Refusal::Internal(Internal::new(format!(
+                "an offer's claims do not read back: {e}"
+            )))
         })?;
         claims.extend(from_login);
         let merged = check_claims(credential, &claims, Stage::Login)
@@ -380,7 +382,9 @@ impl Issuer {
             .store
             .authorization(authorization_id)
             .await?
-            .ok_or_else(|| CallbackError::Internal(Internal("an authorization vanished".into())))?;
+            .ok_or_else(|| {
+                CallbackError::Internal(Internal::new("an authorization vanished".into()))
+            })?;
         if authorization.kind == AuthorizationKind::Wallet {
             let offer = self.store.offer(&offer_id).await?;
             let presented =
@@ -476,7 +480,7 @@ fn login_claims(
             continue;
         };
         let path = claim_path::parse(claim).map_err(|e| {
-            Refusal::Internal(Internal(format!(
+            Refusal::Internal(Internal::new(format!(
                 "the compiled login claim path `{claim}` does not parse: {e}"
             )))
         })?;

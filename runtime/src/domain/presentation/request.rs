@@ -63,7 +63,7 @@ impl Issuer {
             .compiled
             .credential(credential)
             .and_then(|c| c.kind.dcql_query.as_ref())
-            .ok_or_else(|| Internal(format!("`{credential}` has no DCQL query")))?;
+            .ok_or_else(|| Internal::new(format!("`{credential}` has no DCQL query")))?;
         let mut client_metadata = json!({
             "vp_formats_supported": {
                 "dc+sd-jwt": {
@@ -93,7 +93,7 @@ impl Issuer {
         parameters.insert("state".into(), presentation.id.clone().into());
         parameters.insert(
             "dcql_query".into(),
-            serde_json::to_value(query).map_err(|e| Internal(e.to_string()))?,
+            serde_json::to_value(query).map_err(|e| Internal::new(e.to_string()))?,
         );
         parameters.insert("client_metadata".into(), client_metadata);
         Ok(parameters)
@@ -134,7 +134,7 @@ impl Issuer {
             payload.insert("wallet_nonce".into(), nonce.into());
         }
         let chain = self.verifier.certificate.as_ref().ok_or_else(|| {
-            RequestObjectError::Internal(Internal("the verifier has no certificate".into()))
+            RequestObjectError::Internal(Internal::new("the verifier has no certificate".into()))
         })?;
         let header = json!({
             "alg": "ES256",
