@@ -917,6 +917,8 @@ impl Serve {
                 .arg("--key")
                 .arg(dir.join("issuer-key.pem"))
                 .args(["--request-timeout", &request_timeout.as_secs().to_string()])
+                // Every holder of the load shares the loopback address.
+                .args(["--token-rate-per-address", "0"])
                 .current_dir(dir)
                 .env("NO_COLOR", "1")
                 .env("TRUSTC_ADMIN_TOKEN", ADMIN_TOKEN)
