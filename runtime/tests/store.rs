@@ -2031,3 +2031,32 @@ async fn postgres_outage_is_unavailable_then_recovers() {
     ));
     store.close().await;
 }
+
+/// The database holds offers' claims and codes: a file the store creates, and its WAL, are the
+/// owner's only, whatever the process's umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_file_the_store_creates_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let db = SqliteFile::new("owner_only");
+    let store = connect(&db.url).await;
+    store
+        .create_offer(&new_offer("o", None, T0, T0 + 300))
+        .await
+        .unwrap();
+    for path in [db.path.clone(), db.path.with_extension("db-wal")] {
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{} has mode {:o}",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    store.close().await;
+}

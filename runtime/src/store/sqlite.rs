@@ -359,6 +359,9 @@ impl SqliteStore {
                 let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 if create {
                     flags |= OpenFlags::SQLITE_OPEN_CREATE;
+                    create_owner_only(&path).map_err(|e| {
+                        StoreError::new(format!("cannot create the database `{url}`: {e}"))
+                    })?;
                 }
                 // The store's connection first: it creates the file and switches it to WAL
                 // before any other connection opens it.
@@ -1190,6 +1193,20 @@ fn pragmas(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// The checkpointer's connection to the file.
+/// Creates a missing database file readable and writable by its owner only: it holds the offers'
+/// claims and the codes. SQLite gives its WAL and shared-memory files the database file's mode.
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn open_checkpointer(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
