@@ -779,8 +779,14 @@ impl<'a> Checker<'a> {
                     .overlays_of(kind)
                     .any(|o| o.language.as_ref().is_some_and(|l| l.value == locale));
                 if !present {
+                    // A missing label or meta overlay leaves the card unreadable in that locale;
+                    // missing attribute information only leaves out descriptions.
+                    let code = match kind {
+                        OverlayKind::Information => Code::MissingInformation,
+                        _ => Code::MissingLocale,
+                    };
                     self.sink.report(
-                        Code::MissingLocale,
+                        code,
                         reference.span,
                         format!("the OCA bundle has no {} overlay for `{locale}`", kind.name()),
                         format!("no `{locale}` {} overlay in {bundle_file}", kind.name()),
