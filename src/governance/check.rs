@@ -22,7 +22,7 @@ use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
 use crate::discover::OCA_BUNDLES_DIR;
 use crate::formats;
-use crate::images::ImageContext;
+use crate::images::{ImageContext, LocalImages};
 use crate::oca::check::{CardAttributes, check_branding_content, check_language_tag};
 use crate::oca::{BUNDLE_FILE_NAME, Bundle, OverlayKind};
 use crate::source::SourceFile;
@@ -900,8 +900,9 @@ impl<'a> Checker<'a> {
             .parent()
             .unwrap_or(self.root)
             .to_path_buf();
+        let files = LocalImages::new(self.root);
         let context = ImageContext {
-            root: self.root,
+            files: &files,
             base_dir: &base_dir,
         };
         check_branding_content(&branding.value, &card, &context, &mut self.sink);
