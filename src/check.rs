@@ -347,6 +347,7 @@ fn check_bundles(
                             hashes.push((i, index::sha256_universal_bytes(file.text.as_bytes())));
                         }
                         if let Some(bundle) = bundle
+                            && !wanted.is_empty()
                             && wanted.contains(path)
                         {
                             pass.kept

@@ -58,21 +58,31 @@ pub fn parse_entries(
         Some(b'{') => {
             // Keys by hash, and their spans to compare when two hashes agree: a few bytes per
             // entry instead of every key.
-            let hasher = std::collections::hash_map::RandomState::new();
-            let mut seen: std::collections::HashMap<u64, Vec<Span>> =
-                std::collections::HashMap::new();
+            use std::collections::hash_map::{Entry, HashMap, RandomState};
+            let hasher = RandomState::new();
+            let mut seen: HashMap<u64, Span> = HashMap::new();
+            // Keys whose hash an earlier, different key already had (almost never any).
+            let mut collided: Vec<Span> = Vec::new();
             parser.members(depth, |parser, member| {
                 let hash = std::hash::BuildHasher::hash_one(&hasher, &member.key);
-                let spans = seen.entry(hash).or_default();
-                for span in spans.iter() {
-                    if parser.key_at(*span) == member.key {
-                        return Err(SyntaxError::new(
-                            member.key_span,
-                            format!("duplicate key `{}` in the same object", member.key),
-                        ));
+                match seen.entry(hash) {
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(member.key_span);
+                    }
+                    Entry::Occupied(first) => {
+                        let first = *first.get();
+                        if std::iter::once(first)
+                            .chain(collided.iter().copied())
+                            .any(|span| parser.key_at(span) == member.key)
+                        {
+                            return Err(SyntaxError::new(
+                                member.key_span,
+                                format!("duplicate key `{}` in the same object", member.key),
+                            ));
+                        }
+                        collided.push(member.key_span);
                     }
                 }
-                spans.push(member.key_span);
                 each(TopLevel::Member(member));
                 Ok(())
             })?;
@@ -548,6 +558,38 @@ mod tests {
             node.to_json(),
             serde_json::from_str::<serde_json::Value>(text).unwrap()
         );
+    }
+
+    #[test]
+    fn top_level_entries_are_handed_over_one_by_one() {
+        let text = r#"{"a": {"x": 1}, "b\u0062": [2], "c": "3"}"#;
+        let mut keys = Vec::new();
+        let span = parse_entries(text, |entry| match entry {
+            TopLevel::Member(member) => {
+                assert_eq!(string_at(text, member.key_span), member.key);
+                keys.push(member.key);
+            }
+            TopLevel::Item(..) => panic!("an object has members"),
+        })
+        .unwrap();
+        assert_eq!(keys, ["a", "bb", "c"]);
+        assert_eq!(span, Some(Span::new(0, text.len())));
+
+        let mut items = Vec::new();
+        parse_entries("[1, [2], {}]", |entry| match entry {
+            TopLevel::Item(i, node) => items.push((i, node.span)),
+            TopLevel::Member(_) => panic!("an array has items"),
+        })
+        .unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[2], (2, Span::new(9, 11)));
+
+        assert_eq!(parse_entries("\"text\"", |_| panic!()).unwrap(), None);
+        let duplicate = parse_entries(r#"{"a": 1, "b": 2, "\u0061": 3}"#, |_| {}).unwrap_err();
+        assert_eq!(duplicate.message, "duplicate key `a` in the same object");
+        assert_eq!(duplicate.span, Span::new(17, 25));
+        let broken = parse_entries(r#"{"a": 1,}"#, |_| {}).unwrap_err();
+        assert_eq!(broken.message, "trailing comma before `}`");
     }
 
     #[test]
