@@ -175,8 +175,15 @@ fn report(dir: &Path, contenders: &[Contender], runs: usize) -> Vec<Duration> {
     }
     let mut times = vec![Vec::new(); contenders.len()];
     let mut peaks = vec![0; contenders.len()];
-    for _ in 0..runs {
-        for (i, contender) in contenders.iter().enumerate() {
+    // ABBA order: every other round runs the contenders in reverse, so that none always runs
+    // right after the same other one (a process runs slower after node's exit, for one).
+    for round in 0..runs {
+        let mut order: Vec<usize> = (0..contenders.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let contender = &contenders[i];
             let (time, rss) = run_once(dir, contender);
             times[i].push(time);
             peaks[i] = peaks[i].max(rss);

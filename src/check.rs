@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
 use crate::confine::Confined;
 use crate::diag::render::Summary;
@@ -78,6 +79,12 @@ pub fn check(path: &Path, options: &CheckOptions) -> Result<Report, RunError> {
 
 /// Checks the folder at `path` and keeps the checked models.
 pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError> {
+    // Compiling the OCA schemas takes about a millisecond, as long as finding the files of a
+    // small repository: do both at once. (The first bundle or index waits for it if needed.)
+    std::thread::spawn(|| {
+        LazyLock::force(&schema::OCA_BUNDLE);
+        LazyLock::force(&schema::OCA_INDEX);
+    });
     let root = path
         .canonicalize()
         .map_err(|e| RunError(format!("cannot check `{}`: {e}", path.display())))?;
@@ -325,12 +332,15 @@ fn check_bundles(
     }
     .min(inventory.bundles.len().max(1));
     let next = AtomicUsize::new(0);
-    let passes: Vec<(BundlePass, Vec<(usize, index::Sha256Value)>)> = std::thread::scope(|scope| {
+    // Each worker writes the hashes of the bundles it checked into their places.
+    let hashes: Vec<OnceLock<index::Sha256Value>> = (0..inventory.bundles.len())
+        .map(|_| OnceLock::new())
+        .collect();
+    let passes: Vec<BundlePass> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
                 scope.spawn(|| {
                     let mut pass = BundlePass::default();
-                    let mut hashes = Vec::new();
                     // Per thread: what is known of the folders and images of the repository.
                     let images = LocalImages::new(&inventory.root);
                     loop {
@@ -344,7 +354,8 @@ fn check_bundles(
                             continue;
                         };
                         if indexed[i] {
-                            hashes.push((i, index::sha256_universal_bytes(file.text.as_bytes())));
+                            let hash = index::sha256_universal_bytes(file.text.as_bytes());
+                            hashes[i].get_or_init(|| hash);
                         }
                         if let Some(bundle) = bundle
                             && !wanted.is_empty()
@@ -354,7 +365,7 @@ fn check_bundles(
                                 .insert(path.clone(), LoadedBundle { file, bundle });
                         }
                     }
-                    (pass, hashes)
+                    pass
                 })
             })
             .collect();
@@ -364,15 +375,12 @@ fn check_bundles(
             .collect()
     });
     let mut all = BundlePass {
-        hashes: vec![None; inventory.bundles.len()],
+        hashes: hashes.into_iter().map(OnceLock::into_inner).collect(),
         ..BundlePass::default()
     };
-    for (pass, hashes) in passes {
+    for pass in passes {
         all.diagnostics.extend(pass.diagnostics);
         all.kept.extend(pass.kept);
-        for (i, hash) in hashes {
-            all.hashes[i] = Some(hash);
-        }
     }
     all
 }
