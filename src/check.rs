@@ -9,15 +9,18 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
+use crate::confine::Confined;
 use crate::diag::render::Summary;
 use crate::diag::{Code, Diagnostic, FileDiagnostics, SeverityOverrides};
 use crate::discover::{Inventory, discover};
 use crate::governance::check::{Document, LoadedBundle, bundle_path, check_all};
-use crate::images::{ImageContext, normalize};
+use crate::images::{ImageContext, LocalImages};
 use crate::oca::index::{self, HashCache, INDEX_FILE_NAME, LIST_FILE_NAME};
 use crate::source::{LoadError, MAX_FILE_SIZE, SourceFile, SourcePath, read_source};
-use crate::syntax::{Node, SyntaxError, json, yaml};
+use crate::syntax::json::TopLevel;
+use crate::syntax::{Node, SyntaxError, Value, json, yaml};
 use crate::{oca, schema};
 
 /// Options of a check run.
@@ -76,6 +79,12 @@ pub fn check(path: &Path, options: &CheckOptions) -> Result<Report, RunError> {
 
 /// Checks the folder at `path` and keeps the checked models.
 pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError> {
+    // Compiling the OCA schemas takes about a millisecond, as long as finding the files of a
+    // small repository: do both at once. (The first bundle or index waits for it if needed.)
+    std::thread::spawn(|| {
+        LazyLock::force(&schema::OCA_BUNDLE);
+        LazyLock::force(&schema::OCA_INDEX);
+    });
     let root = path
         .canonicalize()
         .map_err(|e| RunError(format!("cannot check `{}`: {e}", path.display())))?;
@@ -126,12 +135,18 @@ pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError
         .collect();
 
     // Indexes are read before the bundles so the bundle pass can hash the files they list while
-    // it has them in memory, instead of reading every bundle a second time.
+    // it has them in memory, instead of reading every bundle a second time. Which bundles are
+    // listed is one flag per discovered bundle (their list is sorted).
     let indexes = read_indexes(&inventory, &mut diagnostics, &mut report.summary);
-    let indexed: HashSet<PathBuf> = indexes
-        .iter()
-        .flat_map(|i| i.entries.iter().map(|e| normalize(&i.base.join(&e.path))))
-        .collect();
+    let mut indexed = vec![false; inventory.bundles.len()];
+    for read in &indexes {
+        for entry in &read.entries {
+            let file = index::entry_file(&read.base, &entry.path(&read.file.text));
+            if let Ok(i) = inventory.bundles.binary_search(&file) {
+                indexed[i] = true;
+            }
+        }
+    }
 
     let pass = check_bundles(&inventory, &wanted, &indexed, options.jobs);
     diagnostics.extend(pass.diagnostics);
@@ -139,10 +154,11 @@ pub fn analyse(path: &Path, options: &CheckOptions) -> Result<Analysis, RunError
     report.summary.oca_bundles = inventory.bundles.len();
     let kept = pass.kept;
 
+    let confined = Confined::new(&root);
     check_indexes(
-        &inventory.root,
+        &confined,
         &indexes,
-        HashCache::seeded(pass.hashes),
+        HashCache::seeded(&inventory.bundles, pass.hashes),
         &mut diagnostics,
     );
 
@@ -295,19 +311,19 @@ fn load_governance(
 }
 
 /// What the bundle pass keeps: its diagnostics, the bundles the governance names (read), and the
-/// hashes of the bundles the indexes list.
+/// hashes of the bundles the indexes list (by position in the inventory's sorted bundles).
 #[derive(Default)]
 struct BundlePass {
     diagnostics: Vec<Diagnostic>,
     kept: HashMap<PathBuf, LoadedBundle>,
-    hashes: HashMap<PathBuf, String>,
+    hashes: Vec<Option<index::Sha256Value>>,
 }
 
 /// Checks every bundle, on `jobs` threads.
 fn check_bundles(
     inventory: &Inventory,
     wanted: &HashSet<PathBuf>,
-    indexed: &HashSet<PathBuf>,
+    indexed: &[bool],
     jobs: usize,
 ) -> BundlePass {
     let jobs = match jobs {
@@ -316,24 +332,33 @@ fn check_bundles(
     }
     .min(inventory.bundles.len().max(1));
     let next = AtomicUsize::new(0);
+    // Each worker writes the hashes of the bundles it checked into their places.
+    let hashes: Vec<OnceLock<index::Sha256Value>> = (0..inventory.bundles.len())
+        .map(|_| OnceLock::new())
+        .collect();
     let passes: Vec<BundlePass> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
                 scope.spawn(|| {
                     let mut pass = BundlePass::default();
-                    while let Some(path) =
-                        inventory.bundles.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
+                    // Per thread: what is known of the folders and images of the repository.
+                    let images = LocalImages::new(&inventory.root);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = inventory.bundles.get(i) else {
+                            break;
+                        };
                         let Some((file, bundle)) =
-                            check_bundle(&inventory.root, path, &mut pass.diagnostics)
+                            check_bundle(&images, path, &mut pass.diagnostics)
                         else {
                             continue;
                         };
-                        if indexed.contains(path) {
-                            let hash = index::sha256_universal(file.text.as_bytes());
-                            pass.hashes.insert(path.clone(), hash);
+                        if indexed[i] {
+                            let hash = index::sha256_universal_bytes(file.text.as_bytes());
+                            hashes[i].get_or_init(|| hash);
                         }
                         if let Some(bundle) = bundle
+                            && !wanted.is_empty()
                             && wanted.contains(path)
                         {
                             pass.kept
@@ -349,11 +374,13 @@ fn check_bundles(
             .map(|w| w.join().expect("a bundle worker panicked"))
             .collect()
     });
-    let mut all = BundlePass::default();
+    let mut all = BundlePass {
+        hashes: hashes.into_iter().map(OnceLock::into_inner).collect(),
+        ..BundlePass::default()
+    };
     for pass in passes {
         all.diagnostics.extend(pass.diagnostics);
         all.kept.extend(pass.kept);
-        all.hashes.extend(pass.hashes);
     }
     all
 }
@@ -361,10 +388,11 @@ fn check_bundles(
 /// Loads, schema-checks, reads and checks one bundle. Returns the file when it could be read, and
 /// the bundle when it passed its schema.
 fn check_bundle(
-    root: &Path,
+    images: &LocalImages,
     path: &Path,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(SourceFile, Option<oca::Bundle>)> {
+    let root = images.root();
     let (file, node) = load(root, path, diagnostics)?;
     let mut sink = FileDiagnostics::new(&file);
     let mut result = None;
@@ -372,8 +400,11 @@ fn check_bundle(
         match oca::read_bundle(&node) {
             Ok(bundle) => {
                 let base_dir = path.parent().unwrap_or(root);
-                let images = ImageContext { root, base_dir };
-                oca::check::check_bundle(&node, &bundle, &images, &mut sink);
+                let context = ImageContext {
+                    files: images,
+                    base_dir,
+                };
+                oca::check::check_bundle(&node, &bundle, &context, &mut sink);
                 result = Some(bundle);
             }
             Err(error) => report_unreadable(&mut sink, &error),
@@ -394,6 +425,9 @@ struct ReadIndex {
     base: PathBuf,
 }
 
+/// Reads every index. An index is read entry by entry: each is parsed, checked against the
+/// index's schema and kept as the positions of its three values, so memory does not grow with
+/// a tree of the whole index.
 fn read_indexes(
     inventory: &Inventory,
     diagnostics: &mut Vec<Diagnostic>,
@@ -403,25 +437,67 @@ fn read_indexes(
     for path in &inventory.indexes {
         summary.files += 1;
         summary.indexes += 1;
-        let Some((file, node)) = load(&inventory.root, path, diagnostics) else {
-            continue;
+        let source_path = SourcePath::new(&inventory.root, path);
+        let text = match read_source(path) {
+            Ok(text) => text,
+            Err(error) => {
+                diagnostics.push(load_error(source_path, error));
+                continue;
+            }
         };
+        let file = SourceFile::new(source_path, text);
         let is_list = path.file_name().and_then(|n| n.to_str()) == Some(LIST_FILE_NAME);
-        let mut sink = FileDiagnostics::new(&file);
-        let schema = if is_list {
-            &*schema::OCA_INDEX_LIST
+        let (schema, name) = if is_list {
+            (&*schema::OCA_INDEX_LIST, LIST_FILE_NAME)
         } else {
-            &*schema::OCA_INDEX
+            (&*schema::OCA_INDEX, INDEX_FILE_NAME)
         };
-        let valid = schema::validate(schema, &node, &mut sink);
+        let mut sink = FileDiagnostics::new(&file);
+        let mut entries = Vec::new();
+        let mut valid = true;
+        let parsed = json::parse_entries(&file.text, |entry| {
+            let (skeleton, index) = match entry {
+                TopLevel::Member(member) => (
+                    Node::new(member.value.span, Value::Object(vec![member])),
+                    None,
+                ),
+                TopLevel::Item(index, item) => {
+                    (Node::new(item.span, Value::Array(vec![item])), Some(index))
+                }
+            };
+            if !schema::validate_entry(schema, &skeleton, index, &mut sink) {
+                valid = false;
+                return;
+            }
+            let entry = match &skeleton.value {
+                Value::Object(members) => members.first().and_then(index::index_entry),
+                Value::Array(items) => items.first().and_then(index::list_entry),
+                _ => None,
+            };
+            entries.extend(entry);
+        });
+        match parsed {
+            Ok(Some(_)) => {}
+            // Neither an object nor an array: the whole (wrong) document, checked as one.
+            Ok(None) => match json::parse(&file.text) {
+                Ok(node) => valid &= schema::validate(schema, &node, &mut sink),
+                Err(error) => {
+                    valid = false;
+                    sink.diagnostics
+                        .push(syntax_diagnostic(&file, false, error));
+                }
+            },
+            Err(error) => {
+                valid = false;
+                // Diagnostics of the entries before the syntax error would be noise.
+                sink.diagnostics.clear();
+                sink.diagnostics
+                    .push(syntax_diagnostic(&file, false, error));
+            }
+        }
         diagnostics.extend(sink.diagnostics);
         if valid {
-            let (entries, name) = if is_list {
-                (index::list_entries(&node), LIST_FILE_NAME)
-            } else {
-                (index::index_entries(&node), INDEX_FILE_NAME)
-            };
-            drop(node);
+            entries.shrink_to_fit();
             indexes.push(ReadIndex {
                 file,
                 entries,
@@ -434,20 +510,26 @@ fn read_indexes(
 }
 
 fn check_indexes(
-    root: &Path,
+    confined: &Confined,
     indexes: &[ReadIndex],
     mut hashes: HashCache,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     for read in indexes {
         let mut sink = FileDiagnostics::new(&read.file);
-        index::check_entries(&read.entries, &read.base, root, &mut hashes, &mut sink);
+        index::check_entries(&read.entries, &read.base, confined, &mut hashes, &mut sink);
         // The index and the list of the same folder must agree.
         if let Some(other) = indexes
             .iter()
             .find(|o| o.base == read.base && o.name != read.name)
         {
-            index::check_consistency(&read.entries, &other.entries, other.name, &mut sink);
+            index::check_consistency(
+                &read.entries,
+                &other.entries,
+                &other.file.text,
+                other.name,
+                &mut sink,
+            );
         }
         diagnostics.extend(sink.diagnostics);
     }

@@ -6,11 +6,15 @@
 //! let an issuer see when and where a credential is shown. Local images are measured by reading only
 //! their headers.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use base64::Engine;
 
+use crate::confine::{Confined, Resolved};
 use crate::diag::{Code, FileDiagnostics};
 use crate::syntax::{Span, Spanned};
 
@@ -56,11 +60,73 @@ const RATIO_TOLERANCE: f64 = 0.05;
 
 /// Where image paths are resolved.
 pub struct ImageContext<'a> {
-    /// The checked folder (canonical); no image may lie outside it.
-    pub root: &'a Path,
+    /// The checked folder (canonical) and what is known of its folders; no image may lie outside
+    /// it.
+    pub files: &'a LocalImages,
     /// The folder of the file that names the image.
     pub base_dir: &'a Path,
 }
+
+/// The local images of one checked folder, each measured once: repositories share a few images
+/// between many bundles (one logo per issuer), and a header read once per bundle was as many
+/// `open`s and reads. One per thread, like the [`Confined`] it holds.
+#[derive(Debug)]
+pub struct LocalImages {
+    pub confined: Confined,
+    measured: RefCell<HashMap<PathBuf, Rc<Measured>>>,
+    /// Whether a file exists, for the local copies of remote images (a few lookups per URL).
+    exists: RefCell<HashMap<PathBuf, bool>>,
+}
+
+impl LocalImages {
+    /// `root` is the checked folder, canonical.
+    pub fn new(root: &Path) -> LocalImages {
+        LocalImages {
+            confined: Confined::new(root),
+            measured: RefCell::default(),
+            exists: RefCell::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.confined.root()
+    }
+
+    /// Reads the header of the image at `path` once.
+    fn measure(&self, path: &Path) -> Rc<Measured> {
+        if let Some(measured) = self.measured.borrow().get(path) {
+            return Rc::clone(measured);
+        }
+        let measured = Rc::new(measure_file(path));
+        self.measured
+            .borrow_mut()
+            .insert(path.to_path_buf(), Rc::clone(&measured));
+        measured
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        if let Some(&exists) = self.exists.borrow().get(path) {
+            return exists;
+        }
+        let exists = path.is_file();
+        self.exists.borrow_mut().insert(path.to_path_buf(), exists);
+        exists
+    }
+}
+
+/// What an image's first bytes and size say about it.
+#[derive(Debug)]
+enum Shape {
+    Svg,
+    Unrecognised,
+    Unsupported(imagesize::ImageType),
+    Damaged,
+    Dimensions(imagesize::ImageSize),
+}
+
+/// A local image file, measured: its size and shape, or why it could not be read.
+#[derive(Debug)]
+struct Measured(Result<(u64, Shape), String>);
 
 /// Checks one image reference and reports what is wrong with it. Empty references are "no image"
 /// and are not reported.
@@ -87,8 +153,8 @@ pub fn check_image(
              where holders look at their credentials; keep the image in the repository (a local path) \
              or inline it as a small data: URL",
         );
-        if let Some(local) = local_copy_of_url(context.root, value) {
-            check_file(role, &local, Some(value), span, sink);
+        if let Some(local) = local_copy_of_url(context.files, value) {
+            check_file(context.files, role, &local, Some(value), span, sink);
         }
     } else if let Some(scheme) = scheme_of(value) {
         let help = if scheme.eq_ignore_ascii_case("http") {
@@ -186,14 +252,14 @@ fn check_data_url(role: ImageRole, rest: &str, span: Span, sink: &mut FileDiagno
             return;
         }
     };
-    check_bytes(
+    let shape = shape_of(&bytes, || imagesize::blob_size(&bytes));
+    report_shape(
         role,
-        &bytes,
+        &shape,
         bytes.len() as u64,
         &format!("the inlined {}", role.name()),
         span,
         sink,
-        || imagesize::blob_size(&bytes),
     );
 }
 
@@ -206,15 +272,13 @@ fn check_local(
 ) {
     let relative = Path::new(value);
     let joined = context.base_dir.join(relative);
-    let normalized = normalize(&joined);
-    let escapes = relative.is_absolute() || !normalized.starts_with(context.root);
-    // A path inside the folder may still lead out of it through a symbolic link.
-    let canonical = normalized.canonicalize().ok();
-    let escapes_by_link = canonical
-        .as_ref()
-        .is_some_and(|c| !c.starts_with(context.root));
-    if escapes || escapes_by_link {
-        sink.report(
+    let resolved = if relative.is_absolute() {
+        Resolved::Outside
+    } else {
+        context.files.confined.resolve(&joined)
+    };
+    match resolved {
+        Resolved::Outside => sink.report(
             Code::PathEscape,
             span,
             format!(
@@ -223,12 +287,12 @@ fn check_local(
             ),
             "outside the checked folder",
             "keep images inside the repository, next to the file that uses them",
-        );
-        return;
-    }
-    match canonical {
-        Some(path) if path.is_file() => check_file(role, &path, None, span, sink),
-        _ => sink.report(
+        ),
+        Resolved::File(canonical) => {
+            let path = canonical.unwrap_or_else(|| normalize(&joined));
+            check_file(context.files, role, &path, None, span, sink);
+        }
+        Resolved::Missing | Resolved::Other => sink.report(
             Code::ImageMissing,
             span,
             format!("the {} `{value}` does not exist", role.name()),
@@ -266,7 +330,8 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// bcgov's bundles point at their own images through raw.githubusercontent.com URLs. When the end
 /// of the URL's path names a file inside the checked folder, that file is the image the wallet
 /// downloads, so it can be measured without the network.
-fn local_copy_of_url(root: &Path, url: &str) -> Option<PathBuf> {
+fn local_copy_of_url(files: &LocalImages, url: &str) -> Option<PathBuf> {
+    let root = files.root();
     let path = url.split_once("://")?.1;
     let path = path.split(['?', '#']).next()?;
     let segments: Vec<String> = path.split('/').skip(1).map(percent_decode).collect();
@@ -282,7 +347,7 @@ fn local_copy_of_url(root: &Path, url: &str) -> Option<PathBuf> {
             return None;
         }
         let path = root.join(&candidate);
-        path.is_file().then_some(path)
+        files.is_file(&path).then_some(path)
     })
 }
 
@@ -306,6 +371,7 @@ fn percent_decode(segment: &str) -> String {
 }
 
 fn check_file(
+    files: &LocalImages,
     role: ImageRole,
     path: &Path,
     url: Option<&str>,
@@ -321,18 +387,8 @@ fn check_file(
         ),
         None => format!("the {}", role.name()),
     };
-    // Only the header is read: image formats state their dimensions near the start, and a JPEG's
-    // frame header after its metadata segments is found by seeking.
-    let opened = std::fs::File::open(path).and_then(|file| {
-        let size = file.metadata()?.len();
-        let mut reader = BufReader::with_capacity(8 * 1024, file);
-        let head = reader.fill_buf()?.to_vec();
-        Ok((size, reader, head))
-    });
-    match opened {
-        Ok((size, mut reader, head)) => check_bytes(role, &head, size, &what, span, sink, || {
-            imagesize::reader_size(&mut reader)
-        }),
+    match &files.measure(path).0 {
+        Ok((size, shape)) => report_shape(role, shape, *size, &what, span, sink),
         Err(error) => sink.report(
             Code::IoError,
             span,
@@ -347,30 +403,71 @@ fn check_file(
     }
 }
 
-/// Checks the format, geometry and size of an image whose first bytes are `bytes`, whose total
-/// size is `size`, and whose dimensions `dimensions` reads.
-fn check_bytes(
-    role: ImageRole,
+/// Reads the header of an image file. Only the header is read: image formats state their
+/// dimensions near the start, and a JPEG's frame header after its metadata segments is found by
+/// seeking.
+fn measure_file(path: &Path) -> Measured {
+    let opened = std::fs::File::open(path).and_then(|file| {
+        let size = file.metadata()?.len();
+        let mut reader = BufReader::with_capacity(8 * 1024, file);
+        let head = reader.fill_buf()?.to_vec();
+        Ok((size, reader, head))
+    });
+    Measured(match opened {
+        Ok((size, mut reader, head)) => Ok((
+            size,
+            shape_of(&head, || imagesize::reader_size(&mut reader)),
+        )),
+        Err(error) => Err(error.to_string()),
+    })
+}
+
+/// The format and dimensions of an image whose first bytes are `bytes`, and whose dimensions
+/// `dimensions` reads.
+fn shape_of(
     bytes: &[u8],
+    dimensions: impl FnOnce() -> imagesize::ImageResult<imagesize::ImageSize>,
+) -> Shape {
+    use imagesize::ImageType;
+    if looks_like_svg(bytes) {
+        return Shape::Svg;
+    }
+    let Ok(format) = imagesize::image_type(bytes) else {
+        return Shape::Unrecognised;
+    };
+    if !matches!(
+        format,
+        ImageType::Png | ImageType::Jpeg | ImageType::Gif | ImageType::Webp
+    ) {
+        return Shape::Unsupported(format);
+    }
+    match dimensions() {
+        Ok(dimensions) => Shape::Dimensions(dimensions),
+        Err(_) => Shape::Damaged,
+    }
+}
+
+/// Reports what is wrong with an image of shape `shape` and `size` bytes.
+fn report_shape(
+    role: ImageRole,
+    shape: &Shape,
     size: u64,
     what: &str,
     span: Span,
     sink: &mut FileDiagnostics,
-    dimensions: impl FnOnce() -> imagesize::ImageResult<imagesize::ImageSize>,
 ) {
-    if looks_like_svg(bytes) {
-        sink.report(
-            Code::ImageUnreadable,
-            span,
-            format!("{what} is an SVG image, which BC Wallet cannot display"),
-            "SVG",
-            "export the image as PNG (or JPEG for photographs)",
-        );
-        return;
-    }
-    let format = match imagesize::image_type(bytes) {
-        Ok(format) => format,
-        Err(_) => {
+    let dimensions = match shape {
+        Shape::Svg => {
+            sink.report(
+                Code::ImageUnreadable,
+                span,
+                format!("{what} is an SVG image, which BC Wallet cannot display"),
+                "SVG",
+                "export the image as PNG (or JPEG for photographs)",
+            );
+            return;
+        }
+        Shape::Unrecognised => {
             sink.report(
                 Code::ImageUnreadable,
                 span,
@@ -380,33 +477,30 @@ fn check_bytes(
             );
             return;
         }
-    };
-    use imagesize::ImageType;
-    if !matches!(
-        format,
-        ImageType::Png | ImageType::Jpeg | ImageType::Gif | ImageType::Webp
-    ) {
-        sink.report(
-            Code::ImageUnreadable,
-            span,
-            format!(
-                "{what} is a {} image, which wallets cannot display",
-                format!("{format:?}").to_uppercase()
-            ),
-            "unsupported image format",
-            "use a PNG or JPEG file",
-        );
-        return;
-    }
-    let Ok(dimensions) = dimensions() else {
-        sink.report(
-            Code::ImageUnreadable,
-            span,
-            format!("{what} is damaged: its dimensions cannot be read"),
-            "damaged image",
-            "re-export the image",
-        );
-        return;
+        Shape::Unsupported(format) => {
+            sink.report(
+                Code::ImageUnreadable,
+                span,
+                format!(
+                    "{what} is a {} image, which wallets cannot display",
+                    format!("{format:?}").to_uppercase()
+                ),
+                "unsupported image format",
+                "use a PNG or JPEG file",
+            );
+            return;
+        }
+        Shape::Damaged => {
+            sink.report(
+                Code::ImageUnreadable,
+                span,
+                format!("{what} is damaged: its dimensions cannot be read"),
+                "damaged image",
+                "re-export the image",
+            );
+            return;
+        }
+        Shape::Dimensions(dimensions) => dimensions,
     };
     if dimensions.width == 0 || dimensions.height == 0 {
         sink.report(
@@ -534,12 +628,13 @@ mod tests {
         std::fs::create_dir_all(root.join("OCABundles/x")).unwrap();
         std::fs::write(root.join("OCABundles/x/logo é.png"), b"png").unwrap();
         let url = "https://raw.githubusercontent.com/org/repo/main/OCABundles/x/logo%20%C3%A9.png";
+        let files = LocalImages::new(&root);
         assert_eq!(
-            local_copy_of_url(&root, url),
+            local_copy_of_url(&files, url),
             Some(root.join("OCABundles/x/logo é.png"))
         );
         assert_eq!(
-            local_copy_of_url(&root, "https://example.org/other.png"),
+            local_copy_of_url(&files, "https://example.org/other.png"),
             None
         );
     }
@@ -565,14 +660,14 @@ mod header_tests {
             String::new(),
         );
         let mut sink = FileDiagnostics::new(&file);
-        check_bytes(
+        let shape = shape_of(bytes, || imagesize::blob_size(bytes));
+        report_shape(
             ImageRole::Logo,
-            bytes,
+            &shape,
             bytes.len() as u64,
             "the logo",
             Span::new(0, 0),
             &mut sink,
-            || imagesize::blob_size(bytes),
         );
         sink.diagnostics
             .into_iter()

@@ -33,6 +33,7 @@
 pub mod build;
 pub mod check;
 pub mod cli;
+pub mod confine;
 pub mod diag;
 pub mod discover;
 pub mod exit;

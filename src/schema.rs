@@ -85,21 +85,50 @@ pub fn derive_issuer_config_schema() -> String {
 
 /// Validates `node` against `schema`, reporting every violation. Returns whether it is valid.
 pub fn validate(schema: &Schema, node: &Node, sink: &mut FileDiagnostics) -> bool {
+    validate_shown(schema, node, None, sink)
+}
+
+/// Validates one entry of a large index on its own: `skeleton` is the top level holding only
+/// that entry (the member of an object, or the one item of an array, which is item `index` of
+/// the file), so that messages and positions are those of the whole file while the rest of it
+/// is never held in memory.
+pub fn validate_entry(
+    schema: &Schema,
+    skeleton: &Node,
+    index: Option<usize>,
+    sink: &mut FileDiagnostics,
+) -> bool {
+    validate_shown(schema, skeleton, index, sink)
+}
+
+fn validate_shown(
+    schema: &Schema,
+    node: &Node,
+    item_index: Option<usize>,
+    sink: &mut FileDiagnostics,
+) -> bool {
     let json = node.to_json();
-    let mut valid = true;
+    // Most files are valid: the quick verdict first, the errors only when there are some.
+    if schema.validator.is_valid(&json) {
+        return true;
+    }
     for error in schema.validator.iter_errors(&json) {
-        valid = false;
         let path = split_pointer(error.instance_path().as_str());
         let message = shortened(&error.to_string(), error.instance());
-        report(schema, node, &path, error.kind(), &message, sink);
+        let mut shown = path.clone();
+        if let (Some(index), Some(first)) = (item_index, shown.first_mut()) {
+            *first = index.to_string();
+        }
+        report(schema, node, &path, &shown, error.kind(), &message, sink);
     }
-    valid
+    false
 }
 
 fn report(
     schema: &Schema,
     root: &Node,
     path: &[String],
+    shown: &[String],
     kind: &ValidationErrorKind,
     fallback: &str,
     sink: &mut FileDiagnostics,
@@ -107,7 +136,7 @@ fn report(
     let located = root.lookup(path);
     let span = located.map_or(root.span, |l| l.label_span());
     let value_span = located.map_or(root.span, |l| l.node.span);
-    let place = describe_path(path);
+    let place = describe_path(shown);
     let help = schema_help(&schema.json, path);
     match kind {
         ValidationErrorKind::AdditionalProperties { unexpected }
@@ -134,7 +163,7 @@ fn report(
         }
         ValidationErrorKind::FalseSchema => {
             let key = path.last().map_or("", String::as_str);
-            let parent = describe_path(&path[..path.len().saturating_sub(1)]);
+            let parent = describe_path(&shown[..shown.len().saturating_sub(1)]);
             sink.report(
                 Code::UnknownKey,
                 span,

@@ -127,12 +127,9 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| (i + 1) as u32),
-        );
+        // `match_indices` with a `char` searches with memchr: bundles with inlined images are
+        // hundreds of kilobytes on a few lines.
+        starts.extend(text.match_indices('\n').map(|(i, _)| (i + 1) as u32));
         LineIndex { starts }
     }
 

@@ -158,3 +158,116 @@ fn every_broken_fixture_is_reported_not_crashed() {
         assert_eq!(codes(&report), ["json-syntax"], "cut at {cut}: {report:#}");
     }
 }
+
+/// Index entries and images may lead through symbolic links only to places inside the checked
+/// folder: a linked folder inside is followed, one leading outside is refused, whether the link
+/// is the file itself or a folder on the way to it.
+#[test]
+fn index_entries_and_images_through_linked_folders_stay_inside() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    let dir = bundle_folder();
+    let root = dir.path();
+    let text = std::fs::read_to_string(
+        repo().join("tests/fixtures/check/missing-information/OCABundle.json"),
+    )
+    .unwrap();
+    let mut bundle: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for overlay in bundle[0]["overlays"].as_array_mut().unwrap() {
+        if overlay["type"] == "aries/overlays/branding/1.0" {
+            let overlay = overlay.as_object_mut().unwrap();
+            overlay.remove("digest");
+            overlay.insert("logo".into(), "../outside-images/logo.png".into());
+        }
+    }
+    let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
+    std::fs::create_dir(root.join("a")).unwrap();
+    std::fs::write(root.join("a/OCABundle.json"), &bytes).unwrap();
+    std::fs::write(outside.path().join("OCABundle.json"), &bytes).unwrap();
+    std::fs::copy(
+        repo().join("governance/images/person-logo.png"),
+        outside.path().join("logo.png"),
+    )
+    .unwrap();
+    symlink(root.join("a"), root.join("linked-in")).unwrap();
+    symlink(outside.path(), root.join("outside-images")).unwrap();
+    let sha = trustc::oca::index::sha256_universal(&bytes);
+    let index = serde_json::json!({
+        "did:example:inside": {"path": "a/OCABundle.json", "sha256": sha},
+        "did:example:linked-inside": {"path": "linked-in/OCABundle.json", "sha256": sha},
+        "did:example:linked-outside": {"path": "outside-images/OCABundle.json", "sha256": sha},
+    });
+    std::fs::write(
+        root.join("ocabundles.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
+
+    let (status, report) = check_json(root, &[]);
+    assert_eq!(status, 1, "{report:#}");
+    let escapes: Vec<(String, u64, String)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "path-escape")
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // The index entry through the outside link, and the logo in each bundle the walk found (the
+    // linked folders are walked too: `a`, `linked-in` and the outside folder).
+    assert!(
+        escapes.contains(&(
+            "ocabundles.json".to_string(),
+            11,
+            "the bundle path `outside-images/OCABundle.json` leads outside the checked folder"
+                .to_string()
+        )),
+        "{escapes:#?}"
+    );
+    let logos = escapes
+        .iter()
+        .filter(|(_, _, m)| m.starts_with("the logo path `../outside-images/logo.png`"))
+        .count();
+    assert_eq!(logos, 3, "{escapes:#?}");
+    assert_eq!(escapes.len(), 4, "{escapes:#?}");
+    for code in [
+        "unknown-reference",
+        "index-sha256-mismatch",
+        "image-missing",
+    ] {
+        assert!(!codes(&report).iter().any(|c| c == code), "{report:#}");
+    }
+}
+
+/// An index is checked entry by entry; a wrong entry of a long list is still named by its place
+/// in the whole file.
+#[test]
+fn a_wrong_entry_of_a_bundle_list_is_named_by_its_place() {
+    let dir = bundle_folder();
+    let mut list = Vec::new();
+    for i in 0..5 {
+        list.push(serde_json::json!({
+            "id": format!("did:example:{i}"),
+            "ocabundle": format!("b{i}/OCABundle.json"),
+            "shasum": "0".repeat(64),
+        }));
+    }
+    list[3]["shasum"] = "not a hash".into();
+    std::fs::write(
+        dir.path().join("ocabundleslist.json"),
+        serde_json::to_vec_pretty(&list).unwrap(),
+    )
+    .unwrap();
+    let report = expect_code(dir.path(), "invalid-value");
+    let d = &report["diagnostics"][0];
+    assert!(
+        d["message"].as_str().unwrap().contains("[3].shasum"),
+        "{report:#}"
+    );
+    assert_eq!(d["line"].as_u64(), Some(20), "{report:#}");
+}

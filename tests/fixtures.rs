@@ -374,3 +374,108 @@ fn issuance_dates_go_to_date_attributes_and_an_expiry_needs_a_validity() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, "invalid-value");
 }
+
+/// A bundle whose French overlays lack attribute information still shows its card and labels in
+/// French: a warning that passes CI. Without its French labels, the card shows raw attribute
+/// names: an error, while the missing information stays a warning.
+#[test]
+fn a_missing_information_overlay_is_a_warning_and_a_missing_label_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(
+        &repo().join("tests/fixtures/check/missing-information"),
+        dir.path(),
+    );
+    let severities = |report: &serde_json::Value| -> Vec<(String, String)> {
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let text = |key: &str| d[key].as_str().unwrap_or_default().to_string();
+                (text("code"), text("severity"))
+            })
+            .collect()
+    };
+    let (status, report) = check_json(dir.path(), &[]);
+    assert_eq!(
+        severities(&report),
+        [("missing-information".to_string(), "warning".to_string())]
+    );
+    assert_eq!(status, 0, "a warning alone passes");
+    let (status, _) = check_json(dir.path(), &["--deny-warnings"]);
+    assert_eq!(status, 1, "--deny-warnings fails on it");
+
+    let file = dir.path().join("OCABundle.json");
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    bundle[0]["overlays"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|o| !(o["type"] == "spec/overlays/label/1.0" && o["language"] == "fr"));
+    std::fs::write(&file, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    let (status, report) = check_json(dir.path(), &[]);
+    let mut found = severities(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("missing-information".to_string(), "warning".to_string()),
+            ("missing-locale".to_string(), "error".to_string()),
+        ]
+    );
+    assert_eq!(status, 1, "a missing label overlay fails the check");
+}
+
+/// A credential whose OCA bundle lacks the attribute information of one of the framework's
+/// locales is reported at its `oca_bundle` and in the bundle, as a warning: the shipped example
+/// still checks without errors.
+#[test]
+fn a_credential_bundle_without_information_in_a_locale_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    for folder in ["governance", "oca-bundles"] {
+        crate::common::copy_dir(&repo().join(folder), &dir.path().join(folder));
+    }
+    let file = dir.path().join("oca-bundles/lsbc/lawyer/OCABundle.json");
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let overlays = bundle[0]["overlays"].as_array_mut().unwrap();
+    let before = overlays.len();
+    overlays.retain(|o| !(o["type"] == "spec/overlays/information/1.0" && o["language"] == "fr"));
+    assert_eq!(
+        overlays.len(),
+        before - 1,
+        "the example has French information"
+    );
+    std::fs::write(&file, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+
+    let (status, report) = check_json(dir.path(), &[]);
+    let found: Vec<(&str, &str, &str)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap(),
+                d["severity"].as_str().unwrap(),
+                d["file"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "missing-information",
+                "warning",
+                "governance/lsbc-membership.yaml"
+            ),
+            (
+                "missing-information",
+                "warning",
+                "oca-bundles/lsbc/lawyer/OCABundle.json"
+            ),
+        ],
+        "{report:#}"
+    );
+    assert_eq!(status, 0, "warnings alone pass");
+}

@@ -1,4 +1,4 @@
-//! What both benchmarks share: running the release binary as CI does and measuring it, and
+//! What the benchmarks share: running the release binary as CI does and measuring it, and
 //! printing durations. Included by `benches/check.rs` and `benches/build.rs` as `mod support;`.
 
 use std::path::Path;
@@ -18,17 +18,24 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// Runs `trustc ARGS` in `dir` once: its exit status, wall time and peak resident set size (KiB).
+// Each benchmark includes this module and uses part of it.
+#[allow(dead_code)]
+pub fn run_trustc(dir: &Path, args: &[&std::ffi::OsStr]) -> (i32, Duration, i64) {
+    run_program(Path::new(env!("CARGO_BIN_EXE_trustc")), dir, args)
+}
+
+/// Runs `program ARGS` in `dir` once: its exit status, wall time and peak resident set size (KiB).
 // The child is reaped by `wait4`, which also reports its resource usage; `Child::wait` cannot.
 #[allow(clippy::zombie_processes)]
-pub fn run_trustc(dir: &Path, args: &[&std::ffi::OsStr]) -> (i32, Duration, i64) {
+pub fn run_program(program: &Path, dir: &Path, args: &[&std::ffi::OsStr]) -> (i32, Duration, i64) {
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_trustc"))
+    let child = Command::new(program)
         .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("trustc starts");
+        .unwrap_or_else(|e| panic!("{} does not start: {e}", program.display()));
     let mut status = 0;
     // SAFETY: an all-zero `rusage` is a valid value, and `wait4` writes into the two pointers,
     // which live for the call. The child is reaped here, so `Child` never waits for it again.
@@ -38,7 +45,8 @@ pub fn run_trustc(dir: &Path, args: &[&std::ffi::OsStr]) -> (i32, Duration, i64)
     assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
     assert!(
         libc::WIFEXITED(status),
-        "trustc was killed: status {status}"
+        "{} was killed: status {status}",
+        program.display()
     );
     (libc::WEXITSTATUS(status), elapsed, usage.ru_maxrss)
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::Output;
 use super::resolve::{CredentialExtras, LedgerId};
 use crate::diag::{Code, Diagnostic, FileDiagnostics, Severity, SeverityOverrides};
-use crate::images::{ImageContext, normalize};
+use crate::images::{ImageContext, LocalImages, normalize};
 use crate::oca::digest;
 use crate::oca::index::sha256_universal;
 use crate::schema;
@@ -93,8 +93,9 @@ pub fn check_generated(
                         // No image is read from the disk: a path holding NUL exists nowhere.
                         let root = PathBuf::from("\0generated");
                         let base_dir = root.join(bundle_dir(&file.path.display));
+                        let files = LocalImages::new(&root);
                         let images = ImageContext {
-                            root: &root,
+                            files: &files,
                             base_dir: &base_dir,
                         };
                         crate::oca::check::check_bundle(&node, &bundle, &images, &mut sink);

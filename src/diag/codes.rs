@@ -75,6 +75,7 @@ codes! {
     InvalidLanguage = "invalid-language", Error, "A language code is not ISO 639-1 (with an optional ISO 3166-1 region)";
     RegionalLanguage = "regional-language", Warning, "A language code with a region, which wallets will not match to their UI language";
     MissingLocale = "missing-locale", Error, "Text is missing for a declared locale";
+    MissingInformation = "missing-information", Warning, "An OCA bundle has attribute information in some languages but not in another";
     InvalidDuration = "invalid-duration", Error, "A validity period is not an ISO 8601 duration";
     InvalidPattern = "invalid-pattern", Error, "An attribute pattern is not a valid regular expression";
     InvalidIdentifier = "invalid-identifier", Error, "An identifier is neither a DID nor an https URL";

@@ -22,7 +22,7 @@ use super::values::{check_value, compile_pattern};
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
 use crate::discover::OCA_BUNDLES_DIR;
 use crate::formats;
-use crate::images::ImageContext;
+use crate::images::{ImageContext, LocalImages};
 use crate::oca::check::{CardAttributes, check_branding_content, check_language_tag};
 use crate::oca::{BUNDLE_FILE_NAME, Bundle, OverlayKind};
 use crate::source::SourceFile;
@@ -779,8 +779,14 @@ impl<'a> Checker<'a> {
                     .overlays_of(kind)
                     .any(|o| o.language.as_ref().is_some_and(|l| l.value == locale));
                 if !present {
+                    // A missing label or meta overlay leaves the card unreadable in that locale;
+                    // missing attribute information only leaves out descriptions.
+                    let code = match kind {
+                        OverlayKind::Information => Code::MissingInformation,
+                        _ => Code::MissingLocale,
+                    };
                     self.sink.report(
-                        Code::MissingLocale,
+                        code,
                         reference.span,
                         format!("the OCA bundle has no {} overlay for `{locale}`", kind.name()),
                         format!("no `{locale}` {} overlay in {bundle_file}", kind.name()),
@@ -894,8 +900,9 @@ impl<'a> Checker<'a> {
             .parent()
             .unwrap_or(self.root)
             .to_path_buf();
+        let files = LocalImages::new(self.root);
         let context = ImageContext {
-            root: self.root,
+            files: &files,
             base_dir: &base_dir,
         };
         check_branding_content(&branding.value, &card, &context, &mut self.sink);

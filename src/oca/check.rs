@@ -288,22 +288,43 @@ fn check_languages(bundle: &Bundle, sink: &mut FileDiagnostics) {
                 .iter()
                 .find_map(|k| seen.get(k)?.get(*language).map(|s| (*k, *s)))
                 .expect("the language came from one of these kinds");
-                sink.report(
-                    Code::MissingLocale,
-                    span,
-                    format!(
-                        "the bundle has a {} overlay for `{language}` but no {} overlay for it",
-                        other_kind.name(),
-                        kind.name()
-                    ),
-                    format!("no {} overlay in `{language}`", kind.name()),
-                    format!(
-                        "add a {} overlay with `\"language\": \"{language}\"`",
-                        kind.name()
-                    ),
+                let message = format!(
+                    "the bundle has {} {} overlay for `{language}` but no {} overlay for it",
+                    article(other_kind),
+                    other_kind.name(),
+                    kind.name()
                 );
+                let label = format!("no {} overlay in `{language}`", kind.name());
+                let add = format!(
+                    "add {} {} overlay with `\"language\": \"{language}\"`",
+                    article(kind),
+                    kind.name()
+                );
+                // Without labels or a name the card is unreadable in that language; without
+                // attribute information the wallet still shows the card and its labels.
+                if kind == OverlayKind::Information {
+                    sink.report(
+                        Code::MissingInformation,
+                        span,
+                        message,
+                        label,
+                        format!(
+                            "{add}; until then wallets in `{language}` show the card and its \
+                             labels, with the attribute descriptions of another language or none"
+                        ),
+                    );
+                } else {
+                    sink.report(Code::MissingLocale, span, message, label, add);
+                }
             }
         }
+    }
+}
+
+fn article(kind: OverlayKind) -> &'static str {
+    match kind {
+        OverlayKind::Information => "an",
+        _ => "a",
     }
 }
 

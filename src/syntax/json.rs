@@ -27,6 +27,104 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     Ok(node)
 }
 
+/// One member (of a top-level object) or item (of a top-level array), as [`parse_entries`] hands
+/// it over.
+pub enum TopLevel {
+    Member(Member),
+    Item(usize, Node),
+}
+
+/// Parses a JSON document whose top level is an object or an array, handing each member or item
+/// to `each` as soon as it is parsed instead of keeping it, so memory stays flat in the number of
+/// entries of a large index. Duplicate top-level keys are refused as [`parse`] refuses them.
+/// Returns the span of the top level, or `Ok(None)` without calling `each` when the top level is
+/// neither an object nor an array (then [`parse`] the text instead).
+pub fn parse_entries(
+    text: &str,
+    mut each: impl FnMut(TopLevel),
+) -> Result<Option<Span>, SyntaxError> {
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    if text.starts_with('\u{feff}') {
+        parser.pos = 3;
+    }
+    parser.skip_whitespace();
+    let start = parser.pos;
+    let depth = parser.enter(0)?;
+    match parser.peek() {
+        Some(b'{') => {
+            // Keys by hash, and their spans to compare when two hashes agree: a few bytes per
+            // entry instead of every key.
+            use std::collections::hash_map::{Entry, HashMap, RandomState};
+            let hasher = RandomState::new();
+            let mut seen: HashMap<u64, Span> = HashMap::new();
+            // Keys whose hash an earlier, different key already had (almost never any).
+            let mut collided: Vec<Span> = Vec::new();
+            parser.members(depth, |parser, member| {
+                let hash = std::hash::BuildHasher::hash_one(&hasher, &member.key);
+                match seen.entry(hash) {
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(member.key_span);
+                    }
+                    Entry::Occupied(first) => {
+                        let first = *first.get();
+                        if std::iter::once(first)
+                            .chain(collided.iter().copied())
+                            .any(|span| parser.key_at(span) == member.key)
+                        {
+                            return Err(SyntaxError::new(
+                                member.key_span,
+                                format!("duplicate key `{}` in the same object", member.key),
+                            ));
+                        }
+                        collided.push(member.key_span);
+                    }
+                }
+                each(TopLevel::Member(member));
+                Ok(())
+            })?;
+        }
+        Some(b'[') => {
+            let mut index = 0;
+            parser.items(depth, |_, node| {
+                each(TopLevel::Item(index, node));
+                index += 1;
+                Ok(())
+            })?;
+        }
+        _ => return Ok(None),
+    }
+    let span = Span::new(start, parser.pos);
+    parser.skip_whitespace();
+    if parser.pos < parser.bytes.len() {
+        return Err(parser.error_here("unexpected content after the end of the JSON document"));
+    }
+    Ok(Some(span))
+}
+
+/// The string whose JSON token (quotes included) is at `span` of `text`, as [`parse`] reads it:
+/// borrowed when it has no escapes. Empty when `span` holds no string token.
+pub fn string_at(text: &str, span: Span) -> std::borrow::Cow<'_, str> {
+    let token = text.get(span.range()).unwrap_or("");
+    match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => inner.into(),
+        _ => {
+            let mut parser = Parser {
+                text,
+                bytes: text.as_bytes(),
+                pos: span.start as usize,
+            };
+            if parser.peek() != Some(b'"') {
+                return "".into();
+            }
+            parser.string().unwrap_or_default().into()
+        }
+    }
+}
+
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -112,39 +210,16 @@ impl Parser<'_> {
     fn object(&mut self, depth: usize) -> Result<Node, SyntaxError> {
         let depth = self.enter(depth)?;
         let start = self.pos;
-        self.pos += 1; // `{`
         let mut members: Vec<Member> = Vec::new();
         // Keys seen so far, for duplicate detection in large objects (a linear scan is faster for the
         // small objects real files have, but quadratic on a hostile object with 100,000 keys).
         let mut seen: Option<std::collections::HashSet<String>> = None;
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(Node::new(
-                Span::new(start, self.pos),
-                Value::Object(members),
-            ));
-        }
-        loop {
-            self.skip_whitespace();
-            if self.peek() != Some(b'"') {
-                let message = if self.peek() == Some(b'}') && !members.is_empty() {
-                    "trailing comma before `}`".to_string()
-                } else {
-                    format!(
-                        "expected a key in double quotes, found {}",
-                        self.describe_here()
-                    )
-                };
-                return Err(self.error_here(message));
-            }
-            let key_start = self.pos;
-            let key = self.string()?;
-            let key_span = Span::new(key_start, self.pos);
+        self.members(depth, |_, member| {
+            let key = &member.key;
             let duplicate = match &mut seen {
                 Some(seen) => !seen.insert(key.clone()),
                 None => {
-                    let duplicate = members.iter().any(|m| m.key == key);
+                    let duplicate = members.iter().any(|m| m.key == *key);
                     if members.len() >= 32 {
                         seen = Some(
                             members
@@ -159,10 +234,50 @@ impl Parser<'_> {
             };
             if duplicate {
                 return Err(SyntaxError::new(
-                    key_span,
+                    member.key_span,
                     format!("duplicate key `{key}` in the same object"),
                 ));
             }
+            members.push(member);
+            Ok(())
+        })?;
+        Ok(Node::new(
+            Span::new(start, self.pos),
+            Value::Object(members),
+        ))
+    }
+
+    /// Parses an object starting at `{` (its depth already entered), handing each member to
+    /// `each`; leaves `pos` after the closing `}`.
+    fn members(
+        &mut self,
+        depth: usize,
+        mut each: impl FnMut(&Self, Member) -> Result<(), SyntaxError>,
+    ) -> Result<(), SyntaxError> {
+        self.pos += 1; // `{`
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        let mut first = true;
+        loop {
+            self.skip_whitespace();
+            if self.peek() != Some(b'"') {
+                let message = if self.peek() == Some(b'}') && !first {
+                    "trailing comma before `}`".to_string()
+                } else {
+                    format!(
+                        "expected a key in double quotes, found {}",
+                        self.describe_here()
+                    )
+                };
+                return Err(self.error_here(message));
+            }
+            first = false;
+            let key_start = self.pos;
+            let key = self.string()?;
+            let key_span = Span::new(key_start, self.pos);
             self.skip_whitespace();
             if self.peek() != Some(b':') {
                 return Err(self.error_here(format!(
@@ -173,20 +288,20 @@ impl Parser<'_> {
             self.pos += 1;
             self.skip_whitespace();
             let value = self.value(depth)?;
-            members.push(Member {
-                key,
-                key_span,
-                value,
-            });
+            each(
+                self,
+                Member {
+                    key,
+                    key_span,
+                    value,
+                },
+            )?;
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(Node::new(
-                        Span::new(start, self.pos),
-                        Value::Object(members),
-                    ));
+                    return Ok(());
                 }
                 _ => {
                     return Err(self.error_here(format!(
@@ -201,25 +316,40 @@ impl Parser<'_> {
     fn array(&mut self, depth: usize) -> Result<Node, SyntaxError> {
         let depth = self.enter(depth)?;
         let start = self.pos;
-        self.pos += 1; // `[`
         let mut items = Vec::new();
+        self.items(depth, |_, item| {
+            items.push(item);
+            Ok(())
+        })?;
+        Ok(Node::new(Span::new(start, self.pos), Value::Array(items)))
+    }
+
+    /// Parses an array starting at `[` (its depth already entered), handing each item to `each`;
+    /// leaves `pos` after the closing `]`.
+    fn items(
+        &mut self,
+        depth: usize,
+        mut each: impl FnMut(&Self, Node) -> Result<(), SyntaxError>,
+    ) -> Result<(), SyntaxError> {
+        self.pos += 1; // `[`
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Node::new(Span::new(start, self.pos), Value::Array(items)));
+            return Ok(());
         }
         loop {
             self.skip_whitespace();
             if self.peek() == Some(b']') {
                 return Err(self.error_here("trailing comma before `]`"));
             }
-            items.push(self.value(depth)?);
+            let item = self.value(depth)?;
+            each(self, item)?;
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Node::new(Span::new(start, self.pos), Value::Array(items)));
+                    return Ok(());
                 }
                 _ => {
                     return Err(self.error_here(format!(
@@ -229,6 +359,16 @@ impl Parser<'_> {
                 }
             }
         }
+    }
+
+    /// The key whose string token is at `span`, decoded again.
+    fn key_at(&self, span: Span) -> String {
+        let mut again = Parser {
+            text: self.text,
+            bytes: self.bytes,
+            pos: span.start as usize,
+        };
+        again.string().unwrap_or_default()
     }
 
     /// Parses a string starting at `"`; leaves `pos` after the closing quote.
@@ -418,6 +558,38 @@ mod tests {
             node.to_json(),
             serde_json::from_str::<serde_json::Value>(text).unwrap()
         );
+    }
+
+    #[test]
+    fn top_level_entries_are_handed_over_one_by_one() {
+        let text = r#"{"a": {"x": 1}, "b\u0062": [2], "c": "3"}"#;
+        let mut keys = Vec::new();
+        let span = parse_entries(text, |entry| match entry {
+            TopLevel::Member(member) => {
+                assert_eq!(string_at(text, member.key_span), member.key);
+                keys.push(member.key);
+            }
+            TopLevel::Item(..) => panic!("an object has members"),
+        })
+        .unwrap();
+        assert_eq!(keys, ["a", "bb", "c"]);
+        assert_eq!(span, Some(Span::new(0, text.len())));
+
+        let mut items = Vec::new();
+        parse_entries("[1, [2], {}]", |entry| match entry {
+            TopLevel::Item(i, node) => items.push((i, node.span)),
+            TopLevel::Member(_) => panic!("an array has items"),
+        })
+        .unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[2], (2, Span::new(9, 11)));
+
+        assert_eq!(parse_entries("\"text\"", |_| panic!()).unwrap(), None);
+        let duplicate = parse_entries(r#"{"a": 1, "b": 2, "\u0061": 3}"#, |_| {}).unwrap_err();
+        assert_eq!(duplicate.message, "duplicate key `a` in the same object");
+        assert_eq!(duplicate.span, Span::new(17, 25));
+        let broken = parse_entries(r#"{"a": 1,}"#, |_| {}).unwrap_err();
+        assert_eq!(broken.message, "trailing comma before `}`");
     }
 
     #[test]
