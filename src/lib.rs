@@ -38,6 +38,9 @@ pub mod diag;
 pub mod discover;
 pub mod exit;
 pub mod formats;
+/// Entry points of the fuzz targets (`fuzz/`, docs/fuzzing.md); not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod governance;
 pub mod images;
 pub mod import;

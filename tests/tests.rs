@@ -8,6 +8,7 @@ mod common;
 mod corpus;
 mod docs;
 mod fixtures;
+mod fuzz_regressions;
 mod import;
 mod interop;
 mod interop_journey;

@@ -24,6 +24,9 @@ pub mod claims;
 pub mod compiled;
 pub mod domain;
 pub mod dpop;
+/// Entry points of the fuzz targets (`fuzz/`, docs/fuzzing.md); not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod identity;
 pub mod jose;
