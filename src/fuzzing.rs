@@ -10,7 +10,7 @@ use crate::build::templates::{Engine, Template};
 use crate::check::{CheckOptions, check};
 use crate::diag::FileDiagnostics;
 use crate::diag::render::{HumanStyle, github, human, json};
-use crate::images::ImageContext;
+use crate::images::{ImageContext, LocalImages};
 use crate::source::{SourceFile, SourcePath};
 use crate::syntax::{self, Node};
 use crate::{oca, schema};
@@ -69,8 +69,10 @@ pub fn oca_bundle(data: &[u8]) {
     }
     if let Ok(bundle) = oca::read_bundle(&node) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("oca-bundles/lsbc/lawyer");
+        let root = root.canonicalize().unwrap_or(root);
+        let files = LocalImages::new(&root);
         let images = ImageContext {
-            root: &root,
+            files: &files,
             base_dir: &root,
         };
         oca::check::check_bundle(&node, &bundle, &images, &mut sink);
