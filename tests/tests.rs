@@ -10,6 +10,7 @@ mod docs;
 mod fixtures;
 mod import;
 mod interop;
+mod interop_batch;
 mod interop_journey;
 mod interop_login;
 mod interop_presentation;
