@@ -98,6 +98,27 @@ async fn the_metadata_advertises_the_batch_size() {
 }
 
 #[tokio::test]
+async fn a_participant_advertises_the_largest_batch_of_its_own_credentials() {
+    // The Law Society issues only the Lawyer credential, whose governance says `size: 4`.
+    let society = Instance::start_as(
+        "sqlite::memory:",
+        trustc_runtime::IssuerKey::generate(),
+        PUBLIC_URL,
+        "lsbc-membership/lsbc",
+        None,
+    )
+    .await;
+    let metadata = society
+        .get("/.well-known/openid-credential-issuer")
+        .await
+        .json();
+    assert_eq!(
+        metadata["batch_credential_issuance"],
+        json!({"batch_size": 4})
+    );
+}
+
+#[tokio::test]
 async fn a_batch_binds_one_credential_to_each_key_with_its_own_status_index() {
     let instance = instance().await;
     let jwk = instance.issuer.key.public_jwk().clone();
