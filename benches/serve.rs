@@ -329,6 +329,8 @@ async fn store_issuance(store: &trustc_runtime::Store) {
             now,
             nonce: &random_token(),
             nonce_expires_at: now + 300,
+            count: 1,
+            per_offer: 20,
             revocable: true,
             list_id: 1,
             list_size: 1 << 17,
@@ -337,10 +339,7 @@ async fn store_issuance(store: &trustc_runtime::Store) {
         .expect("an offer is issued");
     assert!(matches!(
         issued,
-        Issued::Issued {
-            status: Some(_),
-            ..
-        }
+        Issued::Issued { count: 1, ref statuses, .. } if statuses.len() == 1
     ));
 }
 

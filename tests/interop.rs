@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use crate::common::{repo, status, stderr, stdout, trustc};
 
 /// The files of `tests/interop/` the client folder needs.
-const CLIENT_FILES: [&str; 17] = [
+const CLIENT_FILES: [&str; 18] = [
     "package.json",
     "package-lock.json",
     "callbacks.mjs",
@@ -36,6 +36,7 @@ const CLIENT_FILES: [&str; 17] = [
     "wallet.mjs",
     "metadata.mjs",
     "issuance.mjs",
+    "batch.mjs",
     "jwe.mjs",
     "presentation.mjs",
     "page_view.mjs",

@@ -11,6 +11,7 @@ mod fixtures;
 mod fuzz_regressions;
 mod import;
 mod interop;
+mod interop_batch;
 mod interop_journey;
 mod interop_login;
 mod interop_presentation;

@@ -232,6 +232,10 @@ pub struct CredentialType {
     pub validity: Option<Validity>,
     pub revocation: Revocation,
     pub authentication: Authentication,
+    /// How many credentials one request may ask for and one offer may yield (OpenID4VCI 1.0
+    /// batch issuance). Absent from configurations built before batches: the defaults.
+    #[serde(default)]
+    pub batch: Batch,
     /// Credentials the holder presents before this one is issued.
     pub prerequisites: Vec<Prerequisite>,
     /// The OpenID4VP 1.0 DCQL query the issuer sends the holder for this credential's
@@ -439,6 +443,43 @@ pub struct Validity {
     pub duration: String,
     /// The same duration in seconds (years of 365.25 days, months of 30.44 days).
     pub seconds: u64,
+}
+
+/// Batch issuance (OpenID4VCI 1.0 §8.2, `batch_credential_issuance`): a credential request
+/// carries up to `size` key proofs and gets one credential per key, so that the holder can
+/// present a fresh credential to each verifier and presentations cannot be linked by the
+/// credential; an offer yields at most `per_offer` credentials over all the requests its access
+/// token makes (a wallet that lost an answer asks again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// The most key proofs (credentials) in one credential request, at least 1.
+    pub size: u32,
+    /// The most credentials one offer yields across all its requests, at least `size`.
+    pub per_offer: u32,
+}
+
+impl Batch {
+    /// The default batch size: enough credentials for a holder to show a fresh one to each of
+    /// several verifiers.
+    pub const DEFAULT_SIZE: u32 = 10;
+
+    /// The governance's settings, each defaulted: `size` to [`Batch::DEFAULT_SIZE`], `per_offer`
+    /// to twice the size (one lost answer's worth of retries).
+    pub fn with(size: Option<u32>, per_offer: Option<u32>) -> Batch {
+        let size = size.unwrap_or(Batch::DEFAULT_SIZE);
+        Batch {
+            size,
+            per_offer: per_offer.unwrap_or(size.saturating_mul(2)),
+        }
+    }
+}
+
+impl Default for Batch {
+    fn default() -> Batch {
+        Batch::with(None, None)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -778,6 +819,20 @@ mod tests {
         assert_eq!(query.credentials[0].id, "person");
         assert_eq!(query.credentials[0].claims[1].path, ["family_name"]);
         assert_eq!(serde_json::to_string(&query).unwrap(), text);
+    }
+
+    #[test]
+    fn batch_settings_default_to_ten_and_twice_the_size() {
+        assert_eq!(
+            Batch::default(),
+            Batch {
+                size: 10,
+                per_offer: 20
+            }
+        );
+        assert_eq!(Batch::with(Some(3), None).per_offer, 6);
+        assert_eq!(Batch::with(None, Some(50)).size, 10);
+        assert_eq!(Batch::with(Some(u32::MAX), None).per_offer, u32::MAX);
     }
 
     #[test]

@@ -273,6 +273,24 @@ impl Compiled {
         {
             configurations.retain(|id, _| self.credentials.contains_key(id));
         }
+        // The batch size advertised is the largest of the credentials this instance issues
+        // (OpenID4VCI 1.0: present only when it is at least 2).
+        let batch_size = self
+            .credentials
+            .values()
+            .map(|c| c.kind.batch.size)
+            .max()
+            .filter(|size| *size >= 2);
+        if let (Some(metadata), Some(size)) = (self.issuer_metadata.as_object_mut(), batch_size)
+            && metadata.contains_key("batch_credential_issuance")
+        {
+            metadata.insert(
+                "batch_credential_issuance".into(),
+                serde_json::json!({"batch_size": size}),
+            );
+        } else if let Some(metadata) = self.issuer_metadata.as_object_mut() {
+            metadata.remove("batch_credential_issuance");
+        }
         self.issuer_metadata_json = self.issuer_metadata.to_string().into();
         Ok(self)
     }

@@ -96,7 +96,8 @@ async fn issue_in(
 }
 
 /// The issuance of offer `id` (of the test credential) at `now` with `nonce`, valid for a
-/// minute; revocable, a status entry from list 1 of 4096.
+/// minute: one credential, of at most one per offer; revocable, a status entry from list 1 of
+/// 4096.
 fn issuance<'a>(id: &'a str, now: i64, nonce: &'a str) -> Issue<'a> {
     Issue {
         offer_id: id,
@@ -104,6 +105,8 @@ fn issuance<'a>(id: &'a str, now: i64, nonce: &'a str) -> Issue<'a> {
         now,
         nonce,
         nonce_expires_at: now + 60,
+        count: 1,
+        per_offer: 1,
         revocable: true,
         list_id: 1,
         list_size: 4096,
@@ -125,10 +128,7 @@ async fn issue_one(store: &Store, id: &str, list_id: i64, list_size: i64) -> Sta
     )
     .await
     {
-        Issued::Issued {
-            status: Some(entry),
-            ..
-        } => entry,
+        Issued::Issued { statuses, .. } if statuses.len() == 1 => statuses[0],
         other => panic!("offer {id}: {other:?}"),
     }
 }
@@ -220,6 +220,8 @@ on_every_backend!(
     single_use_keys_are_spent_once,
     sweep_forgets_authorizations_and_presentations_that_are_over,
     pending_presentations_are_counted_per_offer,
+    batches_draw_an_entry_per_credential_up_to_per_offer,
+    batches_without_revocation_are_counted,
 );
 
 on_two_instances!(
@@ -231,6 +233,7 @@ on_two_instances!(
     race_advance_authorization,
     race_record_login,
     race_spend_once,
+    race_batches,
 );
 
 async fn offer_lifecycle(store: Store) {
@@ -354,10 +357,14 @@ async fn offer_lifecycle(store: Store) {
     );
     let Issued::Issued {
         claims,
-        status: Some(entry),
+        count: 1,
+        statuses,
     } = issue(&store, "o1", T0 + 2, "n-o1", true).await
     else {
         panic!("the redeemed offer is issued, with a status entry (it is revocable)");
+    };
+    let [entry] = statuses[..] else {
+        panic!("one status entry: {statuses:?}");
     };
     assert_eq!(
         claims,
@@ -368,13 +375,15 @@ async fn offer_lifecycle(store: Store) {
     assert!((0..4096).contains(&entry.idx));
     assert!(!entry.revoked);
     assert_eq!(entry.issued_at, T0 + 2);
+    // Its one credential per offer was issued.
     assert_eq!(
         issue(&store, "o1", T0 + 3, "n-o1-again", true).await,
-        Issued::NotRedeemed
+        Issued::Exhausted { issued: 1 }
     );
     let issued = store.offer("o1").await.unwrap().unwrap();
     assert_eq!(issued.state, OfferState::Issued);
     assert_eq!(issued.issued_at, Some(T0 + 2));
+    assert_eq!(issued.issued_count, 1);
     assert_eq!(store.statuses_of_offer("o1").await.unwrap(), vec![entry]);
     assert_eq!(store.revoked_indices(1).await.unwrap(), (true, vec![]));
     assert_eq!(store.revoked_indices(2).await.unwrap(), (false, vec![]));
@@ -384,7 +393,8 @@ async fn offer_lifecycle(store: Store) {
         issue(&store, "o2", T0 + 2, "n-o2", false).await,
         Issued::Issued {
             claims: new_offer("o2", None, T0, T0 + 300).claims,
-            status: None
+            count: 1,
+            statuses: vec![],
         }
     );
     assert_eq!(store.statuses_of_offer("o2").await.unwrap(), vec![]);
@@ -437,6 +447,120 @@ async fn offer_lifecycle(store: Store) {
         issue(&store, "o3", T0 + 21, "n-o3-late", true).await,
         Issued::NotRedeemed
     );
+}
+
+/// A batch of `count` credentials of offer `id` at `now` with `nonce`, of at most `per_offer`,
+/// revocable (status entries from list 1 of 4096).
+async fn issue_batch(store: &Store, id: &str, nonce: &str, count: i64, per_offer: i64) -> Issued {
+    store
+        .issue(&Issue {
+            count,
+            per_offer,
+            ..issuance(id, T0 + 1, nonce)
+        })
+        .await
+        .unwrap()
+}
+
+/// The status entries of an issuance (panics on a refusal).
+fn entries(issued: Issued) -> Vec<StatusEntry> {
+    match issued {
+        Issued::Issued {
+            statuses, count, ..
+        } => {
+            assert_eq!(statuses.len() as i64, count, "one entry per credential");
+            statuses
+        }
+        other => panic!("not issued: {other:?}"),
+    }
+}
+
+async fn batches_draw_an_entry_per_credential_up_to_per_offer(store: Store) {
+    redeemed(&store, "o").await;
+    // A batch of 3: three entries, each its own index; the offer counts them.
+    let first = entries(issue_batch(&store, "o", "n1", 3, 5).await);
+    assert_eq!(first.len(), 3);
+    let offer = store.offer("o").await.unwrap().unwrap();
+    assert_eq!(
+        (offer.state, offer.issued_count, offer.issued_at),
+        (OfferState::Issued, 3, Some(T0 + 1))
+    );
+    // The same token asks again (a lost answer) with a fresh nonce: the room left, 2 of 3.
+    let second = entries(issue_batch(&store, "o", "n2", 3, 5).await);
+    assert_eq!(second.len(), 2);
+    let mut all: Vec<StatusEntry> = first.iter().chain(&second).copied().collect();
+    all.sort_by_key(|e| (e.list_id, e.idx));
+    let mut distinct = all.clone();
+    distinct.dedup_by_key(|e| (e.list_id, e.idx));
+    assert_eq!(distinct.len(), 5, "every credential its own index: {all:?}");
+    assert_eq!(store.statuses_of_offer("o").await.unwrap(), all);
+    assert_eq!(store.offer("o").await.unwrap().unwrap().issued_count, 5);
+    // Exhausted: refused, nothing changed, the nonce left unspent.
+    assert_eq!(
+        issue_batch(&store, "o", "n3", 1, 5).await,
+        Issued::Exhausted { issued: 5 }
+    );
+    assert_eq!(store.statuses_of_offer("o").await.unwrap().len(), 5);
+    redeemed(&store, "p").await;
+    assert_eq!(entries(issue_batch(&store, "p", "n3", 1, 5).await).len(), 1);
+    // A spent nonce is refused first, exhausted or not.
+    assert_eq!(
+        issue_batch(&store, "o", "n1", 1, 5).await,
+        Issued::NonceSpent
+    );
+    assert_eq!(
+        issue_batch(&store, "o", "n2", 1, 9).await,
+        Issued::NonceSpent
+    );
+    // Revoking the offer revokes every credential it yielded; a revoked offer issues no more,
+    // and a replayed nonce is still told it was spent.
+    let revoked = store.revoke_offer("o", T0 + 9).await.unwrap().unwrap();
+    assert_eq!(revoked.len(), 5);
+    assert!(revoked.iter().all(|e| e.revoked), "{revoked:?}");
+    let mut indices: Vec<i64> = all.iter().map(|e| e.idx).collect();
+    indices.sort_unstable();
+    assert_eq!(store.revoked_indices(1).await.unwrap(), (true, indices));
+    assert_eq!(
+        issue_batch(&store, "o", "n4", 1, 50).await,
+        Issued::NotRedeemed
+    );
+    assert_eq!(
+        issue_batch(&store, "o", "n3", 1, 50).await,
+        Issued::NonceSpent
+    );
+    let offer = store.offer("o").await.unwrap().unwrap();
+    assert_eq!((offer.state, offer.issued_count), (OfferState::Revoked, 5));
+}
+
+async fn batches_without_revocation_are_counted(store: Store) {
+    redeemed(&store, "o").await;
+    let issued = store
+        .issue(&Issue {
+            count: 4,
+            per_offer: 6,
+            revocable: false,
+            ..issuance("o", T0 + 1, "n1")
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&issued, Issued::Issued { count: 4, statuses, .. } if statuses.is_empty()),
+        "{issued:?}"
+    );
+    assert_eq!(store.offer("o").await.unwrap().unwrap().issued_count, 4);
+    assert_eq!(store.statuses_of_offer("o").await.unwrap(), vec![]);
+    // Nonsense counts are an error, not a refusal.
+    for (count, per_offer) in [(0, 6), (1, 0)] {
+        let e = store
+            .issue(&Issue {
+                count,
+                per_offer,
+                ..issuance("o", T0 + 1, "n2")
+            })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("must be positive"), "{e}");
+    }
 }
 
 async fn tx_code_attempts_lock_the_offer(store: Store) {
@@ -520,10 +644,7 @@ async fn spent_nonces_are_refused(store: Store) {
     redeemed(&store, "b").await;
     assert!(matches!(
         issue(&store, "a", T0 + 1, "n", true).await,
-        Issued::Issued {
-            status: Some(_),
-            ..
-        }
+        Issued::Issued { ref statuses, .. } if statuses.len() == 1
     ));
     // The nonce is spent: another offer cannot be issued with it, and nothing changes.
     assert_eq!(
@@ -533,10 +654,18 @@ async fn spent_nonces_are_refused(store: Store) {
     let b = store.offer("b").await.unwrap().unwrap();
     assert_eq!((b.state, b.issued_at), (OfferState::Redeemed, None));
     assert_eq!(store.statuses_of_offer("b").await.unwrap(), vec![]);
-    // An offer that cannot be issued says so first, whatever the nonce.
+    // A spent nonce is refused first, whatever the offer (here exhausted, or unknown).
     assert_eq!(
         issue(&store, "a", T0 + 1, "n", true).await,
-        Issued::NotRedeemed
+        Issued::NonceSpent
+    );
+    assert_eq!(
+        issue(&store, "unknown", T0 + 1, "n", true).await,
+        Issued::NonceSpent
+    );
+    assert_eq!(
+        issue(&store, "a", T0 + 1, "fresh", true).await,
+        Issued::Exhausted { issued: 1 }
     );
     assert_eq!(
         issue(&store, "unknown", T0 + 1, "m", true).await,
@@ -545,7 +674,11 @@ async fn spent_nonces_are_refused(store: Store) {
     // ... and a refused issuance does not spend its nonce.
     assert!(matches!(
         issue(&store, "b", T0 + 1, "m", false).await,
-        Issued::Issued { status: None, .. }
+        Issued::Issued { ref statuses, .. } if statuses.is_empty()
+    ));
+    assert!(matches!(
+        issue(&store, "b2", T0 + 1, "fresh", false).await,
+        Issued::NotRedeemed
     ));
 }
 
@@ -752,10 +885,7 @@ async fn a_write_failing_part_way_keeps_none_of_its_changes(store: Store) {
     // Nor was its nonce spent: the issuance succeeds with it where a list has room.
     assert!(matches!(
         issue(&store, "second", T0 + 1, "nonce-second", true).await,
-        Issued::Issued {
-            status: Some(_),
-            ..
-        }
+        Issued::Issued { ref statuses, .. } if statuses.len() == 1
     ));
 }
 
@@ -859,15 +989,7 @@ async fn race_spend_nonce(a: Store, b: Store) {
         .await;
         let winners: Vec<&String> = results
             .iter()
-            .filter(|(_, r)| {
-                matches!(
-                    r,
-                    Issued::Issued {
-                        status: Some(_),
-                        ..
-                    }
-                )
-            })
+            .filter(|(_, r)| matches!(r, Issued::Issued { statuses, .. } if statuses.len() == 1))
             .map(|(id, _)| id)
             .collect();
         assert_eq!(winners.len(), 1, "round {round}: {results:?}");
@@ -883,8 +1005,8 @@ async fn race_spend_nonce(a: Store, b: Store) {
     }
 }
 
-/// 32 issuances of one offer, each with its own nonce: one is issued; the others' nonces are
-/// left unspent.
+/// 32 issuances of one offer of one credential per offer, each with its own nonce: one is
+/// issued, the others find the offer exhausted; their nonces are left unspent.
 async fn race_issue(a: Store, b: Store) {
     for round in 0..5 {
         let id = format!("o{round}");
@@ -897,13 +1019,13 @@ async fn race_issue(a: Store, b: Store) {
         let issued: Vec<StatusEntry> = results
             .iter()
             .filter_map(|r| match r {
-                Issued::Issued { status, .. } => *status,
+                Issued::Issued { statuses, .. } => statuses.first().copied(),
                 _ => None,
             })
             .collect();
         assert_eq!(issued.len(), 1, "round {round}: {results:?}");
         let losers: Vec<usize> = (0..results.len())
-            .filter(|&i| results[i] == Issued::NotRedeemed)
+            .filter(|&i| results[i] == Issued::Exhausted { issued: 1 })
             .collect();
         assert_eq!(
             losers.len(),
@@ -922,6 +1044,39 @@ async fn race_issue(a: Store, b: Store) {
             Issued::Issued { .. }
         ));
     }
+}
+
+/// 32 batches of 3 for one offer of at most 20, each with its own nonce, from two instances at
+/// once: 20 credentials in all (six full batches and one of 2), each with its own status entry;
+/// the others find the offer exhausted, their nonces unspent.
+async fn race_batches(a: Store, b: Store) {
+    redeemed(&a, "o").await;
+    let results = race(&a, &b, |store, i| async move {
+        issue_batch(&store, "o", &format!("n{i}"), 3, 20).await
+    })
+    .await;
+    let mut counts: Vec<i64> = Vec::new();
+    let mut issued: Vec<StatusEntry> = Vec::new();
+    for result in &results {
+        match result {
+            Issued::Issued {
+                count, statuses, ..
+            } => {
+                assert_eq!(statuses.len() as i64, *count);
+                counts.push(*count);
+                issued.extend(statuses);
+            }
+            Issued::Exhausted { issued } => assert_eq!(*issued, 20),
+            other => panic!("{other:?}"),
+        }
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, [2, 3, 3, 3, 3, 3, 3], "{results:?}");
+    issued.sort_by_key(|e| (e.list_id, e.idx));
+    assert_eq!(b.statuses_of_offer("o").await.unwrap(), issued);
+    issued.dedup_by_key(|e| (e.list_id, e.idx));
+    assert_eq!(issued.len(), 20);
+    assert_eq!(a.offer("o").await.unwrap().unwrap().issued_count, 20);
 }
 
 /// 32 wrong transaction codes at once: each counted once until the offer locks at the cap;
@@ -1149,17 +1304,14 @@ async fn sqlite_files_of_the_sqlx_store_are_migrated_in_place() {
     redeemed(&store, "o").await;
     assert!(matches!(
         issue(&store, "o", T0 + 1, "n", true).await,
-        Issued::Issued {
-            status: Some(_),
-            ..
-        }
+        Issued::Issued { ref statuses, .. } if statuses.len() == 1
     ));
     store.close().await;
     let conn = rusqlite::Connection::open(&db.path).unwrap();
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 6, "every migration applied");
+    assert_eq!(version, 7, "every migration applied");
     let nonces_table: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'nonces'",

@@ -188,6 +188,7 @@ fn generate(
         "login": login_during_issuance(&config),
         "authorization_code": presentation_during_issuance(&config) || login_during_issuance(&config),
         "issuer_display": issuer_display(&config),
+        "batch_size": batch_size(&config),
         "content_hash": config.content_hash,
         "frameworks": config.frameworks,
         "trust": trust_context(&config),
@@ -493,6 +494,21 @@ fn login_during_issuance(config: &IssuerConfig) -> bool {
 }
 
 /// The issuer's own display (name and logo per locale) when one participant issues everything.
+/// The issuer metadata's `batch_credential_issuance.batch_size`: the largest batch among the
+/// credentials issued over OpenID4VCI, or null when that is 1 (OpenID4VCI 1.0 §12.2.4: the
+/// parameter says the issuer takes more than one proof, and its size is at least 2). The
+/// runtime recomputes it for the credentials one participant serves (`--participant`).
+fn batch_size(config: &IssuerConfig) -> Value {
+    config
+        .credentials
+        .iter()
+        .filter(|c| c.formats.contains(&CredentialFormat::SdJwtVc))
+        .map(|c| c.batch.size)
+        .max()
+        .filter(|size| *size >= 2)
+        .map_or(Value::Null, Value::from)
+}
+
 fn issuer_display(config: &IssuerConfig) -> Value {
     let mut issuers: Vec<&str> = config
         .credentials

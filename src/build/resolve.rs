@@ -657,6 +657,15 @@ impl CredentialContext<'_> {
                 .as_ref()
                 .map_or(artifact::Revocation::None, |r| r.value),
             authentication,
+            batch: credential.issuance.batch.as_ref().map_or_else(
+                artifact::Batch::default,
+                |batch| {
+                    artifact::Batch::with(
+                        batch.value.size.as_ref().map(|s| s.value),
+                        batch.value.per_offer.as_ref().map(|p| p.value),
+                    )
+                },
+            ),
             prerequisites,
             dcql_query,
             display,

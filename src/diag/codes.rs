@@ -89,6 +89,7 @@ codes! {
     LoginClientAuthentication = "login-client-authentication", Error, "A login provider's client authentication lacks its secret, or names one it does not use";
     LoginMethodMissing = "login-method-missing", Error, "A credential uses a login (a provider, an assurance or a claim from the login) without `method: login`";
     LoginClaimPathInvalid = "login-claim-path-invalid", Error, "A claim of the login is neither a claim name nor a valid `$` path";
+    BatchPerOfferBelowSize = "batch-per-offer-below-size", Error, "A credential's `per_offer` is below its batch `size`, so an offer could never answer a full batch";
     PrerequisiteNotSdJwt = "prerequisite-not-sd-jwt", Error, "A prerequisite's credential type is not issued as dc+sd-jwt, so the issuer cannot request it over OpenID4VP";
     DisclosureForbidden = "disclosure-forbidden", Error, "A claim that must never be selectively disclosable is marked otherwise";
     ReservedClaim = "reserved-claim", Error, "An attribute name is reserved by SD-JWT VC";

@@ -534,6 +534,42 @@ impl<'a> Checker<'a> {
         let bundle = self.check_oca_bundle(credential);
         self.check_branding(credential, bundle);
         self.check_issuance(credential, &patterns);
+        self.check_batch(credential);
+    }
+
+    /// A batch's `per_offer` must leave room for at least one full batch: an offer that could
+    /// never answer a request of `size` proofs would refuse the wallets that ask for that many.
+    fn check_batch(&mut self, credential: &'a Credential) {
+        let Some(batch) = &credential.issuance.batch else {
+            return;
+        };
+        let Some(per_offer) = &batch.value.per_offer else {
+            return;
+        };
+        let size = batch
+            .value
+            .size
+            .as_ref()
+            .map_or(trustc_artifact::Batch::DEFAULT_SIZE, |s| s.value);
+        if per_offer.value < size {
+            let size_is = match &batch.value.size {
+                Some(_) => format!("`size` is {size}"),
+                None => format!("`size` defaults to {size}"),
+            };
+            self.sink.report(
+                Code::BatchPerOfferBelowSize,
+                per_offer.span,
+                format!(
+                    "`{}` yields at most {} credentials per offer, fewer than one batch ({size_is})",
+                    credential.id.value, per_offer.value
+                ),
+                "below the batch size",
+                format!(
+                    "raise `per_offer` to at least {size} (twice the size lets a wallet that lost \
+                     an answer ask again), or lower `size`"
+                ),
+            );
+        }
     }
 
     /// Checks each attribute; returns the compiled patterns by attribute name.

@@ -401,7 +401,17 @@ pub struct Issuance {
     pub authentication: Authentication,
     #[serde(default)]
     pub prerequisites: Vec<Prerequisite>,
+    pub batch: Option<Spanned<Batch>>,
     pub claims: Spanned<OrderedMap<Spanned<Source>>>,
+}
+
+/// Batch issuance: the most credentials one request asks for and one offer yields (defaults in
+/// [`trustc_artifact::Batch::with`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    pub size: Option<Spanned<u32>>,
+    pub per_offer: Option<Spanned<u32>>,
 }
 
 /// How the holder authenticates: the compiled configuration's methods.

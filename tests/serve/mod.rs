@@ -3,6 +3,7 @@
 //! and every error the issue and the specifications name, on SQLite; `postgres` runs the flow with
 //! two instances sharing one throwaway PostgreSQL cluster and races single-use secrets.
 
+mod batch;
 mod connections;
 mod crash;
 mod domain;

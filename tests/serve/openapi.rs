@@ -787,12 +787,19 @@ async fn wallet_answers_fit_the_document() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     api.check("post", "/credential", &reply);
     api.accepts("post", "/credential", "application/json", &request);
-    let again = instance.fresh_proof(&holder).await;
-    let reply = instance.credential(&token, "person", &again).await;
-    assert_eq!(
-        api.check("post", "/credential", &reply)["error"],
-        "credential_request_denied"
-    );
+    // A batch: one credential per key, in one answer.
+    let nonce = instance.nonce().await;
+    let now = instance.now();
+    let batch: Vec<String> = [HolderKey::es256(), HolderKey::ed25519()]
+        .iter()
+        .map(|key| key.proof(PUBLIC_URL, Some(&nonce), now))
+        .collect();
+    let body = json!({"credential_configuration_id": "person", "proofs": {"jwt": batch}});
+    api.accepts("post", "/credential", "application/json", &body);
+    let reply = instance.post_json("/credential", Some(&token), &body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let answer = api.check("post", "/credential", &reply);
+    assert_eq!(answer["credentials"].as_array().map(Vec::len), Some(2));
 
     // What the offer issued, its status list, and the revocation that shows in it.
     let view = instance

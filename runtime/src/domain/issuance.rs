@@ -1,11 +1,17 @@
-//! Issuance: a wallet holding an access token proves control of a key (a key proof over a fresh
-//! `c_nonce`) and receives the SD-JWT VC bound to it, with exactly the claims, disclosures,
-//! validity and status entry the governance defines.
+//! Issuance: a wallet holding an access token proves control of one key or several (key proofs
+//! over one fresh `c_nonce`) and receives an SD-JWT VC bound to each key, with exactly the
+//! claims, disclosures, validity and a status entry of its own that the governance defines.
+//!
+//! While its access token lives, an offer answers further credential requests, each with a fresh
+//! nonce, until it has yielded the governance's `batch.per_offer` credentials: a wallet whose
+//! answer was lost asks again, and a wallet that wants unlinkable presentations sends up to
+//! `batch.size` proofs in one request (OpenID4VCI 1.0 batch issuance). A nonce (so a proof) is
+//! spent once, whatever else is true of the request that replays it.
 //!
 //! The steps cost what they must and no more: an access token proves itself ([`Issuer::authorize`],
-//! arithmetic only) before the request is read; the proof is verified before the store is
-//! asked; the store's one atomic step spends the nonce, marks the offer issued and draws the
-//! status entry; only a refused issuance reads the offer, to say why.
+//! arithmetic only) before the request is read; the proofs are verified before the store is
+//! asked; the store's one atomic step spends the nonce, counts the credentials on the offer and
+//! draws their status entries; only a refused issuance reads the offer, to say why.
 //!
 //! A token bound to a DPoP key (RFC 9449) is accepted only with a proof by that key
 //! ([`Issuer::authorize_dpop`]), and a bearer token only as a bearer token
@@ -86,12 +92,14 @@ impl std::fmt::Display for DpopAccessError {
     }
 }
 
-/// A credential request: the configuration asked for and the wallet's one key proof.
-#[derive(Debug, Clone, Copy)]
+/// A credential request: the configuration asked for and the wallet's key proofs.
+#[derive(Debug, Clone)]
 pub struct CredentialRequest<'a> {
     pub configuration_id: &'a str,
-    /// The `jwt` key proof (`openid4vci-proof+jwt`).
-    pub proof: &'a str,
+    /// The `jwt` key proofs (`openid4vci-proof+jwt`): at least one, at most the configuration's
+    /// batch size, each by its own key and all over the same `c_nonce`. One credential per key,
+    /// answered in this order.
+    pub proofs: Vec<&'a str>,
 }
 
 /// An issued credential.
@@ -106,8 +114,18 @@ pub struct IssuedCredential {
 pub enum IssueError {
     /// The issuer has no such credential configuration.
     UnknownConfiguration(String),
-    /// The key proof is refused; why.
+    /// A key proof is refused; why (naming which of several).
     InvalidProof(String),
+    /// More key proofs than the configuration's batch size.
+    TooManyProofs {
+        sent: usize,
+        size: u32,
+    },
+    /// Two key proofs by the same key (positions from 1): each credential needs a key of its own.
+    SameKey {
+        first: usize,
+        second: usize,
+    },
     InvalidNonce(NonceProblem),
     /// The access token names no offer redeemed for it.
     InvalidToken(TokenError),
@@ -118,8 +136,11 @@ pub enum IssueError {
     },
     /// The issuer withdrew the offer.
     Withdrawn,
-    /// The access token already obtained its credential.
-    AlreadyIssued,
+    /// The offer already yielded every credential it may (`per_offer`).
+    Exhausted {
+        issued: i64,
+        per_offer: u32,
+    },
     Internal(Internal),
 }
 
@@ -131,6 +152,8 @@ pub enum NonceProblem {
     Unknown,
     /// Used before.
     Spent,
+    /// The proofs of one request carry different nonces.
+    Different,
 }
 
 impl std::fmt::Display for IssueError {
@@ -142,6 +165,16 @@ impl std::fmt::Display for IssueError {
                  credential_configurations_supported)"
             ),
             IssueError::InvalidProof(why) => f.write_str(why),
+            IssueError::TooManyProofs { sent, size } => write!(
+                f,
+                "the request has {sent} key proofs but this credential is issued in batches of \
+                 at most {size} (batch_credential_issuance); send at most {size}"
+            ),
+            IssueError::SameKey { first, second } => write!(
+                f,
+                "proofs {first} and {second} are signed by the same key: each credential is bound \
+                 to a key of its own, sign each proof with a different key"
+            ),
             IssueError::InvalidNonce(NonceProblem::Expired) => {
                 f.write_str("the proof's nonce has expired; get a new one from the nonce endpoint")
             }
@@ -151,15 +184,21 @@ impl std::fmt::Display for IssueError {
             IssueError::InvalidNonce(NonceProblem::Spent) => f.write_str(
                 "the proof's nonce was already used; get a new one from the nonce endpoint",
             ),
+            IssueError::InvalidNonce(NonceProblem::Different) => f.write_str(
+                "the proofs carry different nonces; get one from the nonce endpoint and sign \
+                 every proof of the request with it",
+            ),
             IssueError::InvalidToken(why) => why.fmt(f),
             IssueError::OfferedForAnother { offered, requested } => write!(
                 f,
                 "the access token was issued for `{offered}`, not `{requested}`"
             ),
             IssueError::Withdrawn => f.write_str("the issuer withdrew this offer"),
-            IssueError::AlreadyIssued => {
-                f.write_str("this access token already obtained its credential")
-            }
+            IssueError::Exhausted { issued, per_offer } => write!(
+                f,
+                "this offer already yielded {issued} credentials, the most it may \
+                 ({per_offer}); ask the issuer for a new offer"
+            ),
             IssueError::Internal(cause) => cause.fmt(f),
         }
     }
@@ -240,14 +279,15 @@ impl Issuer {
             })
     }
 
-    /// Verifies the key proof and its nonce, spends the nonce and issues the offer's claims as
-    /// an SD-JWT VC bound to the proof's key, with a status-list entry when the governance
-    /// revokes.
+    /// Verifies the key proofs and their one nonce, spends the nonce and issues the offer's
+    /// claims as one SD-JWT VC per proof, bound to the proof's key, each with a status-list
+    /// entry of its own when the governance revokes; in the order of the proofs. Fewer than the
+    /// proofs when the offer has less room left (`batch.per_offer`).
     pub async fn issue_credential(
         &self,
         authorized: &Authorized<'_>,
         request: CredentialRequest<'_>,
-    ) -> Result<IssuedCredential, IssueError> {
+    ) -> Result<Vec<IssuedCredential>, IssueError> {
         let now = self.clock.now();
         let configuration_id = request.configuration_id;
         let Some(credential) = self.compiled.credential(configuration_id) else {
@@ -255,6 +295,20 @@ impl Issuer {
                 configuration_id.to_owned(),
             ));
         };
+        let batch = credential.kind.batch;
+        // Counted before any signature is verified: a request cannot make the issuer verify
+        // more proofs than the governance allows.
+        if request.proofs.is_empty() {
+            return Err(IssueError::InvalidProof(
+                "the request has no key proof: send `proofs: {\"jwt\": [<proof>]}`".into(),
+            ));
+        }
+        if request.proofs.len() > batch.size as usize {
+            return Err(IssueError::TooManyProofs {
+                sent: request.proofs.len(),
+                size: batch.size,
+            });
+        }
         let policy = ProofPolicy {
             audience: &self.settings.public_url,
             algorithms: &credential.proof_algorithms,
@@ -262,19 +316,39 @@ impl Issuer {
             max_age: self.settings.proof_max_age,
             max_skew: self.settings.proof_max_skew,
         };
-        let verified =
-            verify_proof(request.proof, &policy).map_err(|e| IssueError::InvalidProof(e.0))?;
-        let Some(nonce) = verified.nonce.as_deref() else {
-            return Err(IssueError::InvalidProof(
-                "the proof has no `nonce`: get one from the nonce endpoint".into(),
-            ));
+        let several = request.proofs.len() > 1;
+        let which = |n: usize, why: String| {
+            if several {
+                format!("proof {}: {why}", n + 1)
+            } else {
+                why
+            }
         };
+        let mut verified = Vec::with_capacity(request.proofs.len());
+        for (n, proof) in request.proofs.iter().enumerate() {
+            let proof = verify_proof(proof, &policy)
+                .map_err(|e| IssueError::InvalidProof(which(n, e.0)))?;
+            if proof.nonce.is_none() {
+                return Err(IssueError::InvalidProof(which(
+                    n,
+                    "the proof has no `nonce`: get one from the nonce endpoint".into(),
+                )));
+            }
+            verified.push(proof);
+        }
+        let nonce = verified[0].nonce.as_deref().unwrap_or_default();
+        if verified.iter().any(|p| p.nonce.as_deref() != Some(nonce)) {
+            return Err(IssueError::InvalidNonce(NonceProblem::Different));
+        }
         let nonce_expires_at = self.nonces.check(nonce, now).map_err(|e| {
             IssueError::InvalidNonce(match e {
                 SealError::Expired => NonceProblem::Expired,
                 SealError::Unknown => NonceProblem::Unknown,
             })
         })?;
+        if several {
+            distinct_keys(&verified)?;
+        }
 
         let revocable = credential.kind.revocation == trustc_artifact::Revocation::StatusList;
         let issued = self
@@ -285,15 +359,27 @@ impl Issuer {
                 now,
                 nonce,
                 nonce_expires_at,
+                count: verified.len() as i64,
+                per_offer: i64::from(batch.per_offer),
                 revocable,
                 list_id: self.current_list(),
                 list_size: self.settings.status_list_size,
             })
             .await
             .map_err(|e| IssueError::Internal(e.into()))?;
-        let (claims, status) = match issued {
-            Issued::Issued { claims, status } => (claims, status),
+        let (claims, count, statuses) = match issued {
+            Issued::Issued {
+                claims,
+                count,
+                statuses,
+            } => (claims, count, statuses),
             Issued::NonceSpent => return Err(IssueError::InvalidNonce(NonceProblem::Spent)),
+            Issued::Exhausted { issued } => {
+                return Err(IssueError::Exhausted {
+                    issued,
+                    per_offer: batch.per_offer,
+                });
+            }
             Issued::NotRedeemed => {
                 return Err(self.not_issued(authorized, configuration_id, now).await);
             }
@@ -302,38 +388,42 @@ impl Issuer {
             .map_err(|e| IssueError::Internal(Internal::new(format!("stored claims: {e}"))))?;
         // The dates the governance sets at issuance (`from: issuance`).
         claims.extend(crate::claims::issuance_claims(credential, now));
-        let status_uri = status.as_ref().map(|entry| {
-            self.list_used(entry.list_id);
-            (entry.idx as u64, self.status_list_uri(entry.list_id))
-        });
         let kind = &credential.kind;
         let exp = kind.validity.as_ref().map(|v| now + v.seconds as i64);
         let vct = kind.vct.as_deref().unwrap_or(&kind.id);
         let identity = self.identity(configuration_id);
-        let issued = issue(
-            &self.key,
-            &Issuance {
-                issuer: &identity.iss,
-                kid: &identity.kid,
-                vct,
-                iat: now,
-                exp,
-                claims: &claims,
-                disclosable: &credential.disclosable,
-                holder_jwk: &verified.holder_jwk,
-                status: status_uri.as_ref().map(|(idx, uri)| (*idx, uri.as_str())),
-            },
-        )
-        .await
-        .map_err(|e| IssueError::Internal(Internal::new(e.0)))?;
-        tracing::info!(
-            offer = %authorized.offer_id,
-            credential = %configuration_id,
-            proof_alg = %verified.alg,
-            status_index = status_uri.as_ref().map(|s| s.0),
-            "credential issued"
-        );
-        Ok(IssuedCredential { credential: issued })
+        let mut credentials = Vec::with_capacity(count as usize);
+        for (n, proof) in verified.iter().take(count as usize).enumerate() {
+            let status_uri = statuses.get(n).map(|entry| {
+                self.list_used(entry.list_id);
+                (entry.idx as u64, self.status_list_uri(entry.list_id))
+            });
+            let issued = issue(
+                &self.key,
+                &Issuance {
+                    issuer: &identity.iss,
+                    kid: &identity.kid,
+                    vct,
+                    iat: now,
+                    exp,
+                    claims: &claims,
+                    disclosable: &credential.disclosable,
+                    holder_jwk: &proof.holder_jwk,
+                    status: status_uri.as_ref().map(|(idx, uri)| (*idx, uri.as_str())),
+                },
+            )
+            .await
+            .map_err(|e| IssueError::Internal(Internal::new(e.0)))?;
+            tracing::info!(
+                offer = %authorized.offer_id,
+                credential = %configuration_id,
+                proof_alg = %proof.alg,
+                status_index = status_uri.as_ref().map(|s| s.0),
+                "credential issued"
+            );
+            credentials.push(IssuedCredential { credential: issued });
+        }
+        Ok(credentials)
     }
 
     /// Why the store would not issue the offer that an access token of this issuer names, for
@@ -365,7 +455,28 @@ impl Issuer {
         if offer.state == OfferState::Revoked {
             IssueError::Withdrawn
         } else {
-            IssueError::AlreadyIssued
+            // Not `redeemed` or `issued` although a live token of this issuer names it: the
+            // offer was issued and revoked concurrently, or its state is one no token reaches.
+            tracing::warn!(offer = %authorized.offer_id, state = %offer.state, "an access token names an offer that cannot issue");
+            IssueError::InvalidToken(TokenError::Unknown)
         }
     }
+}
+
+/// Refuses two proofs of one request by the same key (compared by RFC 7638 thumbprint, so the
+/// same key written with other members is the same key).
+fn distinct_keys(proofs: &[crate::proof::VerifiedProof]) -> Result<(), IssueError> {
+    let mut seen: Vec<String> = Vec::with_capacity(proofs.len());
+    for (n, proof) in proofs.iter().enumerate() {
+        let thumbprint = crate::dpop::jwk_thumbprint(&proof.holder_jwk)
+            .map_err(|e| IssueError::InvalidProof(format!("proof {}: {}", n + 1, e.0)))?;
+        if let Some(first) = seen.iter().position(|t| *t == thumbprint) {
+            return Err(IssueError::SameKey {
+                first: first + 1,
+                second: n + 1,
+            });
+        }
+        seen.push(thumbprint);
+    }
+    Ok(())
 }

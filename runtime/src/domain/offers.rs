@@ -214,7 +214,10 @@ pub struct OfferStatus {
     pub created_at: i64,
     pub expires_at: i64,
     pub redeemed_at: Option<i64>,
+    /// When the first credential was issued, and how many the offer yielded in all (batches,
+    /// and requests made again after a lost answer).
     pub issued_at: Option<i64>,
+    pub issued_count: i64,
     pub revoked_at: Option<i64>,
     /// When the prerequisites were presented and verified.
     pub presented_at: Option<i64>,
@@ -466,6 +469,7 @@ impl Issuer {
             expires_at: offer.expires_at,
             redeemed_at: offer.redeemed_at,
             issued_at: offer.issued_at,
+            issued_count: offer.issued_count,
             revoked_at: offer.revoked_at,
             presented_at: offer.presented_at,
             subject: offer.subject,

@@ -244,6 +244,7 @@ fn offer_view(offer: &OfferStatus) -> Value {
         "expires_at": offer.expires_at,
         "redeemed_at": offer.redeemed_at,
         "issued_at": offer.issued_at,
+        "issued_count": offer.issued_count,
         "revoked_at": offer.revoked_at,
         "presented_at": offer.presented_at,
         "subject": offer.subject,

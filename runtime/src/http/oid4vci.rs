@@ -373,19 +373,30 @@ pub async fn credential(
                     };
                 }
                 IssueError::UnknownConfiguration(_) => "unknown_credential_configuration",
-                IssueError::InvalidProof(_) => "invalid_proof",
+                IssueError::InvalidProof(_) | IssueError::SameKey { .. } => "invalid_proof",
                 IssueError::InvalidNonce(_) => "invalid_nonce",
-                IssueError::OfferedForAnother { .. } => "invalid_credential_request",
-                IssueError::Withdrawn | IssueError::AlreadyIssued => "credential_request_denied",
+                // More proofs than `batch_size`: a parameter value this issuer does not support
+                // (OpenID4VCI 1.0 §8.3.1.2), not a proof that fails.
+                IssueError::OfferedForAnother { .. } | IssueError::TooManyProofs { .. } => {
+                    "invalid_credential_request"
+                }
+                IssueError::Withdrawn | IssueError::Exhausted { .. } => "credential_request_denied",
             };
             OAuthError::bad_request(error, e.to_string()).into()
         })?;
-    // Written directly: the answer is one long string, and building a JSON value around it
-    // only to serialise it again costs more than the rest of this function's JSON.
-    Ok(no_store(json_text(format!(
-        r#"{{"credentials":[{{"credential":{}}}]}}"#,
-        Value::String(issued.credential)
-    ))))
+    // Written directly: the answer is long strings, and building a JSON value around them only
+    // to serialise it again costs more than the rest of this function's JSON.
+    let mut answer = String::from(r#"{"credentials":["#);
+    for (n, issued) in issued.into_iter().enumerate() {
+        if n > 0 {
+            answer.push(',');
+        }
+        answer.push_str(r#"{"credential":"#);
+        answer.push_str(&Value::String(issued.credential).to_string());
+        answer.push('}');
+    }
+    answer.push_str("]}");
+    Ok(no_store(json_text(answer)))
 }
 
 /// The authorization schemes of the credential endpoint.
@@ -547,7 +558,7 @@ fn too_many_proofs(request: &Map<String, Value>) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// The configuration a credential request asks for and its one `jwt` proof.
+/// The configuration a credential request asks for and its `jwt` proofs.
 fn credential_request(request: &Map<String, Value>) -> Result<CredentialRequest<'_>, OAuthError> {
     let configuration_id = match (
         request.get("credential_configuration_id"),
@@ -584,12 +595,13 @@ fn credential_request(request: &Map<String, Value>) -> Result<CredentialRequest<
     };
     Ok(CredentialRequest {
         configuration_id,
-        proof: single_jwt_proof(request.get("proofs"))?,
+        proofs: jwt_proofs(request.get("proofs"))?,
     })
 }
 
-/// The one `jwt` proof of `proofs` (this issuer has no batch issuance).
-fn single_jwt_proof(proofs: Option<&Value>) -> Result<&str, OAuthError> {
+/// The `jwt` proofs of `proofs`, in order (how many the credential allows is the domain's to
+/// say: its batch size).
+fn jwt_proofs(proofs: Option<&Value>) -> Result<Vec<&str>, OAuthError> {
     let invalid = |description: &str| OAuthError::bad_request("invalid_proof", description);
     let Some(proofs) = proofs else {
         return Err(invalid(
@@ -610,14 +622,19 @@ fn single_jwt_proof(proofs: Option<&Value>) -> Result<&str, OAuthError> {
         .get("jwt")
         .and_then(Value::as_array)
         .ok_or_else(|| invalid("`proofs.jwt` must be an array of proof JWTs"))?;
-    match jwts.as_slice() {
-        [Value::String(jwt)] => Ok(jwt),
-        [_] => Err(invalid("`proofs.jwt` must hold a JWT string")),
-        [] => Err(invalid("`proofs.jwt` is empty")),
-        _ => Err(invalid(
-            "`proofs.jwt` holds several proofs but this issuer has no batch issuance: send one",
-        )),
+    if jwts.is_empty() {
+        return Err(invalid("`proofs.jwt` is empty"));
     }
+    jwts.iter()
+        .enumerate()
+        .map(|(n, jwt)| {
+            jwt.as_str().ok_or_else(|| {
+                invalid(&format!(
+                    "`proofs.jwt[{n}]` must be a JWT string, one proof per key"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// `GET /status-lists/{id}`: the signed Token Status List, built from the store on each request

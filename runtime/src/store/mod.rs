@@ -46,7 +46,8 @@ macro_rules! offer_columns {
     () => {
         "id, pre_authorized_code, tx_code, credential, claims, state, tx_attempts, created_at, \
          expires_at, redeemed_at, access_token_hash, token_expires_at, issued_at, revoked_at, \
-         needs_presentation, presented_at, needs_login, subject, logged_in_at, login_subject"
+         needs_presentation, presented_at, needs_login, subject, logged_in_at, login_subject, \
+         issued_count"
     };
 }
 
@@ -144,13 +145,14 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 // `migrate!` embeds the migrations at compile time but does not tell cargo to rebuild when they
 // change (build.rs prints `cargo:rerun-if-changed=migrations`); including the files makes cargo
 // track them too.
-const _: [&str; 6] = [
+const _: [&str; 7] = [
     include_str!("../../migrations/0001_store.sql"),
     include_str!("../../migrations/0002_spent_nonces.sql"),
     include_str!("../../migrations/0003_codes_name_their_offer.sql"),
     include_str!("../../migrations/0004_spent_nonces_by_expiry.sql"),
     include_str!("../../migrations/0005_presentations.sql"),
     include_str!("../../migrations/0006_logins.sql"),
+    include_str!("../../migrations/0007_batches.sql"),
 ];
 /// SQLite's own form of the migrations whose SQL differs, by version.
 const SQLITE_FORMS: [(i64, &str); 2] = [
@@ -228,7 +230,8 @@ pub enum OfferState {
     Offered,
     /// The code was exchanged for an access token.
     Redeemed,
-    /// The credential was issued.
+    /// Credentials were issued (more may be, while the access token lives and the offer has room:
+    /// [`Offer::issued_count`]).
     Issued,
     /// Revoked by the administrator (with every status entry it issued).
     Revoked,
@@ -321,6 +324,9 @@ pub struct Offer {
     pub subject: Option<String>,
     pub logged_in_at: Option<i64>,
     pub login_subject: Option<String>,
+    /// How many credentials the offer yielded (batch issuance, and requests made again after a
+    /// lost answer); `issued_at` is when the first was.
+    pub issued_count: i64,
 }
 
 /// The status-list entry of one issued credential.
@@ -411,10 +417,11 @@ fn judge(offer: &Offer, code: &str, tx_code: Option<&str>, now: i64) -> Verdict 
     }
 }
 
-/// One credential issuance, for [`Store::issue`].
+/// One credential request's issuance, for [`Store::issue`]: `count` credentials of one offer.
 #[derive(Clone, Copy, Debug)]
 pub struct Issue<'a> {
-    /// The offer, which must be `redeemed`, for credential configuration `credential`.
+    /// The offer, which must be `redeemed` or `issued`, for credential configuration
+    /// `credential`.
     pub offer_id: &'a str,
     pub credential: &'a str,
     pub now: i64,
@@ -424,8 +431,13 @@ pub struct Issue<'a> {
     /// nonce must always come with the same expiry.
     pub nonce: &'a str,
     pub nonce_expires_at: i64,
-    /// Whether the credential gets a status-list entry, drawn at random from list `list_id`
-    /// (`[0, list_size)`), or from the next lists when that one is crowded.
+    /// How many credentials the request asks for (its key proofs), at least 1.
+    pub count: i64,
+    /// The most credentials the offer yields in all (the governance's `per_offer`): a request
+    /// gets `count` of them, or as many as are left.
+    pub per_offer: i64,
+    /// Whether each credential gets a status-list entry of its own, drawn at random from list
+    /// `list_id` (`[0, list_size)`), or from the next lists when that one is crowded.
     pub revocable: bool,
     pub list_id: i64,
     pub list_size: i64,
@@ -434,16 +446,20 @@ pub struct Issue<'a> {
 /// What [`Store::issue`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Issued {
-    /// The offer is now `issued`, the nonce spent: the offer's claims (as stored, JSON) and the
-    /// credential's status entry, if revocable.
+    /// The offer is now `issued`, the nonce spent and `count` more credentials counted: the
+    /// offer's claims (as stored, JSON), how many credentials to issue (`count` asked for, fewer
+    /// when the offer had less room left) and, if revocable, a status entry for each, in order.
     Issued {
         claims: String,
-        status: Option<StatusEntry>,
+        count: i64,
+        statuses: Vec<StatusEntry>,
     },
-    /// Nothing changed: there is no `redeemed` offer of that id for that credential
-    /// configuration (unknown, issued already, revoked, offered for another credential).
+    /// Nothing changed: there is no `redeemed` or `issued` offer of that id for that credential
+    /// configuration (unknown, revoked, offered for another credential, not redeemed yet).
     NotRedeemed,
-    /// Nothing changed: the nonce was spent before.
+    /// Nothing changed: the offer already yielded the `per_offer` credentials it may (`issued`).
+    Exhausted { issued: i64 },
+    /// Nothing changed: the nonce was spent before (checked first, whatever the offer's state).
     NonceSpent,
 }
 
@@ -965,16 +981,25 @@ impl Store {
         }))
     }
 
-    /// Issues a `redeemed` offer of the credential configuration asked for, atomically:
-    /// `redeemed` → `issued`, the nonce recorded as spent and (when revocable) a status-list
-    /// entry with a random index that no other credential has — all of it or nothing — and
-    /// returns the offer's claims, so that issuing needs no read of the offer before it. See
-    /// [`Issued`] for the refusals. The index is drawn from [`status_index_candidates`].
+    /// Issues up to `count` credentials of a `redeemed` or `issued` offer of the credential
+    /// configuration asked for, atomically: the nonce recorded as spent (a nonce spent before is
+    /// refused first, whatever the offer's state), the offer `issued` with its count raised by
+    /// as many as it has room for (at most `per_offer` in all) and, when revocable, a status-list
+    /// entry for each with a random index that no other credential has — all of it or nothing
+    /// — and returns the offer's claims, so that issuing needs no read of the offer before it.
+    /// See [`Issued`] for the refusals. The indices are drawn from [`status_index_candidates`].
     pub async fn issue(&self, issue: &Issue<'_>) -> Result<Issued, StoreError> {
         if issue.revocable && issue.list_size < 1 {
             return Err(StoreError::new(format!(
                 "cannot issue offer `{}`: the status list size must be positive (got {})",
                 issue.offer_id, issue.list_size
+            )));
+        }
+        if issue.count < 1 || issue.per_offer < 1 {
+            return Err(StoreError::new(format!(
+                "cannot issue offer `{}`: {} credentials asked for, at most {} per offer; both \
+                 must be positive",
+                issue.offer_id, issue.count, issue.per_offer
             )));
         }
         on_backend!(self, issue(issue))
@@ -1094,6 +1119,22 @@ fn token_hash(token: &str) -> String {
         let _ = write!(hex, "{byte:02x}");
     }
     hex
+}
+
+/// `count` distinct `(list, index)` slots from `candidates`, for the status entries of one
+/// request's credentials (`None` when the candidates run out first).
+pub fn distinct_slots(
+    candidates: &mut impl Iterator<Item = (i64, i64)>,
+    count: usize,
+) -> Option<Vec<(i64, i64)>> {
+    let mut slots: Vec<(i64, i64)> = Vec::with_capacity(count);
+    while slots.len() < count {
+        let slot = candidates.next()?;
+        if !slots.contains(&slot) {
+            slots.push(slot);
+        }
+    }
+    Some(slots)
 }
 
 /// The `(list, index)` slots an issuance tries, in order, for its status entry:

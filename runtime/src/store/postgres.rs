@@ -17,7 +17,7 @@ use super::{
     Advance, Authorization, AuthorizationAdvance, AuthorizationRequest, Issue, Issued, LoginAudit,
     MIGRATOR, NewOffer, Offer, OfferState, POSTGRES_CONNECTIONS, PendingPresentations,
     Presentation, RecordLogin, Redeem, Redemption, StatusEntry, StoreError, Verdict, Verification,
-    failed, judge, status_index_candidates, unreachable,
+    distinct_slots, failed, judge, status_index_candidates, unreachable,
 };
 
 /// How long `trustc serve` waits at start for a PostgreSQL server that refuses connections.
@@ -31,23 +31,31 @@ pub(super) struct PgStore {
     url: String,
 }
 
-/// The issuance statement: the offer moves to `issued` only if it is a `redeemed` offer of
-/// credential configuration `$5`; the nonce and the status entry are inserted only for an offer
-/// that moved (`FROM issued`); the offer's claims come back, or no row. `$6`/`$7` are the status
-/// entry's list and index.
-const ISSUE_REVOCABLE: &str = "WITH issued AS (\
-         UPDATE offers SET state = 'issued', issued_at = $2 \
-         WHERE id = $1 AND state = 'redeemed' AND credential = $5 RETURNING id, claims), \
+/// The issuance statement, one atomic step. `offer` locks a `redeemed` or `issued` offer of
+/// credential configuration `$5` (the latest version of its row: concurrent requests of one
+/// offer count in turn) and grants the request its `$6` credentials or the room left below
+/// `$7` (`per_offer`). The offer moves only if something is granted and the nonce was not spent
+/// before (`spent_before`); the nonce and one status entry per granted credential (the first
+/// of the `$8`/`$9` list and index slots; none when the arrays are empty) are inserted only for
+/// an offer that moved (`FROM issued`). A nonce spent concurrently fails on its primary key.
+/// One row comes back: the claims and the number granted (null when nothing was issued),
+/// whether the nonce was spent before, and the offer's count before (null: no such offer).
+const ISSUE: &str = "WITH spent_before AS (\
+         SELECT 1 FROM spent_nonces WHERE nonce = $3 AND expires_at = $4), \
+     offer AS (SELECT id, claims, issued_count, LEAST($6::bigint, $7::bigint - issued_count) \
+         AS granted FROM offers \
+         WHERE id = $1 AND state IN ('redeemed', 'issued') AND credential = $5 FOR UPDATE), \
+     issued AS (UPDATE offers o SET state = 'issued', issued_at = COALESCE(o.issued_at, $2), \
+         issued_count = o.issued_count + offer.granted FROM offer \
+         WHERE o.id = offer.id AND offer.granted > 0 AND NOT EXISTS (SELECT 1 FROM spent_before) \
+         RETURNING o.id, offer.claims, offer.granted), \
      spent AS (INSERT INTO spent_nonces (nonce, expires_at) SELECT $3, $4 FROM issued), \
-     entry AS (INSERT INTO status_entries (list_id, idx, offer_id, revoked, issued_at) \
-         SELECT $6, $7, id, 0, $2 FROM issued) \
-     SELECT claims FROM issued";
-/// [`ISSUE_REVOCABLE`] without a status entry.
-const ISSUE_PLAIN: &str = "WITH issued AS (\
-         UPDATE offers SET state = 'issued', issued_at = $2 \
-         WHERE id = $1 AND state = 'redeemed' AND credential = $5 RETURNING id, claims), \
-     spent AS (INSERT INTO spent_nonces (nonce, expires_at) SELECT $3, $4 FROM issued) \
-     SELECT claims FROM issued";
+     entries AS (INSERT INTO status_entries (list_id, idx, offer_id, revoked, issued_at) \
+         SELECT s.list_id, s.idx, issued.id, 0, $2 FROM issued, \
+         unnest($8::bigint[], $9::bigint[]) WITH ORDINALITY AS s(list_id, idx, n) \
+         WHERE s.n <= issued.granted) \
+     SELECT (SELECT claims FROM issued), (SELECT granted FROM issued), \
+         EXISTS (SELECT 1 FROM spent_before), (SELECT issued_count FROM offer)";
 
 impl PgStore {
     pub(super) async fn open(
@@ -230,42 +238,49 @@ impl PgStore {
         let what = || format!("issue offer `{}`", issue.offer_id);
         let mut candidates = status_index_candidates(issue.list_id, issue.list_size);
         loop {
-            let slot = if issue.revocable {
-                Some(candidates.next().ok_or_else(|| {
+            let slots = if issue.revocable {
+                distinct_slots(&mut candidates, issue.count as usize).ok_or_else(|| {
                     StoreError::new(format!("cannot {}: no status list has room", what()))
-                })?)
+                })?
             } else {
-                None
+                Vec::new()
             };
-            let query = sqlx::query_scalar::<_, String>(if slot.is_some() {
-                ISSUE_REVOCABLE
-            } else {
-                ISSUE_PLAIN
-            })
-            .bind(issue.offer_id)
-            .bind(issue.now)
-            .bind(issue.nonce)
-            .bind(issue.nonce_expires_at)
-            .bind(issue.credential);
-            let query = match slot {
-                Some((list, idx)) => query.bind(list).bind(idx),
-                None => query,
-            };
-            match query.fetch_optional(&self.pool).await {
-                Ok(None) => return Ok(Issued::NotRedeemed),
-                Ok(Some(claims)) => {
-                    return Ok(Issued::Issued {
-                        claims,
-                        status: slot.map(|(list_id, idx)| StatusEntry {
+            let (lists, indices): (Vec<i64>, Vec<i64>) = slots.iter().copied().unzip();
+            let row = sqlx::query_as::<_, (Option<String>, Option<i64>, bool, Option<i64>)>(ISSUE)
+                .bind(issue.offer_id)
+                .bind(issue.now)
+                .bind(issue.nonce)
+                .bind(issue.nonce_expires_at)
+                .bind(issue.credential)
+                .bind(issue.count)
+                .bind(issue.per_offer)
+                .bind(lists)
+                .bind(indices)
+                .fetch_one(&self.pool)
+                .await;
+            match row {
+                Ok((_, _, true, _)) => return Ok(Issued::NonceSpent),
+                Ok((Some(claims), Some(count), false, _)) => {
+                    let statuses = slots
+                        .into_iter()
+                        .take(count as usize)
+                        .map(|(list_id, idx)| StatusEntry {
                             list_id,
                             idx,
                             revoked: false,
                             issued_at: issue.now,
-                        }),
+                        })
+                        .collect();
+                    return Ok(Issued::Issued {
+                        claims,
+                        count,
+                        statuses,
                     });
                 }
+                Ok((_, _, false, None)) => return Ok(Issued::NotRedeemed),
+                Ok((_, _, false, Some(issued))) => return Ok(Issued::Exhausted { issued }),
                 Err(e) if violates(&e, "spent_nonces_pkey") => return Ok(Issued::NonceSpent),
-                // Another credential has that index: nothing was kept, try the next candidate.
+                // Another credential has one of those indices: nothing was kept, try others.
                 Err(e) if violates(&e, "status_entries_pkey") => continue,
                 Err(e) => return Err(self.failed(&what(), e)),
             }
@@ -816,6 +831,7 @@ fn offer_from_row(row: &PgRow) -> Result<Offer, StoreError> {
         subject: row.try_get(17).map_err(decode)?,
         logged_in_at: row.try_get(18).map_err(decode)?,
         login_subject: row.try_get(19).map_err(decode)?,
+        issued_count: row.try_get(20).map_err(decode)?,
     })
 }
 

@@ -598,6 +598,8 @@ impl SqliteStore {
         let Issue {
             now,
             nonce_expires_at,
+            count,
+            per_offer,
             revocable,
             list_id,
             list_size,
@@ -607,16 +609,7 @@ impl SqliteStore {
             || format!("issue offer `{}`", issue.offer_id),
             move |conn| {
                 // The batch holds the write lock: what these reads find stays true until commit.
-                let claims: Option<String> = conn
-                    .prepare_cached(
-                        "SELECT claims FROM offers \
-                         WHERE id = ?1 AND state = 'redeemed' AND credential = ?2",
-                    )?
-                    .query_row([&offer_id, &credential], |row| row.get(0))
-                    .optional()?;
-                let Some(claims) = claims else {
-                    return Ok(Issued::NotRedeemed);
-                };
+                // A spent nonce is refused first, whatever the offer's state.
                 let spent: bool = conn
                     .prepare_cached(
                         "SELECT EXISTS (SELECT 1 FROM spent_nonces \
@@ -626,11 +619,27 @@ impl SqliteStore {
                 if spent {
                     return Ok(Issued::NonceSpent);
                 }
+                let offer: Option<(String, i64)> = conn
+                    .prepare_cached(
+                        "SELECT claims, issued_count FROM offers \
+                         WHERE id = ?1 AND state IN ('redeemed', 'issued') AND credential = ?2",
+                    )?
+                    .query_row([&offer_id, &credential], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .optional()?;
+                let Some((claims, issued)) = offer else {
+                    return Ok(Issued::NotRedeemed);
+                };
+                let count = count.min(per_offer - issued);
+                if count < 1 {
+                    return Ok(Issued::Exhausted { issued });
+                }
                 conn.prepare_cached(
-                    "UPDATE offers SET state = 'issued', issued_at = ?2 \
-                     WHERE id = ?1 AND state = 'redeemed'",
+                    "UPDATE offers SET state = 'issued', issued_at = COALESCE(issued_at, ?2), \
+                     issued_count = issued_count + ?3 WHERE id = ?1",
                 )?
-                .execute(params![offer_id, now])?;
+                .execute(params![offer_id, now, count])?;
                 conn.prepare_cached(
                     "INSERT INTO spent_nonces (nonce, expires_at) VALUES (?1, ?2)",
                 )?
@@ -638,30 +647,39 @@ impl SqliteStore {
                 if !revocable {
                     return Ok(Issued::Issued {
                         claims,
-                        status: None,
+                        count,
+                        statuses: Vec::new(),
                     });
                 }
                 let mut insert = conn.prepare_cached(
                     "INSERT INTO status_entries (list_id, idx, offer_id, revoked, issued_at) \
                      VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (list_id, idx) DO NOTHING",
                 )?;
-                for (list, idx) in status_index_candidates(list_id, list_size) {
+                // The candidates go on from where the last entry found room: each entry its own
+                // index, never one another credential (or this request) has.
+                let mut candidates = status_index_candidates(list_id, list_size);
+                let mut statuses = Vec::with_capacity(count as usize);
+                while statuses.len() < count as usize {
+                    let Some((list, idx)) = candidates.next() else {
+                        return Err(rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                            Some("no status list has room".into()),
+                        ));
+                    };
                     if insert.execute(params![list, idx, offer_id, now])? == 1 {
-                        return Ok(Issued::Issued {
-                            claims,
-                            status: Some(StatusEntry {
-                                list_id: list,
-                                idx,
-                                revoked: false,
-                                issued_at: now,
-                            }),
+                        statuses.push(StatusEntry {
+                            list_id: list,
+                            idx,
+                            revoked: false,
+                            issued_at: now,
                         });
                     }
                 }
-                Err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-                    Some("no status list has room".into()),
-                ))
+                Ok(Issued::Issued {
+                    claims,
+                    count,
+                    statuses,
+                })
             },
         )
         .await
@@ -1351,6 +1369,7 @@ fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
         subject: row.get(17)?,
         logged_in_at: row.get(18)?,
         login_subject: row.get(19)?,
+        issued_count: row.get(20)?,
     })
 }
 
