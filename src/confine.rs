@@ -58,14 +58,14 @@ impl Confined {
     }
 
     /// Resolves `path` (absolute, or relative to the working folder; `.` and `..` are resolved by
-    /// their components first, as [`crate::images::normalize`] does).
+    /// their components first, as [`normalize`] does).
     pub fn resolve(&self, path: &Path) -> Resolved {
         let normalized;
         let path = if path
             .components()
             .any(|c| matches!(c, Component::CurDir | Component::ParentDir))
         {
-            normalized = crate::images::normalize(path);
+            normalized = normalize(path);
             normalized.as_path()
         } else {
             path
@@ -129,6 +129,21 @@ impl Confined {
             Err(_) => Resolved::Missing,
         }
     }
+}
+
+/// Removes `.` and resolves `..` without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use base64::Engine;
 
-use crate::confine::{Confined, Resolved};
+use crate::confine::{Confined, Resolved, normalize};
 use crate::diag::{Code, FileDiagnostics};
 use crate::syntax::{Span, Spanned};
 
@@ -310,21 +310,6 @@ pub fn path_inside(root: &Path, path: &Path) -> bool {
         && normalized
             .canonicalize()
             .map_or(true, |c| c.starts_with(root))
-}
-
-/// Removes `.` and resolves `..` without touching the file system.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// bcgov's bundles point at their own images through raw.githubusercontent.com URLs. When the end

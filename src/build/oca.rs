@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use super::Output;
 use super::resolve::{CredentialExtras, LedgerId};
+use crate::confine::normalize;
 use crate::diag::{Code, Diagnostic, FileDiagnostics, Severity, SeverityOverrides};
-use crate::images::{ImageContext, LocalImages, normalize};
+use crate::images::{ImageContext, LocalImages};
 use crate::oca::digest;
 use crate::oca::index::sha256_universal;
 use crate::schema;

@@ -6,8 +6,8 @@ use std::path::{Component, Path, PathBuf};
 
 use super::ImportError;
 use crate::check::{Report, load};
+use crate::confine::normalize;
 use crate::diag::{Code, Diagnostic, FileDiagnostics};
-use crate::images::normalize;
 use crate::oca::{self, Bundle, Meta, Overlay, OverlayBody, OverlayKind};
 use crate::source::slash_path;
 use crate::syntax::{Node, Value};

@@ -28,7 +28,7 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 use crate::check::Report;
-use crate::images::normalize;
+use crate::confine::normalize;
 use crate::oca;
 use crate::source::slash_path;
 

@@ -195,7 +195,7 @@ fn is_hex_of(written: &str, hash: &Sha256Value) -> bool {
 
 /// The file an entry names: `base` joined with its path, `.` and `..` resolved.
 pub fn entry_file(base: &Path, path: &str) -> PathBuf {
-    crate::images::normalize(&base.join(path))
+    crate::confine::normalize(&base.join(path))
 }
 
 /// Checks that every entry points at an existing bundle whose hash matches. `base` is the folder
