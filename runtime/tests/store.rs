@@ -1259,6 +1259,11 @@ async fn connection_errors_say_what_failed() {
             .starts_with("cannot open the database `sqlite:/nonexistent-trustc-dir/sub/x.db`:"),
         "{e}"
     );
+    assert!(
+        e.to_string()
+            .ends_with("its folder `/nonexistent-trustc-dir/sub` does not exist"),
+        "{e}"
+    );
 
     let e = Store::connect("postgres://u:secret@127.0.0.1:99999/db")
         .await

@@ -360,7 +360,13 @@ impl SqliteStore {
                 if create {
                     flags |= OpenFlags::SQLITE_OPEN_CREATE;
                     create_owner_only(&path).map_err(|e| {
-                        StoreError::new(format!("cannot create the database `{url}`: {e}"))
+                        let why = match path.parent() {
+                            Some(folder) if e.kind() == std::io::ErrorKind::NotFound => {
+                                format!("its folder `{}` does not exist", folder.display())
+                            }
+                            _ => e.to_string(),
+                        };
+                        StoreError::new(format!("cannot open the database `{url}`: {why}"))
                     })?;
                 }
                 // The store's connection first: it creates the file and switches it to WAL
