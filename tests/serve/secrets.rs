@@ -483,6 +483,56 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// Asks for the credential with a fresh nonce and a key proof of a new holder key, adds every
+/// secret of the exchange to `secrets` (the nonce, the proof and its signature, the credential,
+/// its issuer-signed JWT and signature, each disclosure), and returns the answer and the
+/// credential's disclosures.
+fn credential_with_secrets(
+    server: &LiveServer,
+    public_url: &str,
+    access_token: &str,
+    secrets: &mut Secrets,
+) -> (Value, Vec<String>) {
+    let nonce = server.expect(200, "POST", "/nonce", None, None)["c_nonce"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.add("the c_nonce", &nonce);
+    let proof = HolderKey::es256().proof(public_url, Some(&nonce), Clock::System.now());
+    secrets.add("the key proof", &proof);
+    secrets.add(
+        "the key proof's signature",
+        proof.rsplit('.').next().unwrap(),
+    );
+    let issued = server.expect(
+        200,
+        "POST",
+        "/credential",
+        Some(access_token),
+        Some(
+            &json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}})
+                .to_string(),
+        ),
+    );
+    let credential = issued["credentials"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.add("the credential", &credential);
+    let mut parts = credential.split('~');
+    let jwt = parts.next().unwrap();
+    secrets.add("the credential's issuer-signed JWT", jwt);
+    secrets.add(
+        "the credential's signature",
+        jwt.rsplit('.').next().unwrap(),
+    );
+    let disclosures: Vec<String> = parts.filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    for disclosure in &disclosures {
+        secrets.add("a disclosure of the credential", disclosure);
+    }
+    (issued, disclosures)
+}
+
 /// The secret values a test saw on the wire, each with what it is.
 #[derive(Default)]
 struct Secrets(Vec<(String, String)>);
@@ -669,44 +719,7 @@ fn pre_authorized_flow_logs_nothing_secret(db: Option<&str>) {
     }
 
     // A nonce, a key proof, the credential.
-    let nonce = server.expect(200, "POST", "/nonce", None, None)["c_nonce"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    secrets.add("the c_nonce", &nonce);
-    let holder = HolderKey::es256();
-    let now = Clock::System.now();
-    let proof = holder.proof(&public_url, Some(&nonce), now);
-    secrets.add("the key proof", &proof);
-    secrets.add(
-        "the key proof's signature",
-        proof.rsplit('.').next().unwrap(),
-    );
-    let issued = server.expect(
-        200,
-        "POST",
-        "/credential",
-        Some(&access_token),
-        Some(
-            &json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}})
-                .to_string(),
-        ),
-    );
-    let credential = issued["credentials"][0]["credential"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    secrets.add("the credential", &credential);
-    let mut parts = credential.split('~');
-    let jwt = parts.next().unwrap();
-    secrets.add("the credential's issuer-signed JWT", jwt);
-    secrets.add(
-        "the credential's signature",
-        jwt.rsplit('.').next().unwrap(),
-    );
-    for disclosure in parts.filter(|p| !p.is_empty()) {
-        secrets.add("a disclosure of the credential", disclosure);
-    }
+    credential_with_secrets(&server, &public_url, &access_token, &mut secrets);
 
     // The operator looks at the offer and revokes it with the token file's token; a wrong token
     // is refused.
@@ -1025,30 +1038,8 @@ fn nothing_secret_reaches_the_log_in_a_login_at_trace_level() {
     );
     let access_token = token["access_token"].as_str().unwrap().to_owned();
     secrets.add("the access token", &access_token);
-    let nonce = server.expect(200, "POST", "/nonce", None, None)["c_nonce"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    secrets.add("the c_nonce", &nonce);
-    let proof = HolderKey::es256().proof(&public_url, Some(&nonce), Clock::System.now());
-    secrets.add("the key proof", &proof);
-    let issued = server.expect(
-        200,
-        "POST",
-        "/credential",
-        Some(&access_token),
-        Some(
-            &json!({"credential_configuration_id": "person", "proofs": {"jwt": [proof]}})
-                .to_string(),
-        ),
-    );
-    let credential = issued["credentials"][0]["credential"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    secrets.add("the credential", &credential);
-    let mut parts = credential.split('~');
-    secrets.add("the credential's issuer-signed JWT", parts.next().unwrap());
+    let (issued, disclosures) =
+        credential_with_secrets(&server, &public_url, &access_token, &mut secrets);
     // A value the governance itself has (the example of an attribute, whose compile on start
     // is logged at debug) is public, not personal.
     let governance: String = std::fs::read_dir(repo().join("governance"))
@@ -1056,8 +1047,7 @@ fn nothing_secret_reaches_the_log_in_a_login_at_trace_level() {
         .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default())
         .collect();
     let mut claims = 0;
-    for disclosure in parts.filter(|p| !p.is_empty()) {
-        secrets.add("a disclosure of the credential", disclosure);
+    for disclosure in &disclosures {
         let decoded: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(disclosure).unwrap()).unwrap();
         if let Some(Value::String(value)) = decoded.get(2)
