@@ -341,13 +341,7 @@ fn fetched(status: u16, content_type: &str, body: Vec<u8>) -> Fetched {
 #[async_trait]
 impl Fetch for FakeProvider {
     async fn get(&self, url: &Url, accept: &str) -> Result<Fetched, FetchError> {
-        let request = Request {
-            url,
-            accept,
-            form: None,
-            authorization: None,
-        };
-        self.send(&request).await
+        self.send(&Request::get(url, accept)).await
     }
 
     async fn send(&self, request: &Request<'_>) -> Result<Fetched, FetchError> {

@@ -52,7 +52,18 @@ pub struct Request<'a> {
     pub authorization: Option<&'a str>,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// A plain GET of `url` with `Accept: accept`: what [`Fetch::get`] sends, for the fetchers
+    /// that implement [`Fetch::send`].
+    pub fn get(url: &'a Url, accept: &'a str) -> Request<'a> {
+        Request {
+            url,
+            accept,
+            form: None,
+            authorization: None,
+        }
+    }
+
     /// `POST` when the request has a form, `GET` otherwise.
     pub fn method(&self) -> &'static str {
         if self.form.is_some() { "POST" } else { "GET" }

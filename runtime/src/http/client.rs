@@ -226,13 +226,7 @@ fn causes(error: &dyn std::error::Error) -> String {
 #[async_trait]
 impl Fetch for HttpClient {
     async fn get(&self, url: &Url, accept: &str) -> Result<Fetched, FetchError> {
-        let request = Request {
-            url,
-            accept,
-            form: None,
-            authorization: None,
-        };
-        self.send(&request).await
+        self.send(&Request::get(url, accept)).await
     }
 
     async fn send(&self, request: &Request<'_>) -> Result<Fetched, FetchError> {
