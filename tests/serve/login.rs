@@ -108,14 +108,15 @@ impl Drop for Op {
 }
 
 /// An answer of a real HTTP server.
-struct RawAnswer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(super) struct RawAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
-/// One HTTP/1.1 request to a loopback server (`localhost` is 127.0.0.1).
-fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> RawAnswer {
+/// One HTTP/1.1 request to a loopback server (`localhost` is 127.0.0.1): the status, the
+/// headers (names in lower case) and the body (decoded when chunked).
+pub(super) fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> RawAnswer {
     let parsed = url::Url::parse(url).expect("a URL");
     let port = parsed.port_or_known_default().expect("a port");
     let host = parsed.host_str().expect("a host");
@@ -152,15 +153,36 @@ fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> RawAnsw
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
         .expect("an HTTP status line");
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
     RawAnswer {
         status,
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
         headers,
-        body: body.to_owned(),
     }
+}
+
+/// The payload of a `Transfer-Encoding: chunked` body.
+pub(super) fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 // -------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ use trustc_runtime::admin_tokens::AdminTokenFile;
 use trustc_runtime::{Clock, IssuerKey};
 use trustc_testkit::HolderKey;
 
+use super::login::{RawAnswer, dechunk, raw};
 use super::{Instance, PUBLIC_URL, person_claims, url_encode};
 use crate::common::{copy_dir, repo, stderr};
 
@@ -469,20 +470,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The payload of a `Transfer-Encoding: chunked` body.
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
-}
-
 /// Asks for the credential with a fresh nonce and a key proof of a new holder key, adds every
 /// secret of the exchange to `secrets` (the nonce, the proof and its signature, the credential,
 /// its issuer-signed JWT and signature, each disclosure), and returns the answer and the
@@ -787,66 +774,6 @@ fn pre_authorized_flow_logs_nothing_secret(db: Option<&str>) {
     );
 }
 
-/// One HTTP/1.1 request to a loopback server at `url` (`localhost` is 127.0.0.1) with
-/// `headers`: the status, the headers (names in lower case) and the body.
-fn raw(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, Vec<(String, String)>, String) {
-    let parsed = url::Url::parse(url).expect("a URL");
-    let port = parsed.port_or_known_default().expect("a port");
-    let host = parsed.host_str().expect("a host");
-    let address = if host == "localhost" {
-        "127.0.0.1"
-    } else {
-        host
-    };
-    let mut stream = TcpStream::connect((address, port)).expect("the server answers");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let path = match parsed.query() {
-        Some(query) => format!("{}?{query}", parsed.path()),
-        None => parsed.path().to_owned(),
-    };
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\
-         Content-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("an HTTP status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, headers, body)
-}
-
 /// The login flow against a live `trustc serve` at `RUST_LOG=trace` and the development OpenID
 /// Provider (`tests/interop/op.mjs`, auto mode, signing Alice in): the wallet's pushed request,
 /// a browser following the redirects through the provider and back (the provider's code and
@@ -927,7 +854,7 @@ fn nothing_secret_reaches_the_log_in_a_login_at_trace_level() {
     let challenge = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(VERIFIER));
     let wallet_state = "secrets-test-wallet-state-77c1";
     secrets.add("the wallet's state", wallet_state);
-    let (status, _, body) = raw(
+    let RawAnswer { status, body, .. } = raw(
         "POST",
         &format!("{public_url}/par"),
         &[("Content-Type", super::FORM)],
@@ -984,7 +911,11 @@ fn nothing_secret_reaches_the_log_in_a_login_at_trace_level() {
         } else {
             vec![("Cookie", jar.as_str())]
         };
-        let (status, headers, body) = raw("GET", &url, &headers, "");
+        let RawAnswer {
+            status,
+            headers,
+            body,
+        } = raw("GET", &url, &headers, "");
         for (name, value) in &headers {
             if name == "set-cookie" {
                 let pair = value.split(';').next().unwrap_or_default();
